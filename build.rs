@@ -1,0 +1,24 @@
+//! Generates include/zcopy.h from the Rust sources with cbindgen
+//! (configured by cbindgen.toml). The header is committed; it is rewritten
+//! only when its content changes, so a fresh generation leaves no diff.
+
+use std::path::PathBuf;
+
+fn main() {
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let bindings = cbindgen::Builder::new()
+        .with_crate(&dir)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen could not generate include/zcopy.h");
+    let mut out = Vec::new();
+    bindings.write(&mut out);
+    let path = dir.join("include").join("zcopy.h");
+    if std::fs::read(&path).ok().as_deref() != Some(&out[..]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &out).expect("write include/zcopy.h");
+    }
+}

@@ -1,0 +1,22 @@
+//! zcopy: Go's zero-copy machinery (splice through a pipe pool, sendfile,
+//! copy_file_range) for every language that can call C.
+//!
+//! The real logic lives in plain Rust, one module per mechanism; `ffi` is
+//! the thin C boundary over it. Rust callers can use the modules directly.
+
+pub mod copy_file_range;
+pub mod ffi;
+pub mod pool;
+pub mod read_write;
+pub mod sendfile;
+pub mod splice;
+pub mod sys;
+pub mod transfer;
+
+pub use transfer::{
+    method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
+    ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE, ZCOPY_METHOD_SPLICE,
+};
+
+/// The crate's version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

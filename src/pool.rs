@@ -1,0 +1,392 @@
+//! The global pipe pool: the pipes that splice(2) needs between two fds
+//! that are not pipes themselves.
+//!
+//! Design:
+//! - A pipe is made with pipe2(O_CLOEXEC | O_NONBLOCK) and grown with
+//!   F_SETPIPE_SZ; that error is ignored (past pipe-user-pages-soft the
+//!   kernel hands out 2-page pipes that cannot grow; they still work, with
+//!   more system calls).
+//! - Each thread keeps one idle pipe in a thread-local slot in front of the
+//!   shared list (as HAProxy does), so the common get/put pair takes no lock.
+//!   A thread's slot goes back to the shared list when the thread exits.
+//! - A pipe goes back to the pool only when the caller knows it is empty;
+//!   one that may still hold bytes is closed, so no transfer ever sees
+//!   another's bytes. At most `max_idle` idle pipes are kept; the rest are
+//!   closed.
+//! - Pipes are lent for as long as the borrower likes (a `Splicer` keeps its
+//!   pipe across event-loop turns), so nothing here assumes a lend is short.
+//! - fork(): parent and child would share every pooled pipe, and two
+//!   processes splicing through one kernel pipe mix their bytes. A
+//!   pthread_atfork handler holds the pool lock across fork (so the child
+//!   never inherits it locked), and in the child closes the shared idle list
+//!   and starts a new generation. Every pipe carries the generation it was
+//!   made in; a pipe from an older generation (a thread slot, a splicer's) is
+//!   closed instead of used, and counted in `discarded`.
+
+use crate::sys::errno;
+use once_cell::sync::Lazy;
+use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Default pipe size: 1 MiB, the default pipe-max-size and Go's chunk.
+pub const DEFAULT_PIPE_SIZE: u64 = 1 << 20;
+/// Default idle cap. 1 MiB pipes are 256 pages each; 16 of them use a
+/// quarter of the default pipe-user-pages-soft (16384 pages), leaving room
+/// for pipes in use and for the rest of the process.
+pub const DEFAULT_MAX_IDLE: u64 = 16;
+/// Largest accepted `pipe_size` (the kernel refuses more than 2 GiB anyway).
+pub const MAX_PIPE_SIZE: u64 = 1 << 30;
+/// Largest accepted `max_idle`.
+pub const MAX_MAX_IDLE: u64 = 1 << 16;
+
+/// A kernel pipe lent by the pool. Dropping it closes both ends.
+#[derive(Debug)]
+pub struct Pipe {
+    /// The read end.
+    pub rfd: i32,
+    /// The write end.
+    pub wfd: i32,
+    generation: u64,
+    size: u64,
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // SAFETY: the pipe owns both fds.
+        unsafe {
+            libc::close(self.rfd);
+            libc::close(self.wfd);
+        }
+    }
+}
+
+impl Pipe {
+    /// Makes a new pipe of (at most) `size` bytes.
+    fn create(size: u64, generation: u64) -> Result<Pipe, i32> {
+        let mut fds = [0i32; 2];
+        // SAFETY: fds has room for two ints.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
+            return Err(errno());
+        }
+        // Errors ignored on purpose: EPERM above pipe-max-size, EBUSY/ENOMEM
+        // past the user's page limits. A smaller pipe only costs syscalls.
+        // SAFETY: plain fcntl on an fd we own.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, size as libc::c_int) };
+        Ok(Pipe {
+            rfd: fds[0],
+            wfd: fds[1],
+            generation,
+            size,
+        })
+    }
+
+    /// True when this pipe was made in this process (not inherited across
+    /// fork) with the pool's current pipe size.
+    fn current(&self) -> bool {
+        self.generation == GENERATION.load(Relaxed) && self.size == PIPE_SIZE.load(Relaxed)
+    }
+
+    /// True when the pipe was made in this process (not inherited).
+    pub fn owned_by_this_process(&self) -> bool {
+        self.generation == GENERATION.load(Relaxed)
+    }
+}
+
+/// Pool counters, as in `zcopy_pool_stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Pipes parked in the pool now (shared list and thread slots).
+    pub idle: u64,
+    /// Pipes lent now.
+    pub in_use: u64,
+    /// Pipes created since start.
+    pub created: u64,
+    /// Times a borrower got an idle pipe instead of a new one.
+    pub reused: u64,
+    /// Pipes closed because they held data, overflowed the idle cap, or
+    /// were inherited across fork().
+    pub discarded: u64,
+}
+
+static IDLE: AtomicU64 = AtomicU64::new(0);
+static IN_USE: AtomicU64 = AtomicU64::new(0);
+static CREATED: AtomicU64 = AtomicU64::new(0);
+static REUSED: AtomicU64 = AtomicU64::new(0);
+static DISCARDED: AtomicU64 = AtomicU64::new(0);
+static MAX_IDLE: AtomicU64 = AtomicU64::new(DEFAULT_MAX_IDLE);
+static PIPE_SIZE: AtomicU64 = AtomicU64::new(DEFAULT_PIPE_SIZE);
+/// Bumped in the child after each fork(); pipes of older generations are
+/// never used.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// A pthread mutex around the shared idle list. A raw pthread mutex rather
+/// than std's so that the fork handlers can hold it across fork() and
+/// re-initialise it in the child.
+struct Shared {
+    lock: UnsafeCell<libc::pthread_mutex_t>,
+    idle: UnsafeCell<Vec<Pipe>>,
+}
+
+// SAFETY: `idle` is only touched with `lock` held (or in the single-threaded
+// child after fork, with the lock held by the prepare handler).
+unsafe impl Sync for Shared {}
+
+static SHARED: Lazy<Shared> = Lazy::new(|| {
+    // SAFETY: handlers are plain functions that only touch SHARED, which is
+    // initialised before they can run (registration happens inside its
+    // initialiser, and fork cannot interleave with a Lazy init in this
+    // thread).
+    unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_parent), Some(after_fork_child)) };
+    Shared {
+        lock: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
+        idle: UnsafeCell::new(Vec::with_capacity(DEFAULT_MAX_IDLE as usize)),
+    }
+});
+
+struct Locked<'a>(&'a Shared);
+
+impl Shared {
+    fn lock(&self) -> Locked<'_> {
+        // SAFETY: the mutex is initialised and lives forever.
+        unsafe { libc::pthread_mutex_lock(self.lock.get()) };
+        Locked(self)
+    }
+}
+
+impl Locked<'_> {
+    fn idle(&mut self) -> &mut Vec<Pipe> {
+        // SAFETY: the lock is held for the life of self.
+        unsafe { &mut *self.0.idle.get() }
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: locked by this thread in Shared::lock.
+        unsafe { libc::pthread_mutex_unlock(self.0.lock.get()) };
+    }
+}
+
+extern "C" fn before_fork() {
+    // SAFETY: see Shared; unlocked again by one of the two handlers below.
+    unsafe { libc::pthread_mutex_lock(SHARED.lock.get()) };
+}
+
+extern "C" fn after_fork_parent() {
+    // SAFETY: locked by before_fork in this thread.
+    unsafe { libc::pthread_mutex_unlock(SHARED.lock.get()) };
+}
+
+extern "C" fn after_fork_child() {
+    GENERATION.fetch_add(1, Relaxed);
+    // The child is single-threaded and before_fork holds the lock, so the
+    // list is consistent. Close every inherited idle pipe (close(2) is
+    // async-signal-safe; popping a Vec does not allocate). Pipes lent by the
+    // parent's other threads will never come back here: forget them.
+    // SAFETY: exclusive access as argued above.
+    let idle = unsafe { &mut *SHARED.idle.get() };
+    while let Some(p) = idle.pop() {
+        drop(p);
+        IDLE.fetch_sub(1, Relaxed);
+        DISCARDED.fetch_add(1, Relaxed);
+    }
+    IN_USE.store(0, Relaxed);
+    // SAFETY: re-initialise rather than unlock: the owner recorded in the
+    // mutex is the parent's thread.
+    unsafe {
+        *SHARED.lock.get() = libc::PTHREAD_MUTEX_INITIALIZER;
+    }
+}
+
+/// The thread's own idle pipe, in front of the shared list. On thread exit
+/// it goes back to the shared list (or is closed past the cap).
+struct ThreadSlot(Cell<Option<Pipe>>);
+
+impl Drop for ThreadSlot {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            IDLE.fetch_sub(1, Relaxed);
+            park_shared(p);
+        }
+    }
+}
+
+thread_local! {
+    static SLOT: ThreadSlot = const { ThreadSlot(Cell::new(None)) };
+}
+
+/// Counts a pipe as taken out of the idle set.
+fn take_idle(p: Pipe) -> Result<Pipe, Pipe> {
+    IDLE.fetch_sub(1, Relaxed);
+    if p.current() {
+        Ok(p)
+    } else {
+        // Inherited across fork, or made before the size was changed.
+        if !p.owned_by_this_process() {
+            DISCARDED.fetch_add(1, Relaxed);
+        }
+        Err(p)
+    }
+}
+
+/// Borrows a pipe: the thread's idle one, else one from the shared list,
+/// else a new one. Err(errno) when no pipe can be made (EMFILE, ENFILE).
+pub fn acquire() -> Result<Pipe, i32> {
+    if let Some(p) = SLOT.try_with(|s| s.0.take()).ok().flatten() {
+        if let Ok(p) = take_idle(p) {
+            REUSED.fetch_add(1, Relaxed);
+            IN_USE.fetch_add(1, Relaxed);
+            return Ok(p);
+        }
+    }
+    let shared = &*SHARED;
+    loop {
+        let popped = shared.lock().idle().pop();
+        match popped {
+            Some(p) => {
+                if let Ok(p) = take_idle(p) {
+                    REUSED.fetch_add(1, Relaxed);
+                    IN_USE.fetch_add(1, Relaxed);
+                    return Ok(p);
+                }
+            }
+            None => break,
+        }
+    }
+    let p = Pipe::create(PIPE_SIZE.load(Relaxed), GENERATION.load(Relaxed))?;
+    CREATED.fetch_add(1, Relaxed);
+    IN_USE.fetch_add(1, Relaxed);
+    Ok(p)
+}
+
+/// Returns a borrowed pipe. `empty` says the borrower knows the pipe holds
+/// no bytes; a pipe that may hold bytes is closed, never pooled.
+pub fn release(p: Pipe, empty: bool) {
+    if !p.owned_by_this_process() {
+        // Lent before a fork: not counted in this process's in_use.
+        DISCARDED.fetch_add(1, Relaxed);
+        return;
+    }
+    IN_USE.fetch_sub(1, Relaxed);
+    if !empty {
+        DISCARDED.fetch_add(1, Relaxed);
+        return;
+    }
+    if !p.current() {
+        // The pipe size changed since it was made: close it quietly.
+        return;
+    }
+    // Claim an idle place first, so idle never exceeds max_idle.
+    if !claim_idle_place() {
+        DISCARDED.fetch_add(1, Relaxed);
+        return;
+    }
+    // The thread's own slot first; when it is taken (or the thread is
+    // exiting and its slot is gone), the shared list.
+    let mut spare = Some(p);
+    let _ = SLOT.try_with(|s| {
+        let old = s.0.take();
+        if old.is_none() {
+            s.0.set(spare.take());
+        } else {
+            s.0.set(old);
+        }
+    });
+    if let Some(p) = spare {
+        park_counted(p);
+    }
+}
+
+/// Reserves one place under the idle cap.
+fn claim_idle_place() -> bool {
+    let max = MAX_IDLE.load(Relaxed);
+    IDLE.fetch_update(Relaxed, Relaxed, |n| if n < max { Some(n + 1) } else { None })
+        .is_ok()
+}
+
+/// Puts a pipe whose idle place is already counted on the shared list.
+fn park_counted(p: Pipe) {
+    SHARED.lock().idle().push(p);
+}
+
+/// Puts an uncounted pipe on the shared list, or closes it past the cap.
+fn park_shared(p: Pipe) {
+    if p.current() && claim_idle_place() {
+        park_counted(p);
+    } else if !p.owned_by_this_process() || p.current() {
+        // Inherited across fork, or over the cap. (A pipe of an old size is
+        // closed quietly.)
+        DISCARDED.fetch_add(1, Relaxed);
+    }
+}
+
+/// Closes every idle pipe on the shared list and the calling thread's own
+/// idle pipe; returns how many were closed. Idle pipes held in other live
+/// threads' slots stay (they go back to the shared list when those threads
+/// exit).
+pub fn drain() -> u64 {
+    let mut n = 0;
+    if let Ok(Some(p)) = SLOT.try_with(|s| s.0.take()) {
+        IDLE.fetch_sub(1, Relaxed);
+        drop(p);
+        n += 1;
+    }
+    let taken = std::mem::take(SHARED.lock().idle());
+    IDLE.fetch_sub(taken.len() as u64, Relaxed);
+    n += taken.len() as u64;
+    drop(taken);
+    n
+}
+
+/// Sets the idle cap and the size of new pipes; 0 keeps a value.
+/// Err(EINVAL) when a value is out of range (max_idle above 65536,
+/// pipe_size below 4096 or above 1 GiB).
+pub fn configure(max_idle: u64, pipe_size: u64) -> Result<(), i32> {
+    if max_idle > MAX_MAX_IDLE || (pipe_size != 0 && !(4096..=MAX_PIPE_SIZE).contains(&pipe_size)) {
+        return Err(libc::EINVAL);
+    }
+    if max_idle != 0 {
+        MAX_IDLE.store(max_idle, Relaxed);
+    }
+    if pipe_size != 0 && pipe_size != PIPE_SIZE.load(Relaxed) {
+        PIPE_SIZE.store(pipe_size, Relaxed);
+        // Old-size pipes would be refused on the next acquire anyway; close
+        // the shared ones now.
+        drain();
+    }
+    // Trim to the new cap.
+    let extra = {
+        let mut l = SHARED.lock();
+        let max = MAX_IDLE.load(Relaxed);
+        let idle = IDLE.load(Relaxed);
+        let cut = (idle.saturating_sub(max) as usize).min(l.idle().len());
+        let keep = l.idle().len() - cut;
+        l.idle().split_off(keep)
+    };
+    IDLE.fetch_sub(extra.len() as u64, Relaxed);
+    DISCARDED.fetch_add(extra.len() as u64, Relaxed);
+    drop(extra);
+    Ok(())
+}
+
+/// The current size that new pipes are made with.
+pub fn pipe_size() -> u64 {
+    PIPE_SIZE.load(Relaxed)
+}
+
+/// The current idle cap.
+pub fn max_idle() -> u64 {
+    MAX_IDLE.load(Relaxed)
+}
+
+/// A snapshot of the counters (each read atomically; the set is not one
+/// atomic snapshot while other threads work).
+pub fn stats() -> PoolStats {
+    PoolStats {
+        idle: IDLE.load(Relaxed),
+        in_use: IN_USE.load(Relaxed),
+        created: CREATED.load(Relaxed),
+        reused: REUSED.load(Relaxed),
+        discarded: DISCARDED.load(Relaxed),
+    }
+}

@@ -1,0 +1,102 @@
+//! The plain read(2)/write(2) loop: the fallback that serves any pair of
+//! fds. EINTR is retried; EAGAIN on a non-blocking fd waits with poll(2)
+//! (readable src, writable dst) and goes on, so a stalled peer costs no CPU.
+
+use crate::sys::{errno, wait_ready, Wait};
+use crate::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE};
+use std::cell::RefCell;
+
+/// Size of the per-thread copy buffer (at least 128 KiB, as the dispatch
+/// design asks; 256 KiB halves the syscalls for large copies).
+pub const BUFFER_SIZE: usize = 256 * 1024;
+
+thread_local! {
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's copy buffer (allocated once per thread).
+pub(crate) fn with_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let mut f = Some(f);
+    let r = BUFFER.try_with(|b| {
+        if let Ok(mut buf) = b.try_borrow_mut() {
+            if buf.is_empty() {
+                buf.resize(BUFFER_SIZE, 0);
+            }
+            return Some((f.take().unwrap())(&mut buf[..]));
+        }
+        None
+    });
+    match r {
+        Ok(Some(r)) => r,
+        // Nested use, or the thread is exiting: a buffer of its own.
+        _ => (f.take().unwrap())(&mut vec![0u8; BUFFER_SIZE]),
+    }
+}
+
+/// One read(2), retried on EINTR and waited on EAGAIN. Ok(0) is EOF.
+pub(crate) fn read_some(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
+    loop {
+        // SAFETY: buf is valid for buf.len() bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => wait_ready(fd, Wait::Read)?,
+            e => return Err(e),
+        }
+    }
+}
+
+/// Writes all of `buf`. On error returns the bytes written before it.
+pub(crate) fn write_all(fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: rest is valid for rest.len() bytes.
+        let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+        if n > 0 {
+            done += n as usize;
+            continue;
+        }
+        if n == 0 {
+            // write(2) of a non-empty buffer returning 0: treat as no space.
+            return Err((done, libc::ENOSPC));
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => {
+                if let Err(e) = wait_ready(fd, Wait::Write) {
+                    return Err((done, e));
+                }
+            }
+            e => return Err((done, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Copies up to `remain` bytes (ZCOPY_ALL: until EOF) from `src` to `dst`
+/// through a user-space buffer, using and advancing both file positions.
+/// Bytes read but not written when dst fails are lost with the error (as
+/// with any read/write loop); `written` says how far dst got.
+pub fn copy(dst: i32, src: i32, mut remain: i64) -> Transfer {
+    let mut written: i64 = 0;
+    with_buffer(|buf| {
+        while remain > 0 {
+            let want = (remain as u64).min(buf.len() as u64) as usize;
+            let n = match read_some(src, &mut buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => return Transfer::done(ZCOPY_METHOD_READ_WRITE, written, e),
+            };
+            if let Err((w, e)) = write_all(dst, &buf[..n]) {
+                return Transfer::done(ZCOPY_METHOD_READ_WRITE, written + w as i64, e);
+            }
+            written += n as i64;
+            remain -= n as i64;
+        }
+        Transfer::done(ZCOPY_METHOD_READ_WRITE, written, 0)
+    })
+}

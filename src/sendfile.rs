@@ -1,0 +1,85 @@
+//! sendfile(2): Go's SendFile. Moves bytes from a file (anything the
+//! kernel can page in: regular files, block devices) to any fd.
+
+use crate::sys::{errno, wait_ready, without_sigpipe, Wait};
+use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
+
+/// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask
+/// for no more, so a request never overflows on any platform.
+const MAX_CHUNK: i64 = 0x7fff_f000;
+
+/// zcopy_sendfile and zcopy_sendfile_at. With `offset` None, src's file
+/// position is used and advanced; with Some, the offset is used and
+/// advanced by the bytes moved, and the file position is left alone.
+pub fn sendfile(dst: i32, src: i32, offset: Option<&mut i64>, remain: i64) -> Transfer {
+    if let Some(t) = check_args(ZCOPY_METHOD_SENDFILE, dst, src, remain) {
+        return t;
+    }
+    if let Some(off) = offset.as_deref() {
+        if *off < 0 {
+            return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, libc::EINVAL);
+        }
+    }
+    if remain == 0 {
+        return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
+    }
+    without_sigpipe(|| send_loop(dst, src, offset, remain))
+}
+
+/// The loop itself, for callers that already hold the SIGPIPE guard.
+pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain: i64) -> Transfer {
+    let mut written: i64 = 0;
+    let mut pos: libc::off_t = offset.as_deref().copied().unwrap_or(0);
+    let pos_ptr: *mut libc::off_t = if offset.is_some() {
+        &mut pos
+    } else {
+        std::ptr::null_mut()
+    };
+    let mut error = 0;
+    let mut handled = true;
+    while remain > 0 {
+        let len = remain.min(MAX_CHUNK) as usize;
+        // SAFETY: pos_ptr is NULL or points to `pos`, alive for the call.
+        let n = unsafe { libc::sendfile(dst, src, pos_ptr, len) };
+        if n > 0 {
+            written += n as i64;
+            remain -= n as i64;
+            continue;
+        }
+        if n == 0 {
+            // End of file (also on the first call: handled, Go issue 53658).
+            break;
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => {
+                if let Err(e) = wait_ready(dst, Wait::Write) {
+                    error = e;
+                    break;
+                }
+            }
+            // ENOSYS: no kernel support. EINVAL: an fd kind sendfile cannot
+            // serve (a socket or pipe as src, an O_APPEND dst). EOPNOTSUPP:
+            // as Go, in case a filesystem says so. Before any progress the
+            // caller can fall back.
+            e @ (libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => {
+                error = e;
+                handled = written > 0;
+                break;
+            }
+            e => {
+                error = e;
+                break;
+            }
+        }
+    }
+    if let Some(off) = offset {
+        *off = pos;
+    }
+    Transfer {
+        written,
+        error,
+        method: ZCOPY_METHOD_SENDFILE,
+        handled,
+    }
+}

@@ -1,0 +1,208 @@
+//! splice(2): Go's Splice. Between two fds of which one is a pipe, one
+//! direct splice loop; between two non-pipes (socket -> socket, socket ->
+//! file, file -> socket), drain src into a pooled pipe and pump the pipe
+//! into dst, chunk by chunk.
+
+use crate::pool::{self, Pipe};
+use crate::read_write::{read_some, with_buffer, write_all};
+use crate::sys::{errno, fd_flags, wait_ready, without_sigpipe, Wait};
+use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
+
+/// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
+const MAX_DIRECT_CHUNK: i64 = 0x7fff_f000;
+
+/// One splice(2) with NULL offsets (both fds' positions are used and
+/// advanced), EINTR retried.
+pub(crate) fn raw_splice(from: i32, to: i32, len: usize, flags: u32) -> Result<usize, i32> {
+    loop {
+        // SAFETY: NULL offsets; the kernel validates the fds.
+        let n = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                flags,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+/// zcopy_splice: moves up to `remain` bytes from `src` to `dst` with
+/// splice(2). See the header for the full contract.
+pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
+    if let Some(t) = check_args(ZCOPY_METHOD_SPLICE, dst, src, remain) {
+        return t;
+    }
+    if remain == 0 {
+        return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
+    }
+    // splice(2) refuses an O_APPEND dst with EINVAL, but only after the
+    // drain has already taken bytes from src: check up front (Go's os
+    // package does the same before trying splice).
+    match fd_flags(dst) {
+        Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
+        Ok(fl) if fl & libc::O_APPEND != 0 => {
+            return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
+        }
+        Ok(_) => {}
+    }
+    without_sigpipe(|| {
+        // With a pipe on either side the kernel splices directly; between
+        // two non-pipes it answers EINVAL at once, consuming nothing, and
+        // we go through a pooled pipe. One probing call is cheaper than two
+        // fstat(2)s.
+        let t = direct(dst, src, remain);
+        if !t.handled && t.error == libc::EINVAL {
+            return through_pool(dst, src, remain);
+        }
+        t
+    })
+}
+
+/// Splices directly between `src` and `dst`, one of which is a pipe.
+/// EINVAL before any progress is handled=false (neither fd is a pipe, or
+/// the other one does not support splice).
+pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Transfer {
+    let mut written: i64 = 0;
+    while remain > 0 {
+        let len = remain.min(MAX_DIRECT_CHUNK) as usize;
+        // No SPLICE_F_NONBLOCK: blocking fds block in the kernel (which also
+        // honours their SO_RCVTIMEO / SO_SNDTIMEO); the kernel adds the flag
+        // itself for a pipe opened O_NONBLOCK.
+        match raw_splice(src, dst, len, 0) {
+            Ok(0) => break, // EOF: a pipe with no writers, or a socket shut down
+            Ok(n) => {
+                written += n as i64;
+                remain -= n as i64;
+            }
+            Err(libc::EAGAIN) => {
+                // Which side is not ready is not said: wait for src to have
+                // data, then for dst to have room, then retry.
+                if let Err(e) = wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write)) {
+                    return Transfer::done(ZCOPY_METHOD_SPLICE, written, e);
+                }
+            }
+            Err(libc::EINVAL) if written == 0 => {
+                return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
+            }
+            Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, e),
+        }
+    }
+    Transfer::done(ZCOPY_METHOD_SPLICE, written, 0)
+}
+
+/// Moves src into the (empty) pipe: at most `max` bytes. EAGAIN here can
+/// only mean src has no data yet (the pipe starts empty), so wait for src.
+fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<usize, i32> {
+    loop {
+        match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+            Err(libc::EAGAIN) => wait_ready(src, Wait::Read)?,
+            r => return r,
+        }
+    }
+}
+
+/// Moves `in_pipe` bytes from the pipe to dst. EAGAIN means dst is full:
+/// wait until it is writable. Returns the bytes moved, and the error that
+/// stopped it early.
+fn pump(pipe: &Pipe, dst: i32, mut in_pipe: usize) -> (usize, i32) {
+    let mut moved = 0;
+    while in_pipe > 0 {
+        match raw_splice(pipe.rfd, dst, in_pipe, libc::SPLICE_F_NONBLOCK) {
+            // The pipe holds in_pipe bytes, so 0 cannot happen; guard anyway.
+            Ok(0) => return (moved, libc::EIO),
+            Ok(n) => {
+                moved += n;
+                in_pipe -= n;
+            }
+            Err(libc::EAGAIN) => {
+                if let Err(e) = wait_ready(dst, Wait::Write) {
+                    return (moved, e);
+                }
+            }
+            Err(e) => return (moved, e),
+        }
+    }
+    (moved, 0)
+}
+
+/// Delivers the bytes held in the pipe to dst with read/write, when dst
+/// turned out not to accept splice after src had already been drained:
+/// nothing taken from src is lost.
+fn rescue(pipe: &Pipe, dst: i32, mut in_pipe: usize) -> (usize, i32) {
+    with_buffer(|buf| {
+        let mut moved = 0;
+        while in_pipe > 0 {
+            let want = in_pipe.min(buf.len());
+            let n = match read_some(pipe.rfd, &mut buf[..want]) {
+                Ok(0) => return (moved, libc::EIO),
+                Ok(n) => n,
+                Err(e) => return (moved, e),
+            };
+            if let Err((w, e)) = write_all(dst, &buf[..n]) {
+                return (moved + w, e);
+            }
+            moved += n;
+            in_pipe -= n;
+        }
+        (moved, 0)
+    })
+}
+
+/// Go's Splice: src -> pooled pipe -> dst, chunk by chunk. No pipe to be
+/// had, or EINVAL on the first drain (the kernel cannot splice from src), is
+/// handled=false with nothing consumed.
+pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Transfer {
+    let pipe = match pool::acquire() {
+        Ok(p) => p,
+        Err(e) => return Transfer::unhandled(ZCOPY_METHOD_SPLICE, e),
+    };
+    let chunk = pool::pipe_size() as i64;
+    let mut written: i64 = 0;
+    let mut in_pipe: usize = 0;
+    let mut error = 0;
+    while remain > 0 {
+        let n = match drain(&pipe, src, remain.min(chunk) as usize) {
+            Ok(0) => break, // EOF
+            Ok(n) => n,
+            Err(libc::EINVAL) if written == 0 => {
+                pool::release(pipe, true);
+                return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL);
+            }
+            Err(e) => {
+                error = e;
+                break;
+            }
+        };
+        in_pipe = n;
+        let (moved, e) = pump(&pipe, dst, in_pipe);
+        in_pipe -= moved;
+        written += moved as i64;
+        remain -= moved as i64;
+        if e == libc::EINVAL && written == 0 {
+            // dst does not take splice (a tty, an O_APPEND file opened
+            // since the check): the drained bytes must still arrive.
+            let (moved, e2) = rescue(&pipe, dst, in_pipe);
+            in_pipe -= moved;
+            written += moved as i64;
+            error = if e2 != 0 { e2 } else { libc::EINVAL };
+            break;
+        }
+        if e != 0 {
+            error = e;
+            break;
+        }
+    }
+    // A pipe that still holds bytes is closed, never pooled.
+    pool::release(pipe, in_pipe == 0);
+    Transfer::done(ZCOPY_METHOD_SPLICE, written, error)
+}
