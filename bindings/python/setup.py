@@ -44,8 +44,9 @@ class BuildPyShippingLibrary(build_py):
 
     def run(self):
         super().run()
+        dest = Path(self.build_lib) / "zcopy" / "_lib"
+        shutil.rmtree(dest, ignore_errors=True)  # never ship a stale copy from an earlier build
         if SHIPPED is not None:
-            dest = Path(self.build_lib) / "zcopy" / "_lib"
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy2(SHIPPED, dest / "libzcopy.so")
             print(f"zcopy: shipping {SHIPPED} as zcopy/_lib/libzcopy.so")
