@@ -108,7 +108,7 @@ def load() -> Tuple[ctypes.CDLL, str]:
             continue
         try:
             # CDLL (not PyDLL): every call releases the GIL.
-            lib = ctypes.CDLL(where)
+            lib = ctypes.CDLL(where, use_errno=True)
             _declare(lib)
         except (OSError, ImportError) as e:
             tried.append(f"  {what}: {where}: {e}")
