@@ -130,6 +130,8 @@ class Basics(unittest.TestCase):
 
     def test_every_function_declared(self):
         header = (REPO / "include" / "zcopy.h").read_text()
+        header = re.sub(r"/\*.*?\*/", "", header, flags=re.S)  # drop comments
+        header = re.sub(r"//[^\n]*", "", header)
         declared = set(re.findall(r"\b(zcopy_[a-z_]+)\s*\(", header))
         self.assertTrue(declared)
         self.assertEqual(declared - set(_loader.SIGNATURES), set(),
