@@ -27,6 +27,8 @@ async def handle(client, target):
     try:
         await loop.sock_connect(upstream, target)
         await zcopy.aio.relay(client, upstream)
+    except ConnectionError:
+        pass  # a peer reset or went away: the normal end of many connections
     except OSError as e:
         print(f"aiorelay: {e}", file=sys.stderr)
     finally:

@@ -88,10 +88,13 @@ class Error(OSError):
         written: bytes that reached dst before the error.
         method: the mechanism that failed: "splice", "sendfile",
             "copy_file_range", "read_write" or "none".
+        pending: zcopy.aio only: bytes taken from src but not delivered
+            (dropped with the splicer's pipe); 0 elsewhere.
     """
 
     written: int = 0
     method: str = "none"
+    pending: int = 0
 
 
 class NotHandled(Error):
@@ -127,7 +130,8 @@ def _error_class(err: int) -> Type[Error]:
 
 def method_name(method: int) -> str:
     """Name of a ZCOPY_METHOD_* value: "splice", "sendfile", ..., "unknown"."""
-    return _lib.zcopy_method_name(method).decode()
+    name: bytes = _lib.zcopy_method_name(method)
+    return name.decode()
 
 
 def _fd(obj: FileLike, flush: bool = False) -> int:
@@ -137,11 +141,10 @@ def _fd(obj: FileLike, flush: bool = False) -> int:
         f = getattr(obj, "flush", None)
         if f is not None:
             f()
-    try:
-        fileno = obj.fileno
-    except AttributeError:
-        raise TypeError(f"expected an int fd or an object with fileno(), got {type(obj).__name__}") from None
-    return fileno()
+    fileno = getattr(obj, "fileno", None)
+    if fileno is None or isinstance(obj, bool):
+        raise TypeError(f"expected an int fd or an object with fileno(), got {type(obj).__name__}")
+    return int(fileno())
 
 
 def _count(count: Optional[int]) -> int:
@@ -179,7 +182,7 @@ def _raise_for(r: _loader.Result) -> None:
 def _check(r: _loader.Result) -> int:
     if r.error or not r.handled:
         _raise_for(r)
-    return r.written
+    return int(r.written)
 
 
 def _need(name: str) -> None:

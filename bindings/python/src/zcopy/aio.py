@@ -56,7 +56,8 @@ class Splicer:
         """One non-blocking step; returns the raw ``zcopy_result``."""
         if self._ptr is None:
             raise ValueError("the splicer is closed")
-        return _lib.zcopy_splicer_step(self._ptr, dst_fd, src_fd, remain)
+        r: _loader.Result = _lib.zcopy_splicer_step(self._ptr, dst_fd, src_fd, remain)
+        return r
 
     @property
     def pending(self) -> int:
@@ -99,7 +100,7 @@ class _Pump:
         self.count = count  # None: until EOF
         self.written = 0
         self.splicer = Splicer()
-        self.future: asyncio.Future = loop.create_future()
+        self.future: asyncio.Future[int] = loop.create_future()
         self.reading = False
         self.writing = False
         self.handle: Optional[asyncio.Handle] = None
@@ -163,7 +164,7 @@ class _Pump:
                 _raise_for(r)
             except Error as e:
                 e.written = self.written
-                e.pending = pending  # type: ignore[attr-defined]
+                e.pending = pending
                 raise
         done = sp.eof or (self.count is not None and self.written >= self.count and sp.pending == 0)
         if done:
@@ -212,7 +213,7 @@ async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> i
 def _shutdown_write(obj: FileLike) -> None:
     try:
         if hasattr(obj, "shutdown"):
-            obj.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+            obj.shutdown(socket.SHUT_WR)
         else:
             s = socket.socket(fileno=os.dup(_fd(obj)))
             try:
@@ -273,7 +274,7 @@ async def relay(a: FileLike, b: FileLike) -> Tuple[int, int]:
 def _shutdown_both(obj: FileLike) -> None:
     try:
         if hasattr(obj, "shutdown"):
-            obj.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+            obj.shutdown(socket.SHUT_RDWR)
         else:
             s = socket.socket(fileno=os.dup(_fd(obj)))
             try:
