@@ -76,6 +76,34 @@ class Spy:
         testcase.addCleanup(setattr, aio.Splicer, "step", orig)
 
 
+class PumpSpy:
+    """Records every _Pump made, to check its registrations after the fact."""
+
+    def __init__(self, testcase):
+        self.pumps = []
+        orig = aio._Pump
+        spy = self
+
+        class Recording(orig):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, **kw)
+                spy.pumps.append(self)
+
+        aio._Pump = Recording
+        testcase.addCleanup(setattr, aio, "_Pump", orig)
+
+    def all_stopped(self):
+        return bool(self.pumps) and all(
+            not p.reading and not p.writing and p.handle is None and p.splicer._ptr is None
+            for p in self.pumps)
+
+
+def no_registration(removed):
+    """remove_reader/remove_writer results: asyncio says False when nothing was
+    registered; uvloop returns None either way (then PumpSpy is the check)."""
+    return all(r is False or r is None for r in removed)
+
+
 class AioMixin:
     def run_loop(self, coro):
         raise NotImplementedError
@@ -180,11 +208,12 @@ class AioMixin:
                 for s in (src_w, src_r, dst_w, dst_r):
                     s.close()
 
+        spy = PumpSpy(self)
         cancelled, mid, had_reader, had_writer = self.go(main())
         self.assertTrue(cancelled)
         self.assertEqual(mid.in_use, before.in_use + 1)  # the splicer held a pipe
-        self.assertFalse(had_reader)
-        self.assertFalse(had_writer)
+        self.assertTrue(no_registration([had_reader, had_writer]))
+        self.assertTrue(spy.all_stopped())
         self.assertEqual(zcopy.pool_stats().in_use, before.in_use)  # freed
 
     def test_cancel_with_bytes_pending(self):
@@ -214,10 +243,11 @@ class AioMixin:
                 for s in (src_w, src_r, dst_w, dst_r):
                     s.close()
 
+        spy = PumpSpy(self)
         cancelled, had_writer, had_reader = self.go(main())
         self.assertTrue(cancelled)
-        self.assertFalse(had_writer)
-        self.assertFalse(had_reader)
+        self.assertTrue(no_registration([had_reader, had_writer]))
+        self.assertTrue(spy.all_stopped())
         after = zcopy.pool_stats()
         self.assertEqual(after.in_use, before.in_use)
         self.assertEqual(after.discarded, before.discarded + 1)  # closed with its bytes
@@ -247,6 +277,70 @@ class AioMixin:
         self.assertEqual(e.written, 0)
         self.assertGreater(e.pending, 0)
         self.assertEqual(e.method, "splice")
+
+    def test_relay_cancel_frees_both_directions(self):
+        before = zcopy.pool_stats()
+
+        async def main():
+            client, pa = nb_tcp_pair()
+            pb, server = nb_tcp_pair()
+            loop = asyncio.get_running_loop()
+            try:
+                t = asyncio.ensure_future(aio.relay(pa, pb))
+                await loop.sock_sendall(client, b"ping")
+                got = await loop.sock_recv(server, 10)
+                mid = zcopy.pool_stats()
+                t.cancel()
+                try:
+                    await t
+                    cancelled = False
+                except asyncio.CancelledError:
+                    cancelled = True
+                left = [loop.remove_reader(pa.fileno()), loop.remove_reader(pb.fileno()),
+                        loop.remove_writer(pa.fileno()), loop.remove_writer(pb.fileno())]
+                return got, mid, cancelled, left
+            finally:
+                for s in (client, pa, pb, server):
+                    s.close()
+
+        spy = PumpSpy(self)
+        got, mid, cancelled, left = self.go(main())
+        self.assertEqual(got, b"ping")
+        self.assertEqual(mid.in_use, before.in_use + 2)
+        self.assertTrue(cancelled)
+        self.assertTrue(no_registration(left))
+        self.assertEqual(len(spy.pumps), 2)
+        self.assertTrue(spy.all_stopped())
+        self.assertEqual(zcopy.pool_stats().in_use, before.in_use)
+
+    def test_relay_reset_raises_and_stops_the_other_way(self):
+        import struct
+
+        async def main():
+            client, pa = nb_tcp_pair()
+            pb, server = nb_tcp_pair()
+            loop = asyncio.get_running_loop()
+            try:
+                t = asyncio.ensure_future(aio.relay(pa, pb))
+                await loop.sock_sendall(server, b"hello")
+                got = await loop.sock_recv(client, 10)
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()  # RST towards the relay
+                try:
+                    await t
+                    return got, None, b"?"
+                except OSError as e:
+                    # the server side was shut down: it sees EOF
+                    return got, e, await loop.sock_recv(server, 10)
+            finally:
+                for s in (client, pa, pb, server):
+                    s.close()
+
+        got, e, server_sees = self.go(main())
+        self.assertEqual(got, b"hello")
+        self.assertIsInstance(e, zcopy.Error)
+        self.assertIsInstance(e, (ConnectionResetError, BrokenPipeError))
+        self.assertEqual(server_sees, b"")
 
     def test_blocking_socket_refused(self):
         async def main():

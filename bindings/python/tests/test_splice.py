@@ -266,13 +266,37 @@ class SpliceSockets(unittest.TestCase):
         self.assertTrue(sr.result() == up, "upstream bytes differ")
         self.assertTrue(cr.result() == down, "downstream bytes differ")
 
-    def test_proxy_client_writes_foo_and_closes(self):
-        """The relay example must not hang when a client writes 'foo' and closes."""
+    def load_relay_example(self):
         import importlib.util
         from _util import TESTS_DIR
         spec = importlib.util.spec_from_file_location("relay_example", TESTS_DIR.parent / "examples" / "relay.py")
         relay = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(relay)  # guarded by __main__: defines only
+        return relay
+
+    def test_proxy_survives_a_reset(self):
+        """A client that aborts mid-stream: the relay ends both directions and closes both sockets."""
+        import time
+        relay = self.load_relay_example()
+        client, pa = tcp_pair()
+        pb, server = tcp_pair()
+        close_all(self, server)
+        conn = relay.Connection(pa, pb)
+        conn.start()
+        client.sendall(b"x" * 100000)
+        self.assertEqual(len(read_n(server, 100000)), 100000)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+        deadline = time.monotonic() + 10
+        while conn.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(conn.running, 0)
+        self.assertEqual((pa.fileno(), pb.fileno()), (-1, -1))
+        self.assertEqual(read_all(server), b"")  # the server side saw the end
+
+    def test_proxy_client_writes_foo_and_closes(self):
+        """The relay example must not hang when a client writes 'foo' and closes."""
+        relay = self.load_relay_example()
         client, pa = tcp_pair()
         pb, server = tcp_pair()
         close_all(self, client, server)
