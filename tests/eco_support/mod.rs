@@ -172,6 +172,27 @@ pub fn wait_listening(addr: SocketAddr, timeout: Duration, bg: &mut Bg) {
     }
 }
 
+/// Waits until a TCP socket listens on 127.0.0.1:`port` (read from
+/// /proc/net/tcp, so without connecting to it).
+pub fn wait_tcp_listen(port: u16, timeout: Duration, bg: &mut Bg) {
+    let want = format!("0100007F:{port:04X}");
+    let want_any = format!("00000000:{port:04X}");
+    let deadline = Instant::now() + timeout;
+    loop {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let listening = table.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && (f[1] == want || f[1] == want_any) && f[3] == "0A"
+        });
+        if listening {
+            return;
+        }
+        assert!(bg.alive(), "the server for port {port} exited early");
+        assert!(Instant::now() < deadline, "nothing listens on port {port} after {timeout:?}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
 /// Deterministic pseudo-random bytes (xorshift), different per seed.
 pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -208,4 +229,110 @@ pub fn stdout_str(o: &Output) -> String {
 
 pub fn stderr_str(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A server started in the background whose stderr is collected; its
+/// first stderr line must name the address it listens on ("127.0.0.1:PORT").
+pub struct Server {
+    pub bg: Bg,
+    pub port: u16,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn start(cmd: &mut Command, timeout: Duration) -> Server {
+        use std::io::BufRead;
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut bg = Bg::spawn(cmd);
+        let err = bg.child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            let mut first = Some(tx);
+            for line in std::io::BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(line.clone());
+                }
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let first = match rx.recv_timeout(timeout) {
+            Ok(l) => l,
+            Err(_) => panic!("the server printed no first line within {timeout:?}"),
+        };
+        let at = first
+            .find("127.0.0.1:")
+            .unwrap_or_else(|| panic!("no 127.0.0.1:PORT in {first:?}"));
+        let digits: String = first[at + 10..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let port: u16 = digits.parse().unwrap_or_else(|_| panic!("no port in {first:?}"));
+        // The line is printed after listen(2): no probe connection needed
+        // (one would reach the server's target, e.g. iperf3, as a stray).
+        assert!(bg.alive(), "the server exited: {first}");
+        Server { bg, port, log }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+/// The directory holding the libzcopy.so that cargo built with this test.
+pub fn built_lib_dir() -> PathBuf {
+    let dir = profile_dir();
+    if dir.join("libzcopy.so").exists() {
+        return dir;
+    }
+    let deps = dir.join("deps");
+    assert!(
+        deps.join("libzcopy.so").exists(),
+        "libzcopy.so not found in {} (cargo test builds it)",
+        dir.display()
+    );
+    deps
+}
+
+/// A lib dir for linking C programs against the built library: libzcopy.so
+/// and its soname link libzcopy.so.<major>, both pointing at the build's .so
+/// (cargo does not make the soname link).
+pub fn link_dir(tmp: &Path) -> PathBuf {
+    let so = built_lib_dir().join("libzcopy.so");
+    let lib = tmp.join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    for name in [
+        "libzcopy.so".to_string(),
+        format!("libzcopy.so.{}", env!("CARGO_PKG_VERSION_MAJOR")),
+    ] {
+        let l = lib.join(name);
+        let _ = std::fs::remove_file(&l);
+        std::os::unix::fs::symlink(&so, &l).unwrap();
+    }
+    lib
+}
+
+/// Compiles examples/<name>.c as C99 with every warning an error against
+/// include/zcopy.h and the built libzcopy.so; returns the executable.
+pub fn build_example(name: &str, tmp: &Path) -> PathBuf {
+    require("gcc", "apt-get install -y build-essential");
+    let lib = link_dir(tmp);
+    let exe = tmp.join(name);
+    run_ok(
+        Command::new("gcc")
+            .args(["-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"])
+            .arg(repo().join("include"))
+            .arg(repo().join("examples").join(format!("{name}.c")))
+            .arg("-o")
+            .arg(&exe)
+            .arg("-L")
+            .arg(&lib)
+            .args(["-lzcopy", "-lpthread"])
+            .arg(format!("-Wl,-rpath,{}", lib.display())),
+        Duration::from_secs(120),
+    );
+    exe
 }
