@@ -69,9 +69,16 @@ fn zcp_reports_errors_with_the_path_and_exit_codes() {
     let tmp = TempDir::new("zcp-err");
     let zcp = build_example("zcp", tmp.path());
     let missing = tmp.path().join("no-such-file");
-    let o = run(Command::new(&zcp).arg(&missing).arg(tmp.path().join("x")), T);
+    let o = run(
+        Command::new(&zcp).arg(&missing).arg(tmp.path().join("x")),
+        T,
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr_str(&o).contains(&missing.display().to_string()), "{}", stderr_str(&o));
+    assert!(
+        stderr_str(&o).contains(&missing.display().to_string()),
+        "{}",
+        stderr_str(&o)
+    );
     let o = run(Command::new(&zcp).arg("only-one"), T);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr_str(&o).contains("usage"));
@@ -80,7 +87,11 @@ fn zcp_reports_errors_with_the_path_and_exit_codes() {
     std::fs::write(&src, b"some bytes").unwrap();
     let o = run(Command::new(&zcp).arg(&src).arg("/dev/full"), T);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr_str(&o).contains("No space left on device"), "{}", stderr_str(&o));
+    assert!(
+        stderr_str(&o).contains("No space left on device"),
+        "{}",
+        stderr_str(&o)
+    );
 }
 
 // ---------------------------------------------------------------- relay
@@ -157,7 +168,11 @@ fn relay_echoes_several_mib_byte_for_byte_on_concurrent_connections() {
                 let data = random_bytes(6 * 1024 * 1024 + i as usize * 4099, 100 + i);
                 let got = roundtrip(&addr, data.clone()).map_err(|e| format!("client {i}: {e}"))?;
                 if got.len() != data.len() {
-                    return Err(format!("client {i}: {} bytes back, sent {}", got.len(), data.len()));
+                    return Err(format!(
+                        "client {i}: {} bytes back, sent {}",
+                        got.len(),
+                        data.len()
+                    ));
                 }
                 if got != data {
                     return Err(format!("client {i}: the bytes differ"));
@@ -175,7 +190,10 @@ fn relay_echoes_several_mib_byte_for_byte_on_concurrent_connections() {
     // half-closes (Go's splice proxy test).
     let got = roundtrip(&addr, b"foo".to_vec()).unwrap();
     assert_eq!(got, b"foo");
-    eprintln!("relay echo: 3 x 6 MiB and \"foo\" in {:?}", started.elapsed());
+    eprintln!(
+        "relay echo: 3 x 6 MiB and \"foo\" in {:?}",
+        started.elapsed()
+    );
     echo_thread.join().unwrap();
     // Every connection is logged as closed with splice as the method.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -215,7 +233,8 @@ fn iperf_number(json: &str, key: &str, field: &str) -> f64 {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '+' || *c == '-')
         .collect();
-    num.parse().unwrap_or_else(|_| panic!("bad number {num:?} for {key}.{field}"))
+    num.parse()
+        .unwrap_or_else(|_| panic!("bad number {num:?} for {key}.{field}"))
 }
 
 #[test]
@@ -233,13 +252,25 @@ fn relay_carries_iperf3_both_ways() {
     let relay = start_relay(tmp.path(), &format!("127.0.0.1:{port}"));
     for reverse in [false, true] {
         let mut cmd = Command::new("iperf3");
-        cmd.args(["-c", "127.0.0.1", "-p", &relay.port.to_string(), "-t", "2", "-J"]);
+        cmd.args([
+            "-c",
+            "127.0.0.1",
+            "-p",
+            &relay.port.to_string(),
+            "-t",
+            "2",
+            "-J",
+        ]);
         if reverse {
             cmd.arg("-R");
         }
         let o = run_ok(&mut cmd, T);
         let json = stdout_str(&o);
-        assert!(!json.contains("\"error\""), "iperf3 reported an error: {json}\nrelay log:\n{}", relay.log_text());
+        assert!(
+            !json.contains("\"error\""),
+            "iperf3 reported an error: {json}\nrelay log:\n{}",
+            relay.log_text()
+        );
         let bytes = iperf_number(&json, "sum_received", "bytes");
         let bps = iperf_number(&json, "sum_received", "bits_per_second");
         assert!(bytes > 0.0, "no bytes received through the relay: {json}");
@@ -324,7 +355,11 @@ impl Site {
         std::fs::read_dir(dir)
             .unwrap()
             .flatten()
-            .filter(|e| std::fs::read_link(e.path()).map(|t| t == want).unwrap_or(false))
+            .filter(|e| {
+                std::fs::read_link(e.path())
+                    .map(|t| t == want)
+                    .unwrap_or(false)
+            })
             .count()
     }
 }
@@ -341,14 +376,22 @@ fn fileserver_serves_whole_files_and_head() {
     let s = site("fs-get");
     let (code, h, body) = s.curl("/big.bin", &[]);
     assert_eq!(code, 200);
-    assert_eq!(header_value(&h, "Content-Length"), Some(s.big.len().to_string()));
+    assert_eq!(
+        header_value(&h, "Content-Length"),
+        Some(s.big.len().to_string())
+    );
     assert_eq!(header_value(&h, "Accept-Ranges").as_deref(), Some("bytes"));
-    assert_eq!(sha256_bytes(&body, s.root.parent().unwrap()), sha256_bytes(&s.big, s.root.parent().unwrap()));
+    assert_eq!(
+        sha256_bytes(&body, s.root.parent().unwrap()),
+        sha256_bytes(&s.big, s.root.parent().unwrap())
+    );
     assert!(body == s.big);
 
     let (code, h, body) = s.curl("/small.txt", &[]);
     assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
-    assert!(header_value(&h, "Content-Type").unwrap().starts_with("text/plain"));
+    assert!(header_value(&h, "Content-Type")
+        .unwrap()
+        .starts_with("text/plain"));
 
     let (code, h, body) = s.curl("/empty", &[]);
     assert_eq!((code, body.len()), (200, 0));
@@ -360,7 +403,10 @@ fn fileserver_serves_whole_files_and_head() {
     // HEAD: the headers of a GET, no body.
     let (code, h, body) = s.curl("/big.bin", &["-I"]);
     assert_eq!(code, 200);
-    assert_eq!(header_value(&h, "Content-Length"), Some(s.big.len().to_string()));
+    assert_eq!(
+        header_value(&h, "Content-Length"),
+        Some(s.big.len().to_string())
+    );
     assert!(body.len() < 400, "HEAD sent a body"); // -I writes the headers to -o
 
     let (code, _, _) = s.curl("/missing.bin", &[]);
@@ -382,7 +428,7 @@ fn fileserver_answers_ranges_with_206_and_content_range() {
         ("100-".into(), 100, size - 100),
         ("-5000".into(), size - 5000, 5000),
         (format!("{}-{}", size - 10, size + 1000), size - 10, 10), // end clamped
-        (format!("-{}", size * 2), 0, size),                      // suffix longer than the file
+        (format!("-{}", size * 2), 0, size),                       // suffix longer than the file
         (format!("{}-{}", size - 1, size - 1), size - 1, 1),
     ];
     for (spec, start, len) in &cases {
@@ -393,16 +439,31 @@ fn fileserver_answers_ranges_with_206_and_content_range() {
             Some(format!("bytes {}-{}/{}", start, start + len - 1, size)),
             "bytes={spec}"
         );
-        assert_eq!(header_value(&h, "Content-Length"), Some(len.to_string()), "bytes={spec}");
+        assert_eq!(
+            header_value(&h, "Content-Length"),
+            Some(len.to_string()),
+            "bytes={spec}"
+        );
         let want = &s.big[*start..start + len];
-        assert_eq!(sha256_bytes(&body, &dir), sha256_bytes(want, &dir), "bytes={spec}");
+        assert_eq!(
+            sha256_bytes(&body, &dir),
+            sha256_bytes(want, &dir),
+            "bytes={spec}"
+        );
         assert!(body == want, "bytes={spec}: body differs");
     }
     // Unsatisfiable: 416 with the size.
-    for spec in [format!("{size}-"), format!("{}-{}", size + 5, size + 10), "-0".to_string()] {
+    for spec in [
+        format!("{size}-"),
+        format!("{}-{}", size + 5, size + 10),
+        "-0".to_string(),
+    ] {
         let (code, h, _) = s.curl("/big.bin", &["-H", &format!("Range: bytes={spec}")]);
         assert_eq!(code, 416, "bytes={spec}");
-        assert_eq!(header_value(&h, "Content-Range"), Some(format!("bytes */{size}")));
+        assert_eq!(
+            header_value(&h, "Content-Range"),
+            Some(format!("bytes */{size}"))
+        );
     }
     // Malformed or multiple ranges: the whole file.
     for spec in ["bytes=5-2", "bytes=abc", "bytes=0-1,5-6", "items=0-5"] {
@@ -431,7 +492,10 @@ fn fileserver_refuses_to_leave_its_root() {
         let (code, _, body) = s.curl(path, &[]);
         assert!(code == 403 || code == 404, "{path}: {code}");
         let text = String::from_utf8_lossy(&body);
-        assert!(!text.contains("TOP SECRET") && !text.contains("root:"), "{path} leaked: {text}");
+        assert!(
+            !text.contains("TOP SECRET") && !text.contains("root:"),
+            "{path} leaked: {text}"
+        );
     }
     let (code, _, _) = s.curl("/small%00.txt", &[]);
     assert_eq!(code, 400);
@@ -466,7 +530,16 @@ fn fileserver_concurrent_downloads_share_one_fd() {
         let r = *r;
         handles.push(std::thread::spawn(move || {
             let mut cmd = Command::new("curl");
-            cmd.args(["-sS", "--fail", "--max-time", "60", "--limit-rate", "8M", "-o"]).arg(&out);
+            cmd.args([
+                "-sS",
+                "--fail",
+                "--max-time",
+                "60",
+                "--limit-rate",
+                "8M",
+                "-o",
+            ])
+            .arg(&out);
             if let Some((a, len)) = r {
                 cmd.arg("-r").arg(format!("{}-{}", a, a + len - 1));
             }
@@ -483,11 +556,20 @@ fn fileserver_concurrent_downloads_share_one_fd() {
         let got = sha256_file(out);
         match r {
             None => assert_eq!(got, want_full, "{}", out.display()),
-            Some((a, len)) => assert_eq!(got, sha256_bytes(&s.big[*a..a + len], &dir), "{}", out.display()),
+            Some((a, len)) => assert_eq!(
+                got,
+                sha256_bytes(&s.big[*a..a + len], &dir),
+                "{}",
+                out.display()
+            ),
         }
     }
     assert_eq!(during, 1, "one shared fd for big.bin while 8 downloads ran");
-    assert_eq!(s.fds_on("big.bin"), 1, "one cached fd for big.bin afterwards");
+    assert_eq!(
+        s.fds_on("big.bin"),
+        1,
+        "one cached fd for big.bin afterwards"
+    );
     let log = s.server.log_text();
     assert!(log.contains("with sendfile"), "{log}");
 }
@@ -498,14 +580,26 @@ fn fileserver_keeps_connections_alive_and_sees_replaced_files() {
     // Two requests on one connection (curl reuses it).
     let o = run_ok(
         Command::new("curl")
-            .args(["-sS", "--max-time", "30", "-o", "/dev/null", "-o", "/dev/null"])
+            .args([
+                "-sS",
+                "--max-time",
+                "30",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+            ])
             .args(["-w", "%{http_code} %{num_connects}\n"])
             .arg(s.url("/small.txt"))
             .arg(s.url("/big.bin")),
         T,
     );
     let out = stdout_str(&o);
-    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["200 1", "200 0"], "{out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec!["200 1", "200 0"],
+        "{out}"
+    );
     // A file replaced on disk (new inode) is served anew.
     let (_, _, body) = s.curl("/small.txt", &[]);
     assert_eq!(body, b"hello, zcopy\n");

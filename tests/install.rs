@@ -92,14 +92,21 @@ fn install_puts_the_library_links_header_and_pc_in_place() {
     let lib = p.join("lib");
     let real = lib.join(format!("libzcopy.so.{VERSION}"));
     let meta = std::fs::symlink_metadata(&real).unwrap();
-    assert!(meta.file_type().is_file(), "{} must be the real file", real.display());
+    assert!(
+        meta.file_type().is_file(),
+        "{} must be the real file",
+        real.display()
+    );
     let so_major = lib.join(format!("libzcopy.so.{MAJOR}"));
     assert_eq!(
         std::fs::read_link(&so_major).unwrap().to_str().unwrap(),
         format!("libzcopy.so.{VERSION}")
     );
     assert_eq!(
-        std::fs::read_link(lib.join("libzcopy.so")).unwrap().to_str().unwrap(),
+        std::fs::read_link(lib.join("libzcopy.so"))
+            .unwrap()
+            .to_str()
+            .unwrap(),
         format!("libzcopy.so.{MAJOR}")
     );
     assert!(lib.join("libzcopy.a").is_file());
@@ -115,11 +122,20 @@ fn install_puts_the_library_links_header_and_pc_in_place() {
 
     assert_eq!(pkg_config(p, &["--modversion", "zcopy"]), VERSION);
     let cflags = pkg_config(p, &["--cflags", "zcopy"]);
-    assert!(cflags.contains(&format!("-I{}", p.join("include").display())), "{cflags}");
+    assert!(
+        cflags.contains(&format!("-I{}", p.join("include").display())),
+        "{cflags}"
+    );
     let libs = pkg_config(p, &["--libs", "zcopy"]);
-    assert!(libs.contains(&format!("-L{}", lib.display())) && libs.contains("-lzcopy"), "{libs}");
+    assert!(
+        libs.contains(&format!("-L{}", lib.display())) && libs.contains("-lzcopy"),
+        "{libs}"
+    );
     let statics = pkg_config(p, &["--static", "--libs", "zcopy"]);
-    assert!(statics.contains("-lpthread") && statics.contains("-ldl"), "{statics}");
+    assert!(
+        statics.contains("-lpthread") && statics.contains("-ldl"),
+        "{statics}"
+    );
 }
 
 #[test]
@@ -139,16 +155,27 @@ fn shared_object_has_soname_and_exports_only_zcopy_symbols() {
             "{}: {dynamic}",
             so.display()
         );
-        let o = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&so), STEP);
+        let o = run_ok(
+            Command::new("nm").args(["-D", "--defined-only"]).arg(&so),
+            STEP,
+        );
         let names: Vec<String> = stdout_str(&o)
             .lines()
             .filter_map(|l| l.split_whitespace().nth(2))
             .map(|s| s.split('@').next().unwrap().to_string())
             .collect();
         let stray: Vec<&String> = names.iter().filter(|n| !n.starts_with("zcopy_")).collect();
-        assert!(stray.is_empty(), "{} exports non-zcopy symbols: {stray:?}", so.display());
+        assert!(
+            stray.is_empty(),
+            "{} exports non-zcopy symbols: {stray:?}",
+            so.display()
+        );
         for f in API {
-            assert!(names.iter().any(|n| n == f), "{} lacks {f}: {names:?}", so.display());
+            assert!(
+                names.iter().any(|n| n == f),
+                "{} lacks {f}: {names:?}",
+                so.display()
+            );
         }
     }
 }
@@ -224,12 +251,17 @@ fn compile_and_run(compiler: &str, lang_flags: &[&str], static_link: bool, tag: 
     // Which libzcopy the program loads.
     let ld_path = p.join("lib");
     let ldd = run_ok(
-        Command::new("ldd").arg(&exe).env("LD_LIBRARY_PATH", &ld_path),
+        Command::new("ldd")
+            .arg(&exe)
+            .env("LD_LIBRARY_PATH", &ld_path),
         STEP,
     );
     let ldd = stdout_str(&ldd);
     if static_link {
-        assert!(!ldd.contains("libzcopy"), "static build still needs the .so: {ldd}");
+        assert!(
+            !ldd.contains("libzcopy"),
+            "static build still needs the .so: {ldd}"
+        );
     } else {
         let line = ldd.lines().find(|l| l.contains("libzcopy")).unwrap_or("");
         assert!(
@@ -263,7 +295,10 @@ fn compile_and_run(compiler: &str, lang_flags: &[&str], static_link: bool, tag: 
         "{text}"
     );
     assert_eq!(lines.next(), Some("pool in_use 0"), "{text}");
-    assert!(std::fs::read(&output).unwrap() == data, "the copy differs from the input");
+    assert!(
+        std::fs::read(&output).unwrap() == data,
+        "the copy differs from the input"
+    );
 }
 
 #[test]
@@ -286,8 +321,14 @@ fn c_program_links_the_static_archive() {
 #[test]
 fn header_compiles_cleanly_as_c_and_cxx() {
     let h = std::fs::read_to_string(repo().join("include/zcopy.h")).unwrap();
-    assert!(h.contains("#ifndef ZCOPY_H\n#define ZCOPY_H"), "no include guard");
-    assert!(h.contains("#ifdef __cplusplus\nextern \"C\" {"), "no extern \"C\"");
+    assert!(
+        h.contains("#ifndef ZCOPY_H\n#define ZCOPY_H"),
+        "no include guard"
+    );
+    assert!(
+        h.contains("#ifdef __cplusplus\nextern \"C\" {"),
+        "no extern \"C\""
+    );
     let work = TempDir::new("header");
     let src = work.path().join("t.c");
     std::fs::write(
@@ -308,7 +349,14 @@ fn header_compiles_cleanly_as_c_and_cxx() {
         run_ok(
             Command::new(cc)
                 .args(&flags)
-                .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "-I"])
+                .args([
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    "-pedantic",
+                    "-fsyntax-only",
+                    "-I",
+                ])
                 .arg(&inc)
                 .arg(&src),
             STEP,
@@ -327,13 +375,31 @@ fn header_documents_every_item() {
             || l.starts_with("typedef ")
             || (l.contains("zcopy_") && l.trim_end().ends_with(");") && !l.starts_with(' '));
         if decl {
-            let prev = lines[..i].iter().rev().find(|p| !p.trim().is_empty()).unwrap_or(&"");
+            let prev = lines[..i]
+                .iter()
+                .rev()
+                .find(|p| !p.trim().is_empty())
+                .unwrap_or(&"");
             if !prev.trim_end().ends_with("*/") {
                 undocumented.push(*l);
             }
         }
     }
-    assert!(undocumented.is_empty(), "undocumented items: {undocumented:#?}");
+    assert!(
+        undocumented.is_empty(),
+        "undocumented items: {undocumented:#?}"
+    );
+}
+
+/// zcopy_version() is Cargo.toml's version (the C programs above print it
+/// too, from the installed library).
+#[test]
+fn zcopy_version_matches_cargo_toml() {
+    let v = unsafe { std::ffi::CStr::from_ptr(zcopy::ffi::zcopy_version()) };
+    assert_eq!(v.to_str().unwrap(), VERSION);
+    let toml = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let line = toml.lines().find(|l| l.starts_with("version")).unwrap();
+    assert_eq!(line.split('"').nth(1), Some(VERSION));
 }
 
 /// ZCOPY_VERSION_MAJOR/MINOR/PATCH in the header and zcopy_version() agree
@@ -348,8 +414,6 @@ fn header_version_macros_and_zcopy_version_match_cargo_toml() {
             "include/zcopy.h lacks `{line}` (cbindgen.toml after_includes)"
         );
     }
-    let v = unsafe { std::ffi::CStr::from_ptr(zcopy::ffi::zcopy_version()) };
-    assert_eq!(v.to_str().unwrap(), VERSION);
     // And the macros as a C compiler sees them.
     let work = TempDir::new("vermacro");
     let src = work.path().join("v.c");
@@ -399,7 +463,10 @@ fn destdir_staging_and_uninstall() {
     let pc = std::fs::read_to_string(root.join("lib/pkgconfig/zcopy.pc")).unwrap();
     assert!(pc.contains("prefix=/opt/zcopy-test\n"), "{pc}");
     assert!(pc.contains("libdir=/opt/zcopy-test/lib\n"), "{pc}");
-    assert!(!pc.contains(&stage.path().display().to_string()), "DESTDIR leaked: {pc}");
+    assert!(
+        !pc.contains(&stage.path().display().to_string()),
+        "DESTDIR leaked: {pc}"
+    );
     assert!(root.join(format!("lib/libzcopy.so.{VERSION}")).is_file());
     run_ok(&mut args("uninstall"), STEP);
     let mut left = Vec::new();

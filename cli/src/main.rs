@@ -93,6 +93,9 @@ enum Fail {
     Error,
 }
 
+/// A command's entry point.
+type Command = fn(&Opts) -> Result<(), Fail>;
+
 struct Opts {
     stats: bool,
     progress: bool,
@@ -130,13 +133,17 @@ fn main() -> ExitCode {
         eprint!("{MAIN_HELP}");
         return ExitCode::from(2);
     };
-    let (help, run): (&str, fn(&Opts) -> Result<(), Fail>) = match cmd.as_str() {
+    let (help, run): (&str, Command) = match cmd.as_str() {
         "-h" | "--help" | "help" => {
             print!("{MAIN_HELP}");
             return ExitCode::SUCCESS;
         }
         "-V" | "--version" => {
-            println!("zcopy {} (library {})", env!("CARGO_PKG_VERSION"), zcopy::VERSION);
+            println!(
+                "zcopy {} (library {})",
+                env!("CARGO_PKG_VERSION"),
+                zcopy::VERSION
+            );
             return ExitCode::SUCCESS;
         }
         "cp" => (CP_HELP, cmd_cp),
@@ -225,7 +232,11 @@ impl Progress {
     fn add(&mut self, n: u64) {
         self.done += n;
         let now = Instant::now();
-        if self.on && self.last.map_or(true, |t| now - t >= Duration::from_millis(100)) {
+        if self.on
+            && self
+                .last
+                .map_or(true, |t| now - t >= Duration::from_millis(100))
+        {
             self.last = Some(now);
             self.draw();
         }
@@ -238,7 +249,9 @@ impl Progress {
         let line = match self.total {
             Some(t) if t > 0 => {
                 let frac = self.done.min(t) * WIDTH / t;
-                let bar: String = (0..WIDTH).map(|i| if i < frac { '#' } else { '.' }).collect();
+                let bar: String = (0..WIDTH)
+                    .map(|i| if i < frac { '#' } else { '.' })
+                    .collect();
                 format!(
                     "\r[{bar}] {:3}% {:.1}/{:.1} MiB {rate:.1} MB/s ",
                     self.done.min(t) * 100 / t,
@@ -290,14 +303,18 @@ fn pump(dst: i32, src: i32, progress: &mut Progress) -> Transfer {
 
 fn cmd_cp(o: &Opts) -> Result<(), Fail> {
     let [src, dst] = &o.args[..] else {
-        return Err(Fail::Usage(format!("expected SRC DST, got {} argument(s)", o.args.len())));
+        return Err(Fail::Usage(format!(
+            "expected SRC DST, got {} argument(s)",
+            o.args.len()
+        )));
     };
     let fail = |what: String| {
         eprintln!("zcopy cp: {what}");
         Fail::Error
     };
     let src_path = Path::new(src);
-    let input = File::open(src_path).map_err(|e| fail(format!("cannot open '{src}': {}", io_errstr(&e))))?;
+    let input = File::open(src_path)
+        .map_err(|e| fail(format!("cannot open '{src}': {}", io_errstr(&e))))?;
     let meta = input
         .metadata()
         .map_err(|e| fail(format!("cannot stat '{src}': {}", io_errstr(&e))))?;
@@ -341,7 +358,12 @@ fn cmd_cp(o: &Opts) -> Result<(), Fail> {
     // The mode bits exactly, whatever the umask or an existing file's mode.
     output
         .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| fail(format!("cannot set the mode of '{shown}': {}", io_errstr(&e))))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot set the mode of '{shown}': {}",
+                io_errstr(&e)
+            ))
+        })?;
     if o.stats {
         eprintln!(
             "zcopy cp: '{src}' -> '{shown}': {} bytes in {:.3} s, {:.1} MB/s, method {}",
@@ -357,7 +379,9 @@ fn cmd_cp(o: &Opts) -> Result<(), Fail> {
 
 fn cmd_cat(o: &Opts) -> Result<(), Fail> {
     if o.args.is_empty() {
-        return Err(Fail::Usage("expected at least one FILE (- for stdin)".into()));
+        return Err(Fail::Usage(
+            "expected at least one FILE (- for stdin)".into(),
+        ));
     }
     let stdout = std::io::stdout();
     let _lock = stdout.lock(); // nothing else writes to stdout meanwhile
@@ -402,7 +426,11 @@ fn cmd_cat(o: &Opts) -> Result<(), Fail> {
             return Err(Fail::Error);
         }
         if t.error != 0 {
-            eprintln!("zcopy cat: '{shown}': {} (after {} bytes)", errstr(t.error), t.written);
+            eprintln!(
+                "zcopy cat: '{shown}': {} (after {} bytes)",
+                errstr(t.error),
+                t.written
+            );
             failed = true;
             continue;
         }
@@ -444,7 +472,10 @@ fn resolve(what: &str, s: &str) -> Result<SocketAddr, Fail> {
     match s.to_socket_addrs().map(|mut a| a.next()) {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(Fail::Usage(format!("{what} '{s}' resolves to no address"))),
-        Err(e) => Err(Fail::Usage(format!("{what} '{s}' is not ADDR:PORT ({})", io_errstr(&e)))),
+        Err(e) => Err(Fail::Usage(format!(
+            "{what} '{s}' is not ADDR:PORT ({})",
+            io_errstr(&e)
+        ))),
     }
 }
 
@@ -500,7 +531,10 @@ fn serve(client: TcpStream, peer: SocketAddr, target: SocketAddr, stats: bool) {
     let upstream = match TcpStream::connect_timeout(&target, Duration::from_secs(10)) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("zcopy relay: {peer}: cannot connect to {target}: {}", io_errstr(&e));
+            eprintln!(
+                "zcopy relay: {peer}: cannot connect to {target}: {}",
+                io_errstr(&e)
+            );
             return;
         }
     };
@@ -523,7 +557,11 @@ fn serve(client: TcpStream, peer: SocketAddr, target: SocketAddr, stats: bool) {
     };
     for (dir, t) in [("to target", &up), ("to client", &down)] {
         if t.error != 0 && t.error != libc_epipe() {
-            eprintln!("zcopy relay: {peer}: {dir}: {} after {} bytes", errstr(t.error), t.written);
+            eprintln!(
+                "zcopy relay: {peer}: {dir}: {} after {} bytes",
+                errstr(t.error),
+                t.written
+            );
         }
     }
     if stats {

@@ -73,17 +73,37 @@ fn kill_group(pid: u32) {
 /// Runs `cmd` to completion in its own process group, capturing stdout and
 /// stderr; kills the whole group and panics when `timeout` runs out.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
+    run_inner(cmd.stdout(Stdio::piped()), timeout)
+}
+
+/// Like `run`, leaving stdout as the caller set it (Output.stdout empty).
+pub fn run_own_stdout(cmd: &mut Command, timeout: Duration) -> Output {
+    let desc = format!("{cmd:?}");
+    let o = run_inner(cmd, timeout);
+    assert!(
+        o.status.success(),
+        "{desc} failed ({}):\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn run_inner(cmd: &mut Command, timeout: Duration) -> Output {
     let desc = format!("{cmd:?}");
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {desc}: {e}"));
-    let mut out = child.stdout.take().unwrap();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {desc}: {e}"));
+    let out = child.stdout.take();
     let mut err = child.stderr.take().unwrap();
     let t1 = std::thread::spawn(move || {
         let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
+        if let Some(mut out) = out {
+            let _ = out.read_to_end(&mut v);
+        }
         v
     });
     let t2 = std::thread::spawn(move || {
@@ -156,7 +176,11 @@ impl Drop for Bg {
 
 /// A free 127.0.0.1 port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until something accepts connections on `addr`.
@@ -167,7 +191,10 @@ pub fn wait_listening(addr: SocketAddr, timeout: Duration, bg: &mut Bg) {
             return;
         }
         assert!(bg.alive(), "the server for {addr} exited early");
-        assert!(Instant::now() < deadline, "nothing listens on {addr} after {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {addr} after {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(30));
     }
 }
@@ -188,7 +215,10 @@ pub fn wait_tcp_listen(port: u16, timeout: Duration, bg: &mut Bg) {
             return;
         }
         assert!(bg.alive(), "the server for port {port} exited early");
-        assert!(Instant::now() < deadline, "nothing listens on port {port} after {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on port {port} after {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(30));
     }
 }
@@ -211,7 +241,12 @@ pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
 pub fn sha256_file(p: &Path) -> String {
     require("sha256sum", "apt-get install -y coreutils");
     let o = run_ok(Command::new("sha256sum").arg(p), Duration::from_secs(60));
-    String::from_utf8(o.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// sha256 of bytes (written to a temp file and hashed with sha256sum).
@@ -265,8 +300,13 @@ impl Server {
         let at = first
             .find("127.0.0.1:")
             .unwrap_or_else(|| panic!("no 127.0.0.1:PORT in {first:?}"));
-        let digits: String = first[at + 10..].chars().take_while(|c| c.is_ascii_digit()).collect();
-        let port: u16 = digits.parse().unwrap_or_else(|_| panic!("no port in {first:?}"));
+        let digits: String = first[at + 10..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        let port: u16 = digits
+            .parse()
+            .unwrap_or_else(|_| panic!("no port in {first:?}"));
         // The line is printed after listen(2): no probe connection needed
         // (one would reach the server's target, e.g. iperf3, as a stray).
         assert!(bg.alive(), "the server exited: {first}");
@@ -323,7 +363,16 @@ pub fn build_example(name: &str, tmp: &Path) -> PathBuf {
     let exe = tmp.join(name);
     run_ok(
         Command::new("gcc")
-            .args(["-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"])
+            .args([
+                "-std=c99",
+                "-O2",
+                "-g",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-I",
+            ])
             .arg(repo().join("include"))
             .arg(repo().join("examples").join(format!("{name}.c")))
             .arg("-o")
