@@ -33,7 +33,6 @@ MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 RELEASE  := $(TARGET_DIR)/release
-EXAMPLES := $(patsubst examples/%.c,$(RELEASE)/examples-c/%,$(wildcard examples/*.c))
 
 .PHONY: all build install uninstall examples check clean
 
@@ -70,14 +69,20 @@ uninstall:
 	      $(DESTDIR)$(PKGCONFIGDIR)/zcopy.pc \
 	      $(DESTDIR)$(BINDIR)/zcopy
 
-# The C examples, linked against the freshly built shared library (with an
-# rpath to it, so they run from the build tree).
-examples: $(EXAMPLES)
+# The C examples, linked against the freshly built shared library. cargo
+# does not make the soname link (libzcopy.so.$(MAJOR)) the programs ask for
+# at run time, so it is made next to them and found through an rpath.
+EXDIR := $(RELEASE)/examples-c
 
-$(RELEASE)/examples-c/%: examples/%.c include/zcopy.h build
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(RELEASE) -lzcopy -lpthread \
-	    -Wl,-rpath,$(abspath $(RELEASE))
+examples: build
+	@mkdir -p $(EXDIR)/lib
+	ln -sf $(abspath $(RELEASE))/libzcopy.so $(EXDIR)/lib/libzcopy.so.$(MAJOR)
+	ln -sf $(abspath $(RELEASE))/libzcopy.so $(EXDIR)/lib/libzcopy.so
+	for f in examples/*.c; do \
+	  $(CC) $(CFLAGS) -Iinclude -o $(EXDIR)/$$(basename $$f .c) $$f \
+	    -L$(EXDIR)/lib -lzcopy -lpthread -Wl,-rpath,$(abspath $(EXDIR))/lib || exit 1; \
+	done
+	@echo "examples built in $(EXDIR)/"
 
 check:
 	$(CARGO) test --workspace
