@@ -425,21 +425,25 @@ fn header_version_macros_and_zcopy_version_match_cargo_toml() {
     )
     .unwrap();
     let exe = work.path().join("v");
-    let rel = repo().join("target/release");
-    let _ = installed(); // builds target/release
+    // Against the installed copy (its header is the repository's, checked
+    // above, and its libzcopy.so.MAJOR is there to be found).
+    let p = &installed().prefix;
     run_ok(
         Command::new("gcc")
             .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"])
-            .arg(repo().join("include"))
+            .arg(p.join("include"))
             .arg(&src)
             .arg("-o")
             .arg(&exe)
             .arg("-L")
-            .arg(&rel)
+            .arg(p.join("lib"))
             .arg("-lzcopy"),
         STEP,
     );
-    let o = run_ok(Command::new(&exe).env("LD_LIBRARY_PATH", &rel), STEP);
+    let o = run_ok(
+        Command::new(&exe).env("LD_LIBRARY_PATH", p.join("lib")),
+        STEP,
+    );
     assert_eq!(stdout_str(&o).trim(), format!("{VERSION} {VERSION}"));
 }
 
