@@ -51,11 +51,24 @@ struct Installed {
     prefix: std::path::PathBuf,
 }
 
+/// The shared prefix's directory, removed when the test process exits
+/// (statics are never dropped).
+static PREFIX_DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+extern "C" fn remove_prefix() {
+    if let Some(p) = PREFIX_DIR.get() {
+        let _ = std::fs::remove_dir_all(p);
+    }
+}
+
 fn installed() -> &'static Installed {
     static I: OnceLock<Installed> = OnceLock::new();
     I.get_or_init(|| {
         require("make", "apt-get install -y make");
         let dir = TempDir::new("install");
+        if PREFIX_DIR.set(dir.path().to_path_buf()).is_ok() {
+            unsafe { libc::atexit(remove_prefix) };
+        }
         let prefix = dir.path().join("prefix");
         run_ok(
             Command::new("make")
