@@ -22,6 +22,16 @@
 
 
 /**
+ * `wants`: wait until src is readable, then step again.
+ */
+#define ZCOPY_WANT_READ 1
+
+/**
+ * `wants`: wait until dst is writable, then step again.
+ */
+#define ZCOPY_WANT_WRITE 2
+
+/**
  * Which kernel mechanism moved the bytes (or failed). Values of
  * `zcopy_result.method`.
  */
@@ -46,6 +56,11 @@
  * A plain read(2)/write(2) loop through a user-space buffer.
  */
 #define ZCOPY_METHOD_READ_WRITE 4
+
+/**
+ * A non-blocking splice state machine for one direction of a stream.
+ */
+typedef struct zcopy_splicer zcopy_splicer;
 
 /**
  * The result of a transfer.
@@ -262,6 +277,186 @@ const char *zcopy_version(void);
  * thread.
  */
 const char *zcopy_method_name(int32_t method);
+
+/**
+ * Moves up to `remain` bytes from `src_fd` to `dst_fd` by the fastest safe
+ * mechanism for the pair, as io.Copy does, falling back as needed.
+ *
+ * Looks at both fds once (fstat, F_GETFL) and follows this table:
+ * - same file on both sides: read/write, at most what the file held past
+ *   src's position when the call began ("ab" copied onto itself becomes
+ *   "abab"; no endless loop);
+ * - regular file -> regular file: copy_file_range, then sendfile, then
+ *   read/write (an O_APPEND dst: read/write, data appended);
+ * - regular file or block device -> socket or character device: sendfile,
+ *   then read/write;
+ * - regular file -> pipe: read/write (a pipe would hold references to the
+ *   file's pages, so a later change to the file would show up in what the
+ *   reader gets);
+ * - a pipe on either side otherwise: direct splice, then read/write;
+ * - socket -> socket, socket -> regular file: splice through the pool, then
+ *   read/write;
+ * - anything else: read/write (256 KiB buffer per thread).
+ *
+ * A mechanism that cannot serve the pair hands over to the next, which
+ * starts where it stopped. A mechanism the process cannot use at all
+ * (ENOSYS, or EPERM from a seccomp filter, confirmed by one probe with
+ * invalid fds) is not tried again.
+ *
+ * - `dst_fd`, `src_fd`: any fds; positions are used and advanced.
+ * - `remain`: the most bytes to move; ZCOPY_ALL means until end of file;
+ *   0 moves nothing and succeeds (method ZCOPY_METHOD_NONE).
+ *
+ * Returns `handled` true always; `written` adds up every mechanism's
+ * bytes; `method` names the mechanism that moved the last bytes.
+ *
+ * Errors: EBADF (negative or closed fd, or opened the wrong way), EINVAL
+ * (negative `remain`), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
+ * the process), EAGAIN (a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO
+ * ran out), ENOSPC, EIO and any other errno the kernel reports.
+ *
+ * Blocking, signals and thread safety as for zcopy_splice.
+ */
+struct zcopy_result zcopy_copy(int dst_fd, int src_fd, int64_t remain);
+
+/**
+ * zcopy_sendfile with pread semantics: sends from `*src_offset` instead of
+ * src's file position.
+ *
+ * - `src_offset`: NULL behaves as zcopy_sendfile. Otherwise the offset in
+ *   src to start at; on return it has advanced by `written` (also on
+ *   error), and src's own file position is neither used nor changed, so
+ *   many threads can send ranges of one shared fd at once. A negative
+ *   offset gives EINVAL.
+ *
+ * Everything else (arguments, result, errors, blocking, signals) as for
+ * zcopy_sendfile. Thread safety: safe from any thread; each thread must
+ * pass its own offset variable.
+ *
+ * # Safety
+ * `src_offset` must be NULL or point to a readable and writable int64_t.
+ */
+struct zcopy_result zcopy_sendfile_at(int dst_fd, int src_fd, int64_t *src_offset, int64_t remain);
+
+/**
+ * zcopy_copy_file_range with pread/pwrite semantics on either side.
+ *
+ * - `dst_offset`: NULL uses and advances dst's file position; otherwise
+ *   the offset in dst to write at, advanced by `written` on return, and
+ *   dst's file position is left alone.
+ * - `src_offset`: the same for src.
+ *
+ * A negative offset gives EINVAL. Everything else (arguments, result,
+ * handled=false cases, errors) as for zcopy_copy_file_range. Thread
+ * safety: safe from any thread; each thread must pass its own offset
+ * variables.
+ *
+ * # Safety
+ * Each offset must be NULL or point to a readable and writable int64_t.
+ */
+struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, int src_fd, int64_t *src_offset, int64_t remain);
+
+/**
+ * Makes a non-blocking splicer for one direction of a stream (make two for
+ * a two-way relay). It borrows a pipe from the global pool and keeps it
+ * until zcopy_splicer_free, so that bytes taken from src wait in it, never
+ * lost, while dst is full.
+ *
+ * Returns the splicer, owned by the caller (release it with
+ * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
+ * be made; ENOMEM).
+ *
+ * Thread safety: a splicer may move between threads but must not be used
+ * by two threads at once; different splicers are independent.
+ */
+struct zcopy_splicer *zcopy_splicer_new(void);
+
+/**
+ * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
+ * holds bytes (after a hard error, or freed mid-transfer) is closed with
+ * them. The fds passed to zcopy_splicer_step are not touched.
+ *
+ * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
+ *   not be used afterwards.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
+ * by another thread.
+ */
+void zcopy_splicer_free(struct zcopy_splicer *s);
+
+/**
+ * Moves what it can from `src_fd` to `dst_fd` without waiting, and
+ * returns. Meant for non-blocking fds driven by an event loop (on a
+ * blocking fd the kernel may block the call).
+ *
+ * Bytes the splicer already holds go out first; then it takes from
+ * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
+ * one busy stream cannot starve an event loop) and delivers, until
+ * something would block.
+ *
+ * - `s`: the splicer (NULL gives error EINVAL).
+ * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
+ *   accepts: sockets, pipes, files as src).
+ * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
+ *   limit); 0 only delivers what is pending.
+ *
+ * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
+ * counts the bytes that reached dst in this step. Then:
+ * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
+ *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
+ *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
+ *   Nothing is lost: step again when the fd is ready.
+ * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
+ *   everything taken was delivered (a step with `remain` > 0 that returns
+ *   error 0, written 0 and wants 0 means the same). Half-close dst now.
+ * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
+ *   delivered; step again for more.
+ * - `handled` false, `error` EINVAL: the kernel cannot splice from src;
+ *   nothing consumed: fall back to read/write.
+ * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
+ *   zcopy_splicer_pending tells how many bytes were taken from src but not
+ *   delivered. zcopy_splicer_free then closes the pipe with them.
+ * - `error` ESTALE: the splicer was made before fork() and holds bytes in
+ *   a pipe the parent shares; the child must not touch them (an inherited
+ *   splicer with nothing pending gets a fresh pipe and works).
+ *
+ * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
+ * Thread safety: one thread at a time per splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
+
+/**
+ * Bytes the splicer took from src and has not yet delivered to dst; 0 for
+ * NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
+
+/**
+ * What the last step waits for: ZCOPY_WANT_READ (src readable),
+ * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
+ * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
+
+/**
+ * True when the last step found src at end of stream and nothing is
+ * pending: this direction is done; false for NULL. Thread safety: as for
+ * the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+bool zcopy_splicer_eof(const struct zcopy_splicer *s);
 
 #ifdef __cplusplus
 }  // extern "C"

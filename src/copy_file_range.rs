@@ -41,7 +41,9 @@ pub fn copy_file_range(
     if let Some(t) = check_args(ZCOPY_METHOD_COPY_FILE_RANGE, dst, src, remain) {
         return t;
     }
-    if dst_offset.as_deref().is_some_and(|o| *o < 0) || src_offset.as_deref().is_some_and(|o| *o < 0) {
+    if dst_offset.as_deref().is_some_and(|o| *o < 0)
+        || src_offset.as_deref().is_some_and(|o| *o < 0)
+    {
         return Transfer::done(ZCOPY_METHOD_COPY_FILE_RANGE, 0, libc::EINVAL);
     }
     if remain == 0 {
@@ -72,8 +74,16 @@ pub(crate) fn round_loop(
 ) -> Transfer {
     let mut dpos: i64 = dst_offset.as_deref().copied().unwrap_or(0);
     let mut spos: i64 = src_offset.as_deref().copied().unwrap_or(0);
-    let dptr: *mut i64 = if dst_offset.is_some() { &mut dpos } else { std::ptr::null_mut() };
-    let sptr: *mut i64 = if src_offset.is_some() { &mut spos } else { std::ptr::null_mut() };
+    let dptr: *mut i64 = if dst_offset.is_some() {
+        &mut dpos
+    } else {
+        std::ptr::null_mut()
+    };
+    let sptr: *mut i64 = if src_offset.is_some() {
+        &mut spos
+    } else {
+        std::ptr::null_mut()
+    };
     let mut written: i64 = 0;
     let mut t = Transfer::done(ZCOPY_METHOD_COPY_FILE_RANGE, 0, 0);
     while remain > 0 {
@@ -103,7 +113,12 @@ pub(crate) fn round_loop(
             // CIFS (go 42334). EOPNOTSUPP: NFS (go 40731). EPERM: seccomp
             // in containers (go 40893, rust 51266). Before any progress
             // the caller can fall back.
-            e @ (libc::ENOSYS | libc::EXDEV | libc::EINVAL | libc::EIO | libc::EOPNOTSUPP | libc::EPERM)
+            e @ (libc::ENOSYS
+            | libc::EXDEV
+            | libc::EINVAL
+            | libc::EIO
+            | libc::EOPNOTSUPP
+            | libc::EPERM)
                 if written == 0 =>
             {
                 t = Transfer::unhandled(ZCOPY_METHOD_COPY_FILE_RANGE, e);

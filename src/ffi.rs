@@ -3,6 +3,7 @@
 //! `catch_unwind`, so that no panic ever crosses into C.
 
 use crate::pool::{self, PoolStats};
+use crate::splicer::Splicer;
 use crate::transfer::{method_name, Transfer};
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -218,4 +219,287 @@ pub extern "C" fn zcopy_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn zcopy_method_name(method: i32) -> *const c_char {
     method_name(method).as_ptr()
+}
+
+/// Moves up to `remain` bytes from `src_fd` to `dst_fd` by the fastest safe
+/// mechanism for the pair, as io.Copy does, falling back as needed.
+///
+/// Looks at both fds once (fstat, F_GETFL) and follows this table:
+/// - same file on both sides: read/write, at most what the file held past
+///   src's position when the call began ("ab" copied onto itself becomes
+///   "abab"; no endless loop);
+/// - regular file -> regular file: copy_file_range, then sendfile, then
+///   read/write (an O_APPEND dst: read/write, data appended);
+/// - regular file or block device -> socket or character device: sendfile,
+///   then read/write;
+/// - regular file -> pipe: read/write (a pipe would hold references to the
+///   file's pages, so a later change to the file would show up in what the
+///   reader gets);
+/// - a pipe on either side otherwise: direct splice, then read/write;
+/// - socket -> socket, socket -> regular file: splice through the pool, then
+///   read/write;
+/// - anything else: read/write (256 KiB buffer per thread).
+///
+/// A mechanism that cannot serve the pair hands over to the next, which
+/// starts where it stopped. A mechanism the process cannot use at all
+/// (ENOSYS, or EPERM from a seccomp filter, confirmed by one probe with
+/// invalid fds) is not tried again.
+///
+/// - `dst_fd`, `src_fd`: any fds; positions are used and advanced.
+/// - `remain`: the most bytes to move; ZCOPY_ALL means until end of file;
+///   0 moves nothing and succeeds (method ZCOPY_METHOD_NONE).
+///
+/// Returns `handled` true always; `written` adds up every mechanism's
+/// bytes; `method` names the mechanism that moved the last bytes.
+///
+/// Errors: EBADF (negative or closed fd, or opened the wrong way), EINVAL
+/// (negative `remain`), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
+/// the process), EAGAIN (a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO
+/// ran out), ENOSPC, EIO and any other errno the kernel reports.
+///
+/// Blocking, signals and thread safety as for zcopy_splice.
+#[no_mangle]
+pub extern "C" fn zcopy_copy(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
+    guarded(crate::ZCOPY_METHOD_NONE, || {
+        crate::copy::copy(dst_fd, src_fd, remain)
+    })
+}
+
+/// Reads an optional offset argument.
+///
+/// # Safety
+/// `p` must be NULL or valid for reads and writes of an int64_t.
+unsafe fn offset_arg(p: *mut i64, slot: &mut i64) -> Option<&mut i64> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: the caller promises p is valid; unaligned reads are fine.
+        *slot = unsafe { p.read_unaligned() };
+        Some(slot)
+    }
+}
+
+/// Writes an offset back after the call.
+///
+/// # Safety
+/// As for [`offset_arg`].
+unsafe fn offset_back(p: *mut i64, value: i64) {
+    if !p.is_null() {
+        // SAFETY: the caller promises p is valid.
+        unsafe { p.write_unaligned(value) };
+    }
+}
+
+/// zcopy_sendfile with pread semantics: sends from `*src_offset` instead of
+/// src's file position.
+///
+/// - `src_offset`: NULL behaves as zcopy_sendfile. Otherwise the offset in
+///   src to start at; on return it has advanced by `written` (also on
+///   error), and src's own file position is neither used nor changed, so
+///   many threads can send ranges of one shared fd at once. A negative
+///   offset gives EINVAL.
+///
+/// Everything else (arguments, result, errors, blocking, signals) as for
+/// zcopy_sendfile. Thread safety: safe from any thread; each thread must
+/// pass its own offset variable.
+///
+/// # Safety
+/// `src_offset` must be NULL or point to a readable and writable int64_t.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_sendfile_at(
+    dst_fd: c_int,
+    src_fd: c_int,
+    src_offset: *mut i64,
+    remain: i64,
+) -> Transfer {
+    guarded(crate::ZCOPY_METHOD_SENDFILE, || {
+        let mut off = 0;
+        // SAFETY: the caller's promise about src_offset.
+        let t = crate::sendfile::sendfile(
+            dst_fd,
+            src_fd,
+            unsafe { offset_arg(src_offset, &mut off) },
+            remain,
+        );
+        // SAFETY: as above.
+        unsafe { offset_back(src_offset, off) };
+        t
+    })
+}
+
+/// zcopy_copy_file_range with pread/pwrite semantics on either side.
+///
+/// - `dst_offset`: NULL uses and advances dst's file position; otherwise
+///   the offset in dst to write at, advanced by `written` on return, and
+///   dst's file position is left alone.
+/// - `src_offset`: the same for src.
+///
+/// A negative offset gives EINVAL. Everything else (arguments, result,
+/// handled=false cases, errors) as for zcopy_copy_file_range. Thread
+/// safety: safe from any thread; each thread must pass its own offset
+/// variables.
+///
+/// # Safety
+/// Each offset must be NULL or point to a readable and writable int64_t.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_copy_file_range_at(
+    dst_fd: c_int,
+    dst_offset: *mut i64,
+    src_fd: c_int,
+    src_offset: *mut i64,
+    remain: i64,
+) -> Transfer {
+    guarded(crate::ZCOPY_METHOD_COPY_FILE_RANGE, || {
+        let (mut d, mut s) = (0, 0);
+        // SAFETY: the caller's promise about both offsets.
+        let t = unsafe {
+            crate::copy_file_range::copy_file_range(
+                dst_fd,
+                offset_arg(dst_offset, &mut d),
+                src_fd,
+                offset_arg(src_offset, &mut s),
+                remain,
+            )
+        };
+        // SAFETY: as above.
+        unsafe {
+            offset_back(dst_offset, d);
+            offset_back(src_offset, s);
+        }
+        t
+    })
+}
+
+/// Makes a non-blocking splicer for one direction of a stream (make two for
+/// a two-way relay). It borrows a pipe from the global pool and keeps it
+/// until zcopy_splicer_free, so that bytes taken from src wait in it, never
+/// lost, while dst is full.
+///
+/// Returns the splicer, owned by the caller (release it with
+/// zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
+/// be made; ENOMEM).
+///
+/// Thread safety: a splicer may move between threads but must not be used
+/// by two threads at once; different splicers are independent.
+#[no_mangle]
+pub extern "C" fn zcopy_splicer_new() -> *mut Splicer {
+    let e = match catch_unwind(Splicer::new) {
+        Ok(Ok(s)) => return Box::into_raw(Box::new(s)),
+        Ok(Err(e)) => e,
+        Err(_) => libc::ENOMEM,
+    };
+    // SAFETY: errno is this thread's.
+    unsafe { *libc::__errno_location() = e };
+    std::ptr::null_mut()
+}
+
+/// Frees a splicer. An empty pipe goes back to the pool; a pipe that still
+/// holds bytes (after a hard error, or freed mid-transfer) is closed with
+/// them. The fds passed to zcopy_splicer_step are not touched.
+///
+/// - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
+///   not be used afterwards.
+///
+/// # Safety
+/// `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
+/// by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_splicer_free(s: *mut Splicer) {
+    if s.is_null() {
+        return;
+    }
+    // SAFETY: the caller hands back ownership of a Box made by _new.
+    let b = unsafe { Box::from_raw(s) };
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+}
+
+/// Moves what it can from `src_fd` to `dst_fd` without waiting, and
+/// returns. Meant for non-blocking fds driven by an event loop (on a
+/// blocking fd the kernel may block the call).
+///
+/// Bytes the splicer already holds go out first; then it takes from
+/// `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
+/// one busy stream cannot starve an event loop) and delivers, until
+/// something would block.
+///
+/// - `s`: the splicer (NULL gives error EINVAL).
+/// - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
+///   accepts: sockets, pipes, files as src).
+/// - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
+///   limit); 0 only delivers what is pending.
+///
+/// Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
+/// counts the bytes that reached dst in this step. Then:
+/// - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
+///   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
+///   (wait until dst is writable; zcopy_splicer_pending bytes are held).
+///   Nothing is lost: step again when the fd is ready.
+/// - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
+///   everything taken was delivered (a step with `remain` > 0 that returns
+///   error 0, written 0 and wants 0 means the same). Half-close dst now.
+/// - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
+///   delivered; step again for more.
+/// - `handled` false, `error` EINVAL: the kernel cannot splice from src;
+///   nothing consumed: fall back to read/write.
+/// - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
+///   zcopy_splicer_pending tells how many bytes were taken from src but not
+///   delivered. zcopy_splicer_free then closes the pipe with them.
+/// - `error` ESTALE: the splicer was made before fork() and holds bytes in
+///   a pipe the parent shares; the child must not touch them (an inherited
+///   splicer with nothing pending gets a fresh pipe and works).
+///
+/// Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
+/// Thread safety: one thread at a time per splicer.
+///
+/// # Safety
+/// `s` must be NULL or a live splicer from zcopy_splicer_new.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_splicer_step(
+    s: *mut Splicer,
+    dst_fd: c_int,
+    src_fd: c_int,
+    remain: i64,
+) -> Transfer {
+    // SAFETY: the caller promises s is NULL or a live splicer.
+    let Some(sp) = (unsafe { s.as_mut() }) else {
+        return Transfer::done(crate::ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+    };
+    guarded(crate::ZCOPY_METHOD_SPLICE, || {
+        sp.step(dst_fd, src_fd, remain)
+    })
+}
+
+/// Bytes the splicer took from src and has not yet delivered to dst; 0 for
+/// NULL. Thread safety: as for the splicer.
+///
+/// # Safety
+/// `s` must be NULL or a live splicer from zcopy_splicer_new.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_splicer_pending(s: *const Splicer) -> i64 {
+    // SAFETY: the caller promises s is NULL or a live splicer.
+    unsafe { s.as_ref() }.map_or(0, Splicer::pending)
+}
+
+/// What the last step waits for: ZCOPY_WANT_READ (src readable),
+/// ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
+/// EAGAIN); 0 for NULL. Thread safety: as for the splicer.
+///
+/// # Safety
+/// `s` must be NULL or a live splicer from zcopy_splicer_new.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_splicer_wants(s: *const Splicer) -> i32 {
+    // SAFETY: the caller promises s is NULL or a live splicer.
+    unsafe { s.as_ref() }.map_or(0, Splicer::wants)
+}
+
+/// True when the last step found src at end of stream and nothing is
+/// pending: this direction is done; false for NULL. Thread safety: as for
+/// the splicer.
+///
+/// # Safety
+/// `s` must be NULL or a live splicer from zcopy_splicer_new.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_splicer_eof(s: *const Splicer) -> bool {
+    // SAFETY: the caller promises s is NULL or a live splicer.
+    unsafe { s.as_ref() }.is_some_and(Splicer::eof)
 }

@@ -4,12 +4,14 @@
 //! The real logic lives in plain Rust, one module per mechanism; `ffi` is
 //! the thin C boundary over it. Rust callers can use the modules directly.
 
+pub mod copy;
 pub mod copy_file_range;
 pub mod ffi;
 pub mod pool;
 pub mod read_write;
 pub mod sendfile;
 pub mod splice;
+pub mod splicer;
 pub mod sys;
 pub mod transfer;
 

@@ -136,7 +136,13 @@ static SHARED: Lazy<Shared> = Lazy::new(|| {
     // initialised before they can run (registration happens inside its
     // initialiser, and fork cannot interleave with a Lazy init in this
     // thread).
-    unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_parent), Some(after_fork_child)) };
+    unsafe {
+        libc::pthread_atfork(
+            Some(before_fork),
+            Some(after_fork_parent),
+            Some(after_fork_child),
+        )
+    };
     Shared {
         lock: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
         idle: UnsafeCell::new(Vec::with_capacity(DEFAULT_MAX_IDLE as usize)),
@@ -300,8 +306,12 @@ pub fn release(p: Pipe, empty: bool) {
 /// Reserves one place under the idle cap.
 fn claim_idle_place() -> bool {
     let max = MAX_IDLE.load(Relaxed);
-    IDLE.fetch_update(Relaxed, Relaxed, |n| if n < max { Some(n + 1) } else { None })
-        .is_ok()
+    IDLE.fetch_update(
+        Relaxed,
+        Relaxed,
+        |n| if n < max { Some(n + 1) } else { None },
+    )
+    .is_ok()
 }
 
 /// Puts a pipe whose idle place is already counted on the shared list.

@@ -87,7 +87,9 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Transfer {
             Err(libc::EAGAIN) => {
                 // Which side is not ready is not said: wait for src to have
                 // data, then for dst to have room, then retry.
-                if let Err(e) = wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write)) {
+                if let Err(e) =
+                    wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write))
+                {
                     return Transfer::done(ZCOPY_METHOD_SPLICE, written, e);
                 }
             }

@@ -68,7 +68,7 @@ fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
     if r < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0) {
         return -1;
     }
-    let ms = tv.tv_sec as i64 * 1000 + (tv.tv_usec as i64 + 999) / 1000;
+    let ms = tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
     ms.clamp(1, i32::MAX as i64) as i32
 }
 
@@ -79,7 +79,7 @@ fn now_ms() -> i64 {
     };
     // SAFETY: ts is valid for clock_gettime to write.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
 /// Blocks until `fd` is ready for `how`, so that a retry after EAGAIN makes
@@ -157,6 +157,12 @@ fn sigpipe_pending() -> bool {
             return false;
         }
         libc::sigismember(set.as_ptr(), libc::SIGPIPE) == 1
+    }
+}
+
+impl Default for SigpipeGuard {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

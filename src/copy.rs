@@ -1,0 +1,286 @@
+//! zcopy_copy: io.Copy's best-path dispatch. Looks at both fds once per call
+//! (fstat and F_GETFL) and picks a mechanism from the table below, falling
+//! back down the row whenever a mechanism says it cannot serve the pair.
+//!
+//! | src                   | dst                        | tried in order                         |
+//! |-----------------------|----------------------------|----------------------------------------|
+//! | same file as dst      | (itself)                   | read/write, limited to the size at start |
+//! | regular file          | regular file               | copy_file_range, sendfile, read/write  |
+//! | regular file, blockdev| socket, char device        | sendfile, read/write                   |
+//! | regular file, blockdev| pipe                       | read/write (rust 108283: a pipe would hold the file's pages, so later writes to the file would show through) |
+//! | pipe, or any non-file | pipe                       | direct splice, read/write              |
+//! | pipe                  | anything                   | direct splice, read/write              |
+//! | socket                | socket, regular file       | splice through the pool, read/write    |
+//! | anything else         |                            | read/write                             |
+//!
+//! A mechanism that answers ENOSYS or EPERM is probed once with invalid fds
+//! (rust 79274: one odd file must not switch a mechanism off for everyone);
+//! if the probe agrees, it is not tried again in this process.
+
+use crate::sys::{fd_flags, fstat, without_sigpipe};
+use crate::transfer::*;
+use crate::{copy_file_range, read_write, sendfile, splice};
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+/// What kind of file an fd is, for the dispatch table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A block device (pages in like a file).
+    Block,
+    /// A pipe or FIFO.
+    Pipe,
+    /// A socket.
+    Socket,
+    /// A character device (tty, /dev/null, ...).
+    Char,
+    /// A directory or anything else.
+    Other,
+}
+
+/// What the dispatch learns about an fd, once per call.
+#[derive(Clone, Copy, Debug)]
+pub struct FdInfo {
+    /// The file's kind.
+    pub kind: Kind,
+    /// fcntl(F_GETFL) flags.
+    pub flags: i32,
+    dev: u64,
+    ino: u64,
+    size: i64,
+}
+
+impl FdInfo {
+    /// fstat + F_GETFL, or the errno (EBADF for a closed fd).
+    pub fn of(fd: i32) -> Result<FdInfo, i32> {
+        let st = fstat(fd)?;
+        let flags = fd_flags(fd)?;
+        let kind = match st.st_mode & libc::S_IFMT {
+            libc::S_IFREG => Kind::File,
+            libc::S_IFBLK => Kind::Block,
+            libc::S_IFIFO => Kind::Pipe,
+            libc::S_IFSOCK => Kind::Socket,
+            libc::S_IFCHR => Kind::Char,
+            _ => Kind::Other,
+        };
+        Ok(FdInfo {
+            kind,
+            flags,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size,
+        })
+    }
+
+    fn append(&self) -> bool {
+        self.flags & libc::O_APPEND != 0
+    }
+}
+
+/// Whether a mechanism is usable in this process, learned once.
+struct Availability(AtomicU8);
+
+const UNKNOWN: u8 = 0;
+const AVAILABLE: u8 = 1;
+const UNAVAILABLE: u8 = 2;
+
+impl Availability {
+    const fn new() -> Self {
+        Availability(AtomicU8::new(UNKNOWN))
+    }
+
+    fn usable(&self) -> bool {
+        self.0.load(Relaxed) != UNAVAILABLE
+    }
+
+    /// After a call answered ENOSYS or EPERM: ask the kernel once with
+    /// invalid fds. EBADF means the syscall is there and allowed, so the
+    /// answer came from that one file; ENOSYS/EPERM means the process cannot
+    /// use it (no kernel support, or a seccomp filter).
+    fn learn(&self, error: i32, probe: impl FnOnce() -> i32) {
+        if (error == libc::ENOSYS || error == libc::EPERM) && self.0.load(Relaxed) == UNKNOWN {
+            let e = probe();
+            let state = if e == libc::ENOSYS || e == libc::EPERM {
+                UNAVAILABLE
+            } else {
+                AVAILABLE
+            };
+            self.0.store(state, Relaxed);
+        }
+    }
+}
+
+static COPY_FILE_RANGE: Availability = Availability::new();
+static SENDFILE: Availability = Availability::new();
+static SPLICE: Availability = Availability::new();
+
+fn probe_errno(r: isize) -> i32 {
+    if r < 0 {
+        crate::sys::errno()
+    } else {
+        0
+    }
+}
+
+fn probe_copy_file_range() -> i32 {
+    // SAFETY: invalid fds and NULL offsets: the kernel only validates.
+    probe_errno(unsafe {
+        libc::copy_file_range(-1, std::ptr::null_mut(), -1, std::ptr::null_mut(), 1, 0)
+    } as isize)
+}
+
+fn probe_sendfile() -> i32 {
+    // SAFETY: invalid fds and NULL offset: the kernel only validates.
+    probe_errno(unsafe { libc::sendfile(-1, -1, std::ptr::null_mut(), 1) } as isize)
+}
+
+fn probe_splice() -> i32 {
+    // SAFETY: invalid fds and NULL offsets: the kernel only validates.
+    probe_errno(
+        unsafe { libc::splice(-1, std::ptr::null_mut(), -1, std::ptr::null_mut(), 1, 0) } as isize,
+    )
+}
+
+/// Errors after which the next mechanism down the row can take over from
+/// where this one stopped (both file positions have advanced by exactly the
+/// bytes moved): the mechanism cannot serve this pair.
+fn cannot_serve(t: &Transfer) -> bool {
+    !t.handled
+        || matches!(
+            t.error,
+            libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV
+        )
+}
+
+/// The mechanisms to try, in order, for a pair of fds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// src and dst are the same file: read/write, at most what the file
+    /// held past src's position when the call began (no endless loop).
+    SameFile,
+    /// copy_file_range, then sendfile, then read/write.
+    FileToFile,
+    /// sendfile, then read/write.
+    SendFile,
+    /// splice directly (a pipe on one side), then read/write.
+    DirectSplice,
+    /// splice through a pooled pipe, then read/write.
+    PooledSplice,
+    /// read/write only.
+    ReadWrite,
+}
+
+/// The decision table (see the module docs).
+pub fn plan(dst: &FdInfo, src: &FdInfo) -> Plan {
+    use Kind::*;
+    if src.kind == File && dst.kind == File && src.dev == dst.dev && src.ino == dst.ino {
+        return Plan::SameFile;
+    }
+    match (src.kind, dst.kind) {
+        (File, File) if !dst.append() => Plan::FileToFile,
+        (File, File) => Plan::ReadWrite, // O_APPEND: no sendfile, no copy_file_range
+        (File | Block, Socket | Char) => Plan::SendFile,
+        (File | Block, Pipe) => Plan::ReadWrite,
+        (Pipe, File) if dst.append() => Plan::ReadWrite,
+        (Pipe, _) | (_, Pipe) => Plan::DirectSplice,
+        (Socket, Socket) => Plan::PooledSplice,
+        (Socket, File) if !dst.append() => Plan::PooledSplice,
+        _ => Plan::ReadWrite,
+    }
+}
+
+/// zcopy_copy: moves up to `remain` bytes from `src` to `dst` by the best
+/// mechanism for the pair, falling back as needed. Always handled unless
+/// the arguments are invalid.
+pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
+    if let Some(t) = check_args(ZCOPY_METHOD_NONE, dst, src, remain) {
+        return t;
+    }
+    if remain == 0 {
+        return Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
+    }
+    let (d, s) = match (FdInfo::of(dst), FdInfo::of(src)) {
+        (Ok(d), Ok(s)) => (d, s),
+        (Err(e), _) | (_, Err(e)) => return Transfer::done(ZCOPY_METHOD_NONE, 0, e),
+    };
+    without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
+}
+
+/// One mechanism of a plan's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mechanism {
+    CopyFileRange,
+    SendFile,
+    DirectSplice,
+    PooledSplice,
+    ReadWrite,
+}
+
+impl Plan {
+    /// The row of the decision table: mechanisms in the order tried.
+    fn mechanisms(self) -> &'static [Mechanism] {
+        use Mechanism::*;
+        match self {
+            Plan::SameFile | Plan::ReadWrite => &[ReadWrite],
+            Plan::FileToFile => &[CopyFileRange, SendFile, ReadWrite],
+            Plan::SendFile => &[SendFile, ReadWrite],
+            Plan::DirectSplice => &[DirectSplice, ReadWrite],
+            Plan::PooledSplice => &[PooledSplice, ReadWrite],
+        }
+    }
+}
+
+/// Runs one mechanism (None: switched off for this process).
+fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<Transfer> {
+    let (avail, probe): (&Availability, fn() -> i32) = match m {
+        Mechanism::CopyFileRange => {
+            if !*copy_file_range::KERNEL_SUPPORTS {
+                return None;
+            }
+            (&COPY_FILE_RANGE, probe_copy_file_range)
+        }
+        Mechanism::SendFile => (&SENDFILE, probe_sendfile),
+        Mechanism::DirectSplice | Mechanism::PooledSplice => (&SPLICE, probe_splice),
+        Mechanism::ReadWrite => return Some(read_write::copy(dst, src, left)),
+    };
+    if !avail.usable() {
+        return None;
+    }
+    let t = match m {
+        Mechanism::CopyFileRange => copy_file_range::round_loop(dst, None, src, None, left),
+        Mechanism::SendFile => sendfile::send_loop(dst, src, None, left),
+        Mechanism::DirectSplice => splice::direct(dst, src, left),
+        _ => splice::through_pool(dst, src, left),
+    };
+    avail.learn(t.error, probe);
+    Some(t)
+}
+
+/// Carries out a plan. The total adds up every mechanism's bytes; the
+/// method is the one that moved the last bytes.
+fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer {
+    if plan == Plan::SameFile {
+        // Reading and writing one file: stop at the size it had when the
+        // call began, or every byte written would be read again.
+        // SAFETY: lseek with SEEK_CUR only reads the position.
+        let pos = unsafe { libc::lseek(src, 0, libc::SEEK_CUR) };
+        remain = remain.min(if pos < 0 { 0 } else { (s.size - pos).max(0) });
+    }
+    let mut total = Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
+    for &m in plan.mechanisms() {
+        let Some(t) = attempt(m, dst, src, remain - total.written) else {
+            continue;
+        };
+        total.written += t.written;
+        if t.written > 0 || total.method == ZCOPY_METHOD_NONE {
+            total.method = t.method;
+        }
+        if m != Mechanism::ReadWrite && cannot_serve(&t) && remain > total.written {
+            continue; // the next mechanism takes over where this one stopped
+        }
+        total.error = if t.handled { t.error } else { 0 };
+        break;
+    }
+    total
+}

@@ -1,0 +1,164 @@
+//! The non-blocking splicer: splice(2) for event loops (epoll, libuv,
+//! asyncio). One splicer per direction keeps a pooled pipe across calls, as
+//! HAProxy keeps a pipe attached to a stream, so bytes taken from src are
+//! never lost when dst is full: they wait in the pipe for the next step.
+//!
+//! A step never waits: it first pushes what the pipe holds into dst, then
+//! takes from src (only into an empty pipe, so EAGAIN from src can only mean
+//! "src has no data", never "pipe full"; mixing the two up is the classic
+//! splice hang), and repeats until something would block.
+
+use crate::pool::{self, Pipe};
+use crate::splice::raw_splice;
+use crate::sys::without_sigpipe;
+use crate::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
+
+/// `wants`: wait until src is readable, then step again.
+pub const ZCOPY_WANT_READ: i32 = 1;
+/// `wants`: wait until dst is writable, then step again.
+pub const ZCOPY_WANT_WRITE: i32 = 2;
+
+/// At most this many bytes are taken from src in one step, so that one
+/// busy pair cannot starve the rest of an event loop. A step that stops
+/// for this returns error 0 with `wants` 0 and written > 0: step again.
+pub const STEP_BUDGET: i64 = 16 << 20;
+
+/// A non-blocking splice state machine for one direction of a stream.
+#[derive(Debug)]
+pub struct Splicer {
+    pipe: Option<Pipe>,
+    pending: i64,
+    wants: i32,
+    eof: bool,
+}
+
+/// A splicer made before fork() holds bytes in a pipe the parent shares:
+/// stepping it in the child fails with this errno.
+pub const INHERITED_WITH_DATA: i32 = libc::ESTALE;
+
+impl Splicer {
+    /// A splicer with a pipe from the pool, or the errno (EMFILE, ENFILE)
+    /// when no pipe can be made.
+    pub fn new() -> Result<Splicer, i32> {
+        Ok(Splicer {
+            pipe: Some(pool::acquire()?),
+            pending: 0,
+            wants: 0,
+            eof: false,
+        })
+    }
+
+    /// Bytes taken from src and not yet delivered to dst.
+    pub fn pending(&self) -> i64 {
+        self.pending
+    }
+
+    /// What the last step is waiting for: ZCOPY_WANT_READ, ZCOPY_WANT_WRITE,
+    /// or 0.
+    pub fn wants(&self) -> i32 {
+        self.wants
+    }
+
+    /// True when the last step found src at end of stream with nothing
+    /// pending.
+    pub fn eof(&self) -> bool {
+        self.eof && self.pending == 0
+    }
+
+    /// Moves what it can without waiting; see the header for the contract.
+    pub fn step(&mut self, dst: i32, src: i32, remain: i64) -> Transfer {
+        self.wants = 0;
+        self.eof = false;
+        if dst < 0 || src < 0 {
+            return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EBADF);
+        }
+        if remain < 0 {
+            return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+        }
+        if let Err(e) = self.own_pipe() {
+            return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e);
+        }
+        without_sigpipe(|| self.step_inner(dst, src, remain))
+    }
+
+    /// After fork() in the child: swap an inherited empty pipe for a new
+    /// one; refuse to touch one that holds bytes (the parent shares it).
+    fn own_pipe(&mut self) -> Result<(), i32> {
+        match &self.pipe {
+            Some(p) if p.owned_by_this_process() => Ok(()),
+            Some(_) if self.pending > 0 => Err(INHERITED_WITH_DATA),
+            _ => {
+                if let Some(old) = self.pipe.take() {
+                    pool::release(old, true);
+                }
+                self.pipe = Some(pool::acquire()?);
+                Ok(())
+            }
+        }
+    }
+
+    fn step_inner(&mut self, dst: i32, src: i32, remain: i64) -> Transfer {
+        let pipe = self.pipe.as_ref().expect("own_pipe gave a pipe");
+        let chunk = pool::pipe_size() as i64;
+        let budget = remain.min(STEP_BUDGET);
+        let mut written: i64 = 0;
+        let mut taken: i64 = 0;
+        loop {
+            // Bytes already held go out first.
+            while self.pending > 0 {
+                match raw_splice(
+                    pipe.rfd,
+                    dst,
+                    self.pending as usize,
+                    libc::SPLICE_F_NONBLOCK,
+                ) {
+                    Ok(0) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, libc::EIO),
+                    Ok(n) => {
+                        self.pending -= n as i64;
+                        written += n as i64;
+                    }
+                    Err(libc::EAGAIN) => {
+                        self.wants = ZCOPY_WANT_WRITE;
+                        return Transfer::done(ZCOPY_METHOD_SPLICE, written, libc::EAGAIN);
+                    }
+                    // A hard error: the bytes stay pending; the caller
+                    // decides (free closes the pipe with them).
+                    Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, e),
+                }
+            }
+            if taken >= budget {
+                return Transfer::done(ZCOPY_METHOD_SPLICE, written, 0);
+            }
+            // The pipe is empty here: EAGAIN can only mean src has no data.
+            let max = (budget - taken).min(chunk) as usize;
+            match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Transfer::done(ZCOPY_METHOD_SPLICE, written, 0);
+                }
+                Ok(n) => {
+                    self.pending = n as i64;
+                    taken += n as i64;
+                }
+                Err(libc::EAGAIN) => {
+                    self.wants = ZCOPY_WANT_READ;
+                    return Transfer::done(ZCOPY_METHOD_SPLICE, written, libc::EAGAIN);
+                }
+                Err(libc::EINVAL) if written == 0 => {
+                    // The kernel cannot splice from src; nothing consumed.
+                    return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL);
+                }
+                Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, e),
+            }
+        }
+    }
+}
+
+impl Drop for Splicer {
+    /// An empty pipe goes back to the pool; one holding bytes is closed.
+    fn drop(&mut self) {
+        if let Some(p) = self.pipe.take() {
+            pool::release(p, self.pending == 0);
+        }
+    }
+}
