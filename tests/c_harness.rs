@@ -207,4 +207,4 @@ macro_rules! ctests {
     };
 }
 
-ctests!(core);
+ctests!(core, goports, pool);
