@@ -88,12 +88,16 @@ fn compile(name: &str) -> PathBuf {
         .arg("-lzcopy")
         .arg(format!("-Wl,-rpath,{}", libdir.display()))
         .arg("-pthread");
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler {:?}: {e}", cmd));
+    let shown = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler ({shown}): {e}"));
     if !out.status.success() {
         panic!(
-            "compiling {} failed ({:?}):\n{}{}",
+            "compiling {} failed ({shown}):\n{}{}",
             src.display(),
-            cmd,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -207,4 +211,4 @@ macro_rules! ctests {
     };
 }
 
-ctests!(core, goports, pool);
+ctests!(core, goports, pool, dispatch);
