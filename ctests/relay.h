@@ -32,6 +32,10 @@ struct zt_dst {
     struct zt_reader r;
 };
 
+/* When set, relay checks print only failures (for the load test). */
+static int zt_relay_quiet;
+#define RCHECK(cond, ...) (zt_relay_quiet ? QCHECK(cond, __VA_ARGS__) : CHECK(cond, __VA_ARGS__))
+
 #define ZT_TRAILER "|trailer|"
 #define ZT_TRAILER_LEN 9
 
@@ -80,7 +84,7 @@ static inline void zt_src_close(struct zt_src *s, const char *label, const unsig
                                 size_t len, size_t moved)
 {
     if (s->kind == K_FILE) {
-        CHECK(zt_pos(s->fd) == (off_t)moved, "%s: src file position %lld == bytes moved %zu",
+        RCHECK(zt_pos(s->fd) == (off_t)moved, "%s: src file position %lld == bytes moved %zu",
               label, (long long)zt_pos(s->fd), moved);
     } else {
         size_t left = len - moved;
@@ -89,7 +93,7 @@ static inline void zt_src_close(struct zt_src *s, const char *label, const unsig
         if (!rest)
             DIE("malloc");
         got = zt_read_full(s->fd, rest, left + 16);
-        CHECK(got == left && (left == 0 || memcmp(rest, data + moved, left) == 0),
+        RCHECK(got == left && (left == 0 || memcmp(rest, data + moved, left) == 0),
               "%s: src keeps exactly the %zu bytes not moved (found %zu)", label, left, got);
         free(rest);
         zt_join(s->w.th, 30, "src writer");
@@ -128,9 +132,9 @@ static inline void zt_dst_close(struct zt_dst *d, const char *label, const unsig
     unsigned char *got;
     size_t n;
     int wr = zt_write_all(d->fd, ZT_TRAILER, ZT_TRAILER_LEN);
-    CHECK(wr == 0, "%s: dst still usable after the call (trailer written)", label);
+    RCHECK(wr == 0, "%s: dst still usable after the call (trailer written)", label);
     if (d->kind == K_FILE) {
-        CHECK(zt_pos(d->fd) == (off_t)(moved + ZT_TRAILER_LEN),
+        RCHECK(zt_pos(d->fd) == (off_t)(moved + ZT_TRAILER_LEN),
               "%s: dst file position %lld == bytes moved %zu + trailer", label,
               (long long)zt_pos(d->fd), moved);
         got = malloc(moved + ZT_TRAILER_LEN + 16);
@@ -144,7 +148,7 @@ static inline void zt_dst_close(struct zt_dst *d, const char *label, const unsig
         got = d->r.buf;
         n = d->r.got + d->r.extra;
     }
-    CHECK(n == moved + ZT_TRAILER_LEN && memcmp(got, data, moved) == 0 &&
+    RCHECK(n == moved + ZT_TRAILER_LEN && memcmp(got, data, moved) == 0 &&
               memcmp(got + moved, ZT_TRAILER, ZT_TRAILER_LEN) == 0,
           "%s: dst got exactly the %zu bytes, byte for byte (got %zu incl. trailer)", label, moved, n);
     free(got);
@@ -170,10 +174,10 @@ static inline zcopy_result zt_relay(const char *fname, zt_fn fn, int sk, int dk,
     zt_src_open(&s, sk, data, len, chunk);
     zt_dst_open(&d, dk, len);
     r = fn(d.fd, s.fd, remain);
-    CHECK(zt_ok(r, (long long)expect), "%s: " ZT_RES_FMT " (want %zu)", label, ZT_RES_ARGS(r),
+    RCHECK(zt_ok(r, (long long)expect), "%s: " ZT_RES_FMT " (want %zu)", label, ZT_RES_ARGS(r),
           expect);
     if (want_method >= 0)
-        CHECK(r.method == want_method, "%s: method %s (want %s)", label,
+        RCHECK(r.method == want_method, "%s: method %s (want %s)", label,
               zcopy_method_name(r.method), zcopy_method_name(want_method));
     zt_src_close(&s, label, data, len, r.written > 0 ? (size_t)r.written : 0);
     zt_dst_close(&d, label, data, r.written > 0 ? (size_t)r.written : 0);
