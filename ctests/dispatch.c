@@ -474,6 +474,18 @@ static void test_positional_single(void)
     r = zcopy_sendfile_at(s[0], src, NULL, 3);
     CHECK(zt_ok(r, 3) && zt_pos(src) == 10 && zt_read_full(s[1], got, 3) == 3 && memcmp(got, data + 7, 3) == 0,
           "sendfile_at NULL offset uses and advances the position: " ZT_RES_FMT, ZT_RES_ARGS(r));
+    /* A character device as src (/dev/zero): the header promises the offset
+     * advances by written whatever the kernel does with it. */
+    {
+        int z = open("/dev/zero", O_RDONLY | O_CLOEXEC), nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        so = 5000;
+        r = zcopy_sendfile_at(nul, z, &so, 1000);
+        CHECK(r.error == 0 && so == 5000 + r.written,
+              "sendfile_at /dev/zero -> /dev/null, offset 5000: offset advanced by written (now %lld): " ZT_RES_FMT,
+              (long long)so, ZT_RES_ARGS(r));
+        close(z);
+        close(nul);
+    }
     so = -1;
     r = zcopy_sendfile_at(s[0], src, &so, 3);
     CHECK(r.handled && r.error == EINVAL && r.written == 0 && so == -1, "sendfile_at offset -1 -> EINVAL: " ZT_RES_FMT,

@@ -211,4 +211,4 @@ macro_rules! ctests {
     };
 }
 
-ctests!(core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load);
+ctests!(core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load, hostile);
