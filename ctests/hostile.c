@@ -187,6 +187,7 @@ int main(void)
     long per_entry[E_COUNT];
     long long bytes = 0;
     double worst = 0;
+    double prompt = zt_valgrind() ? 10.0 : 2.0; /* seconds a call may take */
     int fds_before, fds_after_zoo, k;
     uint64_t rs = 0xC0FFEE;
     struct sigaction sa;
@@ -234,6 +235,9 @@ int main(void)
         /* Endless sources would rightly run forever with a huge remain. */
         if ((s->flags & F_INF_SRC) && remain > (256 << 10))
             remain = 1 + (int64_t)(zt_rand_next(&rs) % (256 << 10));
+        /* The eventfd gives 8 bytes per read: keep those calls short. */
+        if ((s->flags & F_INF_SRC) && s->fd != zoo[5].fd && remain > (16 << 10))
+            remain = 1 + (int64_t)(zt_rand_next(&rs) % (16 << 10));
         /* An eventfd takes one 8-byte value per write and then is full. */
         if ((d->flags & F_EVENTFD_DST) && remain > 8)
             remain = 8;
@@ -275,7 +279,7 @@ int main(void)
         if (r.error >= 0 && r.error < 200)
             errs[r.error]++;
 
-        if (!QCHECK(el < 2.0, "%s: took %.3f s", current, el))
+        if (!QCHECK(el < prompt, "%s: took %.3f s", current, el))
             continue;
         if ((d->flags & F_NEG) || (s->flags & F_NEG)) {
             QCHECK(r.handled && r.error == EBADF && r.written == 0, "%s: negative fd -> EBADF: " ZT_RES_FMT, current,
@@ -355,7 +359,7 @@ int main(void)
     CHECK(zt_failed == 0, "%ld hostile calls: every one returned promptly with a documented errno or a correct transfer",
           calls);
     CHECK(bad_errno == 0, "no errno outside the documented set (%ld)", bad_errno);
-    CHECK(worst < 2.0, "slowest call %.3f s < 2 s", worst);
+    CHECK(worst < prompt, "slowest call %.3f s < %.0f s", worst, prompt);
     for (k = 0; k < nzoo; k++)
         if (zoo[k].fd >= 0 && k != 2 && k != 3)
             CHECK(fcntl(zoo[k].fd, F_GETFD) >= 0, "the caller's fd '%s' is still open", zoo[k].name);

@@ -128,6 +128,10 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
             "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite",
         ])
+        .arg(format!(
+            "--suppressions={}",
+            manifest_dir().join("ctests").join("valgrind.supp").display()
+        ))
         .arg(exe);
         c
     } else {
