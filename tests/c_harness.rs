@@ -117,7 +117,7 @@ fn timeout() -> Duration {
 /// Runs a compiled program (in its own process group, killed with its
 /// children on timeout) and returns (exit code or None, output).
 fn run(exe: &Path) -> (Option<i32>, String, Duration) {
-    let log = exe.with_extension("log");
+    let log = exe.with_extension(if valgrind() { "valgrind.log" } else { "log" });
     let logf = std::fs::File::create(&log).expect("create log");
     let mut cmd = if valgrind() {
         let mut c = Command::new("valgrind");
