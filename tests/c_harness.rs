@@ -76,24 +76,34 @@ fn compile(name: &str) -> PathBuf {
         .cargo_warnings(false)
         .get_compiler();
     let mut cmd = compiler.to_command();
-    cmd.args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-D_GNU_SOURCE", "-pthread"])
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg("-I")
-        .arg(root.join("ctests"))
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .arg(format!("-L{}", libdir.display()))
-        .arg("-lzcopy")
-        .arg(format!("-Wl,-rpath,{}", libdir.display()))
-        .arg("-pthread");
+    cmd.args([
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-D_GNU_SOURCE",
+        "-pthread",
+    ])
+    .arg("-I")
+    .arg(root.join("include"))
+    .arg("-I")
+    .arg(root.join("ctests"))
+    .arg(&src)
+    .arg("-o")
+    .arg(&exe)
+    .arg(format!("-L{}", libdir.display()))
+    .arg("-lzcopy")
+    .arg(format!("-Wl,-rpath,{}", libdir.display()))
+    .arg("-pthread");
     let shown = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler ({shown}): {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler ({shown}): {e}"));
     if !out.status.success() {
         panic!(
             "compiling {} failed ({shown}):\n{}{}",
@@ -130,7 +140,10 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
         ])
         .arg(format!(
             "--suppressions={}",
-            manifest_dir().join("ctests").join("valgrind.supp").display()
+            manifest_dir()
+                .join("ctests")
+                .join("valgrind.supp")
+                .display()
         ))
         .arg(exe);
         c
@@ -143,7 +156,9 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
         .current_dir(manifest_dir())
         .process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd));
     let limit = timeout();
     let status = loop {
         match child.try_wait().expect("wait") {
@@ -165,7 +180,11 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
             let code = st.code().or_else(|| st.signal().map(|s| 128 + s));
             (code, out, elapsed)
         }
-        None => (None, out + &format!("\n*** killed after {:?} (timeout)\n", limit), elapsed),
+        None => (
+            None,
+            out + &format!("\n*** killed after {:?} (timeout)\n", limit),
+            elapsed,
+        ),
     }
 }
 
@@ -173,15 +192,30 @@ fn ctest(name: &str) {
     let exe = compile(name);
     let _guard = RUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (code, out, elapsed) = run(&exe);
-    println!("---- {name} output ({:.1} s) ----\n{out}", elapsed.as_secs_f64());
+    println!(
+        "---- {name} output ({:.1} s) ----\n{out}",
+        elapsed.as_secs_f64()
+    );
     assert_eq!(
         code,
         Some(0),
-        "C test program {name} failed (exit {:?}{}); its output:\n{out}",
+        "C test program {name} failed (exit {:?}{}); its output is above; failed checks:\n{}",
         code,
-        if valgrind() { ", valgrind exits 99 on memcheck errors" } else { "" }
+        if valgrind() {
+            ", valgrind exits 99 on memcheck errors"
+        } else {
+            ""
+        },
+        out.lines()
+            .filter(|l| l.starts_with("FAIL") || l.starts_with("==") || l.starts_with("***"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let last = out
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     assert!(
         last.ends_with(" 0 failed") && last.contains(" passed, "),
         "{name}: last line should be 'N passed, 0 failed', got {last:?}"
@@ -215,4 +249,7 @@ macro_rules! ctests {
     };
 }
 
-ctests!(core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load, hostile);
+ctests!(
+    core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
+    hostile
+);
