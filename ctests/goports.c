@@ -231,12 +231,27 @@ static void file_matrix(const char *name, int which)
     free(data);
 }
 
+/* Go's biggest splice case: 1 GiB in 5 MiB writes (needs 2 GiB of memory and
+ * a few seconds, so it runs with ZCOPY_SOAK=1). */
+static void test_splice_1gib(void)
+{
+    if (!zt_env_flag("ZCOPY_SOAK")) {
+        zt_skip("splice 1 GiB in 5 MiB writes: runs with ZCOPY_SOAK=1 (2 GiB of memory)");
+        return;
+    }
+    zt_relay("splice 1GiB in 5MiB writes", zcopy_splice, K_TCP, K_TCP, (size_t)1 << 30, ZCOPY_ALL, 5 << 20, 250,
+             ZCOPY_METHOD_SPLICE);
+    zt_relay("splice 1GiB in 5MiB writes", zcopy_splice, K_UNIX, K_TCP, (size_t)1 << 30, ZCOPY_ALL, 5 << 20, 251,
+             ZCOPY_METHOD_SPLICE);
+}
+
 int main(void)
 {
     int fds_before;
-    zt_start("goports", 100);
+    zt_start("goports", zt_env_flag("ZCOPY_SOAK") ? 600 : 100);
     fds_before = zt_fd_count();
     test_splice_sizes();
+    test_splice_1gib();
     test_closed_source();
     test_two_way_proxy(0);
     test_two_way_proxy(1);
