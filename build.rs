@@ -11,6 +11,18 @@ fn main() {
     // Shared object: soname libzcopy.so.<major> and only zcopy_* exported.
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libzcopy.so.{major}");
+    // The soname link in the build tree too (libzcopy.so.<major> ->
+    // libzcopy.so, dangling until the link step), so programs linked with
+    // -lzcopy against target/<profile>[/deps] run with an rpath to it.
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    if let Some(profile) = out.ancestors().nth(3) {
+        for d in [profile.to_path_buf(), profile.join("deps")] {
+            let link = d.join(format!("libzcopy.so.{major}"));
+            if std::fs::symlink_metadata(&link).is_err() {
+                let _ = std::os::unix::fs::symlink("libzcopy.so", &link);
+            }
+        }
+    }
     let map = dir.join("zcopy.map");
     println!("cargo:rerun-if-changed={}", map.display());
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
