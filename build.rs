@@ -26,7 +26,22 @@ fn main() {
     let map = dir.join("zcopy.map");
     println!("cargo:rerun-if-changed={}", map.display());
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
-    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    // The version macros come from Cargo.toml, so a version bump needs no
+    // other edit.
+    let v = |k: &str| std::env::var(format!("CARGO_PKG_VERSION_{k}")).unwrap();
+    config.after_includes = Some(format!(
+        "{}\n/** Major version of this header (Cargo.toml's). Compare with zcopy_version() at run time. */\n\
+         #define ZCOPY_VERSION_MAJOR {}\n\
+         /** Minor version of this header (Cargo.toml's). */\n\
+         #define ZCOPY_VERSION_MINOR {}\n\
+         /** Patch version of this header (Cargo.toml's). */\n\
+         #define ZCOPY_VERSION_PATCH {}\n",
+        config.after_includes.clone().unwrap_or_default().trim_end(),
+        v("MAJOR"),
+        v("MINOR"),
+        v("PATCH")
+    ));
     let bindings = cbindgen::Builder::new()
         .with_crate(&dir)
         .with_config(config)

@@ -19,6 +19,12 @@
 #include <stdint.h>
 /** "Until end of file" for `remain`. */
 #define ZCOPY_ALL INT64_MAX
+/** Major version of this header (Cargo.toml's). Compare with zcopy_version() at run time. */
+#define ZCOPY_VERSION_MAJOR 0
+/** Minor version of this header (Cargo.toml's). */
+#define ZCOPY_VERSION_MINOR 1
+/** Patch version of this header (Cargo.toml's). */
+#define ZCOPY_VERSION_PATCH 0
 
 
 /**
