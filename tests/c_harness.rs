@@ -251,5 +251,5 @@ macro_rules! ctests {
 
 ctests!(
     core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile
+    hostile, splicer
 );
