@@ -25,7 +25,10 @@ fn main() {
     }
     let map = dir.join("zcopy.map");
     println!("cargo:rerun-if-changed={}", map.display());
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        map.display()
+    );
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     // The version macros come from Cargo.toml, so a version bump needs no
     // other edit.
