@@ -29,8 +29,9 @@ fn generate(len: usize, seed: u64) -> Vec<u8> {
 
 /// FNV-1a 64: enough to tell intact from corrupted.
 fn fnv(data: &[u8]) -> u64 {
-    data.iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn method(t: &Transfer) -> String {
@@ -41,7 +42,8 @@ fn method(t: &Transfer) -> String {
 }
 
 fn report(name: &str, t: Transfer, secs: f64, expected: &[u8], got: &[u8]) -> bool {
-    let intact = t.error == 0 && t.handled && got.len() == expected.len() && fnv(got) == fnv(expected);
+    let intact =
+        t.error == 0 && t.handled && got.len() == expected.len() && fnv(got) == fnv(expected);
     println!(
         "{:<34} {:>10} bytes  {:<16} {:>9.0} MB/s  {}",
         name,
@@ -51,7 +53,12 @@ fn report(name: &str, t: Transfer, secs: f64, expected: &[u8], got: &[u8]) -> bo
         if intact {
             "intact".to_string()
         } else {
-            format!("FAILED (error {}, handled {}, got {} bytes)", t.error, t.handled, got.len())
+            format!(
+                "FAILED (error {}, handled {}, got {} bytes)",
+                t.error,
+                t.handled,
+                got.len()
+            )
         }
     );
     intact
@@ -95,7 +102,10 @@ fn write_file(p: &Path, data: &[u8]) -> File {
 }
 
 fn main() {
-    let mib: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(64);
+    let mib: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(64);
     let size = mib << 20;
     let data = generate(size, 0x5eed);
     let dir = temp_dir();
@@ -108,7 +118,13 @@ fn main() {
     let src = write_file(&dir.join("src.bin"), &data);
     let dst = File::create(dir.join("cfr.bin")).unwrap();
     let (t, s) = timed(|| zcopy_copy_file_range(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL));
-    ok &= report("file -> file (copy_file_range)", t, s, &data, &fs::read(dir.join("cfr.bin")).unwrap());
+    ok &= report(
+        "file -> file (copy_file_range)",
+        t,
+        s,
+        &data,
+        &fs::read(dir.join("cfr.bin")).unwrap(),
+    );
 
     // 2. file -> TCP: sendfile
     let src = File::open(dir.join("src.bin")).unwrap();
@@ -129,7 +145,13 @@ fn main() {
     let (t, s) = timed(|| zcopy_splice(b_client.as_raw_fd(), a_server.as_raw_fd(), ZCOPY_ALL));
     writer.join().unwrap();
     drop(b_client);
-    ok &= report("TCP -> TCP (splice via pool)", t, s, &data, &sink.join().unwrap());
+    ok &= report(
+        "TCP -> TCP (splice via pool)",
+        t,
+        s,
+        &data,
+        &sink.join().unwrap(),
+    );
 
     // 4. unix socket -> file: zcopy_copy picks splice through the pool
     let (a, b) = UnixStream::pair().unwrap();
@@ -137,7 +159,13 @@ fn main() {
     let out = File::create(dir.join("copy.bin")).unwrap();
     let (t, s) = timed(|| zcopy_copy(out.as_raw_fd(), b.as_raw_fd(), ZCOPY_ALL));
     w.join().unwrap();
-    ok &= report("unix -> file (zcopy_copy)", t, s, &data, &fs::read(dir.join("copy.bin")).unwrap());
+    ok &= report(
+        "unix -> file (zcopy_copy)",
+        t,
+        s,
+        &data,
+        &fs::read(dir.join("copy.bin")).unwrap(),
+    );
 
     // 5. file -> pipe: zcopy_copy reads and writes (no page references)
     let src = File::open(dir.join("src.bin")).unwrap();
@@ -149,7 +177,13 @@ fn main() {
     });
     let (t, s) = timed(|| zcopy_copy(pw.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL));
     drop(pw);
-    ok &= report("file -> pipe (zcopy_copy)", t, s, &data, &sink.join().unwrap());
+    ok &= report(
+        "file -> pipe (zcopy_copy)",
+        t,
+        s,
+        &data,
+        &sink.join().unwrap(),
+    );
 
     // 6. the non-blocking splicer, driven by poll(2) like an event loop
     let (mut a, b) = UnixStream::pair().unwrap();
@@ -164,7 +198,13 @@ fn main() {
     let (t, s) = timed(|| splicer_loop(c.as_raw_fd(), b.as_raw_fd()));
     w.join().unwrap();
     drop(c);
-    ok &= report("unix -> unix (splicer, poll loop)", t, s, &data, &sink.join().unwrap());
+    ok &= report(
+        "unix -> unix (splicer, poll loop)",
+        t,
+        s,
+        &data,
+        &sink.join().unwrap(),
+    );
 
     let mut st = zcopy_pool_stats::default();
     // SAFETY: st is a valid out-pointer.
@@ -214,7 +254,11 @@ fn splicer_loop(dst: i32, src: i32) -> Transfer {
                 zcopy::splicer::ZCOPY_WANT_READ => (src, libc::POLLIN),
                 _ => (dst, libc::POLLOUT),
             };
-            let mut p = libc::pollfd { fd, events: ev, revents: 0 };
+            let mut p = libc::pollfd {
+                fd,
+                events: ev,
+                revents: 0,
+            };
             // SAFETY: one valid pollfd.
             unsafe { libc::poll(&mut p, 1, -1) };
             continue;

@@ -19,6 +19,12 @@
 #include <stdint.h>
 /** "Until end of file" for `remain`. */
 #define ZCOPY_ALL INT64_MAX
+/** Major version of this header (Cargo.toml's). Compare with zcopy_version() at run time. */
+#define ZCOPY_VERSION_MAJOR 0
+/** Minor version of this header (Cargo.toml's). */
+#define ZCOPY_VERSION_MINOR 1
+/** Patch version of this header (Cargo.toml's). */
+#define ZCOPY_VERSION_PATCH 0
 
 
 /**
@@ -412,8 +418,9 @@ void zcopy_splicer_free(struct zcopy_splicer *s);
  *   error 0, written 0 and wants 0 means the same). Half-close dst now.
  * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
  *   delivered; step again for more.
- * - `handled` false, `error` EINVAL: the kernel cannot splice from src;
- *   nothing consumed: fall back to read/write.
+ * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
+ *   dst is opened O_APPEND (checked before anything is taken); nothing
+ *   consumed: fall back to read/write.
  * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
  *   zcopy_splicer_pending tells how many bytes were taken from src but not
  *   delivered. zcopy_splicer_free then closes the pipe with them.

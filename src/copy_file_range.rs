@@ -131,11 +131,13 @@ pub(crate) fn round_loop(
         }
     }
     t.written = written;
+    // Advance by what moved (the kernel's copies of the offsets agree for
+    // regular files; this does not depend on it).
     if let Some(o) = dst_offset {
-        *o = dpos;
+        *o += written;
     }
     if let Some(o) = src_offset {
-        *o = spos;
+        *o += written;
     }
     t
 }

@@ -439,8 +439,9 @@ pub unsafe extern "C" fn zcopy_splicer_free(s: *mut Splicer) {
 ///   error 0, written 0 and wants 0 means the same). Half-close dst now.
 /// - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
 ///   delivered; step again for more.
-/// - `handled` false, `error` EINVAL: the kernel cannot splice from src;
-///   nothing consumed: fall back to read/write.
+/// - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
+///   dst is opened O_APPEND (checked before anything is taken); nothing
+///   consumed: fall back to read/write.
 /// - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
 ///   zcopy_splicer_pending tells how many bytes were taken from src but not
 ///   delivered. zcopy_splicer_free then closes the pipe with them.

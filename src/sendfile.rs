@@ -29,7 +29,8 @@ pub fn sendfile(dst: i32, src: i32, offset: Option<&mut i64>, remain: i64) -> Tr
 /// The loop itself, for callers that already hold the SIGPIPE guard.
 pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain: i64) -> Transfer {
     let mut written: i64 = 0;
-    let mut pos: libc::off_t = offset.as_deref().copied().unwrap_or(0);
+    let start: i64 = offset.as_deref().copied().unwrap_or(0);
+    let mut pos: libc::off_t = start;
     let pos_ptr: *mut libc::off_t = if offset.is_some() {
         &mut pos
     } else {
@@ -74,7 +75,10 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
         }
     }
     if let Some(off) = offset {
-        *off = pos;
+        // From what moved, not from what the kernel left in `pos`: for some
+        // sources (character devices such as /dev/zero) it does not
+        // advance it.
+        *off = start + written;
     }
     Transfer {
         written,

@@ -10,7 +10,7 @@
 
 use crate::pool::{self, Pipe};
 use crate::splice::raw_splice;
-use crate::sys::without_sigpipe;
+use crate::sys::{fd_flags, without_sigpipe};
 use crate::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
 
 /// `wants`: wait until src is readable, then step again.
@@ -74,6 +74,17 @@ impl Splicer {
         }
         if remain < 0 {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+        }
+        // splice(2) refuses an O_APPEND dst only after bytes were taken from
+        // src; refuse it before taking any, so the caller can fall back with
+        // nothing lost. Checked every step: fd numbers are reused, so a
+        // cached answer could belong to another file.
+        match fd_flags(dst) {
+            Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
+            Ok(fl) if fl & libc::O_APPEND != 0 && self.pending == 0 => {
+                return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
+            }
+            Ok(_) => {}
         }
         if let Err(e) = self.own_pipe() {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e);
