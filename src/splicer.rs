@@ -75,6 +75,11 @@ impl Splicer {
         if remain < 0 {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
         }
+        if remain == 0 && self.pending == 0 {
+            // Nothing to deliver and nothing to take: succeeds, as every
+            // call with remain 0 does.
+            return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
+        }
         // splice(2) refuses an O_APPEND dst only after bytes were taken from
         // src; refuse it before taking any, so the caller can fall back with
         // nothing lost. Checked every step: fd numbers are reused, so a

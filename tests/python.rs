@@ -17,7 +17,11 @@ fn library() -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("target dir")
         .join("libzcopy.so");
-    assert!(lib.is_file(), "no freshly built library at {}", lib.display());
+    assert!(
+        lib.is_file(),
+        "no freshly built library at {}",
+        lib.display()
+    );
     lib
 }
 
@@ -44,7 +48,9 @@ fn python_unittest_harness() {
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (set PYTHON to a Python 3 interpreter)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e} (set PYTHON to a Python 3 interpreter)")
+        });
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -60,15 +66,30 @@ fn python_unittest_harness() {
     let text = std::fs::read_to_string(&out_path).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&out_dir);
     println!("{text}");
-    let status = status.unwrap_or_else(|| panic!("python harness timed out after {TIMEOUT:?}\n{text}"));
+    let status =
+        status.unwrap_or_else(|| panic!("python harness timed out after {TIMEOUT:?}\n{text}"));
     let ran: usize = text
         .lines()
-        .find_map(|l| l.strip_prefix("Ran ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix("Ran ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
         .unwrap_or_else(|| panic!("no 'Ran N tests' line in the harness output\n{text}"));
     assert!(ran > 0, "the Python harness ran no tests\n{text}");
-    assert!(status.success(), "the Python harness failed ({status})\n{text}");
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-    assert!(last.starts_with("OK"), "unexpected end of the harness output: {last}\n{text}");
+    assert!(
+        status.success(),
+        "the Python harness failed ({status})\n{text}"
+    );
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    assert!(
+        last.starts_with("OK"),
+        "unexpected end of the harness output: {last}\n{text}"
+    );
     for l in text.lines().filter(|l| l.contains("skipped")) {
         eprintln!("python harness skip: {l}");
     }
