@@ -1,0 +1,415 @@
+//! Scenarios 4 and 5: many small splices between AF_UNIX socket pairs, and
+//! the pool under contention from several threads.
+//!
+//! One transfer: write SIZE bytes into socket pair A, move them from A to
+//! socket pair B with the variant under test, read SIZE bytes out of B.
+//! The write and the read cost the same for every variant.
+
+use crate::util::*;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// zcopy_splice: a pooled pipe (the thread's cached one).
+    Pool,
+    /// zcopy_splice, with zcopy_pool_drain() after every call, so each call
+    /// makes a new pooled pipe.
+    PoolDrained,
+    /// Raw syscalls: pipe2 + F_SETPIPE_SZ + splice in + splice out + 2 close.
+    Fresh,
+    /// Raw splice in, splice out, through one pipe kept for the whole run
+    /// (the floor: the least a splice-based transfer can cost).
+    Raw,
+    /// recv into a buffer, send it out: the copy a plain relay does.
+    ReadWrite,
+}
+
+impl Variant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Pool => "zcopy_splice (pool)",
+            Variant::PoolDrained => "zcopy_splice, pool drained after each call",
+            Variant::Fresh => "raw splice, fresh pipe per call",
+            Variant::Raw => "raw splice, one pipe (floor)",
+            Variant::ReadWrite => "read/write (user buffer)",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Variant::Pool => "pool",
+            Variant::PoolDrained => "drained",
+            Variant::Fresh => "fresh",
+            Variant::Raw => "raw",
+            Variant::ReadWrite => "rw",
+        }
+    }
+
+    pub fn from_key(k: &str) -> Option<Variant> {
+        [
+            Variant::Pool,
+            Variant::PoolDrained,
+            Variant::Fresh,
+            Variant::Raw,
+            Variant::ReadWrite,
+        ]
+        .into_iter()
+        .find(|v| v.key() == k)
+    }
+}
+
+pub const PIPE_SIZE: i32 = 1 << 20;
+
+fn socketpair() -> (i32, i32) {
+    let mut fds = [0i32; 2];
+    // SAFETY: fds has room for two.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert_eq!(r, 0, "socketpair: errno {}", errno());
+    (fds[0], fds[1])
+}
+
+fn new_pipe() -> (i32, i32) {
+    let mut p = [0i32; 2];
+    // SAFETY: p has room for two.
+    let r = unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    assert_eq!(r, 0, "pipe2: errno {}", errno());
+    // SAFETY: plain fcntl on our pipe.
+    unsafe { libc::fcntl(p[1], libc::F_SETPIPE_SZ, PIPE_SIZE) };
+    (p[0], p[1])
+}
+
+fn raw_splice(from: i32, to: i32, len: usize) -> isize {
+    // SAFETY: NULL offsets.
+    unsafe {
+        libc::splice(
+            from,
+            std::ptr::null_mut(),
+            to,
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_NONBLOCK,
+        )
+    }
+}
+
+/// socket -> pipe -> socket with raw syscalls (blocking sockets, so EAGAIN
+/// cannot come from the sockets; the pipe never fills past SIZE).
+fn through(p: (i32, i32), src: i32, dst: i32, size: usize) {
+    let mut left = size;
+    while left > 0 {
+        let n = raw_splice(src, p.1, left);
+        assert!(n > 0, "splice in: {} errno {}", n, errno());
+        let mut m = n as usize;
+        while m > 0 {
+            let k = raw_splice(p.0, dst, m);
+            assert!(k > 0, "splice out: {} errno {}", k, errno());
+            m -= k as usize;
+        }
+        left -= n as usize;
+    }
+}
+
+/// Runs `count` transfers of `size` bytes; returns transfers per second.
+pub fn run(v: Variant, size: usize, count: usize) -> f64 {
+    let (a0, a1) = socketpair();
+    let (b0, b1) = socketpair();
+    let data: Vec<u8> = (0..size).map(|i| (i * 7 + 3) as u8).collect();
+    let mut back = vec![0u8; size];
+    let mut buf = vec![0u8; size];
+    let kept = if v == Variant::Raw { Some(new_pipe()) } else { None };
+    // One checked transfer first (also warms the pool and the caches).
+    let mut one = |check: bool| {
+        write_full(a0, &data).expect("write A");
+        match v {
+            Variant::Pool | Variant::PoolDrained => {
+                let r = zcopy::ffi::zcopy_splice(b0, a1, size as i64);
+                assert!(
+                    r.handled && r.error == 0 && r.written == size as i64,
+                    "zcopy_splice: {:?}",
+                    r
+                );
+                if v == Variant::PoolDrained {
+                    zcopy::ffi::zcopy_pool_drain();
+                }
+            }
+            Variant::Fresh => {
+                let p = new_pipe();
+                through(p, a1, b0, size);
+                // SAFETY: closing our pipe.
+                unsafe {
+                    libc::close(p.0);
+                    libc::close(p.1);
+                }
+            }
+            Variant::Raw => through(kept.unwrap(), a1, b0, size),
+            Variant::ReadWrite => {
+                read_full(a1, &mut buf).expect("read A");
+                write_full(b0, &buf).expect("write B");
+            }
+        }
+        read_full(b1, &mut back).expect("read B");
+        if check {
+            assert_eq!(back, data, "{} corrupted the data", v.name());
+        }
+    };
+    one(true);
+    let t0 = Instant::now();
+    for _ in 0..count {
+        one(false);
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    one(true);
+    // SAFETY: closing our fds.
+    unsafe {
+        for fd in [a0, a1, b0, b1] {
+            libc::close(fd);
+        }
+        if let Some(p) = kept {
+            libc::close(p.0);
+            libc::close(p.1);
+        }
+    }
+    count as f64 / dt
+}
+
+/// `threads` threads each run `count` transfers at once; returns the total
+/// transfers per second (all threads' transfers over the wall time).
+pub fn contended(v: Variant, threads: usize, size: usize, count: usize) -> f64 {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads + 1));
+    let mut hs = Vec::new();
+    for _ in 0..threads {
+        let b = barrier.clone();
+        hs.push(std::thread::spawn(move || {
+            b.wait();
+            run(v, size, count)
+        }));
+    }
+    barrier.wait();
+    let t0 = Instant::now();
+    for h in hs {
+        h.join().expect("contention thread panicked");
+    }
+    (threads * count) as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// Child mode for strace: `small VARIANT SIZE COUNT`.
+pub fn child(args: &[String]) -> i32 {
+    let v = Variant::from_key(&args[0]).expect("variant");
+    let size: usize = args[1].parse().expect("size");
+    let count: usize = args[2].parse().expect("count");
+    let rate = run(v, size, count);
+    println!("{:.0}", rate);
+    0
+}
+
+/// Scenario 4.
+pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Section {
+    let count = if quick { 20_000 } else { 100_000 };
+    let variants = [
+        Variant::Pool,
+        Variant::Fresh,
+        Variant::Raw,
+        Variant::PoolDrained,
+        Variant::ReadWrite,
+    ];
+    let sizes = [4096usize, 65536];
+    let mut sec = Section {
+        key: "small".into(),
+        title: "4. Small transfers".into(),
+        intro: format!(
+            "{} transfers per run over AF_UNIX socket pairs: write SIZE bytes into pair A, \
+             move them A -> B with the variant, read them out of B (the write and the read are \
+             the same for every variant). {} interleaved rounds; medians in transfers/s.",
+            count, rounds
+        ),
+        ..Default::default()
+    };
+    let mut t = Table::new(&[
+        "variant",
+        "4 KiB /s",
+        "vs raw floor",
+        "64 KiB /s",
+        "vs raw floor",
+    ]);
+    let mut res = vec![vec![Vec::new(); variants.len()]; sizes.len()];
+    for r in 0..rounds {
+        eprintln!("bench: small transfers, round {}/{}", r + 1, rounds);
+        for (si, &size) in sizes.iter().enumerate() {
+            for (vi, &v) in variants.iter().enumerate() {
+                res[si][vi].push(run(v, size, count));
+            }
+        }
+    }
+    let med: Vec<Vec<f64>> = res
+        .iter()
+        .map(|per| per.iter().map(|x| median(x)).collect())
+        .collect();
+    for (vi, &v) in variants.iter().enumerate() {
+        let mut row = vec![v.name().to_string()];
+        for si in 0..sizes.len() {
+            row.push(f(med[si][vi], 0));
+            row.push(ratio(med[si][vi] / med[si][2]));
+        }
+        t.row(row);
+    }
+    sec.tables.push((String::new(), t));
+    for (si, &size) in sizes.iter().enumerate() {
+        let pool = med[si][0];
+        let fresh = med[si][1];
+        let raw = med[si][2];
+        sec.targets.push(Target {
+            what: format!("{}: pool >= 1.5x fresh pipe", size_name(size as u64)),
+            met: Some(pool >= 1.5 * fresh),
+            detail: format!("{} ({} vs {} /s)", ratio(pool / fresh), f(pool, 0), f(fresh, 0)),
+        });
+        sec.targets.push(Target {
+            what: format!("{}: pool within 15% of raw splice", size_name(size as u64)),
+            met: Some(pool >= 0.85 * raw),
+            detail: format!("{} of raw ({} vs {} /s)", ratio(pool / raw), f(pool, 0), f(raw, 0)),
+        });
+        // Time per transfer spent above the floor.
+        sec.notes.push(format!(
+            "{}: zcopy_splice costs {:.2} us per transfer more than the raw floor \
+             ({:.2} us vs {:.2} us per whole transfer).",
+            size_name(size as u64),
+            1e6 / pool - 1e6 / raw,
+            1e6 / pool,
+            1e6 / raw
+        ));
+    }
+    // Syscalls per transfer, from strace -c of a short child run.
+    if which("strace").is_some() {
+        let mut st = Table::new(&["variant (4 KiB)", "syscalls per transfer", "breakdown per transfer"]);
+        for v in [Variant::Pool, Variant::Raw, Variant::Fresh] {
+            match strace_counts(exe, &["small", v.key(), "4096", "2000"], 2002.0) {
+                Ok((total, parts)) => st.row(vec![v.name().into(), f(total, 2), parts]),
+                Err(e) => sec.notes.push(format!("strace of {} failed: {}", v.name(), e)),
+            }
+        }
+        sec.tables.push(("System calls (strace -c -f, 2,000 transfers of 4 KiB; the endpoints' write+read are 2 of them)".into(), st));
+    } else {
+        sec.notes.push("strace not installed: no system call counts (apt-get install -y strace)".into());
+    }
+    sec
+}
+
+/// Runs the bench binary in child mode under `strace -c -f` and returns the
+/// syscalls per `per` unit, with the main ones listed.
+pub fn strace_counts(exe: &std::path::Path, args: &[&str], per: f64) -> Result<(f64, String), String> {
+    let out = std::env::temp_dir().join(format!("zcopy-bench-strace-{}.txt", std::process::id()));
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-c", "-f", "-o"]).arg(&out).arg(exe).arg("--child").args(args);
+    let r = run_capture(&mut cmd, std::time::Duration::from_secs(120))?;
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    if !r.0 {
+        return Err(r.2.trim().to_string());
+    }
+    parse_strace(&text, per, &["execve", "mmap", "mprotect", "openat", "read", "write", "close"])
+}
+
+/// Parses strace -c output into (total per unit, "name N, ..." breakdown).
+/// `startup` names are counted as they are (process startup noise is small
+/// next to thousands of transfers).
+pub fn parse_strace(text: &str, per: f64, _startup: &[&str]) -> Result<(f64, String), String> {
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    let mut total = 0.0;
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 5 || cols[0].starts_with('-') || cols[0] == "%" {
+            continue;
+        }
+        let name = cols[cols.len() - 1].to_string();
+        // columns: % time, seconds, usecs/call, calls, [errors], syscall
+        let calls: f64 = match cols[3].parse() {
+            Ok(c) => c,
+            Err(_) => continue,
+        };
+        if name == "total" {
+            total = calls;
+            continue;
+        }
+        rows.push((name, calls));
+    }
+    if total == 0.0 {
+        return Err(format!("no strace summary in: {}", text.chars().take(200).collect::<String>()));
+    }
+    rows.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+    let parts: Vec<String> = rows
+        .iter()
+        .filter(|(_, c)| c / per >= 0.05)
+        .map(|(n, c)| format!("{} {:.2}", n, c / per))
+        .collect();
+    Ok((total / per, parts.join(", ")))
+}
+
+/// Scenario 5.
+pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
+    let count = if quick { 10_000 } else { 50_000 };
+    let threads = [1usize, 2, 4, 8];
+    let mut sec = Section {
+        key: "contention".into(),
+        title: "5. Pool under contention".into(),
+        intro: format!(
+            "T threads at once, each with its own socket pairs, each doing {} transfers of 4 KiB \
+             (as in scenario 4). Total transfers/s over the wall time; {} interleaved rounds, \
+             medians. The raw-splice floor (one private pipe per thread, no pool) shows what the \
+             machine itself allows.",
+            count, rounds
+        ),
+        ..Default::default()
+    };
+    let vs = [Variant::Pool, Variant::Raw];
+    let mut res = vec![vec![Vec::new(); threads.len()]; vs.len()];
+    for r in 0..rounds {
+        eprintln!("bench: contention, round {}/{}", r + 1, rounds);
+        for (ti, &t) in threads.iter().enumerate() {
+            for (vi, &v) in vs.iter().enumerate() {
+                res[vi][ti].push(contended(v, t, 4096, count));
+            }
+        }
+    }
+    let med: Vec<Vec<f64>> = res.iter().map(|x| x.iter().map(|y| median(y)).collect()).collect();
+    let mut t = Table::new(&[
+        "threads",
+        "zcopy_splice /s",
+        "scaling vs 1 thread",
+        "raw floor /s",
+        "raw scaling",
+        "zcopy vs raw",
+    ]);
+    for (ti, &th) in threads.iter().enumerate() {
+        t.row(vec![
+            th.to_string(),
+            f(med[0][ti], 0),
+            ratio(med[0][ti] / med[0][0]),
+            f(med[1][ti], 0),
+            ratio(med[1][ti] / med[1][0]),
+            ratio(med[0][ti] / med[1][ti]),
+        ]);
+    }
+    sec.tables.push((String::new(), t));
+    let s2 = med[0][1] / med[0][0];
+    sec.targets.push(Target {
+        what: "2 threads >= 1.7x one thread".into(),
+        met: Some(s2 >= 1.7),
+        detail: format!(
+            "{} (the raw floor without any pool scales {})",
+            ratio(s2),
+            ratio(med[1][1] / med[1][0])
+        ),
+    });
+    let stats = zcopy::pool::stats();
+    sec.notes.push(format!(
+        "Pool counters after the scenarios in this process: created {}, reused {}, discarded {}, idle {}.",
+        stats.created, stats.reused, stats.discarded, stats.idle
+    ));
+    sec
+}
