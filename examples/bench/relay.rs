@@ -269,10 +269,15 @@ fn strace_relay(relay: &Relay, target: u16, mib: u64, dir: &std::path::Path) -> 
         }
         Ok(())
     })();
-    // SIGINT lets strace detach and write its summary.
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let wd = Watchdog::new(child.id() as i32, Duration::from_secs(10));
+    // strace blocks fatal signals when it runs a program with -o; end the
+    // traced relay instead, and strace writes its summary and exits.
+    let sp = child.id();
+    let kids = std::fs::read_to_string(format!("/proc/{}/task/{}/children", sp, sp)).unwrap_or_default();
+    for k in kids.split_whitespace().filter_map(|k| k.parse::<i32>().ok()) {
+        // SAFETY: signalling the relay that strace started for us.
+        unsafe { libc::kill(k, libc::SIGTERM) };
+    }
+    let wd = Watchdog::new(sp as i32, Duration::from_secs(10));
     let _ = child.wait();
     wd.stop();
     r?;

@@ -284,6 +284,18 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
             1e6 / raw
         ));
     }
+    // What zcopy_splice does on top of the raw floor, each piece timed alone.
+    let costs = overhead_parts(if quick { 100_000 } else { 400_000 });
+    let per4k = 1e9 / med[0][0];
+    let mut ot = Table::new(&["piece of zcopy_splice (socket -> socket)", "ns per call", "share of a 4 KiB transfer"]);
+    let mut sum = 0.0;
+    for (name, ns) in &costs {
+        sum += ns;
+        ot.row(vec![name.clone(), f(*ns, 0), format!("{:.1}%", 100.0 * ns / per4k)]);
+    }
+    ot.row(vec!["sum of the pieces".into(), f(sum, 0), format!("{:.1}%", 100.0 * sum / per4k)]);
+    ot.row(vec!["measured gap to the raw floor (4 KiB)".into(), f(1e9 / med[0][0] - 1e9 / med[0][2], 0), format!("{:.1}%", 100.0 * (1e9 / med[0][0] - 1e9 / med[0][2]) / per4k)]);
+    sec.tables.push(("Where the time above the floor goes (each piece timed alone in a loop; a 4 KiB transfer takes ".to_string() + &f(per4k, 0) + " ns with the pool)", ot));
     // Syscalls per transfer, from strace -c of a short child run.
     if which("strace").is_some() {
         let mut st = Table::new(&["variant (4 KiB)", "syscalls per transfer", "breakdown per transfer"]);
@@ -412,4 +424,55 @@ pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
         stats.created, stats.reused, stats.discarded, stats.idle
     ));
     sec
+}
+
+/// Times the pieces zcopy_splice adds to the two splices of the floor:
+/// returns (name, ns per call).
+pub fn overhead_parts(n: usize) -> Vec<(String, f64)> {
+    let (a0, a1) = socketpair();
+    let (b0, b1) = socketpair();
+    let time = |f: &mut dyn FnMut()| {
+        for _ in 0..1000 {
+            f();
+        }
+        let t0 = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t0.elapsed().as_secs_f64() * 1e9 / n as f64
+    };
+    let mut out = Vec::new();
+    out.push((
+        "SIGPIPE guard: 2 rt_sigprocmask (zcopy::sys::SigpipeGuard new + drop)".to_string(),
+        time(&mut || {
+            let g = zcopy::sys::SigpipeGuard::new();
+            drop(std::hint::black_box(g));
+        }),
+    ));
+    out.push((
+        "O_APPEND check: fcntl(dst, F_GETFL)".to_string(),
+        time(&mut || {
+            let _ = std::hint::black_box(zcopy::sys::fd_flags(b0));
+        }),
+    ));
+    out.push((
+        "direct-splice probe: splice(src socket, dst socket) -> EINVAL".to_string(),
+        time(&mut || {
+            std::hint::black_box(raw_splice(a1, b0, 4096));
+        }),
+    ));
+    out.push((
+        "pool acquire + release (thread slot, no syscall)".to_string(),
+        time(&mut || {
+            let p = zcopy::pool::acquire().expect("pipe");
+            zcopy::pool::release(std::hint::black_box(p), true);
+        }),
+    ));
+    // SAFETY: closing our fds.
+    unsafe {
+        for fd in [a0, a1, b0, b1] {
+            libc::close(fd);
+        }
+    }
+    out
 }
