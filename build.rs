@@ -8,6 +8,12 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    // Shared object: soname libzcopy.so.<major> and only zcopy_* exported.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libzcopy.so.{major}");
+    let map = dir.join("zcopy.map");
+    println!("cargo:rerun-if-changed={}", map.display());
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let bindings = cbindgen::Builder::new()
         .with_crate(&dir)

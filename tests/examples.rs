@@ -1,0 +1,611 @@
+//! The C examples under examples/, compiled as C99 with -Wall -Wextra
+//! -Werror -pedantic against include/zcopy.h and the built libzcopy.so, and
+//! exercised for real: zcp copies files, relay carries echo traffic (byte
+//! for byte, several MiB) and iperf3, fileserver answers curl (full files,
+//! ranges, concurrent downloads, checked by SHA-256) and refuses escapes.
+//!
+//! Needs gcc, curl, iperf3 and sha256sum (a missing one fails the test with
+//! the command that installs it).
+
+mod eco_support;
+
+use eco_support::*;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(60);
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------- zcp
+
+#[test]
+fn zcp_copies_a_file_and_names_the_method() {
+    let tmp = TempDir::new("zcp");
+    let zcp = build_example("zcp", tmp.path());
+    let data = random_bytes(5 * 1024 * 1024 + 333, 11);
+    let src = tmp.path().join("src.bin");
+    let dst = tmp.path().join("dst.bin");
+    std::fs::write(&src, &data).unwrap();
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = run_ok(Command::new(&zcp).arg(&src).arg(&dst), T);
+    let out = stdout_str(&o);
+    let prefix = format!(
+        "zcp: copied {} bytes from {} to {} with ",
+        data.len(),
+        src.display(),
+        dst.display()
+    );
+    assert!(out.starts_with(&prefix), "{out}");
+    let method = out[prefix.len()..].trim();
+    assert!(
+        ["copy_file_range", "sendfile", "read_write"].contains(&method),
+        "unexpected method {method:?}"
+    );
+    assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
+    assert_eq!(sha256_file(&dst), sha256_file(&src));
+    let mode = std::fs::metadata(&dst).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+}
+
+#[test]
+fn zcp_copies_procfs_files_through_a_fallback() {
+    // /proc files report size 0: copy_file_range moves nothing, and the
+    // dispatch must fall back and still copy the content.
+    let tmp = TempDir::new("zcp-proc");
+    let zcp = build_example("zcp", tmp.path());
+    let dst = tmp.path().join("version");
+    let o = run_ok(Command::new(&zcp).arg("/proc/version").arg(&dst), T);
+    let want = std::fs::read("/proc/version").unwrap();
+    assert!(!want.is_empty());
+    assert_eq!(std::fs::read(&dst).unwrap(), want, "{}", stdout_str(&o));
+    assert!(stdout_str(&o).contains(&format!("copied {} bytes", want.len())));
+}
+
+#[test]
+fn zcp_reports_errors_with_the_path_and_exit_codes() {
+    let tmp = TempDir::new("zcp-err");
+    let zcp = build_example("zcp", tmp.path());
+    let missing = tmp.path().join("no-such-file");
+    let o = run(
+        Command::new(&zcp).arg(&missing).arg(tmp.path().join("x")),
+        T,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr_str(&o).contains(&missing.display().to_string()),
+        "{}",
+        stderr_str(&o)
+    );
+    let o = run(Command::new(&zcp).arg("only-one"), T);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_str(&o).contains("usage"));
+    // /dev/full: ENOSPC is reported, not hidden.
+    let src = tmp.path().join("s");
+    std::fs::write(&src, b"some bytes").unwrap();
+    let o = run(Command::new(&zcp).arg(&src).arg("/dev/full"), T);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr_str(&o).contains("No space left on device"),
+        "{}",
+        stderr_str(&o)
+    );
+}
+
+// ---------------------------------------------------------------- relay
+
+/// An echo server for `conns` connections: echoes each until EOF, then
+/// half-closes. Bounded by socket timeouts.
+fn echo_server(conns: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let mut hs = Vec::new();
+        for _ in 0..conns {
+            let Ok((mut s, _)) = l.accept() else { return };
+            s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+            hs.push(std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                let _ = s.shutdown(Shutdown::Write);
+            }));
+        }
+        for h in hs {
+            let _ = h.join();
+        }
+    });
+    (addr, h)
+}
+
+/// Sends `data` through `addr`, half-closes, and returns what came back.
+fn roundtrip(addr: &str, data: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(IO_TIMEOUT))?;
+    s.set_write_timeout(Some(IO_TIMEOUT))?;
+    let mut w = s.try_clone()?;
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        for chunk in data.chunks(100_000) {
+            w.write_all(chunk)?;
+        }
+        w.shutdown(Shutdown::Write)
+    });
+    let mut got = Vec::new();
+    let r = (&s).read_to_end(&mut got);
+    let w = writer.join().unwrap();
+    r?;
+    w.map_err(|e| std::io::Error::new(e.kind(), format!("writer: {e}")))?;
+    Ok(got)
+}
+
+fn start_relay(tmp: &std::path::Path, target: &str) -> Server {
+    let relay = build_example("relay", tmp);
+    Server::start(Command::new(relay).arg("127.0.0.1:0").arg(target), T)
+}
+
+#[test]
+fn relay_echoes_several_mib_byte_for_byte_on_concurrent_connections() {
+    let tmp = TempDir::new("relay-echo");
+    let (echo, echo_thread) = echo_server(4);
+    let relay = start_relay(tmp.path(), &echo.to_string());
+    let addr = relay.addr();
+    let started = Instant::now();
+    let clients: Vec<_> = (0..3u64)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let data = random_bytes(6 * 1024 * 1024 + i as usize * 4099, 100 + i);
+                let got = roundtrip(&addr, data.clone()).map_err(|e| format!("client {i}: {e}"))?;
+                if got.len() != data.len() {
+                    return Err(format!(
+                        "client {i}: {} bytes back, sent {}",
+                        got.len(),
+                        data.len()
+                    ));
+                }
+                if got != data {
+                    return Err(format!("client {i}: the bytes differ"));
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for c in clients {
+        if let Err(e) = c.join().unwrap() {
+            panic!("{e}\nrelay log:\n{}", relay.log_text());
+        }
+    }
+    // The two-way proxy must not hang when a client sends a few bytes and
+    // half-closes (Go's splice proxy test).
+    let got = roundtrip(&addr, b"foo".to_vec()).unwrap();
+    assert_eq!(got, b"foo");
+    eprintln!(
+        "relay echo: 3 x 6 MiB and \"foo\" in {:?}",
+        started.elapsed()
+    );
+    echo_thread.join().unwrap();
+    // Every connection is logged as closed with splice as the method.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while relay.log_text().matches("relay: closed").count() < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = relay.log_text();
+    assert_eq!(log.matches("relay: closed").count(), 4, "{log}");
+    assert!(log.contains("bytes to target (splice)"), "{log}");
+}
+
+#[test]
+fn relay_closes_the_client_when_the_target_refuses() {
+    let tmp = TempDir::new("relay-refused");
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = dead.local_addr().unwrap().to_string();
+    drop(dead); // nothing listens there now
+    let relay = start_relay(tmp.path(), &target);
+    let s = TcpStream::connect(relay.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 16];
+    let n = (&s).read(&mut buf);
+    assert!(matches!(n, Ok(0)) || n.is_err(), "expected EOF, got {n:?}");
+}
+
+/// The "bytes" value of `"key": { ... "bytes": N` in iperf3's JSON.
+fn iperf_number(json: &str, key: &str, field: &str) -> f64 {
+    let at = json
+        .find(&format!("\"{key}\""))
+        .unwrap_or_else(|| panic!("no {key} in iperf3 output"));
+    let rest = &json[at..];
+    let f = rest
+        .find(&format!("\"{field}\""))
+        .unwrap_or_else(|| panic!("no {field} in {key}"));
+    let num: String = rest[f + field.len() + 2..]
+        .trim_start_matches([':', ' ', '\t', '\n'])
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '+' || *c == '-')
+        .collect();
+    num.parse()
+        .unwrap_or_else(|_| panic!("bad number {num:?} for {key}.{field}"))
+}
+
+#[test]
+fn relay_carries_iperf3_both_ways() {
+    require("iperf3", "apt-get install -y iperf3");
+    let tmp = TempDir::new("relay-iperf");
+    let port = free_port();
+    let mut server = Bg::spawn(
+        Command::new("iperf3")
+            .args(["-s", "-B", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    wait_tcp_listen(port, T, &mut server);
+    let relay = start_relay(tmp.path(), &format!("127.0.0.1:{port}"));
+    for reverse in [false, true] {
+        let mut cmd = Command::new("iperf3");
+        cmd.args([
+            "-c",
+            "127.0.0.1",
+            "-p",
+            &relay.port.to_string(),
+            "-t",
+            "2",
+            "-J",
+        ]);
+        if reverse {
+            cmd.arg("-R");
+        }
+        let o = run_ok(&mut cmd, T);
+        let json = stdout_str(&o);
+        assert!(
+            !json.contains("\"error\""),
+            "iperf3 reported an error: {json}\nrelay log:\n{}",
+            relay.log_text()
+        );
+        let bytes = iperf_number(&json, "sum_received", "bytes");
+        let bps = iperf_number(&json, "sum_received", "bits_per_second");
+        assert!(bytes > 0.0, "no bytes received through the relay: {json}");
+        eprintln!(
+            "iperf3 through relay.c{}: {:.0} MB received, {:.2} Gbit/s",
+            if reverse { " (-R)" } else { "" },
+            bytes / 1e6,
+            bps / 1e9
+        );
+    }
+}
+
+// ---------------------------------------------------------------- fileserver
+
+struct Site {
+    _tmp: TempDir,
+    root: std::path::PathBuf,
+    big: Vec<u8>,
+    server: Server,
+}
+
+fn site(tag: &str) -> Site {
+    require("curl", "apt-get install -y curl");
+    let tmp = TempDir::new(tag);
+    let exe = build_example("fileserver", tmp.path());
+    let root = tmp.path().join("www");
+    std::fs::create_dir_all(root.join("sub/dir")).unwrap();
+    let big = random_bytes(6 * 1024 * 1024 + 12345, 42);
+    std::fs::write(root.join("big.bin"), &big).unwrap();
+    std::fs::write(root.join("small.txt"), b"hello, zcopy\n").unwrap();
+    std::fs::write(root.join("empty"), b"").unwrap();
+    std::fs::write(root.join("sub/dir/index.html"), b"<p>index</p>\n").unwrap();
+    std::fs::create_dir_all(tmp.path().join("outside")).unwrap();
+    std::fs::write(tmp.path().join("outside/secret.txt"), b"TOP SECRET\n").unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside/secret.txt"), root.join("link")).unwrap();
+    let server = Server::start(Command::new(&exe).arg(&root).arg("0"), T);
+    Site {
+        _tmp: tmp,
+        root,
+        big,
+        server,
+    }
+}
+
+impl Site {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.server.addr(), path)
+    }
+
+    /// curl: returns (status, headers, body).
+    fn curl(&self, path: &str, extra: &[&str]) -> (u32, String, Vec<u8>) {
+        let dir = self.root.parent().unwrap();
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let hdr = dir.join(format!("h-{n}"));
+        let body = dir.join(format!("b-{n}"));
+        let o = run_ok(
+            Command::new("curl")
+                .args(["-sS", "--path-as-is", "--max-time", "30", "-D"])
+                .arg(&hdr)
+                .arg("-o")
+                .arg(&body)
+                .args(["-w", "%{http_code}"])
+                .args(extra)
+                .arg(self.url(path)),
+            T,
+        );
+        let code: u32 = stdout_str(&o).trim().parse().unwrap();
+        let headers = std::fs::read_to_string(&hdr).unwrap_or_default();
+        let bytes = std::fs::read(&body).unwrap_or_default();
+        let _ = std::fs::remove_file(&hdr);
+        let _ = std::fs::remove_file(&body);
+        (code, headers, bytes)
+    }
+
+    /// The number of fds the server holds open on `name` under the root.
+    fn fds_on(&self, name: &str) -> usize {
+        let want = self.root.join(name);
+        let dir = format!("/proc/{}/fd", self.server.bg.child.id());
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path())
+                    .map(|t| t == want)
+                    .unwrap_or(false)
+            })
+            .count()
+    }
+}
+
+fn header_value(headers: &str, name: &str) -> Option<String> {
+    headers.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+#[test]
+fn fileserver_serves_whole_files_and_head() {
+    let s = site("fs-get");
+    let (code, h, body) = s.curl("/big.bin", &[]);
+    assert_eq!(code, 200);
+    assert_eq!(
+        header_value(&h, "Content-Length"),
+        Some(s.big.len().to_string())
+    );
+    assert_eq!(header_value(&h, "Accept-Ranges").as_deref(), Some("bytes"));
+    assert_eq!(
+        sha256_bytes(&body, s.root.parent().unwrap()),
+        sha256_bytes(&s.big, s.root.parent().unwrap())
+    );
+    assert!(body == s.big);
+
+    let (code, h, body) = s.curl("/small.txt", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+    assert!(header_value(&h, "Content-Type")
+        .unwrap()
+        .starts_with("text/plain"));
+
+    let (code, h, body) = s.curl("/empty", &[]);
+    assert_eq!((code, body.len()), (200, 0));
+    assert_eq!(header_value(&h, "Content-Length").as_deref(), Some("0"));
+
+    let (code, _, body) = s.curl("/sub/dir/", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"<p>index</p>\n"[..]));
+
+    // HEAD: the headers of a GET, no body.
+    let (code, h, body) = s.curl("/big.bin", &["-I"]);
+    assert_eq!(code, 200);
+    assert_eq!(
+        header_value(&h, "Content-Length"),
+        Some(s.big.len().to_string())
+    );
+    assert!(body.len() < 400, "HEAD sent a body"); // -I writes the headers to -o
+
+    let (code, _, _) = s.curl("/missing.bin", &[]);
+    assert_eq!(code, 404);
+    let (code, h, _) = s.curl("/big.bin", &["-X", "POST", "-d", "x"]);
+    assert_eq!(code, 405);
+    assert_eq!(header_value(&h, "Allow").as_deref(), Some("GET, HEAD"));
+}
+
+#[test]
+fn fileserver_answers_ranges_with_206_and_content_range() {
+    let s = site("fs-range");
+    let size = s.big.len();
+    let dir = s.root.parent().unwrap().to_path_buf();
+    let cases: Vec<(String, usize, usize)> = vec![
+        ("0-0".into(), 0, 1),
+        ("0-1023".into(), 0, 1024),
+        ("1048576-2097151".into(), 1048576, 1048576),
+        ("100-".into(), 100, size - 100),
+        ("-5000".into(), size - 5000, 5000),
+        (format!("{}-{}", size - 10, size + 1000), size - 10, 10), // end clamped
+        (format!("-{}", size * 2), 0, size),                       // suffix longer than the file
+        (format!("{}-{}", size - 1, size - 1), size - 1, 1),
+    ];
+    for (spec, start, len) in &cases {
+        let (code, h, body) = s.curl("/big.bin", &["-r", spec]);
+        assert_eq!(code, 206, "bytes={spec}");
+        assert_eq!(
+            header_value(&h, "Content-Range"),
+            Some(format!("bytes {}-{}/{}", start, start + len - 1, size)),
+            "bytes={spec}"
+        );
+        assert_eq!(
+            header_value(&h, "Content-Length"),
+            Some(len.to_string()),
+            "bytes={spec}"
+        );
+        let want = &s.big[*start..start + len];
+        assert_eq!(
+            sha256_bytes(&body, &dir),
+            sha256_bytes(want, &dir),
+            "bytes={spec}"
+        );
+        assert!(body == want, "bytes={spec}: body differs");
+    }
+    // Unsatisfiable: 416 with the size.
+    for spec in [
+        format!("{size}-"),
+        format!("{}-{}", size + 5, size + 10),
+        "-0".to_string(),
+    ] {
+        let (code, h, _) = s.curl("/big.bin", &["-H", &format!("Range: bytes={spec}")]);
+        assert_eq!(code, 416, "bytes={spec}");
+        assert_eq!(
+            header_value(&h, "Content-Range"),
+            Some(format!("bytes */{size}"))
+        );
+    }
+    // Malformed or multiple ranges: the whole file.
+    for spec in ["bytes=5-2", "bytes=abc", "bytes=0-1,5-6", "items=0-5"] {
+        let (code, _, body) = s.curl("/big.bin", &["-H", &format!("Range: {spec}")]);
+        assert_eq!(code, 200, "{spec}");
+        assert!(body == s.big, "{spec}");
+    }
+    // A range of an empty file cannot be satisfied.
+    let (code, _, _) = s.curl("/empty", &["-r", "0-0"]);
+    assert_eq!(code, 416);
+}
+
+#[test]
+fn fileserver_refuses_to_leave_its_root() {
+    let s = site("fs-escape");
+    for path in [
+        "/../outside/secret.txt",
+        "/%2e%2e/outside/secret.txt",
+        "/%2E%2E/%2e%2e/%2e%2e/etc/passwd",
+        "/sub/../../outside/secret.txt",
+        "/sub/%2e%2e/%2e%2e/outside/secret.txt",
+        "/..%2foutside/secret.txt",
+        "/../../../../etc/passwd",
+        "/link",
+    ] {
+        let (code, _, body) = s.curl(path, &[]);
+        assert!(code == 403 || code == 404, "{path}: {code}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains("TOP SECRET") && !text.contains("root:"),
+            "{path} leaked: {text}"
+        );
+    }
+    let (code, _, _) = s.curl("/small%00.txt", &[]);
+    assert_eq!(code, 400);
+    // Still serving.
+    let (code, _, _) = s.curl("/small.txt", &[]);
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn fileserver_concurrent_downloads_share_one_fd() {
+    let s = site("fs-concurrent");
+    let size = s.big.len();
+    let dir = s.root.parent().unwrap().to_path_buf();
+    let want_full = sha256_bytes(&s.big, &dir);
+    // 8 curl processes at once: 4 whole downloads and 4 ranges, rate
+    // limited so that they overlap.
+    let ranges: Vec<Option<(usize, usize)>> = vec![
+        None,
+        Some((0, size / 2)),
+        None,
+        Some((size / 3, size - size / 3)),
+        None,
+        Some((size - 777_777, 777_777)),
+        None,
+        Some((12345, 2_000_000)),
+    ];
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for (i, r) in ranges.iter().enumerate() {
+        let url = s.url("/big.bin");
+        let out = dir.join(format!("concurrent-{i}"));
+        let r = *r;
+        handles.push(std::thread::spawn(move || {
+            let mut cmd = Command::new("curl");
+            cmd.args([
+                "-sS",
+                "--fail",
+                "--max-time",
+                "60",
+                "--limit-rate",
+                "8M",
+                "-o",
+            ])
+            .arg(&out);
+            if let Some((a, len)) = r {
+                cmd.arg("-r").arg(format!("{}-{}", a, a + len - 1));
+            }
+            run_ok(cmd.arg(&url), Duration::from_secs(90));
+            out
+        }));
+    }
+    // While they run, the server holds one fd for the file.
+    std::thread::sleep(Duration::from_millis(300));
+    let during = s.fds_on("big.bin");
+    let outs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    eprintln!("8 concurrent downloads in {:?}", started.elapsed());
+    for (out, r) in outs.iter().zip(&ranges) {
+        let got = sha256_file(out);
+        match r {
+            None => assert_eq!(got, want_full, "{}", out.display()),
+            Some((a, len)) => assert_eq!(
+                got,
+                sha256_bytes(&s.big[*a..a + len], &dir),
+                "{}",
+                out.display()
+            ),
+        }
+    }
+    assert_eq!(during, 1, "one shared fd for big.bin while 8 downloads ran");
+    assert_eq!(
+        s.fds_on("big.bin"),
+        1,
+        "one cached fd for big.bin afterwards"
+    );
+    let log = s.server.log_text();
+    assert!(log.contains("with sendfile"), "{log}");
+}
+
+#[test]
+fn fileserver_keeps_connections_alive_and_sees_replaced_files() {
+    let s = site("fs-keepalive");
+    // Two requests on one connection (curl reuses it).
+    let o = run_ok(
+        Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "30",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+            ])
+            .args(["-w", "%{http_code} %{num_connects}\n"])
+            .arg(s.url("/small.txt"))
+            .arg(s.url("/big.bin")),
+        T,
+    );
+    let out = stdout_str(&o);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec!["200 1", "200 0"],
+        "{out}"
+    );
+    // A file replaced on disk (new inode) is served anew.
+    let (_, _, body) = s.curl("/small.txt", &[]);
+    assert_eq!(body, b"hello, zcopy\n");
+    let tmp = s.root.join("small.txt.new");
+    std::fs::write(&tmp, b"replaced\n").unwrap();
+    std::fs::rename(&tmp, s.root.join("small.txt")).unwrap();
+    let (code, _, body) = s.curl("/small.txt", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"replaced\n"[..]));
+}
