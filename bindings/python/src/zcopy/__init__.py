@@ -1,0 +1,352 @@
+"""zcopy: zero-copy I/O between file descriptors on Linux.
+
+Plain ctypes over ``libzcopy.so`` (splice through a pipe pool, sendfile,
+copy_file_range, and a best-path ``copy``). Every transfer function takes
+``dst`` first and ``src`` second, each an ``int`` file descriptor or an
+object with ``fileno()`` (sockets, files), moves at most ``count`` bytes
+(``None``: until end of file) and returns the number of bytes moved.
+
+The GIL is released during every call, so threads relay in parallel. A
+blocking call is not interrupted by signals (the library retries EINTR), so
+run long transfers in threads, or use :mod:`zcopy.aio` on an event loop.
+
+Errors raise :class:`zcopy.Error`, an :class:`OSError` whose class also
+matches the errno (``BrokenPipeError``, ``ConnectionResetError``, ...), with
+``.written`` (bytes that reached dst before the error) and ``.method``. A
+mechanism that cannot serve the pair of fds raises :class:`NotHandled`
+without consuming anything, so the caller can fall back.
+
+A negative ``count`` raises ValueError before any system call.
+
+Buffered Python file objects: pending writes of a ``dst`` object are
+flushed first (``dst.flush()``); bytes a buffered ``src`` object has already
+read ahead into its buffer are not seen by the kernel, so pass unbuffered
+files (``open(p, "rb", buffering=0)``) or files not yet read through Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+import sys
+from typing import Dict, NamedTuple, Optional, Type, Union
+
+from . import _loader
+
+if sys.version_info >= (3, 8):
+    from typing import Protocol
+else:  # pragma: no cover
+    Protocol = object
+
+__all__ = [
+    "ALL",
+    "Error",
+    "FileLike",
+    "NotHandled",
+    "PoolStats",
+    "copy",
+    "copy_file_range",
+    "library_path",
+    "method_name",
+    "pool_configure",
+    "pool_drain",
+    "pool_stats",
+    "sendfile",
+    "splice",
+]
+
+_lib = _loader.LIB
+
+#: Path (or soname) of the libzcopy that was loaded.
+library_path: str = _loader.LIBRARY_PATH
+
+#: The C library's version string, from ``zcopy_version()``.
+__version__: str = _lib.zcopy_version().decode()
+
+#: The C library's "until end of file" value for a count (INT64_MAX).
+ALL: int = (1 << 63) - 1
+
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+#: What the transfer functions accept for dst and src.
+FileLike = Union[int, _HasFileno]
+
+
+class Error(OSError):
+    """A failed zcopy transfer.
+
+    Raised as a subclass that also derives from the built-in OSError
+    subclass for its errno, so ``except BrokenPipeError`` and
+    ``except zcopy.Error`` both catch an EPIPE from zcopy.
+
+    Attributes:
+        errno: the errno value that ended the transfer.
+        written: bytes that reached dst before the error.
+        method: the mechanism that failed: "splice", "sendfile",
+            "copy_file_range", "read_write" or "none".
+    """
+
+    written: int = 0
+    method: str = "none"
+
+
+class NotHandled(Error):
+    """The mechanism cannot serve this pair of fds; nothing was consumed.
+
+    Fall back to another mechanism (or to :func:`copy`). ``errno`` is the
+    reason the kernel gave (EINVAL, EXDEV, ...) or None when there was none
+    (e.g. copy_file_range copied 0 bytes from a procfs file).
+    """
+
+
+_classes: Dict[int, Type[Error]] = {}
+
+
+def _error_class(err: int) -> Type[Error]:
+    cls = _classes.get(err)
+    if cls is None:
+        builtin = type(OSError(err, ""))
+        if builtin is OSError:
+            cls = Error
+        else:
+            cls = type(
+                builtin.__name__,
+                (Error, builtin),
+                {
+                    "__module__": __name__,
+                    "__doc__": f"zcopy.Error that is also a {builtin.__name__}.",
+                },
+            )
+        _classes[err] = cls
+    return cls
+
+
+def method_name(method: int) -> str:
+    """Name of a ZCOPY_METHOD_* value: "splice", "sendfile", ..., "unknown"."""
+    return _lib.zcopy_method_name(method).decode()
+
+
+def _fd(obj: FileLike, flush: bool = False) -> int:
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        return obj
+    if flush:
+        f = getattr(obj, "flush", None)
+        if f is not None:
+            f()
+    try:
+        fileno = obj.fileno
+    except AttributeError:
+        raise TypeError(f"expected an int fd or an object with fileno(), got {type(obj).__name__}") from None
+    return fileno()
+
+
+def _count(count: Optional[int]) -> int:
+    if count is None:
+        return ALL
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"count must be an int or None, got {type(count).__name__}")
+    if count < 0:
+        raise ValueError(f"count must be >= 0 or None, got {count}")
+    return min(count, ALL)
+
+
+def _offset(name: str, value: int) -> ctypes.c_int64:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return ctypes.c_int64(value)
+
+
+def _raise_for(r: _loader.Result) -> None:
+    method = method_name(r.method)
+    if not r.handled:
+        if r.error:
+            e: Error = NotHandled(r.error, f"{os.strerror(r.error)} ({method} cannot serve these fds)")
+        else:
+            e = NotHandled(f"{method} cannot serve these fds")
+    else:
+        e = _error_class(r.error)(r.error, f"{os.strerror(r.error)} ({method}, {r.written} bytes moved)")
+    e.written = r.written
+    e.method = method
+    raise e
+
+
+def _check(r: _loader.Result) -> int:
+    if r.error or not r.handled:
+        _raise_for(r)
+    return r.written
+
+
+def _need(name: str) -> None:
+    if not _loader.has(_lib, name):
+        raise NotImplementedError(f"the loaded libzcopy ({library_path}) lacks {name}; build a newer one")
+
+
+def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
+    """Moves up to ``count`` bytes from src to dst with splice(2).
+
+    Socket to socket (or file) goes through a pipe borrowed from the
+    library's pool; when either side is a pipe it splices directly. Returns
+    the bytes moved; fewer than ``count`` means src reached end of file.
+    Blocking fds block; non-blocking ones are waited on with poll(2).
+
+    Raises:
+        NotHandled: the kernel cannot splice from src, dst is O_APPEND, or
+            no pipe could be had (nothing consumed).
+        Error: any other failure, as the matching OSError subclass
+            (BrokenPipeError when dst's peer is gone, ...), with ``.written``.
+            Bytes taken from src but not delivered are lost.
+        ValueError: ``count`` is negative.
+    """
+    n = _count(count)
+    d = _fd(dst, flush=True)
+    return _check(_lib.zcopy_splice(d, _fd(src), n))
+
+
+def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offset: Optional[int] = None) -> int:
+    """Moves up to ``count`` bytes from the file src to dst with sendfile(2).
+
+    With ``offset=None`` the bytes come from src's file position, which
+    advances. With an ``offset`` they come from that position in src, and
+    src's own file position is neither used nor changed (so threads can
+    serve ranges of one shared fd); the caller's next offset is
+    ``offset + returned``. Returns the bytes moved (fewer than ``count`` at
+    end of file).
+
+    Raises:
+        NotHandled: src is not a file the kernel can send from, or dst is
+            O_APPEND (nothing consumed).
+        Error: any other failure, as the matching OSError subclass.
+        ValueError: ``count`` or ``offset`` is negative.
+    """
+    n = _count(count)
+    d = _fd(dst, flush=True)
+    s = _fd(src)
+    if offset is None:
+        return _check(_lib.zcopy_sendfile(d, s, n))
+    _need("zcopy_sendfile_at")
+    off = _offset("offset", offset)
+    return _check(_lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n))
+
+
+def copy_file_range(
+    dst: FileLike,
+    src: FileLike,
+    count: Optional[int] = None,
+    *,
+    src_offset: Optional[int] = None,
+    dst_offset: Optional[int] = None,
+) -> int:
+    """Copies up to ``count`` bytes between regular files with copy_file_range(2).
+
+    An offset left None uses and advances that file's position; a given
+    offset is used instead, and that file's position is untouched (the new
+    offset is ``offset + returned``). Returns the bytes copied (fewer than
+    ``count`` at end of file).
+
+    Raises:
+        NotHandled: the kernel cannot copy between these files (other
+            filesystem, procfs source that reports size 0, O_APPEND dst,
+            seccomp, ...): nothing was copied; fall back.
+        Error: any other failure, as the matching OSError subclass.
+        ValueError: ``count`` or an offset is negative.
+    """
+    n = _count(count)
+    d = _fd(dst, flush=True)
+    s = _fd(src)
+    if src_offset is None and dst_offset is None:
+        return _check(_lib.zcopy_copy_file_range(d, s, n))
+    _need("zcopy_copy_file_range_at")
+    so = None if src_offset is None else _offset("src_offset", src_offset)
+    do = None if dst_offset is None else _offset("dst_offset", dst_offset)
+    return _check(
+        _lib.zcopy_copy_file_range_at(
+            d,
+            None if do is None else ctypes.byref(do),
+            s,
+            None if so is None else ctypes.byref(so),
+            n,
+        )
+    )
+
+
+def copy(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
+    """Copies up to ``count`` bytes from src to dst by the fastest safe path.
+
+    Picks copy_file_range, sendfile, splice or a read/write loop from the
+    kinds of the two fds (like Go's io.Copy, and splicing socket to socket
+    too), falling back as needed; it never raises NotHandled. Returns the
+    bytes moved.
+
+    Raises:
+        Error: the copy failed, as the matching OSError subclass, with
+            ``.written`` counting every mechanism's bytes and ``.method``
+            the mechanism that failed.
+        ValueError: ``count`` is negative.
+    """
+    _need("zcopy_copy")
+    n = _count(count)
+    d = _fd(dst, flush=True)
+    return _check(_lib.zcopy_copy(d, _fd(src), n))
+
+
+class PoolStats(NamedTuple):
+    """A snapshot of the pipe pool's counters (each read atomically)."""
+
+    idle: int
+    """Pipes parked in the pool now."""
+    in_use: int
+    """Pipes lent to calls and splicers now."""
+    created: int
+    """Pipes created since the library was loaded."""
+    reused: int
+    """Times a call got an idle pipe instead of a new one."""
+    discarded: int
+    """Pipes closed because they held data, overflowed the idle cap, or were inherited across fork()."""
+
+
+def pool_stats() -> PoolStats:
+    """Returns the pipe pool's counters as an immutable :class:`PoolStats`."""
+    s = _loader.PoolStatsStruct()
+    _lib.zcopy_pool_get_stats(ctypes.byref(s))
+    return PoolStats(s.idle, s.in_use, s.created, s.reused, s.discarded)
+
+
+def pool_drain() -> int:
+    """Closes the pool's idle pipes (shared list and this thread's own); returns how many."""
+    return int(_lib.zcopy_pool_drain())
+
+
+def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = None) -> None:
+    """Configures the pipe pool; None keeps a setting as it is.
+
+    Args:
+        max_idle: the most idle pipes kept (1 to 65536; default 16).
+        pipe_size: bytes new pipes are grown to (4096 to 1 GiB; default
+            1 MiB; the kernel rounds up to a power-of-two number of pages).
+            Changing it closes the idle pipes of the old size.
+
+    Raises:
+        ValueError: a value is out of range (nothing changed).
+    """
+    vals = []
+    for name, v in (("max_idle", max_idle), ("pipe_size", pipe_size)):
+        if v is None:
+            vals.append(0)
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{name} must be an int or None, got {type(v).__name__}")
+        if v <= 0 or v >= 1 << 64:
+            raise ValueError(f"{name} out of range: {v}")
+        vals.append(v)
+    rc = _lib.zcopy_pool_configure(vals[0], vals[1])
+    if rc == _errno.EINVAL:
+        raise ValueError(f"pool_configure: out of range (max_idle={max_idle}, pipe_size={pipe_size})")
+    if rc:
+        raise OSError(rc, os.strerror(rc))
+

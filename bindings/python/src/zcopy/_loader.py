@@ -1,0 +1,177 @@
+"""Finds and loads libzcopy.so, and declares the C signatures.
+
+Lookup order (the first place that loads wins):
+
+1. the ``ZCOPY_LIBRARY`` environment variable (a path to the .so). When it
+   is set it is the only place tried: a wrong path is an ImportError, never
+   a silent fallback to another copy;
+2. a copy shipped inside the installed package: ``zcopy/_lib/libzcopy.so*``;
+3. the zcopy repository this package sits in (found by walking up from this
+   file to a directory whose ``Cargo.toml`` names the ``zcopy`` package):
+   ``target/release/libzcopy.so`` then ``target/debug/libzcopy.so``;
+4. the system: ``libzcopy.so.0``, ``libzcopy.so`` and whatever
+   ``ctypes.util.find_library("zcopy")`` names, through the dynamic loader's
+   own search (LD_LIBRARY_PATH, ld.so.cache, /usr/lib, ...).
+
+When nothing loads, ImportError lists every place tried and why it failed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+ENV_VAR = "ZCOPY_LIBRARY"
+
+_PKG_DIR = Path(__file__).resolve().parent
+_CARGO_NAME = re.compile(r'^\s*name\s*=\s*"zcopy"\s*$', re.MULTILINE)
+
+
+class Result(ctypes.Structure):
+    """Mirror of ``struct zcopy_result`` (include/zcopy.h), field for field."""
+
+    _fields_ = [
+        ("written", ctypes.c_int64),
+        ("error", ctypes.c_int32),
+        ("method", ctypes.c_int32),
+        ("handled", ctypes.c_bool),
+    ]
+
+
+class PoolStatsStruct(ctypes.Structure):
+    """Mirror of ``struct zcopy_pool_stats``."""
+
+    _fields_ = [
+        ("idle", ctypes.c_uint64),
+        ("in_use", ctypes.c_uint64),
+        ("created", ctypes.c_uint64),
+        ("reused", ctypes.c_uint64),
+        ("discarded", ctypes.c_uint64),
+    ]
+
+
+def find_repo_root(start: Path) -> Optional[Path]:
+    """The nearest directory at or above ``start`` holding zcopy's Cargo.toml."""
+    for d in (start, *start.parents):
+        cargo = d / "Cargo.toml"
+        try:
+            if cargo.is_file() and _CARGO_NAME.search(cargo.read_text(errors="replace")):
+                return d
+        except OSError:
+            continue
+    return None
+
+
+def candidates() -> List[Tuple[str, str]]:
+    """The places to try, in order, as (description, path or soname)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return [(f"${ENV_VAR}", env)]
+    out: List[Tuple[str, str]] = []
+    shipped_dir = _PKG_DIR / "_lib"
+    shipped = sorted(shipped_dir.glob("libzcopy.so*")) if shipped_dir.is_dir() else []
+    if shipped:
+        out.extend(("shipped in the package", str(p)) for p in shipped)
+    else:
+        out.append(("shipped in the package", str(shipped_dir / "libzcopy.so")))
+    root = find_repo_root(_PKG_DIR)
+    if root is not None:
+        for profile in ("release", "debug"):
+            out.append((f"repository target/{profile}", str(root / "target" / profile / "libzcopy.so")))
+    else:
+        out.append(("repository", f"(no zcopy Cargo.toml above {_PKG_DIR})"))
+    names = ["libzcopy.so.0", "libzcopy.so"]
+    found = ctypes.util.find_library("zcopy")
+    if found and found not in names:
+        names.append(found)
+    out.extend(("system", n) for n in names)
+    return out
+
+
+def _is_path(s: str) -> bool:
+    return "/" in s
+
+
+def load() -> Tuple[ctypes.CDLL, str]:
+    """Loads the first library that works; returns it and where it came from."""
+    tried: List[str] = []
+    for what, where in candidates():
+        if where.startswith("("):
+            tried.append(f"  {what}: {where}")
+            continue
+        if _is_path(where) and not os.path.exists(where):
+            tried.append(f"  {what}: {where}: no such file")
+            continue
+        try:
+            # CDLL (not PyDLL): every call releases the GIL.
+            lib = ctypes.CDLL(where, use_errno=True)
+            _declare(lib)
+        except (OSError, ImportError) as e:
+            tried.append(f"  {what}: {where}: {e}")
+            continue
+        return lib, where
+    hint = (
+        f"unset {ENV_VAR} to search the package, the repository and the system"
+        if os.environ.get(ENV_VAR)
+        else f"build it with `cargo build --release`, or set {ENV_VAR} to its path"
+    )
+    raise ImportError("zcopy: cannot load libzcopy.so; tried:\n" + "\n".join(tried) + "\n" + hint)
+
+
+_c_int = ctypes.c_int
+_i64 = ctypes.c_int64
+_p_i64 = ctypes.POINTER(ctypes.c_int64)
+
+# name -> (restype, argtypes, required)
+SIGNATURES = {
+    "zcopy_splice": (Result, [_c_int, _c_int, _i64], True),
+    "zcopy_sendfile": (Result, [_c_int, _c_int, _i64], True),
+    "zcopy_copy_file_range": (Result, [_c_int, _c_int, _i64], True),
+    "zcopy_pool_get_stats": (None, [ctypes.POINTER(PoolStatsStruct)], True),
+    "zcopy_pool_drain": (ctypes.c_uint64, [], True),
+    "zcopy_pool_configure": (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64], True),
+    "zcopy_version": (ctypes.c_char_p, [], True),
+    "zcopy_method_name": (ctypes.c_char_p, [ctypes.c_int32], True),
+    # issue 4 (best-path dispatch, positional variants)
+    "zcopy_copy": (Result, [_c_int, _c_int, _i64], False),
+    "zcopy_sendfile_at": (Result, [_c_int, _c_int, _p_i64, _i64], False),
+    "zcopy_copy_file_range_at": (Result, [_c_int, _p_i64, _c_int, _p_i64, _i64], False),
+    # issue 8 (non-blocking splicer); the handle is an opaque pointer
+    "zcopy_splicer_new": (ctypes.c_void_p, [], False),
+    "zcopy_splicer_free": (None, [ctypes.c_void_p], False),
+    "zcopy_splicer_step": (Result, [ctypes.c_void_p, _c_int, _c_int, _i64], False),
+    "zcopy_splicer_pending": (_i64, [ctypes.c_void_p], False),
+    "zcopy_splicer_wants": (ctypes.c_int32, [ctypes.c_void_p], False),
+    "zcopy_splicer_eof": (ctypes.c_bool, [ctypes.c_void_p], False),
+}
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    missing = []
+    for name, (restype, argtypes, required) in SIGNATURES.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            if required:
+                missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = argtypes
+    if missing:
+        raise ImportError(f"not a usable libzcopy: lacks {', '.join(missing)}")
+
+
+def has(lib: ctypes.CDLL, name: str) -> bool:
+    """Whether the loaded library exports ``name`` (newer ABI additions)."""
+    try:
+        getattr(lib, name)
+        return True
+    except AttributeError:
+        return False
+
+
+LIB, LIBRARY_PATH = load()

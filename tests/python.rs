@@ -1,0 +1,75 @@
+//! Runs the Python harness (bindings/python/tests, plain unittest) against
+//! the libzcopy.so that `cargo test` just built (target/<profile>/libzcopy.so,
+//! found from this test binary's own path), with the package taken from
+//! bindings/python/src.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(900);
+
+fn library() -> PathBuf {
+    // target/<profile>/deps/python-<hash> -> target/<profile>/libzcopy.so
+    let exe = std::env::current_exe().expect("current_exe");
+    let lib = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("libzcopy.so");
+    assert!(lib.is_file(), "no freshly built library at {}", lib.display());
+    lib
+}
+
+#[test]
+fn python_unittest_harness() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tests = repo.join("bindings/python/tests");
+    let src = repo.join("bindings/python/src");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out_dir = std::env::temp_dir().join(format!("zcopy-python-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out_path = out_dir.join("output.txt");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut child = Command::new(&python)
+        .args(["-m", "unittest", "discover", "-v", "-s"])
+        .arg(&tests)
+        .arg("-t")
+        .arg(&tests)
+        .current_dir(&tests)
+        .env("ZCOPY_LIBRARY", library())
+        .env("PYTHONPATH", &src)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (set PYTHON to a Python 3 interpreter)"));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&out_dir);
+    println!("{text}");
+    let status = status.unwrap_or_else(|| panic!("python harness timed out after {TIMEOUT:?}\n{text}"));
+    let ran: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Ran ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()))
+        .unwrap_or_else(|| panic!("no 'Ran N tests' line in the harness output\n{text}"));
+    assert!(ran > 0, "the Python harness ran no tests\n{text}");
+    assert!(status.success(), "the Python harness failed ({status})\n{text}");
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(last.starts_with("OK"), "unexpected end of the harness output: {last}\n{text}");
+    for l in text.lines().filter(|l| l.contains("skipped")) {
+        eprintln!("python harness skip: {l}");
+    }
+}
