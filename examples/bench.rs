@@ -238,7 +238,6 @@ fn relay_setup(
     log: &mut Vec<String>,
 ) -> relay::RelaySetup {
     let mut rs = relay::RelaySetup { relays: Vec::new(), skipped: Vec::new(), zcopy_c: None, go: None };
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     // libzcopy.so for the C relay.
     let so = root.join("target/release/libzcopy.so");
     let have_so = ensure_so(root, &so, log);
@@ -279,26 +278,30 @@ fn relay_setup(
         (None, _) => rs.skipped.push(format!("{}: no C compiler (apt-get install -y gcc)", cname)),
         (_, Err(e)) => rs.skipped.push(format!("{}: {}", cname, e)),
     }
-    // zcopy's Python relay.
-    let pyrelay_z = root.join("bindings/python/examples/relay.py");
-    if pyrelay_z.is_file() && which("python3").is_some() {
-        let text = std::fs::read_to_string(&pyrelay_z).unwrap_or_default();
-        let mut argv = vec!["python3".to_string(), pyrelay_z.to_string_lossy().to_string()];
-        if text.contains("--listen") {
-            argv.extend(s(&["--listen", "127.0.0.1:{lp}", "--to", "127.0.0.1:{tp}"]));
-        } else {
-            argv.extend(s(&["{lp}", "{tp}"]));
+    // zcopy's Python relays (threads, and asyncio on zcopy.aio).
+    for (file, name) in [
+        ("relay.py", "zcopy Python relay, threads (bindings/python/examples/relay.py)"),
+        ("aiorelay.py", "zcopy Python asyncio relay (bindings/python/examples/aiorelay.py)"),
+    ] {
+        let script = root.join("bindings/python/examples").join(file);
+        if !script.is_file() {
+            rs.skipped.push(format!("{}: not in this tree", name));
+            continue;
         }
+        if which("python3").is_none() {
+            rs.skipped.push(format!("{}: python3 not installed", name));
+            continue;
+        }
+        let mut argv = vec!["python3".to_string(), script.to_string_lossy().to_string()];
+        argv.extend(addr_args(&script));
         rs.relays.push(relay::Relay {
-            name: "zcopy Python relay (bindings/python/examples/relay.py)".into(),
+            name: name.into(),
             argv,
             env: vec![
                 ("PYTHONPATH".into(), root.join("bindings/python/src").to_string_lossy().to_string()),
                 ("ZCOPY_LIBRARY".into(), so.to_string_lossy().to_string()),
             ],
         });
-    } else {
-        rs.skipped.push("zcopy Python relay: bindings/python/examples/relay.py is not in this tree".into());
     }
     if let Some(g) = go_bin.get("relay") {
         let g = g.to_string_lossy().to_string();
@@ -321,6 +324,13 @@ fn relay_setup(
             rs.relays.push(relay::Relay {
                 name: "Python threads, 256 KiB read/write (pyrelay.py)".into(),
                 argv: vec!["python3".into(), a.join("pyrelay.py").to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                env: vec![],
+            });
+        }
+        if which("python3").is_some() {
+            rs.relays.push(relay::Relay {
+                name: "Python asyncio streams, 256 KiB reads (aiorelay.py)".into(),
+                argv: vec!["python3".into(), a.join("aiorelay.py").to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
                 env: vec![],
             });
         }
@@ -348,16 +358,25 @@ fn relay_setup(
     rs
 }
 
-/// The C relay's command line: bench/zrelay.c takes two ports; for
-/// examples/relay.c read its usage line.
+/// The C relay's command line: the program followed by its address arguments.
 fn c_relay_argv(src: &Path, bin: &Path) -> Vec<String> {
+    let mut v = vec![bin.to_string_lossy().to_string()];
+    v.extend(addr_args(src));
+    v
+}
+
+/// A relay's listen and target arguments, read off its usage text:
+/// `--listen A --to B`, `HOST:PORT HOST:PORT`, or two bare ports.
+fn addr_args(src: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(src).unwrap_or_default();
-    let b = bin.to_string_lossy().to_string();
-    if text.contains("HOST:PORT") || text.contains("127.0.0.1:") && text.contains("LISTEN_ADDR") {
-        vec![b, "127.0.0.1:{lp}".into(), "127.0.0.1:{tp}".into()]
+    let v: &[&str] = if text.contains("--listen") {
+        &["--listen", "127.0.0.1:{lp}", "--to", "127.0.0.1:{tp}"]
+    } else if text.contains("ADDR:PORT") || text.contains("HOST:PORT") || text.contains("127.0.0.1:9000") {
+        &["127.0.0.1:{lp}", "127.0.0.1:{tp}"]
     } else {
-        vec![b, "{lp}".into(), "{tp}".into()]
-    }
+        &["{lp}", "{tp}"]
+    };
+    v.iter().map(|x| x.to_string()).collect()
 }
 
 /// Makes sure target/release/libzcopy.so exists and is newer than src/.

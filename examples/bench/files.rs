@@ -238,6 +238,7 @@ pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) 
         t.row(vec![name.clone(), f(w, 3), f(gb / w, 2), f(cpu, 3), ratio(cr), ratio(wr)]);
     }
     sec.tables.push((String::new(), t));
+    strace_table(&mut sec, &variants, (size * times) as f64 / (1u64 << 30) as f64, &["zcopy_sendfile", "Go io.Copy (sendfile)"], |_| {});
     if let Some(g) = go {
         let zc = median(&res[0].2) / median(&res[g].2);
         let zw = median(&res[0].1) / median(&res[g].1);
@@ -388,6 +389,10 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
             ]);
         }
         sec.tables.push((format!("{} ({})", label, tdir.display()), t));
+        let dst3 = dst.clone();
+        strace_table(&mut sec, &variants, size as f64 / (1u64 << 30) as f64, &["zcopy_copy", "coreutils cp", "Go io.Copy (copy"], |_| {
+            let _ = std::fs::remove_file(&dst3);
+        });
         for (peer, b) in [("cp", cp), ("Go", go)] {
             if b.is_some() {
                 let c = rel(0, b, 2);
@@ -409,4 +414,28 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
         let _ = std::fs::remove_dir_all(&targets[1].1);
     }
     sec
+}
+
+/// System calls per GiB of the named variants, from one run under strace.
+fn strace_table(sec: &mut Section, variants: &[(String, Command)], gib: f64, names: &[&str], mut after: impl FnMut(usize)) {
+    if which("strace").is_none() {
+        return;
+    }
+    let mut t = Table::new(&["variant (under strace -c -f)", "syscalls per GiB", "main calls per GiB"]);
+    for (i, (name, cmd)) in variants.iter().enumerate() {
+        if !names.iter().any(|n| name.contains(n)) {
+            continue;
+        }
+        let mut argv = vec![cmd.get_program().to_owned()];
+        argv.extend(cmd.get_args().map(|a| a.to_owned()));
+        match crate::small::strace_argv(&argv, gib) {
+            Ok((total, parts)) => t.row(vec![name.clone(), f(total, 1), parts]),
+            Err(e) => sec.notes.push(format!("strace of {}: {}", name, e)),
+        }
+        after(i);
+    }
+    if !t.rows.is_empty() {
+        let cap = format!("System calls ({})", sec.title);
+        sec.tables.push((cap, t));
+    }
 }

@@ -315,9 +315,17 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
 /// Runs the bench binary in child mode under `strace -c -f` and returns the
 /// syscalls per `per` unit, with the main ones listed.
 pub fn strace_counts(exe: &std::path::Path, args: &[&str], per: f64) -> Result<(f64, String), String> {
+    let mut argv: Vec<std::ffi::OsString> = vec![exe.as_os_str().to_owned(), "--child".into()];
+    argv.extend(args.iter().map(|a| std::ffi::OsString::from(a)));
+    strace_argv(&argv, per)
+}
+
+/// Runs a command under `strace -c -f`; syscalls per `per` units, and the
+/// main ones.
+pub fn strace_argv(argv: &[std::ffi::OsString], per: f64) -> Result<(f64, String), String> {
     let out = std::env::temp_dir().join(format!("zcopy-bench-strace-{}.txt", std::process::id()));
     let mut cmd = std::process::Command::new("strace");
-    cmd.args(["-c", "-f", "-o"]).arg(&out).arg(exe).arg("--child").args(args);
+    cmd.args(["-c", "-f", "-o"]).arg(&out).args(argv);
     let r = run_capture(&mut cmd, std::time::Duration::from_secs(120))?;
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     let _ = std::fs::remove_file(&out);
@@ -357,6 +365,7 @@ pub fn parse_strace(text: &str, per: f64, _startup: &[&str]) -> Result<(f64, Str
     let parts: Vec<String> = rows
         .iter()
         .filter(|(_, c)| c / per >= 0.05)
+        .take(6)
         .map(|(n, c)| format!("{} {:.2}", n, c / per))
         .collect();
     Ok((total / per, parts.join(", ")))
