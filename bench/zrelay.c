@@ -4,7 +4,9 @@
  *
  * build: gcc -O2 -pthread -Iinclude bench/zrelay.c -Ltarget/release -lzcopy \
  *            -Wl,-rpath,$PWD/target/release -o zrelay
- * usage: zrelay LISTEN_PORT TARGET_PORT   (both on 127.0.0.1) */
+ * usage: zrelay LISTEN_PORT TARGET_PORT   (both on 127.0.0.1)
+ * ZRELAY_PIPE_SIZE=N in the environment sets the pool's pipe size
+ * (zcopy_pool_configure(0, N)), for the benchmark's pipe-size sweep. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -63,6 +65,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     target_port = atoi(argv[2]);
+    const char *psz = getenv("ZRELAY_PIPE_SIZE");
+    if (psz != NULL && zcopy_pool_configure(0, strtoull(psz, NULL, 10)) != 0) {
+        fprintf(stderr, "zrelay: bad ZRELAY_PIPE_SIZE %s\n", psz);
+        return 2;
+    }
     int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};

@@ -278,6 +278,37 @@ fn relay_setup(
         (None, _) => rs.skipped.push(format!("{}: no C compiler (apt-get install -y gcc)", cname)),
         (_, Err(e)) => rs.skipped.push(format!("{}: {}", cname, e)),
     }
+    // Pipe-size sweep on bench/zrelay.c (the same thread-per-direction
+    // design as examples/relay.c): does a smaller pipe move more Gbit/s?
+    if let (Some(cc), true) = (&gcc, so.is_file()) {
+        let bin = work.join("zrelay");
+        let r = run_capture(
+            Command::new(cc)
+                .args(["-O2", "-pthread", "-I"])
+                .arg(root.join("include"))
+                .arg(root.join("bench/zrelay.c"))
+                .arg("-o")
+                .arg(&bin)
+                .arg("-L")
+                .arg(root.join("target/release"))
+                .arg("-lzcopy")
+                .arg(format!("-Wl,-rpath,{}", root.join("target/release").display())),
+            Duration::from_secs(120),
+        );
+        match r {
+            Ok((true, _, _)) => {
+                for (label, sz) in [("64 KiB", "65536"), ("256 KiB", "262144")] {
+                    rs.relays.push(relay::Relay {
+                        name: format!("zcopy bench/zrelay.c, pool pipe {}", label),
+                        argv: vec![bin.to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                        env: vec![("ZRELAY_PIPE_SIZE".into(), sz.into())],
+                    });
+                }
+            }
+            Ok((false, _, e)) => rs.skipped.push(format!("bench/zrelay.c: compile failed: {}", e.trim())),
+            Err(e) => rs.skipped.push(format!("bench/zrelay.c: {}", e)),
+        }
+    }
     // zcopy's Python relays (threads, and asyncio on zcopy.aio).
     for (file, name) in [
         ("relay.py", "zcopy Python relay, threads (bindings/python/examples/relay.py)"),
@@ -352,6 +383,21 @@ fn relay_setup(
                 }),
                 Ok((false, _, e)) => rs.skipped.push(format!("rawrelay.c: compile failed: {}", e.trim())),
                 Err(e) => rs.skipped.push(format!("rawrelay.c: {}", e)),
+            }
+            let bin = work.join("rawrelay-64k");
+            if let Ok((true, _, _)) = run_capture(
+                Command::new(cc)
+                    .args(["-O2", "-pthread", "-DPSZ=65536", "-DFLAGS=0"])
+                    .arg(a.join("rawrelay.c"))
+                    .arg("-o")
+                    .arg(&bin),
+                Duration::from_secs(120),
+            ) {
+                rs.relays.push(relay::Relay {
+                    name: "raw splice(2), 64 KiB pipe per direction (rawrelay.c -DPSZ=65536)".into(),
+                    argv: vec![bin.to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                    env: vec![],
+                });
             }
         }
     }

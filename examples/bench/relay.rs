@@ -169,7 +169,7 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     if let Some(dir) = &strace_dir {
         let mib = if quick { 256u64 } else { 1024 };
         for relay in &setup.relays {
-            if !(relay.name.contains("zcopy") || relay.name.contains("Go io.Copy (splice") || relay.name.contains("raw")) {
+            if !(relay.name.contains("zcopy C") || relay.name.contains("Go io.Copy (splice") || relay.name.contains("raw")) {
                 continue;
             }
             if relay.name.contains("Python") {

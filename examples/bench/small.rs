@@ -417,6 +417,24 @@ pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
         ]);
     }
     sec.tables.push((String::new(), t));
+    // The pool alone (acquire + release, no syscall) with 1 and 2 threads:
+    // a slowdown with 2 threads is cache-line traffic on shared state.
+    let pairs = if quick { 200_000 } else { 1_000_000 };
+    let mut pt = Table::new(&["threads", "pool acquire + release, ns per pair (median)"]);
+    let mut per_t = Vec::new();
+    for th in [1usize, 2] {
+        let mut v = Vec::new();
+        for _ in 0..rounds {
+            v.push(pool_pairs(th, pairs));
+        }
+        per_t.push(median(&v));
+        pt.row(vec![th.to_string(), f(median(&v), 1)]);
+    }
+    sec.tables.push(("The pool alone: zcopy::pool::acquire + release(empty) in a loop, each thread its own loop".into(), pt));
+    sec.notes.push(format!(
+        "With 2 threads one acquire+release pair costs {:.2}x what it costs alone.",
+        per_t[1] / per_t[0]
+    ));
     let s2 = med[0][1] / med[0][0];
     sec.targets.push(Target {
         what: "2 threads >= 1.7x one thread".into(),
@@ -484,4 +502,28 @@ pub fn overhead_parts(n: usize) -> Vec<(String, f64)> {
         }
     }
     out
+}
+
+/// `threads` threads each do `n` pool acquire+release pairs at once;
+/// returns ns per pair as seen by one thread (wall time / n).
+pub fn pool_pairs(threads: usize, n: usize) -> f64 {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let hs: Vec<_> = (0..threads)
+        .map(|_| {
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                let p = zcopy::pool::acquire().expect("pipe");
+                zcopy::pool::release(p, true);
+                b.wait();
+                let t0 = Instant::now();
+                for _ in 0..n {
+                    let p = zcopy::pool::acquire().expect("pipe");
+                    zcopy::pool::release(std::hint::black_box(p), true);
+                }
+                t0.elapsed().as_secs_f64() * 1e9 / n as f64
+            })
+        })
+        .collect();
+    let v: Vec<f64> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    v.iter().sum::<f64>() / v.len() as f64
 }
