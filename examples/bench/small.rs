@@ -296,6 +296,32 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
     ot.row(vec!["sum of the pieces".into(), f(sum, 0), format!("{:.1}%", 100.0 * sum / per4k)]);
     ot.row(vec!["measured gap to the raw floor (4 KiB)".into(), f(1e9 / med[0][0] - 1e9 / med[0][2], 0), format!("{:.1}%", 100.0 * (1e9 / med[0][0] - 1e9 / med[0][2]) / per4k)]);
     sec.tables.push(("Where the time above the floor goes (each piece timed alone in a loop; a 4 KiB transfer takes ".to_string() + &f(per4k, 0) + " ns with the pool)", ot));
+    for (si, &size) in sizes.iter().enumerate() {
+        let (pool, fresh, raw) = (med[si][0], med[si][1], med[si][2]);
+        if pool < 0.85 * raw {
+            sec.notes.push(format!(
+                "Diagnosis ({} pool vs raw, {}): per call zcopy_splice makes 4 system calls the floor does not                  (strace above): the SIGPIPE guard's 2 rt_sigprocmask ({:.0} ns, {:.1}% of a transfer),                  fcntl(F_GETFL) for the O_APPEND check ({:.0} ns, {:.1}%) and the direct-splice probe that                  fails with EINVAL between two sockets ({:.0} ns, {:.1}%). Proposed fixes in src/: (1) sys.rs                  SigpipeGuard: skip blocking when SIGPIPE's disposition is SIG_IGN (Rust, Python and Go                  programs and most servers ignore it), checked with one sigaction(SIGPIPE, NULL, &old) or cached                  and re-checked every N calls, saving 1-2 syscalls; (2) splice.rs: remember per thread the                  last (dst, src) found to be non-pipes and go straight to the pool: a stale entry is harmless                  because a pipe also works through a pooled pipe (one extra splice), saving the probe;                  (3) only check O_APPEND when the probe/pump says EINVAL (rescue() already delivers the drained                  bytes), saving the fcntl.",
+                size_name(size as u64),
+                ratio(pool / raw),
+                costs[0].1,
+                100.0 * costs[0].1 * pool / 1e9,
+                costs[1].1,
+                100.0 * costs[1].1 * pool / 1e9,
+                costs[2].1,
+                100.0 * costs[2].1 * pool / 1e9
+            ));
+        }
+        if pool < 1.5 * fresh {
+            sec.notes.push(format!(
+                "Diagnosis ({} pool vs fresh pipe, {}): the pool removes the whole cost of a fresh pipe                  (pipe2 + F_SETPIPE_SZ + 2 close = {:.2} us per transfer here), but at this size moving the                  bytes dominates: even the raw floor, with no pool code at all, is only {} of the fresh-pipe                  rate, so 1.5x cannot be reached by any pool; zcopy is at {} of that floor.",
+                size_name(size as u64),
+                ratio(pool / fresh),
+                1e6 / fresh - 1e6 / raw,
+                ratio(raw / fresh),
+                ratio(pool / raw)
+            ));
+        }
+    }
     // Syscalls per transfer, from strace -c of a short child run.
     if which("strace").is_some() {
         let mut st = Table::new(&["variant (4 KiB)", "syscalls per transfer", "breakdown per transfer"]);
@@ -445,6 +471,16 @@ pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
             ratio(med[1][1] / med[1][0])
         ),
     });
+    if s2 < 1.7 {
+        sec.notes.push(format!(
+            "Diagnosis (2 threads {}): the raw floor, which shares nothing between threads, scales {} on              this machine at the same time, so most of the gap is the 2-core machine (other processes,              the socket work of both threads). The pool's own part: an acquire+release pair costs {:.0} ns              alone and {:.0} ns with 2 threads, because every acquire and release updates the global              atomic counters (IDLE, IN_USE, REUSED, claim_idle_place's CAS on IDLE), which sit on shared              cache lines that bounce between the cores. That is {:.1}% of a 4 KiB transfer. Proposed fix              in src/pool.rs: count thread-slot hits in thread-local counters (folded into the totals by              stats() and at thread exit) and skip claim_idle_place for the thread slot, so the fast path              touches no shared cache line.",
+            ratio(s2),
+            ratio(med[1][1] / med[1][0]),
+            per_t[0],
+            per_t[1],
+            100.0 * per_t[1] * med[0][1] / 2.0 / 1e9
+        ));
+    }
     let stats = zcopy::pool::stats();
     sec.notes.push(format!(
         "Pool counters after the scenarios in this process: created {}, reused {}, discarded {}, idle {}.",
