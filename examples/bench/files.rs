@@ -244,7 +244,7 @@ pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) 
         let zw = median(&res[0].1) / median(&res[g].1);
         if zc > 1.0 || zw > 1.05 {
             sec.notes.push(format!(
-                "Diagnosis: zcopy_sendfile makes one sendfile(2) per 2 GiB (strace above) where Go makes one                  per 4 MiB plus epoll waits; the remaining CPU is the sink's 8 KiB reads, the same in both. A                  difference of {} CPU / {} wall with the same kernel path is run-to-run noise (rounds: zcopy                  {}-{} s, Go {}-{} s wall).",
+                "Diagnosis: zcopy_sendfile blocks in about one sendfile(2) per file (strace above) where Go's non-blocking socket makes short sendfile calls and epoll waits by the thousand per GiB; the remaining CPU is the sink's 8 KiB reads, the same in both. A difference of {} CPU / {} wall with the same kernel path is run-to-run noise (rounds: zcopy {}-{} s, Go {}-{} s wall).",
                 ratio(zc),
                 ratio(zw),
                 f(range(&res[0].1).0, 3),
@@ -410,7 +410,7 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
                 let w = rel(0, b, 1);
                 if c > 1.0 || w > 1.05 {
                     sec.notes.push(format!(
-                        "Diagnosis ({} vs {}: CPU {}, wall {}): see the system call table: where both use the                          same call (copy_file_range on one filesystem) the kernel does the same work and the                          difference is run-to-run noise (wall per round: zcopy {}-{} s, {} {}-{} s).",
+                        "Diagnosis ({} vs {}: CPU {}, wall {}): see the system call table: where both use the same call (copy_file_range on one filesystem) the kernel does the same work and the difference is run-to-run noise (wall per round: zcopy {}-{} s, {} {}-{} s).",
                         label,
                         peer,
                         ratio(c),

@@ -166,6 +166,7 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     // Syscalls per MiB through the splice relays (strace slows them down,
     // but the count per byte is what matters).
     let mut st = Table::new(&["relay (under strace -c -f)", "syscalls per MiB", "main calls per MiB"]);
+    let mut per_mib: Vec<(String, f64)> = Vec::new();
     if let Some(dir) = &strace_dir {
         let mib = if quick { 256u64 } else { 1024 };
         for relay in &setup.relays {
@@ -176,7 +177,10 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
                 continue;
             }
             match strace_relay(relay, target, mib, dir) {
-                Ok((per, parts)) => st.row(vec![relay.name.clone(), f(per, 1), parts]),
+                Ok((per, parts)) => {
+                    per_mib.push((relay.name.clone(), per));
+                    st.row(vec![relay.name.clone(), f(per, 1), parts])
+                }
                 Err(e) => sec.notes.push(format!("strace of {}: {}", relay.name, e)),
             }
         }
@@ -242,8 +246,10 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     if let (Some(z), Some(gi)) = (zc, go) {
         if med[z].0 < 1.05 * med[gi].0 {
             sec.notes.push(format!(
-                "Diagnosis (Gbit/s vs Go {}): zcopy's relay already makes ~10x fewer system calls per MiB than                  Go's (table above: 1 MiB pipes, one splice pair per MiB, vs Go's 64 KiB pipe and epoll), and                  uses {} of Go's CPU, but throughput on a 2-core loopback is bound by where iperf3's two                  processes and the relay's two threads land on the cores: the same relay varies {}-{} Gbit/s                  between rounds. The raw splice ceiling does {} Gbit/s with a 1 MiB pipe and {} with 64 KiB;                  zrelay.c on zcopy does {} with 64 KiB pool pipes and {} with 256 KiB. Proposed fix: if                  256 KiB stays ahead in full runs, make it the default pipe_size in src/pool.rs (smaller                  bursts keep both TCP hops busy; 4x the syscalls of 1 MiB, still 8x fewer than Go).",
+                "Diagnosis (Gbit/s vs Go {}): zcopy's relay makes {} system calls per MiB against Go's {} (table above: 1 MiB pool pipes, about one splice pair per MiB, vs Go's 64 KiB pipes and epoll), and uses {} of Go's CPU, but throughput on a 2-core loopback is bound by where iperf3's two processes and the relay's two threads land on the cores: the same relay varies {}-{} Gbit/s between rounds. The raw splice ceiling does {} Gbit/s with a 1 MiB pipe and {} with 64 KiB; zrelay.c on zcopy does {} with 64 KiB pool pipes and {} with 256 KiB. Proposed fix: if 256 KiB stays ahead in full runs, make it the default pipe_size in src/pool.rs (smaller bursts keep both TCP hops busy; about 4x the splices of 1 MiB pipes, still far fewer than Go's 64 KiB).",
                 ratio(med[z].0 / med[gi].0),
+                per_mib.iter().find(|x| Some(&x.0) == setup.zcopy_c.as_ref()).map(|x| f(x.1, 1)).unwrap_or("-".into()),
+                per_mib.iter().find(|x| Some(&x.0) == setup.go.as_ref()).map(|x| f(x.1, 1)).unwrap_or("-".into()),
                 ratio(med[z].1 / med[gi].1),
                 f(range(&res[z].0).0, 1),
                 f(range(&res[z].0).1, 1),
@@ -257,10 +263,15 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     if let Some(z) = zc {
         if med[z].0 < 0.7 * med[0].0 {
             sec.notes.push(format!(
-                "Diagnosis (vs no relay {}): a relay doubles the TCP work (two loopback connections instead                  of one) on 2 cores that iperf3's client and server already keep busy; the raw splice                  ceiling (rawrelay.c) reaches {} of no-relay in the same rounds and Go {}, so this target                  is bound by the machine rather than by zcopy.",
+                "Diagnosis (vs no relay {}): a relay doubles the TCP work (two loopback connections instead of one) on 2 cores that iperf3's client and server already keep busy; the raw splice ceiling (rawrelay.c) reaches {} of no-relay in the same rounds and Go {},{}",
                 ratio(med[z].0 / med[0].0),
                 raw1m.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into()),
-                go.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into())
+                go.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into()),
+                match raw1m {
+                    Some(i) if med[i].0 < 0.75 * med[0].0 => " (the ceiling itself is at or near the line), so this target is bound by the machine rather than by zcopy.".to_string(),
+                    Some(i) => format!(": zcopy is {} of the ceiling here; the per-round spread above is as wide as that gap, so more rounds are needed to tell.", ratio(med[z].0 / med[i].0)),
+                    None => ".".to_string(),
+                }
             ));
         }
     }
