@@ -263,13 +263,13 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     if let Some(z) = zc {
         if med[z].0 < 0.7 * med[0].0 {
             sec.notes.push(format!(
-                "Diagnosis (vs no relay {}): a relay doubles the TCP work (two loopback connections instead of one) on 2 cores that iperf3's client and server already keep busy; the raw splice ceiling (rawrelay.c) reaches {} of no-relay in the same rounds and Go {},{}",
+                "Diagnosis (vs no relay {}): a relay doubles the TCP work (two loopback connections instead of one) on 2 cores that iperf3's client and server already keep busy; the raw splice ceiling (rawrelay.c) reaches {} of no-relay in the same rounds and Go {}{}",
                 ratio(med[z].0 / med[0].0),
                 raw1m.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into()),
                 go.map(|i| ratio(med[i].0 / med[0].0)).unwrap_or("-".into()),
                 match raw1m {
-                    Some(i) if med[i].0 < 0.75 * med[0].0 => " (the ceiling itself is at or near the line), so this target is bound by the machine rather than by zcopy.".to_string(),
-                    Some(i) => format!(": zcopy is {} of the ceiling here; the per-round spread above is as wide as that gap, so more rounds are needed to tell.", ratio(med[z].0 / med[i].0)),
+                    Some(i) if med[i].0 < 0.75 * med[0].0 => "; the ceiling itself is at or near the line, so this target is bound by the machine rather than by zcopy.".to_string(),
+                    Some(i) => format!("; zcopy is {} of the ceiling here; the per-round spread above is as wide as that gap, so more rounds are needed to tell.", ratio(med[z].0 / med[i].0)),
                     None => ".".to_string(),
                 }
             ));
