@@ -489,7 +489,10 @@ fn report(
     // SAFETY: sysconf is always safe.
     let ncpu = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     env.row(vec!["CPU".into(), format!("{} x {}", ncpu, cpu)]);
-    env.row(vec!["load average (1 min) before / after".into(), format!("{:.2} / {:.2}", load_before, load_after)]);
+    env.row(vec![
+        "load average (1 min) before / after".into(),
+        format!("{:.2} / {:.2} (the run itself keeps 2-4 threads busy, so 'after' includes its own load)", load_before, load_after),
+    ]);
     env.row(vec!["zcopy".into(), zcopy::VERSION.to_string()]);
     env.row(vec!["Go".into(), first_line("go", &["version"])]);
     env.row(vec!["iperf3".into(), first_line("iperf3", &["--version"])]);
