@@ -27,7 +27,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use util::*;
 
-const SCENARIOS: [&str; 6] = ["relay", "file-tcp", "file-file", "small", "contention", "scaling"];
+const SCENARIOS: [&str; 6] = [
+    "relay",
+    "file-tcp",
+    "file-file",
+    "small",
+    "contention",
+    "scaling",
+];
 
 struct Opts {
     quick: bool,
@@ -46,7 +53,12 @@ fn usage() -> ! {
 }
 
 fn parse() -> Opts {
-    let mut o = Opts { quick: false, only: Vec::new(), rounds: None, out: None };
+    let mut o = Opts {
+        quick: false,
+        only: Vec::new(),
+        rounds: None,
+        out: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -110,7 +122,9 @@ fn main() {
 
     // Scratch space on the repository's filesystem (the data files are
     // large); removed at the end.
-    let work = root.join("target").join(format!("bench-work-{}", std::process::id()));
+    let work = root
+        .join("target")
+        .join(format!("bench-work-{}", std::process::id()));
     std::fs::create_dir_all(&work).expect("create the work directory");
     let exe = std::env::current_exe().expect("current_exe");
     let mut setup_log: Vec<String> = Vec::new();
@@ -154,7 +168,11 @@ fn main() {
         for fname in ["go.mod", "relay.go", "sendfile.go", "filecopy.go"] {
             let _ = std::fs::copy(a.join(fname), src.join(fname));
         }
-        for (key, fname) in [("relay", "relay.go"), ("sendfile", "sendfile.go"), ("filecopy", "filecopy.go")] {
+        for (key, fname) in [
+            ("relay", "relay.go"),
+            ("sendfile", "sendfile.go"),
+            ("filecopy", "filecopy.go"),
+        ] {
             let bin = work.join(format!("go-{}", key));
             eprintln!("bench: go build {}", fname);
             let r = run_capture(
@@ -171,7 +189,9 @@ fn main() {
                 Ok((true, _, _)) => {
                     go_bin.insert(key, bin);
                 }
-                Ok((false, _, e)) => skipped.push(format!("Go {}: go build failed: {}", fname, e.trim())),
+                Ok((false, _, e)) => {
+                    skipped.push(format!("Go {}: go build failed: {}", fname, e.trim()))
+                }
                 Err(e) => skipped.push(format!("Go {}: {}", fname, e)),
             }
         }
@@ -222,7 +242,18 @@ fn main() {
         let svg = curve::svg(c, "zcopy: throughput per call size (medians)");
         std::fs::write(out_dir.join(chart), svg).expect("write the chart");
     }
-    let md = report(&o, rounds, &sections, &skipped, &setup_log, load_before, load_after, started.elapsed(), curve_data.is_some().then_some(chart), anchors.as_deref());
+    let md = report(
+        &o,
+        rounds,
+        &sections,
+        &skipped,
+        &setup_log,
+        load_before,
+        load_after,
+        started.elapsed(),
+        curve_data.is_some().then_some(chart),
+        anchors.as_deref(),
+    );
     let path = out_dir.join("report.md");
     std::fs::write(&path, &md).expect("write the report");
     println!("{}", md);
@@ -237,7 +268,12 @@ fn relay_setup(
     go_bin: &std::collections::HashMap<&str, PathBuf>,
     log: &mut Vec<String>,
 ) -> relay::RelaySetup {
-    let mut rs = relay::RelaySetup { relays: Vec::new(), skipped: Vec::new(), zcopy_c: None, go: None };
+    let mut rs = relay::RelaySetup {
+        relays: Vec::new(),
+        skipped: Vec::new(),
+        zcopy_c: None,
+        go: None,
+    };
     // libzcopy.so for the C relay.
     let so = root.join("target/release/libzcopy.so");
     let have_so = ensure_so(root, &so, log);
@@ -247,7 +283,10 @@ fn relay_setup(
     let (csrc, cname) = if relay_c.is_file() {
         (relay_c, "zcopy C relay (examples/relay.c)")
     } else {
-        (root.join("bench/zrelay.c"), "zcopy C relay (bench/zrelay.c)")
+        (
+            root.join("bench/zrelay.c"),
+            "zcopy C relay (bench/zrelay.c)",
+        )
     };
     match (&gcc, have_so) {
         (Some(cc), Ok(())) => {
@@ -262,20 +301,32 @@ fn relay_setup(
                     .arg("-L")
                     .arg(root.join("target/release"))
                     .arg("-lzcopy")
-                    .arg(format!("-Wl,-rpath,{}", root.join("target/release").display())),
+                    .arg(format!(
+                        "-Wl,-rpath,{}",
+                        root.join("target/release").display()
+                    )),
                 Duration::from_secs(120),
             );
             match r {
                 Ok((true, _, _)) => {
                     let argv = c_relay_argv(&csrc, &bin);
-                    rs.relays.push(relay::Relay { name: cname.into(), argv, env: vec![] });
+                    rs.relays.push(relay::Relay {
+                        name: cname.into(),
+                        argv,
+                        env: vec![],
+                    });
                     rs.zcopy_c = Some(cname.into());
                 }
-                Ok((false, _, e)) => rs.skipped.push(format!("{}: compile failed: {}", cname, e.trim())),
+                Ok((false, _, e)) => {
+                    rs.skipped
+                        .push(format!("{}: compile failed: {}", cname, e.trim()))
+                }
                 Err(e) => rs.skipped.push(format!("{}: {}", cname, e)),
             }
         }
-        (None, _) => rs.skipped.push(format!("{}: no C compiler (apt-get install -y gcc)", cname)),
+        (None, _) => rs
+            .skipped
+            .push(format!("{}: no C compiler (apt-get install -y gcc)", cname)),
         (_, Err(e)) => rs.skipped.push(format!("{}: {}", cname, e)),
     }
     // Pipe-size sweep on bench/zrelay.c (the same thread-per-direction
@@ -292,7 +343,10 @@ fn relay_setup(
                 .arg("-L")
                 .arg(root.join("target/release"))
                 .arg("-lzcopy")
-                .arg(format!("-Wl,-rpath,{}", root.join("target/release").display())),
+                .arg(format!(
+                    "-Wl,-rpath,{}",
+                    root.join("target/release").display()
+                )),
             Duration::from_secs(120),
         );
         match r {
@@ -300,19 +354,31 @@ fn relay_setup(
                 for (label, sz) in [("64 KiB", "65536"), ("256 KiB", "262144")] {
                     rs.relays.push(relay::Relay {
                         name: format!("zcopy bench/zrelay.c, pool pipe {}", label),
-                        argv: vec![bin.to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                        argv: vec![
+                            bin.to_string_lossy().to_string(),
+                            "{lp}".into(),
+                            "{tp}".into(),
+                        ],
                         env: vec![("ZRELAY_PIPE_SIZE".into(), sz.into())],
                     });
                 }
             }
-            Ok((false, _, e)) => rs.skipped.push(format!("bench/zrelay.c: compile failed: {}", e.trim())),
+            Ok((false, _, e)) => rs
+                .skipped
+                .push(format!("bench/zrelay.c: compile failed: {}", e.trim())),
             Err(e) => rs.skipped.push(format!("bench/zrelay.c: {}", e)),
         }
     }
     // zcopy's Python relays (threads, and asyncio on zcopy.aio).
     for (file, name) in [
-        ("relay.py", "zcopy Python relay, threads (bindings/python/examples/relay.py)"),
-        ("aiorelay.py", "zcopy Python asyncio relay (bindings/python/examples/aiorelay.py)"),
+        (
+            "relay.py",
+            "zcopy Python relay, threads (bindings/python/examples/relay.py)",
+        ),
+        (
+            "aiorelay.py",
+            "zcopy Python asyncio relay (bindings/python/examples/aiorelay.py)",
+        ),
     ] {
         let script = root.join("bindings/python/examples").join(file);
         if !script.is_file() {
@@ -329,7 +395,12 @@ fn relay_setup(
             name: name.into(),
             argv,
             env: vec![
-                ("PYTHONPATH".into(), root.join("bindings/python/src").to_string_lossy().to_string()),
+                (
+                    "PYTHONPATH".into(),
+                    root.join("bindings/python/src")
+                        .to_string_lossy()
+                        .to_string(),
+                ),
                 ("ZCOPY_LIBRARY".into(), so.to_string_lossy().to_string()),
             ],
         });
@@ -338,13 +409,26 @@ fn relay_setup(
         let g = g.to_string_lossy().to_string();
         rs.relays.push(relay::Relay {
             name: "Go io.Copy (splice, Go's pipe pool)".into(),
-            argv: vec![g.clone(), "-listen".into(), "127.0.0.1:{lp}".into(), "-to".into(), "127.0.0.1:{tp}".into()],
+            argv: vec![
+                g.clone(),
+                "-listen".into(),
+                "127.0.0.1:{lp}".into(),
+                "-to".into(),
+                "127.0.0.1:{tp}".into(),
+            ],
             env: vec![],
         });
         rs.go = Some("Go io.Copy (splice, Go's pipe pool)".into());
         rs.relays.push(relay::Relay {
             name: "Go io.Copy -generic (32 KiB read/write)".into(),
-            argv: vec![g, "-generic".into(), "-listen".into(), "127.0.0.1:{lp}".into(), "-to".into(), "127.0.0.1:{tp}".into()],
+            argv: vec![
+                g,
+                "-generic".into(),
+                "-listen".into(),
+                "127.0.0.1:{lp}".into(),
+                "-to".into(),
+                "127.0.0.1:{tp}".into(),
+            ],
             env: vec![],
         });
     } else {
@@ -354,14 +438,24 @@ fn relay_setup(
         if which("python3").is_some() {
             rs.relays.push(relay::Relay {
                 name: "Python threads, 256 KiB read/write (pyrelay.py)".into(),
-                argv: vec!["python3".into(), a.join("pyrelay.py").to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                argv: vec![
+                    "python3".into(),
+                    a.join("pyrelay.py").to_string_lossy().to_string(),
+                    "{lp}".into(),
+                    "{tp}".into(),
+                ],
                 env: vec![],
             });
         }
         if which("python3").is_some() {
             rs.relays.push(relay::Relay {
                 name: "Python asyncio streams, 256 KiB reads (aiorelay.py)".into(),
-                argv: vec!["python3".into(), a.join("aiorelay.py").to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                argv: vec![
+                    "python3".into(),
+                    a.join("aiorelay.py").to_string_lossy().to_string(),
+                    "{lp}".into(),
+                    "{tp}".into(),
+                ],
                 env: vec![],
             });
         }
@@ -377,11 +471,18 @@ fn relay_setup(
             );
             match r {
                 Ok((true, _, _)) => rs.relays.push(relay::Relay {
-                    name: "raw splice(2), 1 MiB pipe per direction (rawrelay.c, the ceiling)".into(),
-                    argv: vec![bin.to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                    name: "raw splice(2), 1 MiB pipe per direction (rawrelay.c, the ceiling)"
+                        .into(),
+                    argv: vec![
+                        bin.to_string_lossy().to_string(),
+                        "{lp}".into(),
+                        "{tp}".into(),
+                    ],
                     env: vec![],
                 }),
-                Ok((false, _, e)) => rs.skipped.push(format!("rawrelay.c: compile failed: {}", e.trim())),
+                Ok((false, _, e)) => rs
+                    .skipped
+                    .push(format!("rawrelay.c: compile failed: {}", e.trim())),
                 Err(e) => rs.skipped.push(format!("rawrelay.c: {}", e)),
             }
             let bin = work.join("rawrelay-64k");
@@ -394,8 +495,13 @@ fn relay_setup(
                 Duration::from_secs(120),
             ) {
                 rs.relays.push(relay::Relay {
-                    name: "raw splice(2), 64 KiB pipe per direction (rawrelay.c -DPSZ=65536)".into(),
-                    argv: vec![bin.to_string_lossy().to_string(), "{lp}".into(), "{tp}".into()],
+                    name: "raw splice(2), 64 KiB pipe per direction (rawrelay.c -DPSZ=65536)"
+                        .into(),
+                    argv: vec![
+                        bin.to_string_lossy().to_string(),
+                        "{lp}".into(),
+                        "{tp}".into(),
+                    ],
                     env: vec![],
                 });
             }
@@ -417,7 +523,10 @@ fn addr_args(src: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(src).unwrap_or_default();
     let v: &[&str] = if text.contains("--listen") {
         &["--listen", "127.0.0.1:{lp}", "--to", "127.0.0.1:{tp}"]
-    } else if text.contains("ADDR:PORT") || text.contains("HOST:PORT") || text.contains("127.0.0.1:9000") {
+    } else if text.contains("ADDR:PORT")
+        || text.contains("HOST:PORT")
+        || text.contains("127.0.0.1:9000")
+    {
         &["127.0.0.1:{lp}", "127.0.0.1:{tp}"]
     } else {
         &["{lp}", "{tp}"]
@@ -442,11 +551,16 @@ fn ensure_so(root: &Path, so: &Path, log: &mut Vec<String>) -> Result<(), String
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("bench: building target/release/libzcopy.so (cargo build --release --lib)");
     let r = run_capture(
-        Command::new(cargo).args(["build", "--release", "--lib"]).current_dir(root),
+        Command::new(cargo)
+            .args(["build", "--release", "--lib"])
+            .current_dir(root),
         Duration::from_secs(600),
     )?;
     if !r.0 || !so.is_file() {
-        return Err(format!("cargo build --release --lib failed: {}", r.2.trim()));
+        return Err(format!(
+            "cargo build --release --lib failed: {}",
+            r.2.trim()
+        ));
     }
     log.push("built target/release/libzcopy.so".into());
     Ok(())
@@ -479,12 +593,26 @@ fn report(
     }
     s += &format!("Reproduce: `{}`\n\n", cmd.trim_end_matches(" --"));
     let mut env = Table::new(&["", ""]);
-    env.row(vec!["date (UTC)".into(), first_line("date", &["-u", "+%Y-%m-%d %H:%M"])]);
-    env.row(vec!["mode".into(), format!("{}, {} interleaved rounds per scenario", if o.quick { "quick" } else { "full" }, rounds)]);
+    env.row(vec![
+        "date (UTC)".into(),
+        first_line("date", &["-u", "+%Y-%m-%d %H:%M"]),
+    ]);
+    env.row(vec![
+        "mode".into(),
+        format!(
+            "{}, {} interleaved rounds per scenario",
+            if o.quick { "quick" } else { "full" },
+            rounds
+        ),
+    ]);
     env.row(vec!["kernel".into(), first_line("uname", &["-r"])]);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     // SAFETY: sysconf is always safe.
     let ncpu = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
@@ -496,8 +624,16 @@ fn report(
     env.row(vec!["zcopy".into(), zcopy::VERSION.to_string()]);
     env.row(vec!["Go".into(), first_line("go", &["version"])]);
     env.row(vec!["iperf3".into(), first_line("iperf3", &["--version"])]);
-    env.row(vec!["anchors".into(), anchors.map(|a| a.display().to_string()).unwrap_or("not found".into())]);
-    env.row(vec!["run time".into(), format!("{:.0} s", took.as_secs_f64())]);
+    env.row(vec![
+        "anchors".into(),
+        anchors
+            .map(|a| a.display().to_string())
+            .unwrap_or("not found".into()),
+    ]);
+    env.row(vec![
+        "run time".into(),
+        format!("{:.0} s", took.as_secs_f64()),
+    ]);
     s += &env.markdown();
     s += "\n";
     for l in setup_log {

@@ -115,8 +115,16 @@ pub fn measure(m: Mech, size: u64, reps: u64, data: &Path, dst_dir: &Path) -> Re
             let t0 = Instant::now();
             for _ in 0..reps {
                 let t = match m {
-                    Mech::SpliceSock => zcopy::ffi::zcopy_splice(out.as_raw_fd(), inp.as_ref().unwrap().as_raw_fd(), size as i64),
-                    Mech::ReadWriteSock => zcopy::read_write::copy(out.as_raw_fd(), inp.as_ref().unwrap().as_raw_fd(), size as i64),
+                    Mech::SpliceSock => zcopy::ffi::zcopy_splice(
+                        out.as_raw_fd(),
+                        inp.as_ref().unwrap().as_raw_fd(),
+                        size as i64,
+                    ),
+                    Mech::ReadWriteSock => zcopy::read_write::copy(
+                        out.as_raw_fd(),
+                        inp.as_ref().unwrap().as_raw_fd(),
+                        size as i64,
+                    ),
                     _ => {
                         // SAFETY: lseek on our file.
                         unsafe { libc::lseek(fh.as_raw_fd(), 0, libc::SEEK_SET) };
@@ -168,9 +176,17 @@ pub struct Curve {
     pub gbps: Vec<(Mech, Vec<f64>)>,
 }
 
-pub fn scenario_scaling(quick: bool, rounds: usize, data: &Path, dst_dir: &Path) -> (Section, Curve) {
+pub fn scenario_scaling(
+    quick: bool,
+    rounds: usize,
+    data: &Path,
+    dst_dir: &Path,
+) -> (Section, Curve) {
     let max_shift = if quick { 26 } else { 30 }; // 64 MiB / 1 GiB
-    let sizes: Vec<u64> = (10..=max_shift).step_by(if quick { 4 } else { 2 }).map(|s| 1u64 << s).collect();
+    let sizes: Vec<u64> = (10..=max_shift)
+        .step_by(if quick { 4 } else { 2 })
+        .map(|s| 1u64 << s)
+        .collect();
     let budget: u64 = if quick { 64 << 20 } else { 512 << 20 };
     let max_reps: u64 = if quick { 4000 } else { 20000 };
     let mut sec = Section {
@@ -198,7 +214,8 @@ pub fn scenario_scaling(quick: bool, rounds: usize, data: &Path, dst_dir: &Path)
                 match measure(m, size, reps, data, dst_dir) {
                     Ok(x) => res[mi][si].push(x),
                     Err(e) => {
-                        sec.notes.push(format!("{} at {}: {}", m.name(), size_name(size), e));
+                        sec.notes
+                            .push(format!("{} at {}: {}", m.name(), size_name(size), e));
                         res[mi][si].push(f64::NAN);
                     }
                 }
@@ -212,7 +229,10 @@ pub fn scenario_scaling(quick: bool, rounds: usize, data: &Path, dst_dir: &Path)
         .collect();
     let mut headers = vec!["size".to_string()];
     headers.extend(ALL.iter().map(|m| m.name().to_string()));
-    let mut t = Table { headers, rows: Vec::new() };
+    let mut t = Table {
+        headers,
+        rows: Vec::new(),
+    };
     for (si, &s) in sizes.iter().enumerate() {
         let mut row = vec![size_name(s)];
         row.extend(gbps.iter().map(|(_, v)| f(v[si], 2)));
@@ -293,7 +313,11 @@ pub fn svg(c: &Curve, title: &str) -> String {
             .filter(|(_, g)| g.is_finite())
             .map(|(&sz, &g)| format!("{:.1},{:.1}", px(sz), py(g)))
             .collect();
-        let dash = if m.dashed() { " stroke-dasharray=\"6,4\"" } else { "" };
+        let dash = if m.dashed() {
+            " stroke-dasharray=\"6,4\""
+        } else {
+            ""
+        };
         s += &format!(
             "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>\n",
             m.color(),
@@ -302,7 +326,10 @@ pub fn svg(c: &Curve, title: &str) -> String {
         );
         for p in &pts {
             let (a, bb) = p.split_once(',').unwrap();
-            s += &format!("<circle cx=\"{a}\" cy=\"{bb}\" r=\"3\" fill=\"{}\"/>\n", m.color());
+            s += &format!(
+                "<circle cx=\"{a}\" cy=\"{bb}\" r=\"3\" fill=\"{}\"/>\n",
+                m.color()
+            );
         }
         let ly = t + 10.0 + i as f64 * 22.0;
         let lx = l + pw + 16.0;
@@ -321,7 +348,7 @@ pub fn svg(c: &Curve, title: &str) -> String {
 }
 
 fn nice_step(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 1.0;
     }
     let p = 10f64.powf(x.log10().floor());
@@ -339,5 +366,7 @@ fn trim_num(y: f64) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -14,9 +14,15 @@ use std::time::Duration;
 /// sits in the page cache.
 pub fn data_file(dir: &Path, size: u64) -> Result<PathBuf, String> {
     let p = dir.join(format!("data-{}", size));
-    let ok = std::fs::metadata(&p).map(|m| m.len() == size).unwrap_or(false);
+    let ok = std::fs::metadata(&p)
+        .map(|m| m.len() == size)
+        .unwrap_or(false);
     if !ok {
-        eprintln!("bench: writing {} of test data to {}", size_name(size), p.display());
+        eprintln!(
+            "bench: writing {} of test data to {}",
+            size_name(size),
+            p.display()
+        );
         let mut fh = File::create(&p).map_err(|e| format!("{}: {}", p.display(), e))?;
         // Incompressible-looking bytes from a small xorshift generator.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -102,7 +108,8 @@ pub fn child_sendfile(args: &[String]) -> i32 {
             let mut buf = vec![0u8; 32 * 1024];
             loop {
                 // SAFETY: buf is valid.
-                let n = unsafe { libc::read(src, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+                let n =
+                    unsafe { libc::read(src, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
                 if n < 0 {
                     return fail(format!("read: errno {}", errno()));
                 }
@@ -151,7 +158,11 @@ pub fn child_copy(args: &[String]) -> i32 {
                 loop {
                     // SAFETY: buf is valid.
                     let n = unsafe {
-                        libc::read(s.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len())
+                        libc::read(
+                            s.as_raw_fd(),
+                            buf.as_mut_ptr() as *mut libc::c_void,
+                            buf.len(),
+                        )
                     };
                     if n < 0 {
                         return fail(format!("read: errno {}", errno()));
@@ -182,7 +193,11 @@ pub struct Tools {
 
 /// Scenario 2: file -> TCP.
 pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) -> Section {
-    let (size, times) = if quick { (256u64 << 20, 1u64) } else { (1u64 << 30, 2u64) };
+    let (size, times) = if quick {
+        (256u64 << 20, 1u64)
+    } else {
+        (1u64 << 30, 2u64)
+    };
     let mut sec = Section {
         key: "file-tcp".into(),
         title: "2. File -> TCP".into(),
@@ -200,7 +215,8 @@ pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) 
     let file = match data_file(dir, size) {
         Ok(p) => p,
         Err(e) => {
-            sec.notes.push(format!("skipped: cannot make the data file: {}", e));
+            sec.notes
+                .push(format!("skipped: cannot make the data file: {}", e));
             return sec;
         }
     };
@@ -219,15 +235,26 @@ pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) 
             c.args(["-generic", "-n", &n, &fs]);
             variants.push(("Go io.Copy -generic (32 KiB read/write)".into(), c));
         }
-        None => sec.notes.push("Go peers skipped: sendfile.go was not built (see setup)".into()),
+        None => sec
+            .notes
+            .push("Go peers skipped: sendfile.go was not built (see setup)".into()),
     }
     let mut c = Command::new(&tools.exe);
     c.args(["--child", "sendfile", "rw", &fs, &n]);
     variants.push(("read/write 32 KiB (Rust)".into(), c));
     let gb = (size * times) as f64 / 1e9;
     let res = interleave(&mut variants, rounds, "file -> TCP", &mut sec);
-    let mut t = Table::new(&["variant", "wall s", "GB/s", "CPU s/GB", "CPU vs Go", "wall vs Go"]);
-    let go = res.iter().position(|(n, _, _)| n.starts_with("Go io.Copy (sendfile)"));
+    let mut t = Table::new(&[
+        "variant",
+        "wall s",
+        "GB/s",
+        "CPU s/GB",
+        "CPU vs Go",
+        "wall vs Go",
+    ]);
+    let go = res
+        .iter()
+        .position(|(n, _, _)| n.starts_with("Go io.Copy (sendfile)"));
     for (name, walls, cpus) in &res {
         let w = median(walls);
         let cpu = median(cpus) / gb;
@@ -235,10 +262,23 @@ pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) 
             Some(g) => (cpu / (median(&res[g].2) / gb), w / median(&res[g].1)),
             None => (f64::NAN, f64::NAN),
         };
-        t.row(vec![name.clone(), f(w, 3), f(gb / w, 2), f(cpu, 3), ratio(cr), ratio(wr)]);
+        t.row(vec![
+            name.clone(),
+            f(w, 3),
+            f(gb / w, 2),
+            f(cpu, 3),
+            ratio(cr),
+            ratio(wr),
+        ]);
     }
     sec.tables.push((String::new(), t));
-    strace_table(&mut sec, &variants, (size * times) as f64 / (1u64 << 30) as f64, &["zcopy_sendfile", "Go io.Copy (sendfile)"], |_| {});
+    strace_table(
+        &mut sec,
+        &variants,
+        (size * times) as f64 / (1u64 << 30) as f64,
+        &["zcopy_sendfile", "Go io.Copy (sendfile)"],
+        |_| {},
+    );
     if let Some(g) = go {
         let zc = median(&res[0].2) / median(&res[g].2);
         let zw = median(&res[0].1) / median(&res[g].1);
@@ -285,8 +325,10 @@ fn interleave_with(
     sec: &mut Section,
     mut after: impl FnMut(usize),
 ) -> Vec<(String, Vec<f64>, Vec<f64>)> {
-    let mut res: Vec<(String, Vec<f64>, Vec<f64>)> =
-        variants.iter().map(|(n, _)| (n.clone(), Vec::new(), Vec::new())).collect();
+    let mut res: Vec<(String, Vec<f64>, Vec<f64>)> = variants
+        .iter()
+        .map(|(n, _)| (n.clone(), Vec::new(), Vec::new()))
+        .collect();
     for r in 0..rounds {
         eprintln!("bench: {}, round {}/{}", label, r + 1, rounds);
         for (i, (name, cmd)) in variants.iter_mut().enumerate() {
@@ -296,7 +338,8 @@ fn interleave_with(
                     res[i].2.push(m.cpu);
                 }
                 Err(e) => {
-                    sec.notes.push(format!("{} ({}): run failed: {}", name, label, e));
+                    sec.notes
+                        .push(format!("{} ({}): run failed: {}", name, label, e));
                     res[i].1.push(f64::NAN);
                     res[i].2.push(f64::NAN);
                 }
@@ -327,7 +370,8 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
     let file = match data_file(dir, size) {
         Ok(p) => p,
         Err(e) => {
-            sec.notes.push(format!("skipped: cannot make the data file: {}", e));
+            sec.notes
+                .push(format!("skipped: cannot make the data file: {}", e));
             return sec;
         }
     };
@@ -335,10 +379,14 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
     let mut targets = vec![("same filesystem", dir.to_path_buf())];
     if shm.is_dir() {
         // Leave room: the copy lives in RAM while it exists.
-        targets.push(("to tmpfs", shm.join(format!("zcopy-bench-{}", std::process::id()))));
+        targets.push((
+            "to tmpfs",
+            shm.join(format!("zcopy-bench-{}", std::process::id())),
+        ));
         let _ = std::fs::create_dir_all(&targets[1].1);
     } else {
-        sec.notes.push("/dev/shm is missing: tmpfs case skipped".into());
+        sec.notes
+            .push("/dev/shm is missing: tmpfs case skipped".into());
     }
     let gb = size as f64 / 1e9;
     for (label, tdir) in &targets {
@@ -369,18 +417,37 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
         c.args(["--child", "copy", "rw", &s, &d]);
         variants.push(("read/write 128 KiB (Rust)".into(), c));
         let dst2 = dst.clone();
-        let res = interleave_with(&mut variants, rounds, &format!("file -> file {}", label), &mut sec, |_| {
-            let _ = std::fs::remove_file(&dst2);
-        });
+        let res = interleave_with(
+            &mut variants,
+            rounds,
+            &format!("file -> file {}", label),
+            &mut sec,
+            |_| {
+                let _ = std::fs::remove_file(&dst2);
+            },
+        );
         let _ = std::fs::remove_file(&dst);
         let base = |n: &str| res.iter().position(|(x, _, _)| x.starts_with(n));
         let go = base("Go io.Copy (copy");
         let cp = base("coreutils cp");
-        let mut t = Table::new(&["variant", "wall s", "GB/s", "CPU s/GB", "CPU vs cp", "wall vs cp", "CPU vs Go", "wall vs Go"]);
+        let mut t = Table::new(&[
+            "variant",
+            "wall s",
+            "GB/s",
+            "CPU s/GB",
+            "CPU vs cp",
+            "wall vs cp",
+            "CPU vs Go",
+            "wall vs Go",
+        ]);
         let rel = |i: usize, b: Option<usize>, k: usize| -> f64 {
             match b {
                 Some(b) => {
-                    let (x, y) = if k == 1 { (&res[i].1, &res[b].1) } else { (&res[i].2, &res[b].2) };
+                    let (x, y) = if k == 1 {
+                        (&res[i].1, &res[b].1)
+                    } else {
+                        (&res[i].2, &res[b].2)
+                    };
                     median(x) / median(y)
                 }
                 None => f64::NAN,
@@ -399,11 +466,18 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
                 ratio(rel(i, go, 1)),
             ]);
         }
-        sec.tables.push((format!("{} ({})", label, tdir.display()), t));
+        sec.tables
+            .push((format!("{} ({})", label, tdir.display()), t));
         let dst3 = dst.clone();
-        strace_table(&mut sec, &variants, size as f64 / (1u64 << 30) as f64, &["zcopy_copy", "coreutils cp", "Go io.Copy (copy"], |_| {
-            let _ = std::fs::remove_file(&dst3);
-        });
+        strace_table(
+            &mut sec,
+            &variants,
+            size as f64 / (1u64 << 30) as f64,
+            &["zcopy_copy", "coreutils cp", "Go io.Copy (copy"],
+            |_| {
+                let _ = std::fs::remove_file(&dst3);
+            },
+        );
         for (peer, b) in [("cp", cp), ("Go", go)] {
             if let Some(bi) = b {
                 let c = rel(0, b, 2);
@@ -442,11 +516,21 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
 }
 
 /// System calls per GiB of the named variants, from one run under strace.
-fn strace_table(sec: &mut Section, variants: &[(String, Command)], gib: f64, names: &[&str], mut after: impl FnMut(usize)) {
+fn strace_table(
+    sec: &mut Section,
+    variants: &[(String, Command)],
+    gib: f64,
+    names: &[&str],
+    mut after: impl FnMut(usize),
+) {
     if which("strace").is_none() {
         return;
     }
-    let mut t = Table::new(&["variant (under strace -c -f)", "syscalls per GiB", "main calls per GiB"]);
+    let mut t = Table::new(&[
+        "variant (under strace -c -f)",
+        "syscalls per GiB",
+        "main calls per GiB",
+    ]);
     for (i, (name, cmd)) in variants.iter().enumerate() {
         if !names.iter().any(|n| name.contains(n)) {
             continue;

@@ -16,7 +16,8 @@ pub struct Relay {
 }
 
 fn fill(s: &str, lp: u16, tp: u16) -> String {
-    s.replace("{lp}", &lp.to_string()).replace("{tp}", &tp.to_string())
+    s.replace("{lp}", &lp.to_string())
+        .replace("{tp}", &tp.to_string())
 }
 
 /// Pulls a number that follows `"key":` after position `from` in JSON text.
@@ -25,7 +26,9 @@ fn json_num(text: &str, from: usize, key: &str) -> Option<f64> {
     let i = text[from..].find(&pat)? + from + pat.len();
     let rest = text[i..].trim_start();
     let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+'))
+        .find(|c: char| {
+            !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+')
+        })
         .unwrap_or(rest.len());
     rest[..end].parse().ok()
 }
@@ -68,11 +71,16 @@ fn through(relay: &Relay, target: u16, secs: u32) -> Result<(f64, f64), String> 
     let lp = free_port();
     let argv: Vec<String> = relay.argv.iter().map(|a| fill(a, lp, target)).collect();
     let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     for (k, v) in &relay.env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().map_err(|e| format!("spawn {}: {}", argv[0], e))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("spawn {}: {}", argv[0], e))?;
     let result = (|| {
         if !wait_port(lp, Duration::from_secs(10)) {
             return Err(format!("relay did not listen on {}", lp));
@@ -101,7 +109,12 @@ pub struct RelaySetup {
     pub go: Option<String>,
 }
 
-pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir: Option<PathBuf>) -> Section {
+pub fn scenario_relay(
+    quick: bool,
+    rounds: usize,
+    setup: &RelaySetup,
+    strace_dir: Option<PathBuf>,
+) -> Section {
     let secs: u32 = if quick { 2 } else { 5 };
     let mut sec = Section {
         key: "relay".into(),
@@ -119,7 +132,8 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
         sec.notes.push(format!("skipped: {}", s));
     }
     if which("iperf3").is_none() {
-        sec.notes.push("skipped: iperf3 is not installed (apt-get install -y iperf3)".into());
+        sec.notes
+            .push("skipped: iperf3 is not installed (apt-get install -y iperf3)".into());
         return sec;
     }
     let target = free_port();
@@ -132,7 +146,8 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     {
         Ok(c) => c,
         Err(e) => {
-            sec.notes.push(format!("skipped: cannot start iperf3 -s: {}", e));
+            sec.notes
+                .push(format!("skipped: cannot start iperf3 -s: {}", e));
             return sec;
         }
     };
@@ -156,7 +171,8 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
                     res[i].1.push(c);
                 }
                 Err(e) => {
-                    sec.notes.push(format!("{} (round {}): {}", names[i], r + 1, e));
+                    sec.notes
+                        .push(format!("{} (round {}): {}", names[i], r + 1, e));
                     res[i].0.push(f64::NAN);
                     res[i].1.push(f64::NAN);
                 }
@@ -165,12 +181,19 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     }
     // Syscalls per MiB through the splice relays (strace slows them down,
     // but the count per byte is what matters).
-    let mut st = Table::new(&["relay (under strace -c -f)", "syscalls per MiB", "main calls per MiB"]);
+    let mut st = Table::new(&[
+        "relay (under strace -c -f)",
+        "syscalls per MiB",
+        "main calls per MiB",
+    ]);
     let mut per_mib: Vec<(String, f64)> = Vec::new();
     if let Some(dir) = &strace_dir {
         let mib = if quick { 256u64 } else { 1024 };
         for relay in &setup.relays {
-            if !(relay.name.contains("zcopy C") || relay.name.contains("Go io.Copy (splice") || relay.name.contains("raw")) {
+            if !(relay.name.contains("zcopy C")
+                || relay.name.contains("Go io.Copy (splice")
+                || relay.name.contains("raw"))
+            {
                 continue;
             }
             if relay.name.contains("Python") {
@@ -189,9 +212,23 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     let _ = srv.wait();
 
     let med: Vec<(f64, f64)> = res.iter().map(|(g, c)| (median(g), median(c))).collect();
-    let go = setup.go.as_ref().and_then(|g| names.iter().position(|n| n == g));
-    let zc = setup.zcopy_c.as_ref().and_then(|z| names.iter().position(|n| n == z));
-    let mut t = Table::new(&["relay", "Gbit/s", "min-max", "vs no relay", "relay CPU s/GB", "Gbit/s vs Go", "CPU vs Go"]);
+    let go = setup
+        .go
+        .as_ref()
+        .and_then(|g| names.iter().position(|n| n == g));
+    let zc = setup
+        .zcopy_c
+        .as_ref()
+        .and_then(|z| names.iter().position(|n| n == z));
+    let mut t = Table::new(&[
+        "relay",
+        "Gbit/s",
+        "min-max",
+        "vs no relay",
+        "relay CPU s/GB",
+        "Gbit/s vs Go",
+        "CPU vs Go",
+    ]);
     for (i, n) in names.iter().enumerate() {
         let (lo, hi) = range(&res[i].0);
         let (gr, cr) = match go {
@@ -211,7 +248,7 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
     sec.tables.push((String::new(), t));
     if !st.rows.is_empty() {
         sec.tables.push((
-            format!("System calls per MiB relayed (iperf3 -n, strace -c -f on the relay)"),
+            "System calls per MiB relayed (iperf3 -n, strace -c -f on the relay)".to_string(),
             st,
         ));
     }
@@ -222,12 +259,22 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
             sec.targets.push(Target {
                 what: "relay: zcopy C relay >= 1.05x Go io.Copy Gbit/s".into(),
                 met: Some(gr >= 1.05),
-                detail: format!("{} ({} vs {} Gbit/s)", ratio(gr), f(med[z].0, 2), f(med[g].0, 2)),
+                detail: format!(
+                    "{} ({} vs {} Gbit/s)",
+                    ratio(gr),
+                    f(med[z].0, 2),
+                    f(med[g].0, 2)
+                ),
             });
             sec.targets.push(Target {
                 what: "relay: zcopy C relay CPU s/GB <= 0.9x Go's".into(),
                 met: Some(cr <= 0.9),
-                detail: format!("{} ({} vs {} s/GB)", ratio(cr), f(med[z].1, 3), f(med[g].1, 3)),
+                detail: format!(
+                    "{} ({} vs {} s/GB)",
+                    ratio(cr),
+                    f(med[z].1, 3),
+                    f(med[g].1, 3)
+                ),
             });
         }
         _ => sec.targets.push(Target {
@@ -280,20 +327,32 @@ pub fn scenario_relay(quick: bool, rounds: usize, setup: &RelaySetup, strace_dir
         sec.targets.push(Target {
             what: "relay: zcopy C relay within 0.7x of no-relay iperf3".into(),
             met: Some(r >= 0.7),
-            detail: format!("{} ({} vs {} Gbit/s)", ratio(r), f(med[z].0, 2), f(med[0].0, 2)),
+            detail: format!(
+                "{} ({} vs {} Gbit/s)",
+                ratio(r),
+                f(med[z].0, 2),
+                f(med[0].0, 2)
+            ),
         });
     }
     sec
 }
 
 /// Runs a relay under strace -c -f while iperf3 moves `mib` MiB through it.
-fn strace_relay(relay: &Relay, target: u16, mib: u64, dir: &std::path::Path) -> Result<(f64, String), String> {
+fn strace_relay(
+    relay: &Relay,
+    target: u16,
+    mib: u64,
+    dir: &std::path::Path,
+) -> Result<(f64, String), String> {
     let lp = free_port();
     let out = dir.join(format!("strace-relay-{}.txt", lp));
     let argv: Vec<String> = relay.argv.iter().map(|a| fill(a, lp, target)).collect();
     let mut cmd = Command::new("strace");
     cmd.args(["-c", "-f", "-o"]).arg(&out).args(&argv);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     for (k, v) in &relay.env {
         cmd.env(k, v);
     }
@@ -304,7 +363,14 @@ fn strace_relay(relay: &Relay, target: u16, mib: u64, dir: &std::path::Path) -> 
         }
         std::thread::sleep(Duration::from_millis(300));
         let (ok, _, err) = run_capture(
-            Command::new("iperf3").args(["-c", "127.0.0.1", "-p", &lp.to_string(), "-n", &format!("{}M", mib)]),
+            Command::new("iperf3").args([
+                "-c",
+                "127.0.0.1",
+                "-p",
+                &lp.to_string(),
+                "-n",
+                &format!("{}M", mib),
+            ]),
             Duration::from_secs(120),
         )?;
         if !ok {
@@ -315,8 +381,12 @@ fn strace_relay(relay: &Relay, target: u16, mib: u64, dir: &std::path::Path) -> 
     // strace blocks fatal signals when it runs a program with -o; end the
     // traced relay instead, and strace writes its summary and exits.
     let sp = child.id();
-    let kids = std::fs::read_to_string(format!("/proc/{}/task/{}/children", sp, sp)).unwrap_or_default();
-    for k in kids.split_whitespace().filter_map(|k| k.parse::<i32>().ok()) {
+    let kids =
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", sp, sp)).unwrap_or_default();
+    for k in kids
+        .split_whitespace()
+        .filter_map(|k| k.parse::<i32>().ok())
+    {
         // SAFETY: signalling the relay that strace started for us.
         unsafe { libc::kill(k, libc::SIGTERM) };
     }

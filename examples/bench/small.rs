@@ -130,7 +130,11 @@ pub fn run(v: Variant, size: usize, count: usize) -> f64 {
     let data: Vec<u8> = (0..size).map(|i| (i * 7 + 3) as u8).collect();
     let mut back = vec![0u8; size];
     let mut buf = vec![0u8; size];
-    let kept = if v == Variant::Raw { Some(new_pipe()) } else { None };
+    let kept = if v == Variant::Raw {
+        Some(new_pipe())
+    } else {
+        None
+    };
     // One checked transfer first (also warms the pool and the caches).
     let mut one = |check: bool| {
         write_full(a0, &data).expect("write A");
@@ -266,9 +270,9 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
         .collect();
     for (vi, &v) in variants.iter().enumerate() {
         let mut row = vec![v.name().to_string()];
-        for si in 0..sizes.len() {
-            row.push(f(med[si][vi], 0));
-            row.push(ratio(med[si][vi] / med[si][2]));
+        for m in &med {
+            row.push(f(m[vi], 0));
+            row.push(ratio(m[vi] / m[2]));
         }
         t.row(row);
     }
@@ -280,12 +284,22 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
         sec.targets.push(Target {
             what: format!("{}: pool >= 1.5x fresh pipe", size_name(size as u64)),
             met: Some(pool >= 1.5 * fresh),
-            detail: format!("{} ({} vs {} /s)", ratio(pool / fresh), f(pool, 0), f(fresh, 0)),
+            detail: format!(
+                "{} ({} vs {} /s)",
+                ratio(pool / fresh),
+                f(pool, 0),
+                f(fresh, 0)
+            ),
         });
         sec.targets.push(Target {
             what: format!("{}: pool within 15% of raw splice", size_name(size as u64)),
             met: Some(pool >= 0.85 * raw),
-            detail: format!("{} of raw ({} vs {} /s)", ratio(pool / raw), f(pool, 0), f(raw, 0)),
+            detail: format!(
+                "{} of raw ({} vs {} /s)",
+                ratio(pool / raw),
+                f(pool, 0),
+                f(raw, 0)
+            ),
         });
         // Time per transfer spent above the floor.
         sec.notes.push(format!(
@@ -300,14 +314,33 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
     // What zcopy_splice does on top of the raw floor, each piece timed alone.
     let costs = overhead_parts(if quick { 100_000 } else { 400_000 });
     let per4k = 1e9 / med[0][0];
-    let mut ot = Table::new(&["piece of zcopy_splice (socket -> socket)", "ns per call", "share of a 4 KiB transfer"]);
+    let mut ot = Table::new(&[
+        "piece of zcopy_splice (socket -> socket)",
+        "ns per call",
+        "share of a 4 KiB transfer",
+    ]);
     let mut sum = 0.0;
     for (name, ns) in &costs {
         sum += ns;
-        ot.row(vec![name.clone(), f(*ns, 0), format!("{:.1}%", 100.0 * ns / per4k)]);
+        ot.row(vec![
+            name.clone(),
+            f(*ns, 0),
+            format!("{:.1}%", 100.0 * ns / per4k),
+        ]);
     }
-    ot.row(vec!["sum of the pieces".into(), f(sum, 0), format!("{:.1}%", 100.0 * sum / per4k)]);
-    ot.row(vec!["measured gap to the raw floor (4 KiB)".into(), f(1e9 / med[0][0] - 1e9 / med[0][2], 0), format!("{:.1}%", 100.0 * (1e9 / med[0][0] - 1e9 / med[0][2]) / per4k)]);
+    ot.row(vec![
+        "sum of the pieces".into(),
+        f(sum, 0),
+        format!("{:.1}%", 100.0 * sum / per4k),
+    ]);
+    ot.row(vec![
+        "measured gap to the raw floor (4 KiB)".into(),
+        f(1e9 / med[0][0] - 1e9 / med[0][2], 0),
+        format!(
+            "{:.1}%",
+            100.0 * (1e9 / med[0][0] - 1e9 / med[0][2]) / per4k
+        ),
+    ]);
     sec.tables.push(("Where the time above the floor goes (each piece timed alone in a loop; a 4 KiB transfer takes ".to_string() + &f(per4k, 0) + " ns with the pool)", ot));
     for (si, &size) in sizes.iter().enumerate() {
         let (pool, fresh, raw) = (med[si][0], med[si][1], med[si][2]);
@@ -338,25 +371,36 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
     }
     // Syscalls per transfer, from strace -c of a short child run.
     if which("strace").is_some() {
-        let mut st = Table::new(&["variant (4 KiB)", "syscalls per transfer", "breakdown per transfer"]);
+        let mut st = Table::new(&[
+            "variant (4 KiB)",
+            "syscalls per transfer",
+            "breakdown per transfer",
+        ]);
         for v in [Variant::Pool, Variant::Raw, Variant::Fresh] {
             match strace_counts(exe, &["small", v.key(), "4096", "2000"], 2002.0) {
                 Ok((total, parts)) => st.row(vec![v.name().into(), f(total, 2), parts]),
-                Err(e) => sec.notes.push(format!("strace of {} failed: {}", v.name(), e)),
+                Err(e) => sec
+                    .notes
+                    .push(format!("strace of {} failed: {}", v.name(), e)),
             }
         }
         sec.tables.push(("System calls (strace -c -f, 2,000 transfers of 4 KiB; the endpoints' write+read are 2 of them)".into(), st));
     } else {
-        sec.notes.push("strace not installed: no system call counts (apt-get install -y strace)".into());
+        sec.notes
+            .push("strace not installed: no system call counts (apt-get install -y strace)".into());
     }
     sec
 }
 
 /// Runs the bench binary in child mode under `strace -c -f` and returns the
 /// syscalls per `per` unit, with the main ones listed.
-pub fn strace_counts(exe: &std::path::Path, args: &[&str], per: f64) -> Result<(f64, String), String> {
+pub fn strace_counts(
+    exe: &std::path::Path,
+    args: &[&str],
+    per: f64,
+) -> Result<(f64, String), String> {
     let mut argv: Vec<std::ffi::OsString> = vec![exe.as_os_str().to_owned(), "--child".into()];
-    argv.extend(args.iter().map(|a| std::ffi::OsString::from(a)));
+    argv.extend(args.iter().map(std::ffi::OsString::from));
     strace_argv(&argv, per)
 }
 
@@ -372,7 +416,13 @@ pub fn strace_argv(argv: &[std::ffi::OsString], per: f64) -> Result<(f64, String
     if !r.0 {
         return Err(r.2.trim().to_string());
     }
-    parse_strace(&text, per, &["execve", "mmap", "mprotect", "openat", "read", "write", "close"])
+    parse_strace(
+        &text,
+        per,
+        &[
+            "execve", "mmap", "mprotect", "openat", "read", "write", "close",
+        ],
+    )
 }
 
 /// Parses strace -c output into (total per unit, "name N, ..." breakdown).
@@ -399,7 +449,10 @@ pub fn parse_strace(text: &str, per: f64, _startup: &[&str]) -> Result<(f64, Str
         rows.push((name, calls));
     }
     if total == 0.0 {
-        return Err(format!("no strace summary in: {}", text.chars().take(200).collect::<String>()));
+        return Err(format!(
+            "no strace summary in: {}",
+            text.chars().take(200).collect::<String>()
+        ));
     }
     rows.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
     let parts: Vec<String> = rows
@@ -437,7 +490,10 @@ pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
             }
         }
     }
-    let med: Vec<Vec<f64>> = res.iter().map(|x| x.iter().map(|y| median(y)).collect()).collect();
+    let med: Vec<Vec<f64>> = res
+        .iter()
+        .map(|x| x.iter().map(|y| median(y)).collect())
+        .collect();
     let mut t = Table::new(&[
         "threads",
         "zcopy_splice /s",
@@ -470,7 +526,11 @@ pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
         per_t.push(median(&v));
         pt.row(vec![th.to_string(), f(median(&v), 1)]);
     }
-    sec.tables.push(("The pool alone: zcopy::pool::acquire + release(empty) in a loop, each thread its own loop".into(), pt));
+    sec.tables.push((
+        "The pool alone: zcopy::pool::acquire + release(empty) in a loop, each thread its own loop"
+            .into(),
+        pt,
+    ));
     sec.notes.push(format!(
         "With 2 threads one acquire+release pair costs {:.2}x what it costs alone.",
         per_t[1] / per_t[0]

@@ -78,7 +78,9 @@ pub struct Measured {
 /// Runs a command to completion (stdout discarded), measuring wall time and
 /// the child's CPU time from wait4's rusage. Kills it after `limit`.
 pub fn run_measured(cmd: &mut Command, limit: Duration) -> Result<Measured, String> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let t0 = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("spawn {:?}: {}", cmd, e))?;
     let pid = child.id() as libc::pid_t;
@@ -156,7 +158,9 @@ impl Watchdog {
 
 /// Runs a command with a time limit and returns (success, stdout, stderr).
 pub fn run_capture(cmd: &mut Command, limit: Duration) -> Result<(bool, String, String), String> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("spawn {:?}: {}", cmd, e))?;
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -250,7 +254,10 @@ pub fn ensure_tool(tool: &str, pkg: &str, log: &mut Vec<String>) -> Result<PathB
             tool, pkg
         ));
     }
-    eprintln!("bench: {} is missing; installing Debian package {} with apt-get", tool, pkg);
+    eprintln!(
+        "bench: {} is missing; installing Debian package {} with apt-get",
+        tool, pkg
+    );
     let mut updated = false;
     for attempt in 0..30 {
         let r = run_capture(
@@ -268,14 +275,18 @@ pub fn ensure_tool(tool: &str, pkg: &str, log: &mut Vec<String>) -> Result<PathB
                 );
                 std::thread::sleep(Duration::from_secs(10));
             }
-            Ok((false, _, err)) if !updated && (err.contains("Unable to locate") || err.contains("404")) => {
+            Ok((false, _, err))
+                if !updated && (err.contains("Unable to locate") || err.contains("404")) =>
+            {
                 updated = true;
                 let _ = run_capture(
                     Command::new("apt-get").args(["update", "-q"]),
                     Duration::from_secs(600),
                 );
             }
-            Ok((false, _, err)) => return Err(format!("apt-get install {} failed: {}", pkg, err.trim())),
+            Ok((false, _, err)) => {
+                return Err(format!("apt-get install {} failed: {}", pkg, err.trim()))
+            }
             Err(e) => return Err(e),
         }
     }
@@ -284,7 +295,10 @@ pub fn ensure_tool(tool: &str, pkg: &str, log: &mut Vec<String>) -> Result<PathB
             log.push(format!("installed {} (Debian package {})", tool, pkg));
             Ok(p)
         }
-        None => Err(format!("{} still missing after apt-get install {}", tool, pkg)),
+        None => Err(format!(
+            "{} still missing after apt-get install {}",
+            tool, pkg
+        )),
     }
 }
 
