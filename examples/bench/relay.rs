@@ -392,7 +392,17 @@ fn strace_relay(
     }
     let wd = Watchdog::new(sp as i32, Duration::from_secs(10));
     let _ = child.wait();
-    wd.stop();
+    if wd.stop() {
+        // strace was killed: make sure the relay it traced goes too.
+        for k in kids
+            .split_whitespace()
+            .filter_map(|k| k.parse::<i32>().ok())
+        {
+            // SAFETY: the relay strace started for us (it is reparented,
+            // not reaped, so its pid is still its own).
+            unsafe { libc::kill(k, libc::SIGKILL) };
+        }
+    }
     r?;
     let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&out);
