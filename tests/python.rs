@@ -25,6 +25,40 @@ fn library() -> PathBuf {
     lib
 }
 
+/// The asyncio tests also run on uvloop; install it from PyPI when it is
+/// missing (a fresh machine has pip), so they run rather than skip.
+fn ensure_uvloop(python: &str) {
+    let have = || {
+        Command::new(python)
+            .args(["-c", "import uvloop"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if have() {
+        return;
+    }
+    for extra in [&[][..], &["--break-system-packages"][..]] {
+        let _ = Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "uvloop",
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if have() {
+            return;
+        }
+    }
+    eprintln!("python harness: uvloop could not be installed; its tests will report a skip");
+}
+
 #[test]
 fn python_unittest_harness() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -34,6 +68,7 @@ fn python_unittest_harness() {
     let out_dir = std::env::temp_dir().join(format!("zcopy-python-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).unwrap();
     let out_path = out_dir.join("output.txt");
+    ensure_uvloop(&python);
     let out = std::fs::File::create(&out_path).unwrap();
     let mut child = Command::new(&python)
         .args(["-m", "unittest", "discover", "-v", "-s"])
