@@ -204,6 +204,16 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
         (Ok(d), Ok(s)) => (d, s),
         (Err(e), _) | (_, Err(e)) => return Transfer::done(ZCOPY_METHOD_NONE, 0, e),
     };
+    // Refuse the wrong access mode before any mechanism takes bytes from
+    // src that it could then not deliver (a pooled splice would drain src
+    // and only then fail on dst).
+    if d.flags & libc::O_ACCMODE == libc::O_RDONLY || s.flags & libc::O_ACCMODE == libc::O_WRONLY {
+        return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EBADF);
+    }
+    if d.kind == Kind::Pipe && s.kind == Kind::Pipe && d.dev == s.dev && d.ino == s.ino {
+        // A pipe into itself would go round for ever.
+        return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
+    }
     without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
 }
 

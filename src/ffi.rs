@@ -440,8 +440,11 @@ pub unsafe extern "C" fn zcopy_splicer_free(s: *mut Splicer) {
 /// - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
 ///   delivered; step again for more.
 /// - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
-///   dst is opened O_APPEND (checked before anything is taken); nothing
-///   consumed: fall back to read/write.
+///   dst does not take splice (opened O_APPEND, or a file without splice
+///   support: checked before anything is taken); nothing consumed: fall
+///   back to read/write.
+/// - `error` EBADF with nothing taken: dst is closed or not open for
+///   writing (checked the same way), or src is not open for reading.
 /// - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
 ///   zcopy_splicer_pending tells how many bytes were taken from src but not
 ///   delivered. zcopy_splicer_free then closes the pipe with them.

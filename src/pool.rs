@@ -24,9 +24,8 @@
 //!   closed instead of used, and counted in `discarded`.
 
 use crate::sys::errno;
-use once_cell::sync::Lazy;
 use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 /// Default pipe size: 1 MiB, the default pipe-max-size and Go's chunk.
 pub const DEFAULT_PIPE_SIZE: u64 = 1 << 20;
@@ -131,23 +130,27 @@ struct Shared {
 // child after fork, with the lock held by the prepare handler).
 unsafe impl Sync for Shared {}
 
-static SHARED: Lazy<Shared> = Lazy::new(|| {
-    // SAFETY: handlers are plain functions that only touch SHARED, which is
-    // initialised before they can run (registration happens inside its
-    // initialiser, and fork cannot interleave with a Lazy init in this
-    // thread).
-    unsafe {
-        libc::pthread_atfork(
-            Some(before_fork),
-            Some(after_fork_parent),
-            Some(after_fork_child),
-        )
-    };
-    Shared {
-        lock: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
-        idle: UnsafeCell::new(Vec::with_capacity(DEFAULT_MAX_IDLE as usize)),
+/// A plain static (no lazy initialiser): a fork() in another thread while a
+/// lazy init ran would leave the child waiting for it forever.
+static SHARED: Shared = Shared {
+    lock: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
+    idle: UnsafeCell::new(Vec::new()),
+};
+
+/// Registers the fork handlers once, before the first pipe is made.
+fn register_fork_handlers() {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if !REGISTERED.load(Relaxed) && !REGISTERED.swap(true, Relaxed) {
+        // SAFETY: the handlers only touch statics that need no init.
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_parent),
+                Some(after_fork_child),
+            )
+        };
     }
-});
+}
 
 struct Locked<'a>(&'a Shared);
 
@@ -187,15 +190,24 @@ extern "C" fn after_fork_child() {
     GENERATION.fetch_add(1, Relaxed);
     // The child is single-threaded and before_fork holds the lock, so the
     // list is consistent. Close every inherited idle pipe (close(2) is
-    // async-signal-safe; popping a Vec does not allocate). Pipes lent by the
-    // parent's other threads will never come back here: forget them.
+    // async-signal-safe; popping a Vec does not allocate), and this thread's
+    // own slot pipe. Pipes lent by, or parked in the slots of, the parent's
+    // other threads cannot be reached from here: they are never used in the
+    // child (their generation is old), do not count as idle or in use, and
+    // their fds close on exec (O_CLOEXEC).
     // SAFETY: exclusive access as argued above.
     let idle = unsafe { &mut *SHARED.idle.get() };
+    let mut closed = 0;
     while let Some(p) = idle.pop() {
         drop(p);
-        IDLE.fetch_sub(1, Relaxed);
-        DISCARDED.fetch_add(1, Relaxed);
+        closed += 1;
     }
+    if let Ok(Some(p)) = SLOT.try_with(|s| s.0.take()) {
+        drop(p);
+        closed += 1;
+    }
+    DISCARDED.fetch_add(closed, Relaxed);
+    IDLE.store(0, Relaxed);
     IN_USE.store(0, Relaxed);
     // SAFETY: re-initialise rather than unlock: the owner recorded in the
     // mutex is the parent's thread.
@@ -245,7 +257,7 @@ pub fn acquire() -> Result<Pipe, i32> {
             return Ok(p);
         }
     }
-    let shared = &*SHARED;
+    let shared = &SHARED;
     loop {
         let popped = shared.lock().idle().pop();
         match popped {
@@ -259,6 +271,7 @@ pub fn acquire() -> Result<Pipe, i32> {
             None => break,
         }
     }
+    register_fork_handlers();
     let p = Pipe::create(PIPE_SIZE.load(Relaxed), GENERATION.load(Relaxed))?;
     CREATED.fetch_add(1, Relaxed);
     IN_USE.fetch_add(1, Relaxed);

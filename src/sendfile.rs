@@ -54,7 +54,13 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
         match errno() {
             libc::EINTR => continue,
             libc::EAGAIN => {
-                if let Err(e) = wait_ready(dst, Wait::Write) {
+                // Usually dst is full. But since Linux 5.12 sendfile into a
+                // pipe is a splice, which also takes a socket or pipe as src,
+                // and then EAGAIN can mean src has no data: wait for both
+                // (a regular file is always readable), so nothing spins.
+                if let Err(e) =
+                    wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write))
+                {
                     error = e;
                     break;
                 }

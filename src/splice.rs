@@ -5,7 +5,7 @@
 
 use crate::pool::{self, Pipe};
 use crate::read_write::{read_some, with_buffer, write_all};
-use crate::sys::{errno, fd_flags, wait_ready, without_sigpipe, Wait};
+use crate::sys::{errno, fd_flags, fstat, wait_ready, without_sigpipe, Wait};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
 
 /// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
@@ -48,13 +48,13 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
     // splice(2) refuses an O_APPEND dst with EINVAL, but only after the
     // drain has already taken bytes from src: check up front (Go's os
     // package does the same before trying splice).
-    match fd_flags(dst) {
+    let dst_flags = match fd_flags(dst) {
         Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
         Ok(fl) if fl & libc::O_APPEND != 0 => {
             return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
         }
-        Ok(_) => {}
-    }
+        Ok(fl) => fl,
+    };
     without_sigpipe(|| {
         // With a pipe on either side the kernel splices directly; between
         // two non-pipes it answers EINVAL at once, consuming nothing, and
@@ -62,10 +62,28 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
         // fstat(2)s.
         let t = direct(dst, src, remain);
         if !t.handled && t.error == libc::EINVAL {
+            if dst_flags & libc::O_ACCMODE == libc::O_WRONLY && same_pipe(dst, src) {
+                // A pipe into itself: through a pooled pipe every byte would
+                // go round for ever. (Only a write-only dst can be a pipe's
+                // write end, so sockets pay nothing for this check.)
+                return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+            }
             return through_pool(dst, src, remain);
         }
         t
     })
+}
+
+/// True when both fds are the same pipe (or FIFO).
+pub(crate) fn same_pipe(a: i32, b: i32) -> bool {
+    match (fstat(a), fstat(b)) {
+        (Ok(x), Ok(y)) => {
+            x.st_mode & libc::S_IFMT == libc::S_IFIFO
+                && x.st_dev == y.st_dev
+                && x.st_ino == y.st_ino
+        }
+        _ => false,
+    }
 }
 
 /// Splices directly between `src` and `dst`, one of which is a pipe.
@@ -190,9 +208,10 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Transfer {
         in_pipe -= moved;
         written += moved as i64;
         remain -= moved as i64;
-        if e == libc::EINVAL && written == 0 {
-            // dst does not take splice (a tty, an O_APPEND file opened
-            // since the check): the drained bytes must still arrive.
+        if e == libc::EINVAL {
+            // dst does not take splice (no splice_write, an O_APPEND file
+            // opened since the check): the drained bytes must still arrive,
+            // so that a caller falling back to read/write leaves no hole.
             let (moved, e2) = rescue(&pipe, dst, in_pipe);
             in_pipe -= moved;
             written += moved as i64;

@@ -10,7 +10,7 @@
 
 use crate::pool::{self, Pipe};
 use crate::splice::raw_splice;
-use crate::sys::{fd_flags, without_sigpipe};
+use crate::sys::without_sigpipe;
 use crate::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
 
 /// `wants`: wait until src is readable, then step again.
@@ -80,21 +80,32 @@ impl Splicer {
             // call with remain 0 does.
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
         }
-        // splice(2) refuses an O_APPEND dst only after bytes were taken from
-        // src; refuse it before taking any, so the caller can fall back with
-        // nothing lost. Checked every step: fd numbers are reused, so a
-        // cached answer could belong to another file.
-        match fd_flags(dst) {
-            Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
-            Ok(fl) if fl & libc::O_APPEND != 0 && self.pending == 0 => {
-                return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
-            }
-            Ok(_) => {}
-        }
         if let Err(e) = self.own_pipe() {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e);
         }
-        without_sigpipe(|| self.step_inner(dst, src, remain))
+        without_sigpipe(|| {
+            if self.pending == 0 {
+                if let Err(t) = self.check_dst(dst) {
+                    return t;
+                }
+            }
+            self.step_inner(dst, src, remain)
+        })
+    }
+
+    /// Asks the kernel whether dst takes splice from a pipe, before taking
+    /// anything from src: a splice of the still-empty pipe into dst answers
+    /// EAGAIN when dst is fine, and EINVAL (O_APPEND, no splice_write: a
+    /// procfs file, /dev/full, an eventfd) or EBADF (closed, read-only)
+    /// when bytes taken from src could never be delivered. One syscall, and
+    /// no cached answer (fd numbers are reused).
+    fn check_dst(&self, dst: i32) -> Result<(), Transfer> {
+        let pipe = self.pipe.as_ref().expect("own_pipe gave a pipe");
+        match raw_splice(pipe.rfd, dst, 1, libc::SPLICE_F_NONBLOCK) {
+            Ok(_) | Err(libc::EAGAIN) => Ok(()),
+            Err(libc::EINVAL) => Err(Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)),
+            Err(e) => Err(Transfer::done(ZCOPY_METHOD_SPLICE, 0, e)),
+        }
     }
 
     /// After fork() in the child: swap an inherited empty pipe for a new

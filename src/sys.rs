@@ -68,7 +68,11 @@ fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
     if r < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0) {
         return -1;
     }
-    let ms = tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+    // Saturating: the kernel accepts (and returns) huge timeouts.
+    let ms = tv
+        .tv_sec
+        .saturating_mul(1000)
+        .saturating_add((tv.tv_usec + 999) / 1000);
     ms.clamp(1, i32::MAX as i64) as i32
 }
 
