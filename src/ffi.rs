@@ -35,7 +35,8 @@ fn guarded(method: i32, f: impl FnOnce() -> Transfer) -> Transfer {
 /// O_APPEND (`error` EINVAL, decided before any syscall).
 ///
 /// Errors (handled true): EBADF for a negative or closed fd or one opened
-/// the wrong way; EINVAL for a negative `remain`, or a dst that turned out
+/// the wrong way; EINVAL for a negative `remain`, for both fds being the
+/// same pipe, or for a dst that turned out
 /// not to accept splice after bytes were drained (those bytes are still
 /// delivered with write(2) and counted in `written`); EPIPE or ECONNRESET
 /// when dst's peer is gone (no SIGPIPE reaches the process; see below);
@@ -252,8 +253,9 @@ pub extern "C" fn zcopy_method_name(method: i32) -> *const c_char {
 /// Returns `handled` true always; `written` adds up every mechanism's
 /// bytes; `method` names the mechanism that moved the last bytes.
 ///
-/// Errors: EBADF (negative or closed fd, or opened the wrong way), EINVAL
-/// (negative `remain`), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
+/// Errors: EBADF (negative or closed fd, or opened the wrong way: checked
+/// before anything is taken from src), EINVAL (negative `remain`, or both
+/// fds are the same pipe), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
 /// the process), EAGAIN (a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO
 /// ran out), ENOSPC, EIO and any other errno the kernel reports.
 ///
