@@ -210,14 +210,15 @@ async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> i
         pump.stop()
 
 
-def _shutdown_write(obj: FileLike) -> None:
+def _shutdown(obj: FileLike, how: int) -> None:
+    """shutdown(2) on a socket object or a bare fd; a peer already gone is fine."""
     try:
         if hasattr(obj, "shutdown"):
-            obj.shutdown(socket.SHUT_WR)
+            obj.shutdown(how)
         else:
             s = socket.socket(fileno=os.dup(_fd(obj)))
             try:
-                s.shutdown(socket.SHUT_WR)
+                s.shutdown(how)
             finally:
                 s.close()
     except OSError:
@@ -260,26 +261,12 @@ async def relay(a: FileLike, b: FileLike) -> Tuple[int, int]:
                 if p.future in done:
                     if p.future.exception() is not None:
                         for q in (a, b):
-                            _shutdown_both(q)
+                            _shutdown(q, socket.SHUT_RDWR)
                         raise p.future.exception()  # type: ignore[misc]
-                    _shutdown_write(dst)
+                    _shutdown(dst, socket.SHUT_WR)
         return ab.future.result(), ba.future.result()
     finally:
         for p, _ in pumps:
             p.stop()
             if not p.future.done():
                 p.future.cancel()
-
-
-def _shutdown_both(obj: FileLike) -> None:
-    try:
-        if hasattr(obj, "shutdown"):
-            obj.shutdown(socket.SHUT_RDWR)
-        else:
-            s = socket.socket(fileno=os.dup(_fd(obj)))
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            finally:
-                s.close()
-    except OSError:
-        pass
