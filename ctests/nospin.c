@@ -86,13 +86,6 @@ static void src_stall(const char *name, call_fn fn, int src_kind, int dst_kind, 
     snprintf(label, sizeof label, "%s, src %s stalls 1 s, %s fds, dst %s", name,
              src_kind == 99 ? "pty" : zt_kind_name[src_kind], nonblock ? "non-blocking" : "blocking",
              zt_kind_name[dst_kind]);
-    if (src_kind == 99 && zt_valgrind()) {
-        /* Under valgrind, pty reads among 30 threads sometimes never wake
-         * (seen only there; the same case passes every plain run). This
-         * program's valgrind run is for memcheck; the plain run covers it. */
-        zt_info("not run under valgrind: %s", label);
-        return;
-    }
     if (src_kind == 99) {
         make_pty(&src, &feed);
     } else if (src_kind == K_PIPE) {
@@ -147,12 +140,6 @@ static void dst_stall(const char *name, call_fn fn, int src_kind, int dst_kind, 
     snprintf(label, sizeof label, "%s, dst %s not read for 1 s, %s fds, src %s", name,
              dst_kind == 99 ? "pty" : zt_kind_name[dst_kind], nonblock ? "non-blocking" : "blocking",
              zt_kind_name[src_kind]);
-    if (dst_kind == 99 && zt_valgrind()) {
-        /* As in src_stall: pty wake-ups under valgrind are unreliable. */
-        zt_info("not run under valgrind: %s", label);
-        free(data);
-        return;
-    }
     if (src_kind == K_FILE) {
         src = zt_file_with(data, n);
     } else {
@@ -264,15 +251,23 @@ int main(void)
     fds_before = zt_fd_count();
     if (zt_valgrind())
         zt_info("under valgrind every instruction is emulated: CPU limit relaxed to %.0f ms", cpu_limit() * 1e3);
-    zt_info("%d stalled transfers run at once, each in its own thread; CPU is per calling thread", 2 * P);
+    zt_info("%d stalled transfers %s, each in its own thread; CPU is per calling thread", 2 * P,
+            zt_valgrind() ? "run one after another (valgrind)" : "run at once");
+    /* Under valgrind the jobs run one at a time: with 30 threads blocked at
+     * once, valgrind's own scheduler lock was seen to deadlock (every thread
+     * waiting on valgrind's internal pipe). The plain run keeps them
+     * concurrent. */
     for (i = 0; i < 2 * P; i++) {
         jobs[i] = proto[i % P];
         jobs[i].nb = i >= P;
         if (pthread_create(&jobs[i].th, NULL, job_main, &jobs[i]))
             DIE("pthread_create");
+        if (zt_valgrind())
+            zt_join(jobs[i].th, 60, "stall job");
     }
-    for (i = 0; i < 2 * P; i++)
-        zt_join(jobs[i].th, 60, "stall job");
+    if (!zt_valgrind())
+        for (i = 0; i < 2 * P; i++)
+            zt_join(jobs[i].th, 60, "stall job");
     zcopy_pool_drain();
     CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
     return zt_finish();

@@ -137,6 +137,9 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
             "--leak-check=full",
             "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite",
+            // valgrind's default pipe-based thread lock was seen to deadlock
+            // with dozens of threads blocked at once; the ticket lock did not.
+            "--fair-sched=try",
         ])
         .arg(format!(
             "--suppressions={}",
