@@ -9,8 +9,8 @@
 //! splice hang), and repeats until something would block.
 
 use crate::pool::{self, Pipe};
+use crate::sigpipe::without_sigpipe;
 use crate::splice::raw_splice;
-use crate::sys::without_sigpipe;
 use crate::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
 
 /// `wants`: wait until src is readable, then step again.
