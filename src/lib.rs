@@ -19,6 +19,7 @@ pub mod splice;
 pub mod splicer;
 pub mod sys;
 pub mod transfer;
+mod urgent;
 mod wait;
 
 /// The dispatch's former name: `zcopy::copy::copy` is `dispatch::copy`.

@@ -2,9 +2,11 @@
 //! kernel can page in: regular files, block devices) to any fd.
 
 use crate::outcome::Outcome;
+use crate::read_write::write_all;
 use crate::sigpipe::without_sigpipe;
 use crate::sys::errno;
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
+use crate::urgent::{self, Mark};
 use crate::wait::{wait_ready, Wait};
 
 /// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask
@@ -39,6 +41,9 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
     } else {
         std::ptr::null_mut()
     };
+    // True once we waited for readiness since the last progress (see the
+    // urgent mark below).
+    let mut waited = false;
     // Invariant: `written` bytes reached dst and src's position (the file's
     // or `pos`) advanced by exactly that much.
     let outcome = loop {
@@ -51,13 +56,35 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
         if n > 0 {
             written += n as i64;
             remain -= n as i64;
+            waited = false;
             continue;
         }
-        if n == 0 {
-            // End of file (also on the first call: handled, Go issue 53658).
-            break Outcome::Ended(written);
+        let e = if n == 0 { 0 } else { errno() };
+        if n == 0 || (e == libc::EAGAIN && waited) {
+            // End of file (also on the first call: handled, Go issue 53658),
+            // unless src is a TCP socket (sendfile into a pipe is a splice
+            // since 5.12) stopped at its urgent mark: step over it as read(2)
+            // would.
+            match urgent::step_over(src) {
+                Mark::NotThere if n != 0 => {}
+                Mark::NotThere | Mark::Eof => break Outcome::Ended(written),
+                Mark::Byte(b) => match write_all(dst, &[b]) {
+                    Ok(()) => {
+                        written += 1;
+                        remain -= 1;
+                        waited = false;
+                        continue;
+                    }
+                    Err((_, e)) => break Outcome::Error(written, e),
+                },
+                Mark::Skipped => {
+                    waited = false;
+                    continue;
+                }
+                Mark::Failed(e) => break Outcome::Error(written, e),
+            }
         }
-        break match errno() {
+        break match e {
             libc::EINTR => continue,
             libc::EAGAIN => {
                 // Usually dst is full. But since Linux 5.12 sendfile into a
@@ -65,7 +92,10 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
                 // and then EAGAIN can mean src has no data: wait for both
                 // (a regular file is always readable), so nothing spins.
                 match wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write)) {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        waited = true;
+                        continue;
+                    }
                     Err(e) => Outcome::Error(written, e),
                 }
             }

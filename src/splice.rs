@@ -5,10 +5,11 @@
 
 use crate::outcome::Outcome;
 use crate::pool::{self, Pipe};
-use crate::read_write::deliver_from_pipe;
+use crate::read_write::{deliver_from_pipe, write_all};
 use crate::sigpipe::without_sigpipe;
 use crate::sys::{errno, fd_flags, fstat};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
+use crate::urgent::{self, Mark};
 use crate::wait::{wait_ready, Wait};
 
 /// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
@@ -96,19 +97,30 @@ pub(crate) fn same_pipe(a: i32, b: i32) -> bool {
 /// fd is a pipe, or the other one does not support splice).
 pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
+    // True once we waited for readiness since the last progress: another
+    // EAGAIN then may be the urgent mark (poll says readable, splice won't).
+    let mut waited = false;
     // Invariant: `written` bytes left src and reached dst (no buffer of
-    // ours in between).
+    // ours in between, but for one byte past an urgent mark).
     while remain > 0 {
         let len = remain.min(MAX_DIRECT_CHUNK) as usize;
         // No SPLICE_F_NONBLOCK: blocking fds block in the kernel (which also
         // honours their SO_RCVTIMEO / SO_SNDTIMEO); the kernel adds the flag
         // itself for a pipe opened O_NONBLOCK.
-        match raw_splice(src, dst, len, 0) {
-            Ok(0) => break, // EOF: a pipe with no writers, or a socket shut down
+        let mark = match raw_splice(src, dst, len, 0) {
+            // EOF (a pipe with no writers, a socket shut down), or a TCP
+            // socket at its urgent mark.
+            Ok(0) => match urgent::step_over(src) {
+                Mark::NotThere | Mark::Eof => break,
+                m => m,
+            },
             Ok(n) => {
                 written += n as i64;
                 remain -= n as i64;
+                waited = false;
+                continue;
             }
+            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
             Err(libc::EAGAIN) => {
                 // Which side is not ready is not said: wait for src to have
                 // data, then for dst to have room, then retry.
@@ -117,6 +129,8 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
                 {
                     return Outcome::Error(written, e);
                 }
+                waited = true;
+                continue;
             }
             // EINVAL: an fd kind splice cannot serve (first call), or one
             // that stopped taking it. ENOSYS, EOPNOTSUPP, EXDEV: likewise.
@@ -125,17 +139,59 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
                 return Outcome::Fallback(written, e)
             }
             Err(e) => return Outcome::Error(written, e),
+        };
+        match mark {
+            Mark::Byte(b) => {
+                if let Err((_, e)) = write_all(dst, &[b]) {
+                    return Outcome::Error(written, e);
+                }
+                written += 1;
+                remain -= 1;
+                waited = false;
+            }
+            Mark::Eof => break,
+            Mark::Failed(e) => return Outcome::Error(written, e),
+            // Past the mark with nothing after it yet: the next splice
+            // waits (blocking) or answers EAGAIN and we poll.
+            Mark::Skipped | Mark::NotThere => waited = false,
         }
     }
     Outcome::Ended(written)
 }
+
+/// What one drain gave.
+enum Drained {
+    /// This many bytes are in the pipe now.
+    Bytes(usize),
+    /// src is at end of stream.
+    Eof,
+    /// One byte taken past a TCP urgent mark, not in the pipe: deliver it.
+    Urgent(u8),
+}
+
 /// Moves src into the (empty) pipe: at most `max` bytes. EAGAIN here can
-/// only mean src has no data yet (the pipe starts empty), so wait for src.
-fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<usize, i32> {
+/// only mean src has no data yet (the pipe starts empty), so wait for src;
+/// an EAGAIN right after poll said readable, or a 0, may be the urgent mark.
+fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<Drained, i32> {
+    let mut waited = false;
     loop {
-        match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
-            Err(libc::EAGAIN) => wait_ready(src, Wait::Read)?,
-            r => return r,
+        let mark = match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+            Ok(0) => urgent::step_over(src),
+            Ok(n) => return Ok(Drained::Bytes(n)),
+            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
+            Err(libc::EAGAIN) => {
+                wait_ready(src, Wait::Read)?;
+                waited = true;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match mark {
+            Mark::NotThere | Mark::Eof => return Ok(Drained::Eof),
+            Mark::Byte(b) => return Ok(Drained::Urgent(b)),
+            Mark::Failed(e) => return Err(e),
+            // Stepped over the urgent byte, nothing after it yet.
+            Mark::Skipped => waited = false,
         }
     }
 }
@@ -182,8 +238,17 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
             break Outcome::Ended(written);
         }
         let n = match drain(&pipe, src, remain.min(chunk) as usize) {
-            Ok(0) => break Outcome::Ended(written), // EOF
-            Ok(n) => n,
+            Ok(Drained::Eof) => break Outcome::Ended(written),
+            Ok(Drained::Bytes(n)) => n,
+            Ok(Drained::Urgent(b)) => {
+                // The pipe is empty, so this byte's turn is now.
+                if let Err((_, e)) = write_all(dst, &[b]) {
+                    break Outcome::Error(written, e);
+                }
+                written += 1;
+                remain -= 1;
+                continue;
+            }
             Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV)) => {
                 // src does not take splice (or splice is gone): nothing of
                 // this round was taken, the next mechanism continues.
