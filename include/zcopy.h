@@ -252,8 +252,9 @@ void zcopy_splicer_free(struct zcopy_splicer *s);
  *   delivered; step again for more.
  * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
  *   dst does not take splice (opened O_APPEND, or a file without splice
- *   support: checked before anything is taken); nothing consumed: fall
- *   back to read/write.
+ *   support: checked before anything is taken); `error` ENOSYS or EPERM:
+ *   splice(2) is missing or forbidden by a seccomp filter. Nothing
+ *   consumed: fall back to read/write.
  * - `error` EBADF with nothing taken: dst is closed or not open for
  *   writing (checked the same way), or src is not open for reading.
  * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
@@ -319,8 +320,10 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  * Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
  * `handled` is false (nothing consumed from src; fall back to another
  * mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
- * kernel cannot splice from src (`error` EINVAL), or when dst is opened
- * O_APPEND (`error` EINVAL, decided before any syscall).
+ * kernel cannot splice from src (`error` EINVAL), when dst is opened
+ * O_APPEND (`error` EINVAL, decided before any syscall), or when splice(2)
+ * itself is missing or forbidden (`error` ENOSYS, or EPERM from a seccomp
+ * filter).
  *
  * Errors (handled true): EBADF for a negative or closed fd or one opened
  * the wrong way; EINVAL for a negative `remain`, for both fds being the
@@ -362,7 +365,8 @@ struct zcopy_result zcopy_splice(int dst_fd, int src_fd, int64_t remain);
  * file ends the transfer without error (also before any byte moved).
  * `handled` is false (nothing consumed; fall back) when the kernel answers
  * EINVAL, ENOSYS or EOPNOTSUPP before any progress (src is not a file, dst
- * is O_APPEND, ...); `error` holds that errno.
+ * is O_APPEND, ...), or EPERM (a seccomp filter forbids sendfile); `error`
+ * holds that errno.
  *
  * Errors (handled true): EBADF, EINVAL for a negative `remain`, EPIPE /
  * ECONNRESET when dst's peer is gone, EAGAIN when a non-blocking socket's
@@ -429,7 +433,9 @@ struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain
  *   0 moves nothing and succeeds (method ZCOPY_METHOD_NONE).
  *
  * Returns `handled` true always; `written` adds up every mechanism's
- * bytes; `method` names the mechanism that moved the last bytes.
+ * bytes; `method` names the mechanism that moved the last bytes (when
+ * none moved any, the last one tried). A mechanism forbidden by a seccomp
+ * filter (EPERM) or missing (ENOSYS) hands over on the first call too.
  *
  * Errors: EBADF (negative or closed fd, or opened the wrong way: checked
  * before anything is taken from src), EINVAL (negative `remain`, or both

@@ -210,7 +210,8 @@ fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)
 }
 
 /// Carries out a plan. The total adds up every mechanism's bytes; the
-/// method is the one that moved the last bytes.
+/// method is the one that moved the last bytes (none moved: the last one
+/// tried).
 fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer {
     if plan == Plan::SameFile {
         // Reading and writing one file: stop at the size it had when the
@@ -227,7 +228,9 @@ fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer 
             continue;
         };
         total.written += o.written();
-        if o.written() > 0 || total.method == ZCOPY_METHOD_NONE {
+        // The mechanism that moved the last bytes; while none moved any,
+        // the last one tried.
+        if o.written() > 0 || total.written == 0 {
             total.method = method;
         }
         match o {

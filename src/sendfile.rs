@@ -104,6 +104,9 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
             // as Go, in case a filesystem says so. The next mechanism can
             // continue where this one stopped.
             e @ (libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => Outcome::Fallback(written, e),
+            // EPERM before any progress: a seccomp filter (container
+            // runtimes answer EPERM for syscalls they do not allow).
+            libc::EPERM if written == 0 => Outcome::Fallback(0, libc::EPERM),
             e => Outcome::Error(written, e),
         };
     };

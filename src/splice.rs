@@ -138,6 +138,8 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
             Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV)) => {
                 return Outcome::Fallback(written, e)
             }
+            // EPERM before any progress: a seccomp filter forbids splice.
+            Err(libc::EPERM) if written == 0 => return Outcome::Fallback(0, libc::EPERM),
             Err(e) => return Outcome::Error(written, e),
         };
         match mark {
@@ -254,6 +256,8 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
                 // this round was taken, the next mechanism continues.
                 break Outcome::Fallback(written, e);
             }
+            // EPERM before any progress: a seccomp filter forbids splice.
+            Err(libc::EPERM) if written == 0 => break Outcome::Fallback(0, libc::EPERM),
             Err(e) => break Outcome::Error(written, e),
         };
         in_pipe = n;

@@ -112,7 +112,11 @@ impl Splicer {
         let pipe = self.pipe.as_ref().expect("own_pipe gave a pipe");
         match raw_splice(pipe.rfd, dst, 1, libc::SPLICE_F_NONBLOCK) {
             Ok(_) | Err(libc::EAGAIN) => Ok(()),
-            Err(libc::EINVAL) => Err(Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)),
+            // ENOSYS / EPERM: no splice in this kernel, or a seccomp filter
+            // forbids it. Nothing taken: fall back.
+            Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EPERM)) => {
+                Err(Transfer::unhandled(ZCOPY_METHOD_SPLICE, e))
+            }
             Err(e) => Err(Transfer::done(ZCOPY_METHOD_SPLICE, 0, e)),
         }
     }
@@ -198,9 +202,10 @@ impl Splicer {
                     self.wants = ZCOPY_WANT_READ;
                     return done(written, libc::EAGAIN);
                 }
-                Err(libc::EINVAL) if written == 0 => {
-                    // The kernel cannot splice from src; nothing consumed.
-                    return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL);
+                Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EPERM)) if written == 0 => {
+                    // The kernel cannot splice from src (or splice is
+                    // missing or forbidden); nothing consumed.
+                    return Transfer::unhandled(ZCOPY_METHOD_SPLICE, e);
                 }
                 Err(e) => return done(written, e),
             };

@@ -22,8 +22,10 @@ use std::ffi::c_int;
 /// Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
 /// `handled` is false (nothing consumed from src; fall back to another
 /// mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
-/// kernel cannot splice from src (`error` EINVAL), or when dst is opened
-/// O_APPEND (`error` EINVAL, decided before any syscall).
+/// kernel cannot splice from src (`error` EINVAL), when dst is opened
+/// O_APPEND (`error` EINVAL, decided before any syscall), or when splice(2)
+/// itself is missing or forbidden (`error` ENOSYS, or EPERM from a seccomp
+/// filter).
 ///
 /// Errors (handled true): EBADF for a negative or closed fd or one opened
 /// the wrong way; EINVAL for a negative `remain`, for both fds being the
@@ -68,7 +70,8 @@ pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Tra
 /// file ends the transfer without error (also before any byte moved).
 /// `handled` is false (nothing consumed; fall back) when the kernel answers
 /// EINVAL, ENOSYS or EOPNOTSUPP before any progress (src is not a file, dst
-/// is O_APPEND, ...); `error` holds that errno.
+/// is O_APPEND, ...), or EPERM (a seccomp filter forbids sendfile); `error`
+/// holds that errno.
 ///
 /// Errors (handled true): EBADF, EINVAL for a negative `remain`, EPIPE /
 /// ECONNRESET when dst's peer is gone, EAGAIN when a non-blocking socket's
@@ -141,7 +144,9 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 ///   0 moves nothing and succeeds (method ZCOPY_METHOD_NONE).
 ///
 /// Returns `handled` true always; `written` adds up every mechanism's
-/// bytes; `method` names the mechanism that moved the last bytes.
+/// bytes; `method` names the mechanism that moved the last bytes (when
+/// none moved any, the last one tried). A mechanism forbidden by a seccomp
+/// filter (EPERM) or missing (ENOSYS) hands over on the first call too.
 ///
 /// Errors: EBADF (negative or closed fd, or opened the wrong way: checked
 /// before anything is taken from src), EINVAL (negative `remain`, or both
