@@ -52,28 +52,33 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
     // splice(2) refuses an O_APPEND dst with EINVAL, but only after the
     // drain has already taken bytes from src: check up front (Go's os
     // package does the same before trying splice).
-    let dst_flags = match fd_flags(dst) {
+    match fd_flags(dst) {
         Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
         Ok(fl) if fl & libc::O_APPEND != 0 => {
             return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
         }
-        Ok(fl) => fl,
-    };
+        Ok(_) => {}
+    }
     without_sigpipe(|| {
         // With a pipe on either side the kernel splices directly; between
         // two non-pipes it answers EINVAL at once, consuming nothing, and
         // we go through a pooled pipe. One probing call is cheaper than two
         // fstat(2)s.
         let o = match direct(dst, src, remain) {
-            Outcome::Fallback(0, libc::EINVAL) => {
-                if dst_flags & libc::O_ACCMODE == libc::O_WRONLY && same_pipe(dst, src) {
-                    // A pipe into itself: through a pooled pipe every byte
-                    // would go round for ever. (Only a write-only dst can be
-                    // a pipe's write end, so sockets pay nothing for this.)
-                    return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+            Outcome::Fallback(0, libc::EINVAL) => match fstat(dst) {
+                // dst is a pipe, so the kernel refused src: a pipe into
+                // itself (fd for fd, a FIFO opened O_RDWR, a pipe reopened
+                // through /proc/self/fd), where through a pooled pipe every
+                // byte would go round for ever; or an src splice cannot read
+                // (the pool could not either: fall back).
+                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFIFO => {
+                    if same_pipe(dst, src) {
+                        return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+                    }
+                    Outcome::Fallback(0, libc::EINVAL)
                 }
-                through_pool(dst, src, remain)
-            }
+                _ => through_pool(dst, src, remain),
+            },
             o => o,
         };
         o.into_transfer(ZCOPY_METHOD_SPLICE)
