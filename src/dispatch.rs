@@ -17,6 +17,7 @@
 //! (rust 79274: one odd file must not switch a mechanism off for everyone);
 //! if the probe agrees, it is not tried again in this process.
 
+use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
@@ -141,6 +142,7 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
+    let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), false);
     without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
 }
 

@@ -9,6 +9,7 @@ pub mod copy_file_range;
 pub mod dispatch;
 pub mod ffi;
 mod kernel;
+mod nonblock;
 mod outcome;
 pub mod pool;
 mod probe;

@@ -3,6 +3,7 @@
 //! file, file -> socket), drain src into a pooled pipe and pump the pipe
 //! into dst, chunk by chunk.
 
+use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::pool::{self, Pipe};
 use crate::read_write::{deliver_from_pipe, write_all};
@@ -52,13 +53,14 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
     // splice(2) refuses an O_APPEND dst with EINVAL, but only after the
     // drain has already taken bytes from src: check up front (Go's os
     // package does the same before trying splice).
-    match fd_flags(dst) {
+    let dst_flags = match fd_flags(dst) {
         Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
         Ok(fl) if fl & libc::O_APPEND != 0 => {
             return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
         }
-        Ok(_) => {}
-    }
+        Ok(fl) => fl,
+    };
+    let _nb = NonBlocking::for_pair(dst, Some(dst_flags), src, None, false);
     without_sigpipe(|| {
         // With a pipe on either side the kernel splices directly; between
         // two non-pipes it answers EINVAL at once, consuming nothing, and

@@ -33,15 +33,23 @@ use std::ffi::c_int;
 /// not to accept splice after bytes were drained (those bytes are still
 /// delivered with write(2) and counted in `written`); EPIPE or ECONNRESET
 /// when dst's peer is gone (no SIGPIPE reaches the process; see below);
-/// EAGAIN when a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO ran out
-/// while waiting; any other errno the kernel reports. Bytes drained from
+/// EAGAIN when a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out while waiting
+/// (see Blocking); any other errno the kernel reports. Bytes drained from
 /// src but not delivered when an error ends the call are lost with the
 /// pipe, which is closed rather than pooled (use zcopy_splicer for a
 /// transfer that keeps them).
 ///
-/// Blocking: on a blocking fd the call blocks like read(2)/write(2); on a
-/// non-blocking one it waits with poll(2) (no spinning) until the transfer
-/// is done.
+/// Blocking: the call returns when the transfer is done; while src has no
+/// data or dst no room it waits with poll(2) (no spinning), or, on a
+/// blocking fd without a socket timeout, in the kernel as read(2)/write(2)
+/// would. Socket timeouts: when SO_RCVTIMEO (src) or SO_SNDTIMEO (dst) is
+/// set, blocking socket or not, the call gives up with EAGAIN once no byte
+/// has moved for that long: within the timeout plus scheduling delay of the
+/// last progress (tested at under 1.5 times the timeout). For this a
+/// blocking socket with a timeout is made O_NONBLOCK for the length of the
+/// call and restored before it returns; the flag belongs to the open file
+/// description, so another thread or process using the same description
+/// (a dup, an inherited fd) sees it meanwhile.
 ///
 /// Signals: SIGPIPE is blocked in the calling thread for the call and a
 /// SIGPIPE the call raised is consumed; no handler is installed. EINTR is
@@ -74,8 +82,8 @@ pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Tra
 /// holds that errno.
 ///
 /// Errors (handled true): EBADF, EINVAL for a negative `remain`, EPIPE /
-/// ECONNRESET when dst's peer is gone, EAGAIN when a non-blocking socket's
-/// SO_SNDTIMEO ran out, and any other errno the kernel reports.
+/// ECONNRESET when dst's peer is gone, EAGAIN when dst's SO_SNDTIMEO ran
+/// out (as for zcopy_splice), and any other errno the kernel reports.
 ///
 /// Blocking, signals and thread safety as for zcopy_splice.
 #[no_mangle]
@@ -151,8 +159,9 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 /// Errors: EBADF (negative or closed fd, or opened the wrong way: checked
 /// before anything is taken from src), EINVAL (negative `remain`, or both
 /// fds are the same pipe), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
-/// the process), EAGAIN (a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO
-/// ran out), ENOSPC, EIO and any other errno the kernel reports.
+/// the process), EAGAIN (a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out with
+/// no progress, as for zcopy_splice), ENOSPC, EIO and any other errno the
+/// kernel reports.
 ///
 /// Blocking, signals and thread safety as for zcopy_splice.
 #[no_mangle]
