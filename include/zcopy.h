@@ -10,6 +10,25 @@
  *   0 moves nothing and succeeds; negative gives error EINVAL.
  * - A negative fd gives error EBADF (handled true).
  * - The result is returned by value; nothing is allocated for the caller.
+ * - errno on return equals the result's `error` (0 on success).
+ * - An internal panic is caught at the boundary and reported as error
+ *   ZCOPY_EPANIC (7000, not a kernel errno); it never crosses into C.
+ *
+ * For FFI authors (ctypes, cffi, JNA, Node, cgo, ...):
+ * - zcopy_result is 24 bytes, alignment 8: int64 written @0, int32 error
+ *   @8, int32 method @12, bool handled @16 (one byte, 0 or 1), uint8
+ *   reserved[7] @17, always 0 (map handled as a 4-byte int and it still
+ *   reads right). zcopy_pool_stats is five uint64. zcopy_options (where
+ *   declared) is 24 bytes: uint32 size, uint32 flags, int64
+ *   idle_timeout_ms, int32 cancel_fd, int32 reserved.
+ * - fds are C ints; remain and offsets are int64: ZCOPY_ALL is INT64_MAX,
+ *   which JavaScript callers must pass as a BigInt (9223372036854775807n).
+ * - errno: read it right after the call (or just use `error`); cgo's
+ *   `r, err := C.zcopy_copy(...)` sees err == error.
+ * - Threads: every function may be called from any thread at once (on
+ *   different fds). The transfer functions block the calling thread until
+ *   done (poll(2) waits; nothing spins), so call them off an event loop's
+ *   thread; zcopy_splicer_step never waits and suits event loops.
  */
 
 #ifndef ZCOPY_H
@@ -112,6 +131,12 @@ typedef struct zcopy_pool_stats {
  * when the mechanism cannot serve this pair of fds and consumed nothing from
  * `src`: the caller should fall back to another mechanism; `error` then
  * carries the reason when a system call gave one, else 0.
+ *
+ * Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
+ * `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
+ * `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
+ * are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
+ * does, still reads the truth). Returned by value.
  */
 typedef struct zcopy_result {
   /**
@@ -131,6 +156,10 @@ typedef struct zcopy_result {
    * from src; the caller should fall back.
    */
   bool handled;
+  /**
+   * Always 0: explicit padding, so that no stale byte reaches the caller.
+   */
+  uint8_t reserved[7];
 } zcopy_result;
 
 #ifdef __cplusplus

@@ -23,8 +23,7 @@ pub extern "C" fn zcopy_splicer_new() -> *mut Splicer {
         Ok(Err(e)) => e,
         Err(_) => super::ZCOPY_EPANIC,
     };
-    // SAFETY: errno is this thread's.
-    unsafe { *libc::__errno_location() = e };
+    super::set_errno(e);
     std::ptr::null_mut()
 }
 
@@ -102,7 +101,9 @@ pub unsafe extern "C" fn zcopy_splicer_step(
 ) -> Transfer {
     // SAFETY: the caller promises s is NULL or a live splicer.
     let Some(sp) = (unsafe { s.as_mut() }) else {
-        return Transfer::done(crate::ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+        return guarded(crate::ZCOPY_METHOD_SPLICE, || {
+            Transfer::done(crate::ZCOPY_METHOD_SPLICE, 0, libc::EINVAL)
+        });
     };
     guarded(crate::ZCOPY_METHOD_SPLICE, || {
         sp.step(dst_fd, src_fd, remain)
