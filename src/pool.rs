@@ -17,7 +17,8 @@
 //!   pipe across event-loop turns), so nothing here assumes a lend is short.
 //! - fork(): parent and child would share every pooled pipe, and two
 //!   processes splicing through one kernel pipe mix their bytes. A
-//!   pthread_atfork handler holds the pool lock across fork (so the child
+//!   pthread_atfork handler (registered when the library is loaded, before
+//!   any pipe can exist) holds the pool lock across fork (so the child
 //!   never inherits it locked), and in the child closes the shared idle list
 //!   and starts a new generation. Every pipe carries the generation it was
 //!   made in; a pipe from an older generation (a thread slot, a splicer's) is
@@ -139,7 +140,10 @@ static SHARED: Shared = Shared {
     idle: UnsafeCell::new(Vec::new()),
 };
 
-/// Registers the fork handlers once, before the first pipe is made.
+/// Registers the fork handlers once. Called at load time (below), so that
+/// they exist before any pipe can; `acquire` calls it too, for a static
+/// link that left the constructor out. Two racing first calls both find
+/// REGISTERED and only one registers.
 fn register_fork_handlers() {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
     if !REGISTERED.load(Relaxed) && !REGISTERED.swap(true, Relaxed) {
@@ -153,6 +157,18 @@ fn register_fork_handlers() {
         };
     }
 }
+
+/// Runs when the library is loaded (dynamic loader, dlopen, or program
+/// start for a static link), before any other code of this crate: no pipe
+/// can be pooled before the handlers exist, so there is no window in which
+/// a fork() would hand the child a pipe the parent keeps using.
+extern "C" fn register_at_load() {
+    register_fork_handlers();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static REGISTER_AT_LOAD: extern "C" fn() = register_at_load;
 
 struct Locked<'a>(&'a Shared);
 

@@ -254,5 +254,5 @@ macro_rules! ctests {
 
 ctests!(
     core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer, urgent, seccomp, selfpipe, abi
+    hostile, splicer, urgent, seccomp, selfpipe, abi, atfork
 );
