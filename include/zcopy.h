@@ -54,6 +54,19 @@
 #define ZCOPY_EPANIC 7000
 
 /**
+ * A signal delivered to the calling thread while a call waits (in poll(2)
+ * or in a blocking system call) ends the call with EINTR and `written`
+ * exact; calling again continues the stream. Without it EINTR is retried.
+ */
+#define ZCOPY_OPT_EINTR 1
+
+/**
+ * zcopy_relay and the engine: the first direction to reach EOF shuts down
+ * both write sides and ends the relay at once.
+ */
+#define ZCOPY_OPT_CLOSE_BOTH 2
+
+/**
  * `wants`: wait until src is readable, then step again.
  */
 #define ZCOPY_WANT_READ 1
@@ -93,6 +106,38 @@
  * A non-blocking splice state machine for one direction of a stream.
  */
 typedef struct zcopy_splicer zcopy_splicer;
+
+/**
+ * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
+ * zcopy_options_init, then set what you need.
+ *
+ * Layout (24 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
+ * cancel_fd at 16, reserved at 20.
+ */
+typedef struct zcopy_options {
+  /**
+   * sizeof(zcopy_options): 24.
+   */
+  uint32_t size;
+  /**
+   * ZCOPY_OPT_* bits.
+   */
+  uint32_t flags;
+  /**
+   * Milliseconds with no byte moved before the call ends with ETIMEDOUT
+   * (the clock restarts whenever a byte moves); 0: never.
+   */
+  int64_t idle_timeout_ms;
+  /**
+   * An fd whose readability ends the call with ECANCELED (the library
+   * never reads it, so one fd can cancel many calls); -1: none.
+   */
+  int32_t cancel_fd;
+  /**
+   * Must be 0.
+   */
+  int32_t reserved;
+} zcopy_options;
 
 /**
  * Counters of the global pipe pool (`zcopy_pool_stats` in the header).
@@ -179,6 +224,21 @@ const char *zcopy_version(void);
  * thread.
  */
 const char *zcopy_method_name(int32_t method);
+
+/**
+ * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
+ * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
+ * fields you need, so that a later version's new fields get their
+ * defaults.
+ *
+ * - `opts`: the struct to fill; NULL does nothing.
+ *
+ * Thread safety: writes only `*opts`. Never blocks.
+ *
+ * # Safety
+ * `opts` is NULL or points to writable memory for one zcopy_options.
+ */
+void zcopy_options_init(struct zcopy_options *opts);
 
 /**
  * Fills `*out` with the pool's counters. Each counter is read atomically;

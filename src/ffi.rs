@@ -4,11 +4,13 @@
 //! in one file per domain below; this file holds what they share.
 
 mod names;
+mod options;
 mod pool;
 mod splicer;
 mod transfer;
 
 pub use names::*;
+pub use options::*;
 pub use pool::*;
 pub use splicer::*;
 pub use transfer::*;

@@ -5,11 +5,13 @@
 //! the thin C boundary over it. Rust callers can use the mechanism modules
 //! directly; the rest is internal.
 
+pub mod control;
 pub mod copy_file_range;
 pub mod dispatch;
 pub mod ffi;
 mod kernel;
 mod nonblock;
+pub mod options;
 mod outcome;
 pub mod pool;
 mod probe;
@@ -26,6 +28,7 @@ mod wait;
 /// The dispatch's former name: `zcopy::copy::copy` is `dispatch::copy`.
 pub use dispatch as copy;
 
+pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR};
 pub use transfer::{
     method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
     ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE, ZCOPY_METHOD_SPLICE,
