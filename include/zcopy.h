@@ -161,8 +161,9 @@ typedef struct zcopy_pool_stats {
    */
   uint64_t reused;
   /**
-   * Pipes closed because they held data, overflowed the idle cap, or
-   * were inherited across fork().
+   * Pipes closed because they held data, were smaller than pipe_size
+   * (the kernel refused to grow them), overflowed the idle cap, or were
+   * inherited across fork().
    */
   uint64_t discarded;
 } zcopy_pool_stats;

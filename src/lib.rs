@@ -13,6 +13,7 @@ mod kernel;
 mod nonblock;
 pub mod options;
 mod outcome;
+mod pipe;
 pub mod pool;
 mod probe;
 pub mod read_write;
