@@ -1,6 +1,7 @@
 //! copy_file_range(2): Go's CopyFileRange. File -> file inside the kernel,
 //! with reflinks or server-side copies where the filesystem offers them.
 
+use crate::control::Control;
 use crate::kernel::COPY_FILE_RANGE_OK;
 use crate::outcome::Outcome;
 use crate::sys::{errno, fd_flags};
@@ -19,6 +20,27 @@ pub(crate) fn kernel_supports() -> bool {
 /// Some is used and advanced by the bytes moved, and that fd's file
 /// position is left alone; None uses and advances the file position.
 pub fn copy_file_range(
+    dst: i32,
+    dst_offset: Option<&mut i64>,
+    src: i32,
+    src_offset: Option<&mut i64>,
+    remain: i64,
+) -> Transfer {
+    copy_file_range_with(
+        &mut Control::plain(),
+        dst,
+        dst_offset,
+        src,
+        src_offset,
+        remain,
+    )
+}
+
+/// zcopy_copy_file_range(_at) under a call's Control: the cancel fd and
+/// the idle clock are looked at between rounds (the filesystem itself is
+/// never interrupted).
+pub(crate) fn copy_file_range_with(
+    ctl: &mut Control,
     dst: i32,
     dst_offset: Option<&mut i64>,
     src: i32,
@@ -47,11 +69,12 @@ pub fn copy_file_range(
         Ok(fl) if fl & libc::O_APPEND != 0 => return Transfer::unhandled(m, libc::EBADF),
         Ok(_) => {}
     }
-    round_loop(dst, dst_offset, src, src_offset, remain).into_transfer(m)
+    round_loop(ctl, dst, dst_offset, src, src_offset, remain).into_transfer(m)
 }
 
 /// The loop itself, for callers that checked the arguments.
 pub(crate) fn round_loop(
+    ctl: &mut Control,
     dst: i32,
     dst_offset: Option<&mut i64>,
     src: i32,
@@ -77,13 +100,20 @@ pub(crate) fn round_loop(
         if remain <= 0 {
             break Outcome::Ended(written);
         }
-        let len = remain.min(MAX_ROUND) as usize;
+        if let Err(e) = ctl.check() {
+            break Outcome::Error(written, e);
+        }
+        // With options, rounds of 16 MiB, so that the cancel fd and the
+        // clock are looked at often; the filesystem is never interrupted.
+        let round = if ctl.is_plain() { MAX_ROUND } else { 16 << 20 };
+        let len = remain.min(round) as usize;
         // SAFETY: the offset pointers are NULL or point to locals alive
         // for the call.
         let n = unsafe { libc::copy_file_range(src, sptr, dst, dptr, len, 0) };
         if n > 0 {
             written += n as i64;
             remain -= n as i64;
+            ctl.progress();
             continue;
         }
         if n == 0 {

@@ -17,6 +17,8 @@
 //! (rust 79274: one odd file must not switch a mechanism off for everyone);
 //! if the probe agrees, it is not tried again in this process.
 
+use crate::control::Control;
+use crate::inflight;
 use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::probe::{self, Availability};
@@ -122,6 +124,12 @@ pub fn plan(dst: &FdInfo, src: &FdInfo) -> Plan {
 /// mechanism for the pair, falling back as needed. Always handled unless
 /// the arguments are invalid.
 pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
+    copy_with(&mut Control::plain(), dst, src, remain)
+}
+
+/// zcopy_copy under a call's Control (zcopy_copy_opts): the same table and
+/// fallbacks, every wait bounded by the caller's options.
+pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> Transfer {
     if let Some(t) = check_args(ZCOPY_METHOD_NONE, dst, src, remain) {
         return t;
     }
@@ -142,8 +150,20 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
-    let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), false);
-    without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
+    let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), !ctl.is_plain());
+    without_sigpipe(|| {
+        // Bytes an interrupted call on this pair left in flight go first.
+        let first = match inflight::resume(ctl, dst, src, remain) {
+            Ok(n) => n,
+            Err((n, e)) => return Transfer::done(ZCOPY_METHOD_NONE, n, e),
+        };
+        if first == remain {
+            return Transfer::done(ZCOPY_METHOD_NONE, first, 0);
+        }
+        let mut t = run(ctl, plan(&d, &s), dst, src, remain - first, &s);
+        t.written += first;
+        t
+    })
 }
 
 /// One mechanism of a plan's row.
@@ -171,7 +191,13 @@ impl Plan {
 }
 
 /// Runs one mechanism (None: switched off for this process).
-fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)> {
+fn attempt(
+    ctl: &mut Control,
+    m: Mechanism,
+    dst: i32,
+    src: i32,
+    left: i64,
+) -> Option<(Outcome, i32)> {
     let (avail, probe, method): (&Availability, fn() -> i32, i32) = match m {
         Mechanism::CopyFileRange => {
             if !copy_file_range::kernel_supports() {
@@ -193,7 +219,7 @@ fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)
         }
         Mechanism::ReadWrite => {
             return Some((
-                read_write::copy_loop(dst, src, left),
+                read_write::copy_loop(ctl, dst, src, left),
                 ZCOPY_METHOD_READ_WRITE,
             ))
         }
@@ -202,10 +228,10 @@ fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)
         return None;
     }
     let o = match m {
-        Mechanism::CopyFileRange => copy_file_range::round_loop(dst, None, src, None, left),
-        Mechanism::SendFile => sendfile::send_loop(dst, src, None, left),
-        Mechanism::DirectSplice => splice::direct(dst, src, left),
-        _ => splice::through_pool(dst, src, left),
+        Mechanism::CopyFileRange => copy_file_range::round_loop(ctl, dst, None, src, None, left),
+        Mechanism::SendFile => sendfile::send_loop(ctl, dst, src, None, left),
+        Mechanism::DirectSplice => splice::direct(ctl, dst, src, left),
+        _ => splice::through_pool(ctl, dst, src, left),
     };
     avail.learn(o.errno(), probe);
     Some((o, method))
@@ -214,7 +240,7 @@ fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)
 /// Carries out a plan. The total adds up every mechanism's bytes; the
 /// method is the one that moved the last bytes (none moved: the last one
 /// tried).
-fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer {
+fn run(ctl: &mut Control, plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer {
     if plan == Plan::SameFile {
         // Reading and writing one file: stop at the size it had when the
         // call began, or every byte written would be read again.
@@ -226,7 +252,7 @@ fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer 
     // Invariant: total.written bytes reached dst, and both positions
     // advanced by exactly that much, whichever mechanisms moved them.
     for &m in plan.mechanisms() {
-        let Some((o, method)) = attempt(m, dst, src, remain - total.written) else {
+        let Some((o, method)) = attempt(ctl, m, dst, src, remain - total.written) else {
             continue;
         };
         total.written += o.written();

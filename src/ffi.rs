@@ -8,12 +8,14 @@ mod options;
 mod pool;
 mod splicer;
 mod transfer;
+mod transfer_opts;
 
 pub use names::*;
 pub use options::*;
 pub use pool::*;
 pub use splicer::*;
 pub use transfer::*;
+pub use transfer_opts::*;
 
 use crate::transfer::Transfer;
 pub(crate) use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -9,6 +9,7 @@ pub mod control;
 pub mod copy_file_range;
 pub mod dispatch;
 pub mod ffi;
+mod inflight;
 mod kernel;
 mod nonblock;
 pub mod options;

@@ -35,6 +35,15 @@ impl Outcome {
         }
     }
 
+    /// The same outcome with `earlier` bytes, moved before it, added.
+    pub(crate) fn after(self, earlier: i64) -> Outcome {
+        match self {
+            Outcome::Ended(n) => Outcome::Ended(n + earlier),
+            Outcome::Error(n, e) => Outcome::Error(n + earlier, e),
+            Outcome::Fallback(n, e) => Outcome::Fallback(n + earlier, e),
+        }
+    }
+
     /// Ended when `e` is 0, else Error.
     pub(crate) fn from_errno(written: i64, e: i32) -> Outcome {
         if e == 0 {

@@ -1,7 +1,10 @@
 //! The plain read(2)/write(2) loop: the fallback that serves any pair of
-//! fds. EINTR is retried; EAGAIN on a non-blocking fd waits with poll(2)
-//! (readable src, writable dst) and goes on, so a stalled peer costs no CPU.
+//! fds. EINTR from a system call is retried; EAGAIN on a non-blocking fd
+//! waits with poll(2) through the call's Control (readable src, writable
+//! dst) and goes on, so a stalled peer costs no CPU.
 
+use crate::control::Control;
+use crate::inflight;
 use crate::outcome::Outcome;
 use crate::pipe::Pipe;
 use crate::sys::errno;
@@ -37,7 +40,7 @@ pub(crate) fn with_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
 }
 
 /// One read(2), retried on EINTR and waited on EAGAIN. Ok(0) is EOF.
-pub(crate) fn read_some(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
+pub(crate) fn read_some(ctl: &mut Control, fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
     loop {
         // SAFETY: buf is valid for buf.len() bytes.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
@@ -46,14 +49,14 @@ pub(crate) fn read_some(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
         }
         match errno() {
             libc::EINTR => continue,
-            libc::EAGAIN => wait_ready(fd, Wait::Read)?,
+            libc::EAGAIN => wait_ready(ctl, fd, Wait::Read)?,
             e => return Err(e),
         }
     }
 }
 
 /// Writes all of `buf`. On error returns the bytes written before it.
-pub(crate) fn write_all(fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
+pub(crate) fn write_all(ctl: &mut Control, fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &buf[done..];
@@ -61,6 +64,7 @@ pub(crate) fn write_all(fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
         let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
         if n > 0 {
             done += n as usize;
+            ctl.progress();
             continue;
         }
         if n == 0 {
@@ -70,7 +74,7 @@ pub(crate) fn write_all(fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
         match errno() {
             libc::EINTR => continue,
             libc::EAGAIN => {
-                if let Err(e) = wait_ready(fd, Wait::Write) {
+                if let Err(e) = wait_ready(ctl, fd, Wait::Write) {
                     return Err((done, e));
                 }
             }
@@ -85,22 +89,31 @@ pub(crate) fn write_all(fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
 /// Bytes read but not written when dst fails are lost with the error (as
 /// with any read/write loop); `written` says how far dst got.
 pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
-    copy_loop(dst, src, remain).into_transfer(ZCOPY_METHOD_READ_WRITE)
+    copy_loop(&mut Control::plain(), dst, src, remain).into_transfer(ZCOPY_METHOD_READ_WRITE)
 }
 
 /// The loop behind [`copy`]. It serves any pair, so it never falls back.
-pub(crate) fn copy_loop(dst: i32, src: i32, mut remain: i64) -> Outcome {
+/// Bytes read but not written when a signal interrupts the write's wait
+/// (EINTR) are kept for the next call on the pair (see `inflight`).
+pub(crate) fn copy_loop(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
     with_buffer(|buf| {
         // Invariant: `written` bytes were read from src and reached dst.
         while remain > 0 {
+            if let Err(e) = ctl.check() {
+                return Outcome::Error(written, e);
+            }
             let want = (remain as u64).min(buf.len() as u64) as usize;
-            let n = match read_some(src, &mut buf[..want]) {
+            let n = match read_some(ctl, src, &mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => return Outcome::Error(written, e),
             };
-            if let Err((w, e)) = write_all(dst, &buf[..n]) {
+            ctl.progress();
+            if let Err((w, e)) = write_all(ctl, dst, &buf[..n]) {
+                if e == libc::EINTR {
+                    inflight::park(dst, src, &buf[w..n], None);
+                }
                 return Outcome::Error(written + w as i64, e);
             }
             written += n as i64;
@@ -113,23 +126,27 @@ pub(crate) fn copy_loop(dst: i32, src: i32, mut remain: i64) -> Outcome {
 /// Delivers the bytes a pipe holds to dst with read/write: the rescue for
 /// a splice whose dst turned out not to accept splice after src had
 /// already been drained, so nothing taken from src is lost. Returns the
-/// bytes delivered and the error that stopped it (0).
-pub(crate) fn deliver_from_pipe(pipe: &mut Pipe, dst: i32) -> (usize, i32) {
+/// bytes delivered, the error that stopped it (0), and the bytes read out
+/// of the pipe but not written when it stopped.
+pub(crate) fn deliver_from_pipe(
+    ctl: &mut Control,
+    pipe: &mut Pipe,
+    dst: i32,
+) -> (usize, i32, Vec<u8>) {
     with_buffer(|buf| {
         let mut moved = 0;
         // Invariant: `moved` bytes left the pipe and reached dst.
         while pipe.held() > 0 {
             let n = match pipe.read_into(buf) {
-                Ok(0) => return (moved, libc::EIO),
+                Ok(0) | Err(libc::EAGAIN) => return (moved, libc::EIO, Vec::new()),
                 Ok(n) => n,
-                Err(libc::EAGAIN) => return (moved, libc::EIO),
-                Err(e) => return (moved, e),
+                Err(e) => return (moved, e, Vec::new()),
             };
-            if let Err((w, e)) = write_all(dst, &buf[..n]) {
-                return (moved + w, e);
+            if let Err((w, e)) = write_all(ctl, dst, &buf[..n]) {
+                return (moved + w, e, buf[w..n].to_vec());
             }
             moved += n;
         }
-        (moved, 0)
+        (moved, 0, Vec::new())
     })
 }

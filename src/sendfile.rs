@@ -1,10 +1,12 @@
 //! sendfile(2): Go's SendFile. Moves bytes from a file (anything the
 //! kernel can page in: regular files, block devices) to any fd.
 
+use crate::control::Control;
+use crate::inflight;
 use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
-use crate::read_write::write_all;
 use crate::sigpipe::without_sigpipe;
+use crate::splice::deliver_byte;
 use crate::sys::errno;
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
 use crate::urgent::{self, Mark};
@@ -18,6 +20,17 @@ const MAX_CHUNK: i64 = 0x7fff_f000;
 /// position is used and advanced; with Some, the offset is used and
 /// advanced by the bytes moved, and the file position is left alone.
 pub fn sendfile(dst: i32, src: i32, offset: Option<&mut i64>, remain: i64) -> Transfer {
+    sendfile_with(&mut Control::plain(), dst, src, offset, remain)
+}
+
+/// zcopy_sendfile(_at) under a call's Control (zcopy_sendfile_opts).
+pub(crate) fn sendfile_with(
+    ctl: &mut Control,
+    dst: i32,
+    src: i32,
+    offset: Option<&mut i64>,
+    remain: i64,
+) -> Transfer {
     if let Some(t) = check_args(ZCOPY_METHOD_SENDFILE, dst, src, remain) {
         return t;
     }
@@ -29,12 +42,29 @@ pub fn sendfile(dst: i32, src: i32, offset: Option<&mut i64>, remain: i64) -> Tr
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
     }
-    let _nb = NonBlocking::for_pair(dst, None, src, None, false);
-    without_sigpipe(|| send_loop(dst, src, offset, remain).into_transfer(ZCOPY_METHOD_SENDFILE))
+    let _nb = NonBlocking::for_pair(dst, None, src, None, !ctl.is_plain());
+    without_sigpipe(|| {
+        let first = match inflight::resume(ctl, dst, src, remain) {
+            Ok(n) => n,
+            Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e),
+        };
+        if first == remain {
+            return Transfer::done(ZCOPY_METHOD_SENDFILE, first, 0);
+        }
+        send_loop(ctl, dst, src, offset, remain - first)
+            .after(first)
+            .into_transfer(ZCOPY_METHOD_SENDFILE)
+    })
 }
 
 /// The loop itself, for callers that already hold the SIGPIPE guard.
-pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain: i64) -> Outcome {
+pub(crate) fn send_loop(
+    ctl: &mut Control,
+    dst: i32,
+    src: i32,
+    offset: Option<&mut i64>,
+    mut remain: i64,
+) -> Outcome {
     let mut written: i64 = 0;
     let start: i64 = offset.as_deref().copied().unwrap_or(0);
     let mut pos: libc::off_t = start;
@@ -52,6 +82,9 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
         if remain <= 0 {
             break Outcome::Ended(written);
         }
+        if let Err(e) = ctl.check() {
+            break Outcome::Error(written, e);
+        }
         let len = remain.min(MAX_CHUNK) as usize;
         // SAFETY: pos_ptr is NULL or points to `pos`, alive for the call.
         let n = unsafe { libc::sendfile(dst, src, pos_ptr, len) };
@@ -59,6 +92,7 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
             written += n as i64;
             remain -= n as i64;
             waited = false;
+            ctl.progress();
             continue;
         }
         let e = if n == 0 { 0 } else { errno() };
@@ -70,14 +104,14 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
             match urgent::step_over(src) {
                 Mark::NotThere if n != 0 => {}
                 Mark::NotThere | Mark::Eof => break Outcome::Ended(written),
-                Mark::Byte(b) => match write_all(dst, &[b]) {
+                Mark::Byte(b) => match deliver_byte(ctl, dst, src, b) {
                     Ok(()) => {
                         written += 1;
                         remain -= 1;
                         waited = false;
                         continue;
                     }
-                    Err((_, e)) => break Outcome::Error(written, e),
+                    Err(e) => break Outcome::Error(written, e),
                 },
                 Mark::Skipped => {
                     waited = false;
@@ -93,7 +127,9 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
                 // pipe is a splice, which also takes a socket or pipe as src,
                 // and then EAGAIN can mean src has no data: wait for both
                 // (a regular file is always readable), so nothing spins.
-                match wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write)) {
+                match wait_ready(ctl, src, Wait::Read)
+                    .and_then(|_| wait_ready(ctl, dst, Wait::Write))
+                {
                     Ok(()) => {
                         waited = true;
                         continue;

@@ -3,6 +3,8 @@
 //! file, file -> socket), drain src into a pooled pipe and pump the pipe
 //! into dst, chunk by chunk.
 
+use crate::control::Control;
+use crate::inflight;
 use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::pool::{self, Pipe};
@@ -19,6 +21,11 @@ const MAX_DIRECT_CHUNK: i64 = 0x7fff_f000;
 /// zcopy_splice: moves up to `remain` bytes from `src` to `dst` with
 /// splice(2). See the header for the full contract.
 pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
+    splice_with(&mut Control::plain(), dst, src, remain)
+}
+
+/// zcopy_splice under a call's Control (zcopy_splice_opts).
+pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> Transfer {
     if let Some(t) = check_args(ZCOPY_METHOD_SPLICE, dst, src, remain) {
         return t;
     }
@@ -35,13 +42,21 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
         }
         Ok(fl) => fl,
     };
-    let _nb = NonBlocking::for_pair(dst, Some(dst_flags), src, None, false);
+    let _nb = NonBlocking::for_pair(dst, Some(dst_flags), src, None, !ctl.is_plain());
     without_sigpipe(|| {
+        let first = match inflight::resume(ctl, dst, src, remain) {
+            Ok(n) => n,
+            Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SPLICE, n, e),
+        };
+        let left = remain - first;
+        if left == 0 {
+            return Transfer::done(ZCOPY_METHOD_SPLICE, first, 0);
+        }
         // With a pipe on either side the kernel splices directly; between
         // two non-pipes it answers EINVAL at once, consuming nothing, and
         // we go through a pooled pipe. One probing call is cheaper than two
         // fstat(2)s.
-        let o = match direct(dst, src, remain) {
+        let o = match direct(ctl, dst, src, left) {
             Outcome::Fallback(0, libc::EINVAL) => match fstat(dst) {
                 // dst is a pipe, so the kernel refused src: a pipe into
                 // itself (fd for fd, a FIFO opened O_RDWR, a pipe reopened
@@ -50,15 +65,15 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
                 // (the pool could not either: fall back).
                 Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFIFO => {
                     if same_pipe(dst, src) {
-                        return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+                        return Transfer::done(ZCOPY_METHOD_SPLICE, first, libc::EINVAL);
                     }
                     Outcome::Fallback(0, libc::EINVAL)
                 }
-                _ => through_pool(dst, src, remain),
+                _ => through_pool(ctl, dst, src, left),
             },
             o => o,
         };
-        o.into_transfer(ZCOPY_METHOD_SPLICE)
+        o.after(first).into_transfer(ZCOPY_METHOD_SPLICE)
     })
 }
 
@@ -77,7 +92,7 @@ pub(crate) fn same_pipe(a: i32, b: i32) -> bool {
 /// Splices directly between `src` and `dst`, one of which is a pipe.
 /// EINVAL before any progress is a fallback with nothing consumed (neither
 /// fd is a pipe, or the other one does not support splice).
-pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
+pub(crate) fn direct(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
     // True once we waited for readiness since the last progress: another
     // EAGAIN then may be the urgent mark (poll says readable, splice won't).
@@ -85,6 +100,9 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
     // Invariant: `written` bytes left src and reached dst (no buffer of
     // ours in between, but for one byte past an urgent mark).
     while remain > 0 {
+        if let Err(e) = ctl.check() {
+            return Outcome::Error(written, e);
+        }
         let len = remain.min(MAX_DIRECT_CHUNK) as usize;
         // No SPLICE_F_NONBLOCK: blocking fds block in the kernel (which also
         // honours their SO_RCVTIMEO / SO_SNDTIMEO); the kernel adds the flag
@@ -100,6 +118,7 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
                 written += n as i64;
                 remain -= n as i64;
                 waited = false;
+                ctl.progress();
                 continue;
             }
             Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
@@ -107,7 +126,7 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
                 // Which side is not ready is not said: wait for src to have
                 // data, then for dst to have room, then retry.
                 if let Err(e) =
-                    wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write))
+                    wait_ready(ctl, src, Wait::Read).and_then(|_| wait_ready(ctl, dst, Wait::Write))
                 {
                     return Outcome::Error(written, e);
                 }
@@ -126,7 +145,7 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
         };
         match mark {
             Mark::Byte(b) => {
-                if let Err((_, e)) = write_all(dst, &[b]) {
+                if let Err(e) = deliver_byte(ctl, dst, src, b) {
                     return Outcome::Error(written, e);
                 }
                 written += 1;
@@ -156,7 +175,7 @@ enum Drained {
 /// Moves src into the (empty) pipe: at most `max` bytes. EAGAIN here can
 /// only mean src has no data yet (the pipe starts empty), so wait for src;
 /// an EAGAIN right after poll said readable, or a 0, may be the urgent mark.
-fn drain(pipe: &mut Pipe, src: i32, max: usize) -> Result<Drained, i32> {
+fn drain(ctl: &mut Control, pipe: &mut Pipe, src: i32, max: usize) -> Result<Drained, i32> {
     let mut waited = false;
     loop {
         let mark = match pipe.fill_from(src, max) {
@@ -164,7 +183,7 @@ fn drain(pipe: &mut Pipe, src: i32, max: usize) -> Result<Drained, i32> {
             Ok(_) => return Ok(Drained::Filled),
             Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
             Err(libc::EAGAIN) => {
-                wait_ready(src, Wait::Read)?;
+                wait_ready(ctl, src, Wait::Read)?;
                 waited = true;
                 continue;
             }
@@ -180,18 +199,22 @@ fn drain(pipe: &mut Pipe, src: i32, max: usize) -> Result<Drained, i32> {
     }
 }
 
-/// Moves everything the pipe holds to dst. EAGAIN means dst is full: wait
-/// until it is writable. Returns the bytes moved, and the error that
-/// stopped it early (the rest stays counted in the pipe).
-fn pump(pipe: &mut Pipe, dst: i32) -> (usize, i32) {
+/// Moves at most `max` of the bytes the pipe holds to dst. EAGAIN means
+/// dst is full: wait until it is writable. Returns the bytes moved, and the
+/// error that stopped it early (the rest stays counted in the pipe).
+pub(crate) fn pump_some(ctl: &mut Control, pipe: &mut Pipe, dst: i32, max: usize) -> (usize, i32) {
     let mut moved = 0;
-    while pipe.held() > 0 {
-        match pipe.empty_into(dst, pipe.held()) {
+    // Invariant: `moved` bytes left the pipe and reached dst.
+    while moved < max && pipe.held() > 0 {
+        match pipe.empty_into(dst, (max - moved).min(pipe.held())) {
             // The pipe holds bytes, so 0 cannot happen; guard anyway.
             Ok(0) => return (moved, libc::EIO),
-            Ok(n) => moved += n,
+            Ok(n) => {
+                moved += n;
+                ctl.progress();
+            }
             Err(libc::EAGAIN) => {
-                if let Err(e) = wait_ready(dst, Wait::Write) {
+                if let Err(e) = wait_ready(ctl, dst, Wait::Write) {
                     return (moved, e);
                 }
             }
@@ -201,10 +224,23 @@ fn pump(pipe: &mut Pipe, dst: i32) -> (usize, i32) {
     (moved, 0)
 }
 
+/// Writes the byte taken past an urgent mark to dst; kept for the next call
+/// when a signal interrupts the wait (EINTR).
+pub(crate) fn deliver_byte(ctl: &mut Control, dst: i32, src: i32, b: u8) -> Result<(), i32> {
+    match write_all(ctl, dst, &[b]) {
+        Ok(()) => Ok(()),
+        Err((_, libc::EINTR)) => {
+            inflight::park(dst, src, &[b], None);
+            Err(libc::EINTR)
+        }
+        Err((_, e)) => Err(e),
+    }
+}
+
 /// Go's Splice: src -> pooled pipe -> dst, chunk by chunk. No pipe to be
 /// had, or EINVAL on the first drain (the kernel cannot splice from src), is
 /// a fallback with nothing consumed.
-pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
+pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut pipe = match pool::acquire() {
         Ok(p) => p,
         Err(e) => return Outcome::Fallback(0, e),
@@ -217,12 +253,15 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
         if remain <= 0 {
             break Outcome::Ended(written);
         }
-        match drain(&mut pipe, src, remain.min(chunk) as usize) {
+        if let Err(e) = ctl.check() {
+            break Outcome::Error(written, e);
+        }
+        match drain(ctl, &mut pipe, src, remain.min(chunk) as usize) {
             Ok(Drained::Eof) => break Outcome::Ended(written),
-            Ok(Drained::Filled) => {}
+            Ok(Drained::Filled) => ctl.progress(),
             Ok(Drained::Urgent(b)) => {
                 // The pipe is empty, so this byte's turn is now.
-                if let Err((_, e)) = write_all(dst, &[b]) {
+                if let Err(e) = deliver_byte(ctl, dst, src, b) {
                     break Outcome::Error(written, e);
                 }
                 written += 1;
@@ -238,20 +277,31 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
             Err(libc::EPERM) if written == 0 => break Outcome::Fallback(0, libc::EPERM),
             Err(e) => break Outcome::Error(written, e),
         }
-        let (moved, e) = pump(&mut pipe, dst);
+        let held = pipe.held();
+        let (moved, e) = pump_some(ctl, &mut pipe, dst, held);
         written += moved as i64;
         remain -= moved as i64;
         if e == libc::EINVAL {
             // dst does not take splice (no splice_write, an O_APPEND file
             // opened since the check): the drained bytes must still arrive,
             // so that a caller falling back to read/write leaves no hole.
-            let (moved, e2) = deliver_from_pipe(&mut pipe, dst);
+            let (moved, e2, unwritten) = deliver_from_pipe(ctl, &mut pipe, dst);
             written += moved as i64;
+            if e2 == libc::EINTR {
+                inflight::park(dst, src, &unwritten, Some(pipe));
+                return Outcome::Error(written, e2);
+            }
             break if e2 != 0 {
                 Outcome::Error(written, e2)
             } else {
                 Outcome::Fallback(written, libc::EINVAL)
             };
+        }
+        if e == libc::EINTR {
+            // A signal while dst was full (ZCOPY_OPT_EINTR): the bytes in
+            // the pipe go first on the next call on this pair.
+            inflight::park(dst, src, &[], Some(pipe));
+            return Outcome::Error(written, e);
         }
         if e != 0 {
             break Outcome::from_errno(written, e);
