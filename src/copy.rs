@@ -5,7 +5,7 @@
 //! | src                   | dst                        | tried in order                         |
 //! |-----------------------|----------------------------|----------------------------------------|
 //! | same file as dst      | (itself)                   | read/write, limited to the size at start |
-//! | regular file          | regular file               | copy_file_range, sendfile, read/write  |
+//! | regular file          | regular file               | copy_file_range, sendfile, read/write (per data extent when src has holes: sparse.rs) |
 //! | regular file, blockdev| socket, char device        | sendfile, read/write                   |
 //! | regular file, blockdev| pipe                       | read/write (rust 108283: a pipe would hold the file's pages, so later writes to the file would show through) |
 //! | pipe, or any non-file | pipe                       | direct splice, read/write              |
@@ -19,7 +19,7 @@
 
 use crate::sys::{fd_flags, fstat, without_sigpipe};
 use crate::transfer::*;
-use crate::{copy_file_range, read_write, sendfile, splice};
+use crate::{copy_file_range, read_write, sendfile, sparse, splice};
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 /// What kind of file an fd is, for the dispatch table.
@@ -49,6 +49,7 @@ pub struct FdInfo {
     dev: u64,
     ino: u64,
     size: i64,
+    blocks: i64,
 }
 
 impl FdInfo {
@@ -70,6 +71,7 @@ impl FdInfo {
             dev: st.st_dev,
             ino: st.st_ino,
             size: st.st_size,
+            blocks: st.st_blocks,
         })
     }
 
@@ -214,7 +216,14 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
-    without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
+    let plan = plan(&d, &s);
+    if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
+        // Holes stay holes; each data extent goes through the row as usual.
+        return sparse::copy(dst, src, remain, s.size, d.size, |n| {
+            run(plan, dst, src, n, &s)
+        });
+    }
+    without_sigpipe(|| run(plan, dst, src, remain, &s))
 }
 
 /// One mechanism of a plan's row.

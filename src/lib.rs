@@ -12,6 +12,7 @@ pub mod options;
 pub mod pool;
 pub mod read_write;
 pub mod sendfile;
+pub mod sparse;
 pub mod splice;
 pub mod splicer;
 pub mod sys;
