@@ -1,19 +1,20 @@
-//! `zcopy cat FILE...`: each FILE to stdout in order, "-" for stdin.
+//! `zcopy cat [FILE...]`: each FILE to stdout in order, "-" (or none) for
+//! stdin.
 
 use crate::args::{Fail, Opts};
 use crate::progress::{mb_per_s, method, print_pool, pump, Progress};
-use crate::{errstr, io_errstr, is_broken_pipe};
+use crate::{errstr, io_errstr};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 pub const HELP: &str = "\
-Usage: zcopy cat [--stats] [--progress] FILE...
+Usage: zcopy cat [--stats] [--progress] [FILE...]
 
-Writes each FILE to stdout in order; - means stdin. stdout may be a pipe,
-a terminal, a file or a socket: the library picks sendfile, splice or
-read/write for each. A file that cannot be read is reported on stderr and
-skipped; the exit status is then 1.
+Writes each FILE to stdout in order; - (or no FILE) means stdin. stdout
+may be a pipe, a terminal, a file or a socket: the library picks sendfile,
+splice or read/write for each. A file that cannot be read is reported on
+stderr and skipped; the exit status is then 1.
 
   --stats      per file and total bytes, MB/s, method and pool counters
   --progress   a progress bar on stderr (only when stderr is a terminal)
@@ -21,11 +22,13 @@ skipped; the exit status is then 1.
 ";
 
 pub fn run(o: &Opts) -> Result<(), Fail> {
-    if o.args.is_empty() {
-        return Err(Fail::Usage(
-            "expected at least one FILE (- for stdin)".into(),
-        ));
-    }
+    // No FILE: stdin, as cat.
+    let stdin_only = ["-".to_string()];
+    let names = if o.args.is_empty() {
+        &stdin_only[..]
+    } else {
+        &o.args[..]
+    };
     let stdout = std::io::stdout();
     let _lock = stdout.lock(); // nothing else writes to stdout meanwhile
     let out_fd = stdout.as_raw_fd();
@@ -33,7 +36,7 @@ pub fn run(o: &Opts) -> Result<(), Fail> {
     // Every file is opened first so that the bar knows the total size.
     let mut opened: Vec<(String, Option<File>)> = Vec::new();
     let mut total_size = Some(0u64);
-    for name in &o.args {
+    for name in names {
         if name == "-" {
             total_size = None;
             opened.push((name.clone(), None));
@@ -64,7 +67,7 @@ pub fn run(o: &Opts) -> Result<(), Fail> {
         let t0 = Instant::now();
         let t = pump(out_fd, fd, &mut progress);
         total += t.written.max(0) as u64;
-        if is_broken_pipe(t.error) {
+        if t.error == libc::EPIPE {
             // The reader went away (`zcopy cat f | head`): stop quietly.
             progress.finish();
             return Err(Fail::Error);

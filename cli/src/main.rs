@@ -1,9 +1,9 @@
 //! `zcopy`: the zcopy library from a shell.
 //!
 //! ```text
-//! zcopy cp [--stats] [--progress] SRC DST
-//! zcopy cat [--stats] [--progress] FILE...
-//! zcopy relay [--stats] LISTEN_ADDR:PORT TARGET_ADDR:PORT
+//! zcopy cp [-p] [--stats] [--progress] SRC... DST
+//! zcopy cat [--stats] [--progress] [FILE...]
+//! zcopy relay [--stats] [HOST]:PORT HOST:PORT
 //! ```
 //!
 //! One module per job: `args` (the command line), `progress` (the bar, the
@@ -24,15 +24,16 @@ const MAIN_HELP: &str = "\
 zcopy - copy data with splice, sendfile and copy_file_range (zcopy library)
 
 Usage:
-  zcopy cp [--stats] [--progress] SRC DST
-  zcopy cat [--stats] [--progress] FILE...
-  zcopy relay [--stats] LISTEN_ADDR:PORT TARGET_ADDR:PORT
+  zcopy cp [-p] [--stats] [--progress] SRC DST
+  zcopy cp [-p] [--stats] [--progress] SRC... DIR
+  zcopy cat [--stats] [--progress] [FILE...]
+  zcopy relay [--stats] [HOST]:PORT HOST:PORT
   zcopy --version
   zcopy COMMAND --help
 
 Commands:
-  cp      copy a file, keeping its mode bits
-  cat     write files (or - for stdin) to stdout
+  cp      copy files as cp does (holes kept; -p keeps mode and times)
+  cat     write files (none, or -, for stdin) to stdout
   relay   a bidirectional TCP proxy
 
 Options (every command):
@@ -47,11 +48,22 @@ Exit status: 0 success, 1 failure, 2 usage error.
 /// A command's entry point.
 type Command = fn(&Opts) -> Result<(), Fail>;
 
+/// The second line of every usage error (the first says what is wrong).
+const TRY: &str = "Try 'zcopy --help' for more information.";
+
+/// A usage error: one line naming the command, the hint, exit status 2.
+fn usage_error(cmd: Option<&str>, msg: &str) -> ExitCode {
+    match cmd {
+        Some(c) => eprintln!("zcopy {c}: {msg}\n{TRY}"),
+        None => eprintln!("zcopy: {msg}\n{TRY}"),
+    }
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
-        eprint!("{MAIN_HELP}");
-        return ExitCode::from(2);
+        return usage_error(None, "missing command (cp, cat or relay)");
     };
     let (help, run): (&str, Command) = match cmd.as_str() {
         "-h" | "--help" | "help" => {
@@ -69,17 +81,11 @@ fn main() -> ExitCode {
         "cp" => (cp::HELP, cp::run),
         "cat" => (cat::HELP, cat::run),
         "relay" => (relay::HELP, relay::run),
-        other => {
-            eprintln!("zcopy: unknown command '{other}' (try zcopy --help)");
-            return ExitCode::from(2);
-        }
+        other => return usage_error(None, &format!("unknown command '{other}'")),
     };
-    let opts = match args::parse(&argv[1..]) {
+    let opts = match args::parse(cmd, &argv[1..]) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("zcopy {cmd}: {e}\n\n{help}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage_error(Some(cmd), &e),
     };
     if opts.help {
         print!("{help}");
@@ -87,10 +93,7 @@ fn main() -> ExitCode {
     }
     match run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Fail::Usage(m)) => {
-            eprintln!("zcopy {cmd}: {m}\n\n{help}");
-            ExitCode::from(2)
-        }
+        Err(Fail::Usage(m)) => usage_error(Some(cmd), &m),
         Err(Fail::Error) => ExitCode::from(1),
     }
 }
@@ -107,10 +110,4 @@ pub fn io_errstr(e: &std::io::Error) -> String {
         Some(i) => s[..i].to_string(),
         None => s,
     }
-}
-
-/// Whether an errno says the reader went away (EPIPE), without a libc
-/// dependency: std maps the raw value to its kind.
-pub fn is_broken_pipe(errno: i32) -> bool {
-    std::io::Error::from_raw_os_error(errno).kind() == std::io::ErrorKind::BrokenPipe
 }

@@ -2,7 +2,7 @@
 
 use crate::args::{Fail, Opts};
 use crate::progress::{mb_per_s, method, print_pool};
-use crate::{errstr, io_errstr, is_broken_pipe};
+use crate::{errstr, io_errstr};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -12,10 +12,13 @@ use zcopy::transfer::Transfer;
 use zcopy::{ZCOPY_ALL, ZCOPY_METHOD_NONE};
 
 pub const HELP: &str = "\
-Usage: zcopy relay [--stats] LISTEN_ADDR:PORT TARGET_ADDR:PORT
+Usage: zcopy relay [--stats] [HOST]:PORT HOST:PORT
 
-Accepts TCP connections on LISTEN_ADDR:PORT (port 0 picks a free one; the
-address is printed on stderr) and connects each to TARGET_ADDR:PORT. Each
+Accepts TCP connections on the first [HOST]:PORT (no HOST: every address;
+port 0 picks a free one; the address is printed on stderr) and connects
+each to the second HOST:PORT (no HOST: this machine). HOST is a name, an
+IPv4 address or an IPv6 one in brackets; names are looked up once, at the
+start, and a name that does not resolve is an error (exit 1). Each
 direction is a thread moving bytes with splice through the library's pipe
 pool; at end of stream the other side gets a half-close (shutdown of its
 write side), and both sockets close when both directions are done. Runs
@@ -26,32 +29,61 @@ until killed.
   -h, --help   this help
 ";
 
-fn resolve(what: &str, s: &str) -> Result<SocketAddr, Fail> {
-    match s.to_socket_addrs().map(|mut a| a.next()) {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(Fail::Usage(format!("{what} '{s}' resolves to no address"))),
-        Err(e) => Err(Fail::Usage(format!(
-            "{what} '{s}' is not ADDR:PORT ({})",
-            io_errstr(&e)
-        ))),
+/// "[HOST]:PORT" to addresses. HOST is a name (getaddrinfo), an IPv4
+/// address or an IPv6 one in brackets; no HOST means every local address
+/// when listening and this machine when connecting. A malformed operand is
+/// a usage error; a name that does not resolve is a failure (exit 1).
+fn addresses(what: &str, s: &str, listen: bool) -> Result<Vec<SocketAddr>, Fail> {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(Fail::Usage(format!("{what} '{s}' is not [HOST]:PORT")));
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        return Err(Fail::Usage(format!(
+            "{what} '{s}': '{port}' is not a port number"
+        )));
+    };
+    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(h) => h,
+        None if host.is_empty() && listen => "0.0.0.0",
+        None if host.is_empty() => "127.0.0.1",
+        None => host,
+    };
+    let found: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(e) => {
+            eprintln!(
+                "zcopy relay: cannot resolve the {what} host '{host}': {}",
+                io_errstr(&e)
+            );
+            return Err(Fail::Error);
+        }
+    };
+    if found.is_empty() {
+        eprintln!("zcopy relay: the {what} host '{host}' has no address");
+        return Err(Fail::Error);
     }
+    Ok(found)
 }
 
 pub fn run(o: &Opts) -> Result<(), Fail> {
     let [listen, target] = &o.args[..] else {
         return Err(Fail::Usage(format!(
-            "expected LISTEN_ADDR:PORT TARGET_ADDR:PORT, got {} argument(s)",
+            "expected [HOST]:PORT HOST:PORT, got {} argument(s)",
             o.args.len()
         )));
     };
-    let listen_addr = resolve("listen address", listen)?;
-    let target_addr = resolve("target address", target)?;
-    let listener = TcpListener::bind(listen_addr).map_err(|e| {
+    let listen_addrs = addresses("listen address", listen, true)?;
+    let targets: Arc<[SocketAddr]> = addresses("target address", target, false)?.into();
+    let listener = TcpListener::bind(&listen_addrs[..]).map_err(|e| {
         eprintln!("zcopy relay: cannot listen on {listen}: {}", io_errstr(&e));
         Fail::Error
     })?;
     let local = listener.local_addr().map_err(|_| Fail::Error)?;
-    eprintln!("zcopy relay: listening on {local}, forwarding to {target_addr}");
+    let shown: Vec<String> = targets.iter().map(|a| a.to_string()).collect();
+    eprintln!(
+        "zcopy relay: listening on {local}, forwarding to {}",
+        shown.join(" or ")
+    );
     let stats = o.stats;
     loop {
         let (client, peer) = match listener.accept() {
@@ -63,13 +95,26 @@ pub fn run(o: &Opts) -> Result<(), Fail> {
                 continue;
             }
         };
+        let targets = Arc::clone(&targets);
         let spawned = std::thread::Builder::new()
             .name(format!("relay {peer}"))
-            .spawn(move || serve(client, peer, target_addr, stats));
+            .spawn(move || serve(client, peer, &targets, stats));
         if let Err(e) = spawned {
             eprintln!("zcopy relay: cannot start a thread for {peer}: {e}");
         }
     }
+}
+
+/// Connects to the first of the target's addresses that answers.
+fn connect(targets: &[SocketAddr]) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::from(std::io::ErrorKind::AddrNotAvailable);
+    for a in targets {
+        match TcpStream::connect_timeout(a, Duration::from_secs(10)) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// One direction: src -> dst until EOF, then half-close dst. On an error
@@ -116,17 +161,19 @@ fn carry(
     Ok((up, down))
 }
 
-fn serve(client: TcpStream, peer: SocketAddr, target: SocketAddr, stats: bool) {
-    let upstream = match TcpStream::connect_timeout(&target, Duration::from_secs(10)) {
+fn serve(client: TcpStream, peer: SocketAddr, targets: &[SocketAddr], stats: bool) {
+    let upstream = match connect(targets) {
         Ok(s) => s,
         Err(e) => {
             eprintln!(
-                "zcopy relay: {peer}: cannot connect to {target}: {}",
+                "zcopy relay: {peer}: cannot connect to {}: {}",
+                targets[0],
                 io_errstr(&e)
             );
             return;
         }
     };
+    let target = upstream.peer_addr().unwrap_or(targets[0]);
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let start = Instant::now();
@@ -139,7 +186,7 @@ fn serve(client: TcpStream, peer: SocketAddr, target: SocketAddr, stats: bool) {
         }
     };
     for (dir, t) in [("to target", &up), ("to client", &down)] {
-        if t.error != 0 && !is_broken_pipe(t.error) {
+        if t.error != 0 && t.error != libc::EPIPE {
             eprintln!(
                 "zcopy relay: {peer}: {dir}: {} after {} bytes",
                 errstr(t.error),
@@ -186,14 +233,14 @@ mod tests {
         std::thread::spawn(move || {
             let (c, u) = (Arc::new(client), Arc::new(upstream));
             let r = carry(&c, &u, |_| {
-                Err(std::io::Error::from_raw_os_error(11)) // EAGAIN, as pthread_create
+                Err(std::io::Error::from_raw_os_error(libc::EAGAIN)) // as pthread_create
             });
             let _ = tx.send(r.map(|_| ()).map_err(|e| e.raw_os_error()));
         });
         let r = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("carry did not return after a failed spawn");
-        assert_eq!(r, Err(Some(11)));
+        assert_eq!(r, Err(Some(libc::EAGAIN)));
         for peer in [&mut client_peer, &mut target_peer] {
             peer.set_read_timeout(Some(Duration::from_secs(10)))
                 .unwrap();
