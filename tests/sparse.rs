@@ -182,3 +182,25 @@ fn into_an_existing_file_holes_overwrite_its_bytes() {
     assert_eq!(&tail, b"tail");
     assert!(same_bytes(&src, 0, &long, 0, SIZE));
 }
+
+#[test]
+fn in_chunks_as_the_cli_progress_bar_copies() {
+    // `zcopy cp --progress` calls zcopy_copy for 8 MiB at a time: each call
+    // starts where dst's last ftruncate left it, and no hole is filled.
+    let tmp = Tmp::new("chunks");
+    let src = sparse_source(&tmp.0);
+    let dst = rw(&tmp.0.join("dst"));
+    let mut total = 0;
+    loop {
+        let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), 8 << 20);
+        assert_eq!(t.error, 0, "{t:?}");
+        if t.written == 0 {
+            break;
+        }
+        total += t.written as u64;
+        assert_eq!(dst.metadata().unwrap().len(), total);
+    }
+    assert_eq!(total, SIZE);
+    assert!(allocated(&dst) <= 2 * MIB, "{} bytes", allocated(&dst));
+    assert!(same_bytes(&src, 0, &dst, 0, SIZE));
+}
