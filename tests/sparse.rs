@@ -90,7 +90,7 @@ fn whole_file_keeps_its_holes() {
     let tmp = Tmp::new("whole");
     let src = sparse_source(&tmp.0);
     let dst = rw(&tmp.0.join("dst"));
-    let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
+    let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
     assert_eq!((t.written, t.error), (SIZE as i64, 0), "{t:?}");
     assert_ne!(t.method, ZCOPY_METHOD_NONE, "{t:?}");
     dst.sync_all().unwrap();
@@ -100,7 +100,7 @@ fn whole_file_keeps_its_holes() {
     assert!(same_bytes(&src, 0, &dst, 0, SIZE));
     assert_eq!((position(&src), position(&dst)), (SIZE, SIZE));
     // At the end: nothing more, nothing changed.
-    let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
+    let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
     assert_eq!((t.written, t.error), (0, 0), "{t:?}");
     assert_eq!(dst.metadata().unwrap().len(), SIZE);
 }
@@ -114,7 +114,7 @@ fn from_a_position_with_a_limit() {
     let len = 200 * MIB + 1000 + 100_000 - start;
     (&src).seek(SeekFrom::Start(start)).unwrap();
     let dst = rw(&tmp.0.join("dst"));
-    let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), len as i64);
+    let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), len as i64);
     assert_eq!((t.written, t.error), (len as i64, 0), "{t:?}");
     dst.sync_all().unwrap();
     assert_eq!(dst.metadata().unwrap().len(), len);
@@ -125,7 +125,7 @@ fn from_a_position_with_a_limit() {
     // A limit that ends in a hole: dst gets its full length by ftruncate.
     let dst2 = rw(&tmp.0.join("dst2"));
     (&src).seek(SeekFrom::Start(EXTENT - 10)).unwrap();
-    let t = zcopy::copy::copy(dst2.as_raw_fd(), src.as_raw_fd(), (5 * MIB) as i64);
+    let t = zcopy::dispatch::copy(dst2.as_raw_fd(), src.as_raw_fd(), (5 * MIB) as i64);
     assert_eq!((t.written, t.error), ((5 * MIB) as i64, 0), "{t:?}");
     assert_eq!(dst2.metadata().unwrap().len(), 5 * MIB);
     assert!(same_bytes(&src, EXTENT - 10, &dst2, 0, 5 * MIB));
@@ -134,7 +134,7 @@ fn from_a_position_with_a_limit() {
     // All hole: nothing moved by a mechanism, the length is there.
     let dst3 = rw(&tmp.0.join("dst3"));
     (&src).seek(SeekFrom::Start(10 * MIB)).unwrap();
-    let t = zcopy::copy::copy(dst3.as_raw_fd(), src.as_raw_fd(), MIB as i64);
+    let t = zcopy::dispatch::copy(dst3.as_raw_fd(), src.as_raw_fd(), MIB as i64);
     assert_eq!(
         (t.written, t.error, t.method),
         (MIB as i64, 0, ZCOPY_METHOD_NONE)
@@ -157,7 +157,7 @@ fn into_an_existing_file_holes_overwrite_its_bytes() {
     (&dst).seek(SeekFrom::Start(4 * MIB)).unwrap();
     (&src).seek(SeekFrom::Start(69 * MIB)).unwrap();
     let len = 8 * MIB;
-    let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), len as i64);
+    let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), len as i64);
     assert_eq!((t.written, t.error), (len as i64, 0), "{t:?}");
     assert_eq!(dst.metadata().unwrap().len(), 12 * MIB);
     assert!(same_bytes(&src, 69 * MIB, &dst, 4 * MIB, len));
@@ -174,7 +174,7 @@ fn into_an_existing_file_holes_overwrite_its_bytes() {
     long.set_len(300 * MIB).unwrap();
     long.write_all_at(b"tail", 300 * MIB - 4).unwrap();
     (&src).seek(SeekFrom::Start(0)).unwrap();
-    let t = zcopy::copy::copy(long.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
+    let t = zcopy::dispatch::copy(long.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
     assert_eq!((t.written, t.error), (SIZE as i64, 0), "{t:?}");
     assert_eq!(long.metadata().unwrap().len(), 300 * MIB);
     let mut tail = [0u8; 4];
@@ -192,7 +192,7 @@ fn in_chunks_as_the_cli_progress_bar_copies() {
     let dst = rw(&tmp.0.join("dst"));
     let mut total = 0;
     loop {
-        let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), 8 << 20);
+        let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), 8 << 20);
         assert_eq!(t.error, 0, "{t:?}");
         if t.written == 0 {
             break;

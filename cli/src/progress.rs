@@ -82,7 +82,7 @@ const CHUNK: i64 = 8 << 20;
 /// last method that moved bytes, and the errno that ended it (0 at EOF).
 pub fn pump(dst: i32, src: i32, progress: &mut Progress) -> Transfer {
     if !progress.on {
-        let t = zcopy::copy::copy(dst, src, ZCOPY_ALL);
+        let t = zcopy::dispatch::copy(dst, src, ZCOPY_ALL);
         progress.add(t.written.max(0) as u64);
         return t;
     }
@@ -90,7 +90,7 @@ pub fn pump(dst: i32, src: i32, progress: &mut Progress) -> Transfer {
     // Invariant: total holds every chunk so far; a chunk that moved nothing
     // without an error is end of file.
     loop {
-        let t = zcopy::copy::copy(dst, src, CHUNK);
+        let t = zcopy::dispatch::copy(dst, src, CHUNK);
         total.written += t.written;
         if t.written > 0 || total.method == ZCOPY_METHOD_NONE {
             total.method = t.method;

@@ -120,7 +120,7 @@ fn connect(targets: &[SocketAddr]) -> std::io::Result<TcpStream> {
 /// One direction: src -> dst until EOF, then half-close dst. On an error
 /// both sockets are shut down so that the other direction ends too.
 fn one_way(dst: &TcpStream, src: &TcpStream) -> Transfer {
-    let t = zcopy::copy::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
+    let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
     if t.error == 0 {
         let _ = dst.shutdown(Shutdown::Write);
     } else {
