@@ -5,7 +5,7 @@
 //! | src                   | dst                        | tried in order                         |
 //! |-----------------------|----------------------------|----------------------------------------|
 //! | same file as dst      | (itself)                   | read/write, limited to the size at start |
-//! | regular file          | regular file               | copy_file_range, sendfile, read/write  |
+//! | regular file          | regular file               | copy_file_range, sendfile, read/write (per data extent when src has holes: sparse.rs) |
 //! | regular file, blockdev| socket, char device        | sendfile, read/write                   |
 //! | regular file, blockdev| pipe                       | read/write (rust 108283: a pipe would hold the file's pages, so later writes to the file would show through) |
 //! | pipe, or any non-file | pipe                       | direct splice, read/write              |
@@ -23,7 +23,7 @@ use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat};
 use crate::transfer::*;
-use crate::{copy_file_range, read_write, sendfile, splice};
+use crate::{copy_file_range, read_write, sendfile, sparse, splice};
 
 /// What kind of file an fd is, for the dispatch table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,7 @@ pub struct FdInfo {
     dev: u64,
     ino: u64,
     size: i64,
+    blocks: i64,
 }
 
 impl FdInfo {
@@ -73,6 +74,7 @@ impl FdInfo {
             dev: st.st_dev,
             ino: st.st_ino,
             size: st.st_size,
+            blocks: st.st_blocks,
         })
     }
 
@@ -143,7 +145,14 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
     let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), false);
-    without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
+    let plan = plan(&d, &s);
+    if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
+        // Holes stay holes; each data extent goes through the row as usual.
+        return sparse::copy(dst, src, remain, s.size, d.size, |n| {
+            run(plan, dst, src, n, &s)
+        });
+    }
+    without_sigpipe(|| run(plan, dst, src, remain, &s))
 }
 
 /// One mechanism of a plan's row.
