@@ -150,10 +150,10 @@ class Basics(unittest.TestCase):
         import errno
         for err, builtin in ((errno.EPIPE, BrokenPipeError), (errno.ECONNRESET, ConnectionResetError),
                              (errno.EAGAIN, BlockingIOError), (errno.ENOENT, FileNotFoundError)):
-            cls = zcopy._error_class(err)
+            cls = zcopy._errors.error_class(err)
             self.assertTrue(issubclass(cls, builtin))
             self.assertTrue(issubclass(cls, zcopy.Error))
-        self.assertIs(zcopy._error_class(errno.EBADF), zcopy.Error)
+        self.assertIs(zcopy._errors.error_class(errno.EBADF), zcopy.Error)
         self.assertTrue(issubclass(zcopy.NotHandled, OSError))
 
 

@@ -26,7 +26,8 @@ import os
 import socket
 from typing import Any, Optional, Tuple
 
-from . import ALL, Error, FileLike, _count, _fd, _lib, _loader, _need, _raise_for
+from . import ALL, Error, FileLike, _count, _fd, _lib, _loader, _need, _objects
+from ._errors import raise_for
 
 __all__ = ["Splicer", "relay", "splice"]
 
@@ -44,13 +45,16 @@ class Splicer:
     threads at once.
     """
 
+    # set before __init__ can fail, so that __del__ finds it
+    _ptr: Optional[int] = None
+
     def __init__(self) -> None:
         _need("zcopy_splicer_new")
         ptr = _lib.zcopy_splicer_new()
         if not ptr:
             err = ctypes.get_errno() or _errno.ENOMEM
             raise OSError(err, f"zcopy_splicer_new: {os.strerror(err)}")
-        self._ptr: Optional[int] = ptr
+        self._ptr = ptr
 
     def step(self, dst_fd: int, src_fd: int, remain: int = ALL) -> _loader.Result:
         """One non-blocking step; returns the raw ``zcopy_result``."""
@@ -161,7 +165,7 @@ class _Pump:
         if err or not r.handled:
             pending = sp.pending
             try:
-                _raise_for(r)
+                raise_for(r)
             except Error as e:
                 e.written = self.written
                 e.pending = pending
@@ -173,6 +177,15 @@ class _Pump:
             return
         # the step's budget ran out: let the loop run others, then go on
         self.handle = self.loop.call_soon(self.run)
+
+
+def _src_fd(obj: FileLike, name: str) -> int:
+    """src's fd; a Python buffer holding bytes read ahead is refused (the loop splices the fd only)."""
+    end = _objects.source(obj)
+    if end.held:
+        raise TypeError(f"{name} holds {len(end.held)} bytes in its Python buffer that a splice would skip; "
+                        "pass the socket itself")
+    return end.fd
 
 
 def _nonblocking(fd: int, name: str) -> None:
@@ -196,8 +209,8 @@ async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> i
             removed and the splicer freed first.
     """
     n = None if count is None else _count(count)
-    d = _fd(dst)
-    s = _fd(src)
+    d = _objects.sink(dst).fd
+    s = _src_fd(src, "src")
     _nonblocking(d, "dst")
     _nonblocking(s, "src")
     if n == 0:
@@ -240,7 +253,7 @@ async def relay(a: FileLike, b: FileLike) -> Tuple[int, int]:
         asyncio.CancelledError: cancelled; both directions stopped and
             their splicers freed.
     """
-    fa, fb = _fd(a), _fd(b)
+    fa, fb = _src_fd(a, "a"), _src_fd(b, "b")
     _nonblocking(fa, "a")
     _nonblocking(fb, "b")
     loop = asyncio.get_running_loop()
