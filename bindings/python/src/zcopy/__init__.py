@@ -50,6 +50,8 @@ __all__ = [
     "PoolStats",
     "copy",
     "copy_file_range",
+    "copyfile",
+    "copyfileobj",
     "library_path",
     "method_name",
     "pool_configure",
@@ -287,3 +289,5 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
     if rc:
         raise OSError(rc, os.strerror(rc))
 
+
+from ._shutil_like import copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)

@@ -46,22 +46,26 @@ _BUFFERED = (io.BufferedReader, io.BufferedWriter, io.BufferedRandom)
 _READ_BUFFERED = (io.BufferedReader, io.BufferedRandom)
 
 
+class Refused(TypeError):
+    """An object zcopy must not move bytes of; raised before anything moves."""
+
+
 def _refuse(obj: Any) -> None:
     ssl = sys.modules.get("ssl")  # not imported: no object can be an SSLSocket
     if ssl is not None and isinstance(obj, ssl.SSLSocket):
-        raise TypeError(
+        raise Refused(
             "zcopy cannot move bytes through an ssl.SSLSocket: its fd carries TLS records, "
             "and the kernel would send or receive plaintext; use sendall()/recv() or "
             "shutil.copyfileobj / zcopy.copyfileobj"
         )
     if isinstance(obj, io.TextIOBase):
-        raise TypeError(
+        raise Refused(
             f"zcopy moves bytes, and {type(obj).__name__} is a text-mode file (decoded, newlines "
             "translated): pass its .buffer, or open the file in binary mode"
         )
     if isinstance(obj, io.IOBase) and not isinstance(obj, _PLAIN):
         name = f"{type(obj).__module__}.{type(obj).__qualname__}"
-        raise TypeError(
+        raise Refused(
             f"zcopy moves the bytes of file descriptors, and a {name} does not hold its fd's "
             "bytes (compressed, decoded or in memory): use shutil.copyfileobj or zcopy.copyfileobj"
         )
@@ -86,11 +90,11 @@ def fileno(obj: Any) -> int:
         return obj
     get = getattr(obj, "fileno", None)
     if get is None or isinstance(obj, bool):
-        raise TypeError(f"expected an int fd or an object with fileno(), got {type(obj).__name__}")
+        raise Refused(f"expected an int fd or an object with fileno(), got {type(obj).__name__}")
     try:
         return int(get())
     except io.UnsupportedOperation as e:
-        raise TypeError(f"{type(obj).__name__} has no file descriptor ({e})") from None
+        raise Refused(f"{type(obj).__name__} has no file descriptor ({e})") from None
 
 
 def _would_block(_buffer: Any) -> None:
@@ -109,7 +113,7 @@ def _held(f: Any) -> bytes:
     try:
         raw.readinto = _would_block
     except AttributeError:
-        raise TypeError(
+        raise Refused(
             f"cannot see what a {type(f).__name__} over a {type(raw).__name__} holds in its "
             "buffer; pass the fd, or an unbuffered object"
         ) from None
@@ -196,4 +200,4 @@ def source(obj: Any, *, positional: bool = False) -> End:
     return End(fd, obj, held)
 
 
-__all__ = ["End", "fileno", "plain", "sink", "source"]
+__all__ = ["End", "Refused", "fileno", "plain", "sink", "source"]
