@@ -31,16 +31,10 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-import sys
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional, Protocol, Union
 
 from . import _loader, _objects
 from ._errors import Error, NotHandled, check, method_name
-
-if sys.version_info >= (3, 8):
-    from typing import Protocol
-else:  # pragma: no cover
-    Protocol = object
 
 __all__ = [
     "ALL",
@@ -102,11 +96,6 @@ def _offset(name: str, value: int) -> ctypes.c_int64:
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return ctypes.c_int64(value)
-
-
-def _need(name: str) -> None:
-    if not _loader.has(_lib, name):
-        raise NotImplementedError(f"the loaded libzcopy ({library_path}) lacks {name}; build a newer one")
 
 
 def _transfer(call: Callable[[int, int, int], _loader.Result], dst: FileLike, src: FileLike,
@@ -173,7 +162,6 @@ def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offse
     """
     if offset is None:
         return _transfer(_lib.zcopy_sendfile, dst, src, count)
-    _need("zcopy_sendfile_at")
     off = _offset("offset", offset)
     return _transfer(lambda d, s, n: _lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n),
                      dst, src, count, positional=True)
@@ -203,7 +191,6 @@ def copy_file_range(
     """
     if src_offset is None and dst_offset is None:
         return _transfer(_lib.zcopy_copy_file_range, dst, src, count)
-    _need("zcopy_copy_file_range_at")
     so = None if src_offset is None else _offset("src_offset", src_offset)
     do = None if dst_offset is None else _offset("dst_offset", dst_offset)
 
@@ -230,7 +217,6 @@ def copy(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
             the mechanism that failed.
         ValueError: ``count`` is negative.
     """
-    _need("zcopy_copy")
     return _transfer(_lib.zcopy_copy, dst, src, count)
 
 

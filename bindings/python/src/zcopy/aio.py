@@ -26,7 +26,7 @@ import os
 import socket
 from typing import Any, Optional, Tuple
 
-from . import ALL, Error, FileLike, _count, _fd, _lib, _loader, _need, _objects
+from . import ALL, Error, FileLike, _count, _fd, _lib, _loader, _objects
 from ._errors import raise_for
 
 __all__ = ["Splicer", "relay", "splice"]
@@ -49,7 +49,6 @@ class Splicer:
     _ptr: Optional[int] = None
 
     def __init__(self) -> None:
-        _need("zcopy_splicer_new")
         ptr = _lib.zcopy_splicer_new()
         if not ptr:
             err = ctypes.get_errno() or _errno.ENOMEM
