@@ -26,6 +26,7 @@ class Error(OSError):
             (dropped with the splicer's pipe); 0 elsewhere.
     """
 
+    __module__ = "zcopy"
     written: int = 0
     method: str = "none"
     pending: int = 0
@@ -40,6 +41,8 @@ class NotHandled(Error):
     ``written`` is 0, unless src was a buffered Python object whose buffer
     already held bytes: those reached dst first and are counted.
     """
+
+    __module__ = "zcopy"
 
 
 _classes: Dict[int, Type[Error]] = {}
