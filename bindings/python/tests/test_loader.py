@@ -168,6 +168,16 @@ class Basics(unittest.TestCase):
             _loader._declare(Lib())
         self.assertIn("lacks zcopy_splicer_step", str(cm.exception))
 
+    def test_constants_match_the_header(self):
+        import zcopy.aio as aio
+        header = (REPO / "include" / "zcopy.h").read_text()
+        defines = dict(re.findall(r"^#define (ZCOPY_[A-Z_]+) (-?\d+)$", header, re.M))
+        self.assertEqual(int(defines["ZCOPY_EPANIC"]), zcopy.EPANIC)
+        self.assertEqual(int(defines["ZCOPY_WANT_READ"]), aio.WANT_READ)
+        self.assertEqual(int(defines["ZCOPY_WANT_WRITE"]), aio.WANT_WRITE)
+        for name in ("NONE", "SPLICE", "SENDFILE", "COPY_FILE_RANGE", "READ_WRITE"):
+            self.assertEqual(zcopy.method_name(int(defines[f"ZCOPY_METHOD_{name}"])), name.lower())
+
     def test_method_names(self):
         self.assertEqual([zcopy.method_name(i) for i in range(6)],
                          ["none", "splice", "sendfile", "copy_file_range", "read_write", "unknown"])

@@ -34,10 +34,11 @@ import os
 from typing import Callable, NamedTuple, Optional, Protocol, Union
 
 from . import _loader, _objects
-from ._errors import Error, NotHandled, check, method_name
+from ._errors import EPANIC, Error, NotHandled, check, method_name
 
 __all__ = [
     "ALL",
+    "EPANIC",
     "Error",
     "FileLike",
     "NotHandled",

@@ -9,6 +9,10 @@ from . import _loader
 
 _lib = _loader.LIB
 
+#: ZCOPY_EPANIC: the errno-style code of a call that failed on an internal
+#: panic the library caught (a bug in libzcopy, never a kernel answer).
+EPANIC = 7000
+
 
 class Error(OSError):
     """A failed zcopy transfer.
@@ -88,7 +92,8 @@ def raise_for(r: _loader.Result, before: int = 0) -> None:
             e = NotHandled(f"{method} cannot serve these fds")
     else:
         moved = before + r.written
-        e = error_class(r.error)(r.error, f"{os.strerror(r.error)} ({method}, {moved} bytes moved)")
+        reason = "internal error in libzcopy (a caught panic)" if r.error == EPANIC else os.strerror(r.error)
+        e = error_class(r.error)(r.error, f"{reason} ({method}, {moved} bytes moved)")
     e.written = before + r.written
     e.method = method
     raise e
