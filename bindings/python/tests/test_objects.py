@@ -19,6 +19,7 @@ import tempfile
 import unittest
 
 import zcopy
+import zcopy._aio_pump as pump_mod
 import zcopy.aio as aio
 from _util import Bg, close_all, data, read_all, read_n, tcp_pair, temp_file, write_then_close
 
@@ -288,15 +289,15 @@ class SplicerInitFailure(unittest.TestCase):
                 return None  # the C call's NULL
 
         seen = []
-        old_hook, old_lib = sys.unraisablehook, aio._lib
+        old_hook, old_lib = sys.unraisablehook, pump_mod._lib
         sys.unraisablehook = seen.append
-        aio._lib = NoSplicer()
+        pump_mod._lib = NoSplicer()
         try:
             with self.assertRaises(OSError):
                 aio.Splicer()
             gc.collect()
         finally:
-            aio._lib = old_lib
+            pump_mod._lib = old_lib
             sys.unraisablehook = old_hook
         self.assertEqual([str(u.exc_value) for u in seen], [])
 

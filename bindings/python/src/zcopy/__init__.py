@@ -38,6 +38,7 @@ from ._errors import EPANIC, Error, NotHandled, check, method_name
 
 __all__ = [
     "ALL",
+    "CancelToken",
     "EPANIC",
     "Error",
     "FileLike",
@@ -277,4 +278,5 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
         raise OSError(rc, os.strerror(rc))
 
 
+from ._control import CancelToken  # noqa: E402
 from ._shutil_like import copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)
