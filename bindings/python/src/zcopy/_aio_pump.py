@@ -12,6 +12,7 @@ import asyncio
 import ctypes
 import errno as _errno
 import os
+import time
 from typing import Any, Callable, Iterable, Optional
 
 from . import ALL, Error, _lib, _loader
@@ -183,6 +184,9 @@ class Idle:
 
     touch() is called on every step that moved bytes; it only records the
     time, and the one timer re-arms itself for what is left when it fires.
+    The clock is time.monotonic(), not loop.time(): uvloop's loop time is
+    in whole milliseconds, cached per iteration, and a timer on it can fire
+    a little before the deadline measured by the caller.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float,
@@ -190,16 +194,20 @@ class Idle:
         self.loop = loop
         self.timeout = timeout
         self.on_expire = on_expire
-        self.last = loop.time()
-        self.handle: Optional[asyncio.TimerHandle] = loop.call_at(self.last + timeout, self._fire)
+        self.last = time.monotonic()
+        self.handle: Optional[asyncio.TimerHandle] = None
+        self._arm(timeout)
+
+    def _arm(self, left: float) -> None:
+        self.handle = self.loop.call_later(left + 0.001, self._fire)
 
     def touch(self) -> None:
-        self.last = self.loop.time()
+        self.last = time.monotonic()
 
     def _fire(self) -> None:
-        left = self.last + self.timeout - self.loop.time()
+        left = self.last + self.timeout - time.monotonic()
         if left > 0:
-            self.handle = self.loop.call_at(self.last + self.timeout, self._fire)
+            self._arm(left)
             return
         self.handle = None
         err = _errno.ETIMEDOUT
