@@ -150,6 +150,8 @@ async def relay(a: Any, b: Any, *, timeout: Optional[float] = None,
             p.stop()
             if not p.future.done():
                 p.future.cancel()
+            elif not p.future.cancelled():
+                p.future.exception()  # retrieved: the other direction's is the one raised
         if idle is not None:
             idle.cancel()
         await sa.finish()
