@@ -173,6 +173,31 @@ class StreamsMixin:
         self.assertTrue(closed, "the stream's writer was not closed after the relay")
 
 
+    def test_aiorelay_example_with_a_target_line(self):
+        import importlib.util
+        from _util import TESTS_DIR
+        spec = importlib.util.spec_from_file_location("aiorelay", TESTS_DIR.parent / "examples" / "aiorelay.py")
+        example = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(example)  # guarded by __main__: defines only
+        body = data(1 << 20, seed=63)
+
+        async def main():
+            upstream, port = await upstream_server(lambda req: req[::-1])
+            listening = asyncio.get_running_loop().create_future()
+            proxy = asyncio.ensure_future(example.serve(("127.0.0.1", 0), None, 30, listening.set_result))
+            server = await listening
+            reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+            writer.write(f"127.0.0.1:{port}\n".encode() + body)
+            writer.write_eof()
+            got = await reader.read()
+            writer.close()
+            proxy.cancel()
+            upstream.close()
+            return got
+
+        self.assertTrue(self.go(main()) == body[::-1])
+
+
 class OnAsyncio(StreamsMixin, unittest.TestCase):
     def run_loop(self, coro):
         return asyncio.run(coro)
