@@ -510,7 +510,12 @@ struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain
  *   src's position when the call began ("ab" copied onto itself becomes
  *   "abab"; no endless loop);
  * - regular file -> regular file: copy_file_range, then sendfile, then
- *   read/write (an O_APPEND dst: read/write, data appended);
+ *   read/write (an O_APPEND dst: read/write, data appended); when src has
+ *   holes (st_blocks * 512 < st_size) they stay holes: each data extent
+ *   (SEEK_DATA / SEEK_HOLE) is copied at its offset, holes past dst's size
+ *   are skipped, and dst is extended with ftruncate where the range ends
+ *   in a hole; `written` counts the holes too, and the copy covers src
+ *   up to its size when the call began;
  * - regular file or block device -> socket or character device: sendfile,
  *   then read/write;
  * - regular file -> pipe: read/write (a pipe would hold references to the

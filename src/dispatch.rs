@@ -5,7 +5,7 @@
 //! | src                   | dst                        | tried in order                         |
 //! |-----------------------|----------------------------|----------------------------------------|
 //! | same file as dst      | (itself)                   | read/write, limited to the size at start |
-//! | regular file          | regular file               | copy_file_range, sendfile, read/write  |
+//! | regular file          | regular file               | copy_file_range, sendfile, read/write (per data extent when src has holes: sparse.rs) |
 //! | regular file, blockdev| socket, char device        | sendfile, read/write                   |
 //! | regular file, blockdev| pipe                       | read/write (rust 108283: a pipe would hold the file's pages, so later writes to the file would show through) |
 //! | pipe, or any non-file | pipe                       | direct splice, read/write              |
@@ -25,7 +25,7 @@ use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat};
 use crate::transfer::*;
-use crate::{copy_file_range, read_write, sendfile, splice};
+use crate::{copy_file_range, read_write, sendfile, sparse, splice};
 
 /// What kind of file an fd is, for the dispatch table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,7 @@ pub struct FdInfo {
     dev: u64,
     ino: u64,
     size: i64,
+    blocks: i64,
 }
 
 impl FdInfo {
@@ -75,6 +76,7 @@ impl FdInfo {
             dev: st.st_dev,
             ino: st.st_ino,
             size: st.st_size,
+            blocks: st.st_blocks,
         })
     }
 
@@ -151,6 +153,7 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
     let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), !ctl.is_plain());
+    let plan = plan(&d, &s);
     without_sigpipe(|| {
         // Bytes an interrupted call on this pair left in flight go first.
         let first = match inflight::resume(ctl, dst, src, remain) {
@@ -160,7 +163,15 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
         if first == remain {
             return Transfer::done(ZCOPY_METHOD_NONE, first, 0);
         }
-        let mut t = run(ctl, plan(&d, &s), dst, src, remain - first, &s);
+        let mut t = if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
+            // Holes stay holes; each data extent goes through the row as
+            // usual.
+            sparse::copy(dst, src, remain - first, s.size, d.size, |n| {
+                run(ctl, plan, dst, src, n, &s)
+            })
+        } else {
+            run(ctl, plan, dst, src, remain - first, &s)
+        };
         t.written += first;
         t
     })

@@ -131,7 +131,12 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 ///   src's position when the call began ("ab" copied onto itself becomes
 ///   "abab"; no endless loop);
 /// - regular file -> regular file: copy_file_range, then sendfile, then
-///   read/write (an O_APPEND dst: read/write, data appended);
+///   read/write (an O_APPEND dst: read/write, data appended); when src has
+///   holes (st_blocks * 512 < st_size) they stay holes: each data extent
+///   (SEEK_DATA / SEEK_HOLE) is copied at its offset, holes past dst's size
+///   are skipped, and dst is extended with ftruncate where the range ends
+///   in a hole; `written` counts the holes too, and the copy covers src
+///   up to its size when the call began;
 /// - regular file or block device -> socket or character device: sendfile,
 ///   then read/write;
 /// - regular file -> pipe: read/write (a pipe would hold references to the
