@@ -164,6 +164,10 @@ SIGNATURES = {
     "zcopy_splicer_wants": (ctypes.c_int32, [_splicer]),
     "zcopy_splicer_eof": (ctypes.c_bool, [_splicer]),
     "zcopy_options_init": (None, [ctypes.POINTER(OptionsStruct)]),
+    "zcopy_copy_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
+    "zcopy_splice_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
+    "zcopy_sendfile_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
+    "zcopy_copy_file_range_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
 }
 
 
