@@ -24,9 +24,11 @@
 //!   made in; a pipe from an older generation (a thread slot, a splicer's) is
 //!   closed instead of used, and counted in `discarded`.
 
+mod fork;
+
 pub use crate::pipe::Pipe;
 use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Default pipe size: 1 MiB, the default pipe-max-size and Go's chunk.
 pub const DEFAULT_PIPE_SIZE: u64 = 1 << 20;
@@ -100,36 +102,6 @@ static SHARED: Shared = Shared {
     idle: UnsafeCell::new(Vec::new()),
 };
 
-/// Registers the fork handlers once. Called at load time (below), so that
-/// they exist before any pipe can; `acquire` calls it too, for a static
-/// link that left the constructor out. Two racing first calls both find
-/// REGISTERED and only one registers.
-fn register_fork_handlers() {
-    static REGISTERED: AtomicBool = AtomicBool::new(false);
-    if !REGISTERED.load(Relaxed) && !REGISTERED.swap(true, Relaxed) {
-        // SAFETY: the handlers only touch statics that need no init.
-        unsafe {
-            libc::pthread_atfork(
-                Some(before_fork),
-                Some(after_fork_parent),
-                Some(after_fork_child),
-            )
-        };
-    }
-}
-
-/// Runs when the library is loaded (dynamic loader, dlopen, or program
-/// start for a static link), before any other code of this crate: no pipe
-/// can be pooled before the handlers exist, so there is no window in which
-/// a fork() would hand the child a pipe the parent keeps using.
-extern "C" fn register_at_load() {
-    register_fork_handlers();
-}
-
-#[used]
-#[link_section = ".init_array"]
-static REGISTER_AT_LOAD: extern "C" fn() = register_at_load;
-
 struct Locked<'a>(&'a Shared);
 
 impl Shared {
@@ -151,46 +123,6 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         // SAFETY: locked by this thread in Shared::lock.
         unsafe { libc::pthread_mutex_unlock(self.0.lock.get()) };
-    }
-}
-
-extern "C" fn before_fork() {
-    // SAFETY: see Shared; unlocked again by one of the two handlers below.
-    unsafe { libc::pthread_mutex_lock(SHARED.lock.get()) };
-}
-
-extern "C" fn after_fork_parent() {
-    // SAFETY: locked by before_fork in this thread.
-    unsafe { libc::pthread_mutex_unlock(SHARED.lock.get()) };
-}
-
-extern "C" fn after_fork_child() {
-    GENERATION.fetch_add(1, Relaxed);
-    // The child is single-threaded and before_fork holds the lock, so the
-    // list is consistent. Close every inherited idle pipe (close(2) is
-    // async-signal-safe; popping a Vec does not allocate), and this thread's
-    // own slot pipe. Pipes lent by, or parked in the slots of, the parent's
-    // other threads cannot be reached from here: they are never used in the
-    // child (their generation is old), do not count as idle or in use, and
-    // their fds close on exec (O_CLOEXEC).
-    // SAFETY: exclusive access as argued above.
-    let idle = unsafe { &mut *SHARED.idle.get() };
-    let mut closed = 0;
-    while let Some(p) = idle.pop() {
-        drop(p);
-        closed += 1;
-    }
-    if let Ok(Some(p)) = SLOT.try_with(|s| s.0.take()) {
-        drop(p);
-        closed += 1;
-    }
-    DISCARDED.fetch_add(closed, Relaxed);
-    IDLE.store(0, Relaxed);
-    IN_USE.store(0, Relaxed);
-    // SAFETY: re-initialise rather than unlock: the owner recorded in the
-    // mutex is the parent's thread.
-    unsafe {
-        *SHARED.lock.get() = libc::PTHREAD_MUTEX_INITIALIZER;
     }
 }
 
@@ -249,7 +181,7 @@ pub fn acquire() -> Result<Pipe, i32> {
             None => break,
         }
     }
-    register_fork_handlers();
+    fork::register_fork_handlers();
     let p = Pipe::create(PIPE_SIZE.load(Relaxed), GENERATION.load(Relaxed))?;
     CREATED.fetch_add(1, Relaxed);
     IN_USE.fetch_add(1, Relaxed);

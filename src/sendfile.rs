@@ -6,10 +6,9 @@ use crate::inflight;
 use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::sigpipe::without_sigpipe;
-use crate::splice::deliver_byte;
 use crate::sys::errno;
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
-use crate::urgent::{self, Mark};
+use crate::urgent::{self, deliver_byte, Mark};
 use crate::wait::{wait_ready, Wait};
 
 /// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask

@@ -8,7 +8,7 @@ use crate::inflight;
 use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::pool::{self, Pipe};
-use crate::read_write::{deliver_from_pipe, write_all};
+use crate::read_write::deliver_from_pipe;
 use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat, raw_splice};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
@@ -145,7 +145,7 @@ pub(crate) fn direct(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> 
         };
         match mark {
             Mark::Byte(b) => {
-                if let Err(e) = deliver_byte(ctl, dst, src, b) {
+                if let Err(e) = urgent::deliver_byte(ctl, dst, src, b) {
                     return Outcome::Error(written, e);
                 }
                 written += 1;
@@ -224,19 +224,6 @@ pub(crate) fn pump_some(ctl: &mut Control, pipe: &mut Pipe, dst: i32, max: usize
     (moved, 0)
 }
 
-/// Writes the byte taken past an urgent mark to dst; kept for the next call
-/// when a signal interrupts the wait (EINTR).
-pub(crate) fn deliver_byte(ctl: &mut Control, dst: i32, src: i32, b: u8) -> Result<(), i32> {
-    match write_all(ctl, dst, &[b]) {
-        Ok(()) => Ok(()),
-        Err((_, libc::EINTR)) => {
-            inflight::park(dst, src, &[b], None);
-            Err(libc::EINTR)
-        }
-        Err((_, e)) => Err(e),
-    }
-}
-
 /// Go's Splice: src -> pooled pipe -> dst, chunk by chunk. No pipe to be
 /// had, or EINVAL on the first drain (the kernel cannot splice from src), is
 /// a fallback with nothing consumed.
@@ -261,7 +248,7 @@ pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i6
             Ok(Drained::Filled) => ctl.progress(),
             Ok(Drained::Urgent(b)) => {
                 // The pipe is empty, so this byte's turn is now.
-                if let Err(e) = deliver_byte(ctl, dst, src, b) {
+                if let Err(e) = urgent::deliver_byte(ctl, dst, src, b) {
                     break Outcome::Error(written, e);
                 }
                 written += 1;

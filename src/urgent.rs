@@ -14,6 +14,10 @@
 //! ioctl(SIOCATMARK); at the mark, receive one byte with recv(2), which
 //! does exactly what read(2) does there, and deliver it to dst by hand.
 
+use crate::control::Control;
+use crate::inflight;
+use crate::read_write::write_all;
+
 /// ioctl(SIOCATMARK) (asm-generic/sockios.h; the libc crate lacks it).
 const SIOCATMARK: libc::c_ulong = 0x8905;
 
@@ -66,5 +70,18 @@ pub(crate) fn step_over(src: i32) -> Mark {
                 e => Mark::Failed(e),
             },
         };
+    }
+}
+
+/// Writes the byte taken past an urgent mark to dst; kept for the next call
+/// when a signal interrupts the wait (EINTR).
+pub(crate) fn deliver_byte(ctl: &mut Control, dst: i32, src: i32, b: u8) -> Result<(), i32> {
+    match write_all(ctl, dst, &[b]) {
+        Ok(()) => Ok(()),
+        Err((_, libc::EINTR)) => {
+            inflight::park(dst, src, &[b], None);
+            Err(libc::EINTR)
+        }
+        Err((_, e)) => Err(e),
     }
 }
