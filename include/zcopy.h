@@ -28,6 +28,19 @@
 
 
 /**
+ * A signal delivered to the calling thread while a call waits (in poll(2)
+ * or in a blocking system call) ends the call with EINTR and `written`
+ * exact; calling again continues the stream. Without it EINTR is retried.
+ */
+#define ZCOPY_OPT_EINTR 1
+
+/**
+ * zcopy_relay and the engine: the first direction to reach EOF shuts down
+ * both write sides and ends the relay at once.
+ */
+#define ZCOPY_OPT_CLOSE_BOTH 2
+
+/**
  * `wants`: wait until src is readable, then step again.
  */
 #define ZCOPY_WANT_READ 1
@@ -125,6 +138,38 @@ typedef struct zcopy_pool_stats {
    */
   uint64_t discarded;
 } zcopy_pool_stats;
+
+/**
+ * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
+ * zcopy_options_init, then set what you need.
+ *
+ * Layout (24 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
+ * cancel_fd at 16, reserved at 20.
+ */
+typedef struct zcopy_options {
+  /**
+   * sizeof(zcopy_options): 24.
+   */
+  uint32_t size;
+  /**
+   * ZCOPY_OPT_* bits.
+   */
+  uint32_t flags;
+  /**
+   * Milliseconds with no byte moved before the call ends with ETIMEDOUT
+   * (the clock restarts whenever a byte moves); 0: never.
+   */
+  int64_t idle_timeout_ms;
+  /**
+   * An fd whose readability ends the call with ECANCELED (the library
+   * never reads it, so one fd can cancel many calls); -1: none.
+   */
+  int32_t cancel_fd;
+  /**
+   * Must be 0.
+   */
+  int32_t reserved;
+} zcopy_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -469,6 +514,21 @@ int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
  * `s` must be NULL or a live splicer from zcopy_splicer_new.
  */
 bool zcopy_splicer_eof(const struct zcopy_splicer *s);
+
+/**
+ * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
+ * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
+ * fields you need, so that a later version's new fields get their
+ * defaults.
+ *
+ * - `opts`: the struct to fill; NULL does nothing.
+ *
+ * Thread safety: writes only `*opts`. Never blocks.
+ *
+ * # Safety
+ * `opts` is NULL or points to writable memory for one zcopy_options.
+ */
+void zcopy_options_init(struct zcopy_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,6 +2,8 @@
 //! them into safe Rust at once, and calls the plain-Rust logic inside
 //! `catch_unwind`, so that no panic ever crosses into C.
 
+mod options;
+
 use crate::pool::{self, PoolStats};
 use crate::splicer::Splicer;
 use crate::transfer::{method_name, Transfer};

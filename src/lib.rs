@@ -4,9 +4,11 @@
 //! The real logic lives in plain Rust, one module per mechanism; `ffi` is
 //! the thin C boundary over it. Rust callers can use the modules directly.
 
+pub mod control;
 pub mod copy;
 pub mod copy_file_range;
 pub mod ffi;
+pub mod options;
 pub mod pool;
 pub mod read_write;
 pub mod sendfile;
@@ -15,6 +17,7 @@ pub mod splicer;
 pub mod sys;
 pub mod transfer;
 
+pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR};
 pub use transfer::{
     method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
     ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE, ZCOPY_METHOD_SPLICE,

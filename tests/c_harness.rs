@@ -13,6 +13,8 @@
 //! - `ZCOPY_CTEST_TIMEOUT`: seconds before a program is killed (default 120,
 //!   900 under valgrind).
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,23 +29,9 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The directory holding the libzcopy.so built with this test: cargo puts
-/// it next to this test binary, in target/<profile>/deps/ (and copies it to
-/// target/<profile>/ only when the lib itself is a build root).
+/// The directory holding the libzcopy.so built with this test.
 fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("deps dir").to_path_buf();
-    if deps.join("libzcopy.so").exists() {
-        return deps;
-    }
-    let dir = deps.parent().expect("profile dir").to_path_buf();
-    assert!(
-        dir.join("libzcopy.so").exists(),
-        "libzcopy.so not found in {} or {} (cargo test builds it with the lib target)",
-        deps.display(),
-        dir.display()
-    );
-    dir
+    common::built_library_dir()
 }
 
 fn target_triple() -> String {

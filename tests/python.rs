@@ -1,7 +1,9 @@
 //! Runs the Python harness (bindings/python/tests, plain unittest) against
-//! the libzcopy.so that `cargo test` just built (target/<profile>/libzcopy.so,
-//! found from this test binary's own path), with the package taken from
+//! the libzcopy.so that `cargo test` just built (found from this test
+//! binary's own path), with the package taken from
 //! bindings/python/src.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -9,20 +11,10 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(900);
 
+/// The libzcopy.so built with this test (in target/<profile>/deps on a
+/// plain `cargo test`, see common::built_library_dir).
 fn library() -> PathBuf {
-    // target/<profile>/deps/python-<hash> -> target/<profile>/libzcopy.so
-    let exe = std::env::current_exe().expect("current_exe");
-    let lib = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("libzcopy.so");
-    assert!(
-        lib.is_file(),
-        "no freshly built library at {}",
-        lib.display()
-    );
-    lib
+    common::built_library_dir().join("libzcopy.so")
 }
 
 /// The asyncio tests also run on uvloop; install it from PyPI when it is

@@ -75,3 +75,24 @@ pub fn set_nonblocking(fd: i32) {
         libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
 }
+
+/// The directory holding the libzcopy.so that `cargo test` built with this
+/// test binary. A plain `cargo test` leaves the test build's cdylib only in
+/// target/<profile>/deps/ (next to the test binary); target/<profile>/ gets a
+/// copy only when the library itself was a build root (`cargo build`). The
+/// deps copy is looked at first: it is the one built with these tests.
+pub fn built_library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir").to_path_buf();
+    if deps.join("libzcopy.so").exists() {
+        return deps;
+    }
+    let dir = deps.parent().expect("profile dir").to_path_buf();
+    assert!(
+        dir.join("libzcopy.so").exists(),
+        "libzcopy.so not found in {} or {} (cargo test builds it with the lib target)",
+        deps.display(),
+        dir.display()
+    );
+    dir
+}

@@ -1,0 +1,155 @@
+//! `zcopy_options`: what a caller may ask of a blocking call beyond the
+//! bytes to move — an idle timeout, a cancel fd, interruption by signals,
+//! and (for zcopy_relay) closing both directions at the first EOF.
+//!
+//! The struct is part of the ABI: 24 bytes, fields in this order. `size`
+//! comes first so that a later version can grow the struct and still tell
+//! an old caller's from a new one's; today only 24 is accepted.
+
+/// A signal delivered to the calling thread while a call waits (in poll(2)
+/// or in a blocking system call) ends the call with EINTR and `written`
+/// exact; calling again continues the stream. Without it EINTR is retried.
+pub const ZCOPY_OPT_EINTR: u32 = 1;
+/// zcopy_relay and the engine: the first direction to reach EOF shuts down
+/// both write sides and ends the relay at once.
+pub const ZCOPY_OPT_CLOSE_BOTH: u32 = 2;
+
+/// Every flag this version knows; any other bit is EINVAL.
+const KNOWN_FLAGS: u32 = ZCOPY_OPT_EINTR | ZCOPY_OPT_CLOSE_BOTH;
+
+/// Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
+/// zcopy_options_init, then set what you need.
+///
+/// Layout (24 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
+/// cancel_fd at 16, reserved at 20.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// sizeof(zcopy_options): 24.
+    pub size: u32,
+    /// ZCOPY_OPT_* bits.
+    pub flags: u32,
+    /// Milliseconds with no byte moved before the call ends with ETIMEDOUT
+    /// (the clock restarts whenever a byte moves); 0: never.
+    pub idle_timeout_ms: i64,
+    /// An fd whose readability ends the call with ECANCELED (the library
+    /// never reads it, so one fd can cancel many calls); -1: none.
+    pub cancel_fd: i32,
+    /// Must be 0.
+    pub reserved: i32,
+}
+
+const _: () = assert!(std::mem::size_of::<Options>() == 24);
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            size: std::mem::size_of::<Options>() as u32,
+            flags: 0,
+            idle_timeout_ms: 0,
+            cancel_fd: -1,
+            reserved: 0,
+        }
+    }
+}
+
+/// What a valid `zcopy_options` asks for, checked once at the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// Milliseconds without progress before ETIMEDOUT; 0: never.
+    pub idle_timeout_ms: i64,
+    /// The fd whose readability cancels the call, if any.
+    pub cancel_fd: Option<i32>,
+    /// ZCOPY_OPT_EINTR.
+    pub eintr: bool,
+    /// ZCOPY_OPT_CLOSE_BOTH.
+    pub close_both: bool,
+}
+
+impl Settings {
+    /// Validates a caller's options (None: the defaults, as a NULL pointer
+    /// means). EINVAL for a size other than 24, an unknown flag bit,
+    /// reserved != 0, a negative timeout or a cancel_fd below -1; EBADF for
+    /// a cancel_fd that is not open.
+    pub fn from_options(opts: Option<&Options>) -> Result<Settings, i32> {
+        let Some(o) = opts else {
+            return Ok(Settings::default());
+        };
+        if o.size as usize != std::mem::size_of::<Options>()
+            || o.flags & !KNOWN_FLAGS != 0
+            || o.reserved != 0
+            || o.idle_timeout_ms < 0
+            || o.cancel_fd < -1
+        {
+            return Err(libc::EINVAL);
+        }
+        if o.cancel_fd >= 0 {
+            // SAFETY: F_GETFD takes no pointer; it only tells whether the fd is open.
+            if unsafe { libc::fcntl(o.cancel_fd, libc::F_GETFD) } < 0 {
+                return Err(libc::EBADF);
+            }
+        }
+        Ok(Settings {
+            idle_timeout_ms: o.idle_timeout_ms,
+            cancel_fd: (o.cancel_fd >= 0).then_some(o.cancel_fd),
+            eintr: o.flags & ZCOPY_OPT_EINTR != 0,
+            close_both: o.flags & ZCOPY_OPT_CLOSE_BOTH != 0,
+        })
+    }
+
+    /// True when nothing beyond a plain call is asked: no timeout, no
+    /// cancel fd, EINTR retried.
+    pub fn is_plain(&self) -> bool {
+        self.idle_timeout_ms == 0 && self.cancel_fd.is_none() && !self.eintr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_plain() {
+        let s = Settings::from_options(Some(&Options::default())).unwrap();
+        assert!(s.is_plain());
+        assert_eq!(Settings::from_options(None).unwrap(), s);
+    }
+
+    #[test]
+    fn bad_options_are_einval() {
+        let bad = [
+            Options {
+                size: 16,
+                ..Options::default()
+            },
+            Options {
+                flags: 4,
+                ..Options::default()
+            },
+            Options {
+                reserved: 1,
+                ..Options::default()
+            },
+            Options {
+                idle_timeout_ms: -1,
+                ..Options::default()
+            },
+            Options {
+                cancel_fd: -2,
+                ..Options::default()
+            },
+        ];
+        for o in bad {
+            assert_eq!(Settings::from_options(Some(&o)), Err(libc::EINVAL), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn a_closed_cancel_fd_is_ebadf() {
+        let o = Options {
+            cancel_fd: 1_000_000,
+            ..Options::default()
+        };
+        assert_eq!(Settings::from_options(Some(&o)), Err(libc::EBADF));
+    }
+}
