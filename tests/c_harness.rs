@@ -241,6 +241,19 @@ macro_rules! ctests {
 }
 
 ctests!(
-    core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer
+    core,
+    goports,
+    pool,
+    dispatch,
+    sigpipe,
+    fork,
+    nospin,
+    timeouts,
+    exhaustion,
+    isolation,
+    load,
+    hostile,
+    splicer_relay,
+    splicer_contract,
+    splicer_lifecycle
 );

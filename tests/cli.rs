@@ -8,9 +8,8 @@
 //! plain `cargo test` works; with `cargo test --workspace` it is already
 //! built and the build is a no-op).
 
-mod eco_support;
+mod support;
 
-use eco_support::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -18,6 +17,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use support::*;
 
 const T: Duration = Duration::from_secs(60);
 

@@ -7,14 +7,14 @@
 //! Needs gcc, curl, iperf3 and sha256sum (a missing one fails the test with
 //! the command that installs it).
 
-mod eco_support;
+mod support;
 
-use eco_support::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::*;
 
 const T: Duration = Duration::from_secs(60);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
