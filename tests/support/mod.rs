@@ -1,7 +1,7 @@
 //! Helpers shared by tests/install.rs, tests/examples.rs and tests/cli.rs,
 //! the tests that run programs: processes (process.rs), tools (tools.rs),
-//! files and checksums (files.rs), the built library and C examples
-//! (build.rs).
+//! files and checksums (files.rs), TCP peers (net.rs), the built library
+//! and C examples (build.rs).
 #![allow(dead_code)]
 
 // The library lookup rule shared with the other Rust tests.
@@ -10,9 +10,10 @@ mod common;
 
 pub mod build;
 pub mod files;
+pub mod net;
 pub mod process;
 pub mod tools;
 
 // Each test uses some of them; the rest are not "unused".
 #[allow(unused_imports)]
-pub use {build::*, files::*, process::*, tools::*};
+pub use {build::*, files::*, net::*, process::*, tools::*};
