@@ -28,6 +28,13 @@
 
 
 /**
+ * The `error` of a call whose Rust side panicked, caught at the boundary:
+ * an internal bug, not a kernel errno (no errno has this value). The call
+ * may have moved `written` bytes; the library stays usable.
+ */
+#define ZCOPY_EPANIC 7000
+
+/**
  * A signal delivered to the calling thread while a call waits (in poll(2)
  * or in a blocking system call) ends the call with EINTR and `written`
  * exact; calling again continues the stream. Without it EINTR is retried.
@@ -82,64 +89,6 @@
 typedef struct zcopy_splicer zcopy_splicer;
 
 /**
- * The result of a transfer.
- *
- * `written` counts the bytes that reached `dst`, also when `error` is not 0.
- * `error` is 0, or the errno value that ended the transfer. `method` is the
- * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
- * when the mechanism cannot serve this pair of fds and consumed nothing from
- * `src`: the caller should fall back to another mechanism; `error` then
- * carries the reason when a system call gave one, else 0.
- */
-typedef struct zcopy_result {
-  /**
-   * Bytes that reached dst, also when `error` is not 0.
-   */
-  int64_t written;
-  /**
-   * 0, or the errno value that ended the transfer.
-   */
-  int32_t error;
-  /**
-   * The ZCOPY_METHOD_* that moved the bytes, or failed.
-   */
-  int32_t method;
-  /**
-   * false: this mechanism cannot serve this fd pair and consumed nothing
-   * from src; the caller should fall back.
-   */
-  bool handled;
-} zcopy_result;
-
-/**
- * Counters of the global pipe pool.
- */
-typedef struct zcopy_pool_stats {
-  /**
-   * Pipes parked in the pool now (the shared list and each thread's own
-   * slot).
-   */
-  uint64_t idle;
-  /**
-   * Pipes lent to calls (and to splicers) now.
-   */
-  uint64_t in_use;
-  /**
-   * Pipes created since start.
-   */
-  uint64_t created;
-  /**
-   * Times a call got an idle pipe instead of a new one.
-   */
-  uint64_t reused;
-  /**
-   * Pipes closed because they held data, overflowed the idle cap, or
-   * were inherited across fork().
-   */
-  uint64_t discarded;
-} zcopy_pool_stats;
-
-/**
  * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
  * zcopy_options_init, then set what you need.
  *
@@ -171,9 +120,245 @@ typedef struct zcopy_options {
   int32_t reserved;
 } zcopy_options;
 
+/**
+ * Counters of the global pipe pool (`zcopy_pool_stats` in the header).
+ */
+typedef struct zcopy_pool_stats {
+  /**
+   * Pipes parked in the pool now (the shared list and each thread's own
+   * slot).
+   */
+  uint64_t idle;
+  /**
+   * Pipes lent to calls (and to splicers) now.
+   */
+  uint64_t in_use;
+  /**
+   * Pipes created since start.
+   */
+  uint64_t created;
+  /**
+   * Times a call got an idle pipe instead of a new one.
+   */
+  uint64_t reused;
+  /**
+   * Pipes closed because they held data, overflowed the idle cap, or
+   * were inherited across fork().
+   */
+  uint64_t discarded;
+} zcopy_pool_stats;
+
+/**
+ * The result of a transfer.
+ *
+ * `written` counts the bytes that reached `dst`, also when `error` is not 0.
+ * `error` is 0, or the errno value that ended the transfer. `method` is the
+ * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
+ * when the mechanism cannot serve this pair of fds and consumed nothing from
+ * `src`: the caller should fall back to another mechanism; `error` then
+ * carries the reason when a system call gave one, else 0.
+ */
+typedef struct zcopy_result {
+  /**
+   * Bytes that reached dst, also when `error` is not 0.
+   */
+  int64_t written;
+  /**
+   * 0, or the errno value that ended the transfer.
+   */
+  int32_t error;
+  /**
+   * The ZCOPY_METHOD_* that moved the bytes, or failed.
+   */
+  int32_t method;
+  /**
+   * false: this mechanism cannot serve this fd pair and consumed nothing
+   * from src; the caller should fall back.
+   */
+  bool handled;
+} zcopy_result;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The library's version, e.g. "0.1.0": a static NUL-terminated string,
+ * never to be freed. Thread safety: safe from any thread.
+ */
+const char *zcopy_version(void);
+
+/**
+ * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
+ * "copy_file_range", "read_write"; "unknown" for any other value. A static
+ * NUL-terminated string, never to be freed. Thread safety: safe from any
+ * thread.
+ */
+const char *zcopy_method_name(int32_t method);
+
+/**
+ * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
+ * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
+ * fields you need, so that a later version's new fields get their
+ * defaults.
+ *
+ * - `opts`: the struct to fill; NULL does nothing.
+ *
+ * Thread safety: writes only `*opts`. Never blocks.
+ *
+ * # Safety
+ * `opts` is NULL or points to writable memory for one zcopy_options.
+ */
+void zcopy_options_init(struct zcopy_options *opts);
+
+/**
+ * Fills `*out` with the pool's counters. Each counter is read atomically;
+ * while other threads are transferring, the five are not one snapshot.
+ *
+ * - `out`: where to write; NULL does nothing.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
+ */
+void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
+
+/**
+ * Closes the pool's idle pipes: the shared list and the calling thread's
+ * own idle pipe. Pipes lent out are not touched; idle pipes kept by other
+ * live threads go back to the shared list when those threads exit.
+ *
+ * Returns how many pipes were closed.
+ *
+ * Thread safety: safe from any thread.
+ */
+uint64_t zcopy_pool_drain(void);
+
+/**
+ * Configures the global pipe pool.
+ *
+ * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
+ *   it are closed. 0 keeps the current value; at most 65536.
+ * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
+ *   (default 1 MiB; the kernel rounds it up to a power-of-two number of
+ *   pages, and a failure to grow is ignored). 0 keeps the current value;
+ *   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
+ *   size. It is also the most bytes one splice round moves.
+ *
+ * Returns 0, or EINVAL when a value is out of range (nothing changed), or
+ * ZCOPY_EPANIC after an internal panic.
+ *
+ * Thread safety: safe from any thread; calls in flight keep the pipes
+ * they have.
+ */
+int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
+
+/**
+ * Makes a non-blocking splicer for one direction of a stream (make two for
+ * a two-way relay). It borrows a pipe from the global pool and keeps it
+ * until zcopy_splicer_free, so that bytes taken from src wait in it, never
+ * lost, while dst is full.
+ *
+ * Returns the splicer, owned by the caller (release it with
+ * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
+ * be made; ZCOPY_EPANIC after an internal panic).
+ *
+ * Thread safety: a splicer may move between threads but must not be used
+ * by two threads at once; different splicers are independent.
+ */
+struct zcopy_splicer *zcopy_splicer_new(void);
+
+/**
+ * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
+ * holds bytes (after a hard error, or freed mid-transfer) is closed with
+ * them. The fds passed to zcopy_splicer_step are not touched.
+ *
+ * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
+ *   not be used afterwards.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
+ * by another thread.
+ */
+void zcopy_splicer_free(struct zcopy_splicer *s);
+
+/**
+ * Moves what it can from `src_fd` to `dst_fd` without waiting, and
+ * returns. Meant for non-blocking fds driven by an event loop (on a
+ * blocking fd the kernel may block the call).
+ *
+ * Bytes the splicer already holds go out first; then it takes from
+ * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
+ * one busy stream cannot starve an event loop) and delivers, until
+ * something would block.
+ *
+ * - `s`: the splicer (NULL gives error EINVAL).
+ * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
+ *   accepts: sockets, pipes, files as src).
+ * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
+ *   limit); 0 only delivers what is pending.
+ *
+ * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
+ * counts the bytes that reached dst in this step. Then:
+ * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
+ *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
+ *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
+ *   Nothing is lost: step again when the fd is ready.
+ * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
+ *   everything taken was delivered (a step with `remain` > 0 that returns
+ *   error 0, written 0 and wants 0 means the same). Half-close dst now.
+ * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
+ *   delivered; step again for more.
+ * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
+ *   dst does not take splice (opened O_APPEND, or a file without splice
+ *   support: checked before anything is taken); nothing consumed: fall
+ *   back to read/write.
+ * - `error` EBADF with nothing taken: dst is closed or not open for
+ *   writing (checked the same way), or src is not open for reading.
+ * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
+ *   zcopy_splicer_pending tells how many bytes were taken from src but not
+ *   delivered. zcopy_splicer_free then closes the pipe with them.
+ * - `error` ESTALE: the splicer was made before fork() and holds bytes in
+ *   a pipe the parent shares; the child must not touch them (an inherited
+ *   splicer with nothing pending gets a fresh pipe and works).
+ *
+ * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
+ * Thread safety: one thread at a time per splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
+
+/**
+ * Bytes the splicer took from src and has not yet delivered to dst; 0 for
+ * NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
+
+/**
+ * What the last step waits for: ZCOPY_WANT_READ (src readable),
+ * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
+ * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
+
+/**
+ * True when the last step found src at end of stream and nothing is
+ * pending: this direction is done; false for NULL. Thread safety: as for
+ * the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+bool zcopy_splicer_eof(const struct zcopy_splicer *s);
 
 /**
  * Moves up to `remain` bytes from `src_fd` to `dst_fd` with splice(2).
@@ -275,62 +460,6 @@ struct zcopy_result zcopy_sendfile(int dst_fd, int src_fd, int64_t remain);
 struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain);
 
 /**
- * Fills `*out` with the pool's counters. Each counter is read atomically;
- * while other threads are transferring, the five are not one snapshot.
- *
- * - `out`: where to write; NULL does nothing.
- *
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
- */
-void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
-
-/**
- * Closes the pool's idle pipes: the shared list and the calling thread's
- * own idle pipe. Pipes lent out are not touched; idle pipes kept by other
- * live threads go back to the shared list when those threads exit.
- *
- * Returns how many pipes were closed.
- *
- * Thread safety: safe from any thread.
- */
-uint64_t zcopy_pool_drain(void);
-
-/**
- * Configures the global pipe pool.
- *
- * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
- *   it are closed. 0 keeps the current value; at most 65536.
- * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
- *   (default 1 MiB; the kernel rounds it up to a power-of-two number of
- *   pages, and a failure to grow is ignored). 0 keeps the current value;
- *   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
- *   size. It is also the most bytes one splice round moves.
- *
- * Returns 0, or EINVAL when a value is out of range (nothing changed).
- *
- * Thread safety: safe from any thread; calls in flight keep the pipes
- * they have.
- */
-int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
-
-/**
- * The library's version, e.g. "0.1.0": a static NUL-terminated string,
- * never to be freed. Thread safety: safe from any thread.
- */
-const char *zcopy_version(void);
-
-/**
- * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
- * "copy_file_range", "read_write"; "unknown" for any other value. A static
- * NUL-terminated string, never to be freed. Thread safety: safe from any
- * thread.
- */
-const char *zcopy_method_name(int32_t method);
-
-/**
  * Moves up to `remain` bytes from `src_fd` to `dst_fd` by the fastest safe
  * mechanism for the pair, as io.Copy does, falling back as needed.
  *
@@ -408,127 +537,6 @@ struct zcopy_result zcopy_sendfile_at(int dst_fd, int src_fd, int64_t *src_offse
  * Each offset must be NULL or point to a readable and writable int64_t.
  */
 struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, int src_fd, int64_t *src_offset, int64_t remain);
-
-/**
- * Makes a non-blocking splicer for one direction of a stream (make two for
- * a two-way relay). It borrows a pipe from the global pool and keeps it
- * until zcopy_splicer_free, so that bytes taken from src wait in it, never
- * lost, while dst is full.
- *
- * Returns the splicer, owned by the caller (release it with
- * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
- * be made; ENOMEM).
- *
- * Thread safety: a splicer may move between threads but must not be used
- * by two threads at once; different splicers are independent.
- */
-struct zcopy_splicer *zcopy_splicer_new(void);
-
-/**
- * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
- * holds bytes (after a hard error, or freed mid-transfer) is closed with
- * them. The fds passed to zcopy_splicer_step are not touched.
- *
- * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
- *   not be used afterwards.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
- * by another thread.
- */
-void zcopy_splicer_free(struct zcopy_splicer *s);
-
-/**
- * Moves what it can from `src_fd` to `dst_fd` without waiting, and
- * returns. Meant for non-blocking fds driven by an event loop (on a
- * blocking fd the kernel may block the call).
- *
- * Bytes the splicer already holds go out first; then it takes from
- * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
- * one busy stream cannot starve an event loop) and delivers, until
- * something would block.
- *
- * - `s`: the splicer (NULL gives error EINVAL).
- * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
- *   accepts: sockets, pipes, files as src).
- * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
- *   limit); 0 only delivers what is pending.
- *
- * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
- * counts the bytes that reached dst in this step. Then:
- * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
- *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
- *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
- *   Nothing is lost: step again when the fd is ready.
- * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
- *   everything taken was delivered (a step with `remain` > 0 that returns
- *   error 0, written 0 and wants 0 means the same). Half-close dst now.
- * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
- *   delivered; step again for more.
- * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
- *   dst does not take splice (opened O_APPEND, or a file without splice
- *   support: checked before anything is taken); nothing consumed: fall
- *   back to read/write.
- * - `error` EBADF with nothing taken: dst is closed or not open for
- *   writing (checked the same way), or src is not open for reading.
- * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
- *   zcopy_splicer_pending tells how many bytes were taken from src but not
- *   delivered. zcopy_splicer_free then closes the pipe with them.
- * - `error` ESTALE: the splicer was made before fork() and holds bytes in
- *   a pipe the parent shares; the child must not touch them (an inherited
- *   splicer with nothing pending gets a fresh pipe and works).
- *
- * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
- * Thread safety: one thread at a time per splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
-
-/**
- * Bytes the splicer took from src and has not yet delivered to dst; 0 for
- * NULL. Thread safety: as for the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
-
-/**
- * What the last step waits for: ZCOPY_WANT_READ (src readable),
- * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
- * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
-
-/**
- * True when the last step found src at end of stream and nothing is
- * pending: this direction is done; false for NULL. Thread safety: as for
- * the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-bool zcopy_splicer_eof(const struct zcopy_splicer *s);
-
-/**
- * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
- * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
- * fields you need, so that a later version's new fields get their
- * defaults.
- *
- * - `opts`: the struct to fill; NULL does nothing.
- *
- * Thread safety: writes only `*opts`. Never blocks.
- *
- * # Safety
- * `opts` is NULL or points to writable memory for one zcopy_options.
- */
-void zcopy_options_init(struct zcopy_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

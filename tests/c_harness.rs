@@ -255,5 +255,6 @@ ctests!(
     hostile,
     splicer_relay,
     splicer_contract,
-    splicer_lifecycle
+    splicer_lifecycle,
+    urgent
 );
