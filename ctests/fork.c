@@ -107,19 +107,9 @@ int main(void)
     }
     bad = relay_rounds(rounds, 3, "parent", &bytes);
     CHECK(bad == 0, "parent: %d rounds relayed while the child relayed too, %d bad", rounds, bad);
-    {
-        pid_t w;
-        double deadline = zt_now() + (zt_valgrind() ? 400 : 60);
-        while ((w = waitpid(pid, &status, WNOHANG)) == 0 && zt_now() < deadline)
-            usleep(10000);
-        if (w == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-        }
-        CHECK(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "child relayed %d rounds intact and saw inherited pipes discarded (exit status %d)", rounds,
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    }
+    status = zt_wait_child(pid, zt_valgrind() ? 400 : 60);
+    CHECK(status == 0, "child relayed %d rounds intact and saw inherited pipes discarded (exit status %d)", rounds,
+          status);
     /* the blocked parent thread finishes normally */
     zt_blocked_release(&bl, "late", 4);
     {

@@ -229,7 +229,7 @@ static void test_fork(void)
     int64_t p;
     long long w0;
     zcopy_pool_stats before, after;
-    pid_t pid, wp;
+    pid_t pid;
     size_t n = 0;
     double deadline;
     int src_left;
@@ -283,15 +283,8 @@ static void test_fork(void)
         fflush(stdout);
         _exit(zt_failed > failed0 ? 1 : 0);
     }
-    deadline = zt_now() + (zt_valgrind() ? 240 : 30);
-    while ((wp = waitpid(pid, &status, WNOHANG)) == 0 && zt_now() < deadline)
-        usleep(5000);
-    if (wp == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-    }
-    CHECK(wp == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "fork: the child's checks passed (status %d)",
-          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    status = zt_wait_child(pid, zt_valgrind() ? 240 : 30);
+    CHECK(status == 0, "fork: the child's checks passed (status %d)", status);
     CHECK(zcopy_splicer_pending(full) == p, "fork parent: still %lld bytes pending", (long long)p);
 
     /* The parent delivers the pending bytes and the rest, intact. */

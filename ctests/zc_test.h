@@ -603,4 +603,22 @@ static inline size_t zt_blocked_finish(struct zt_blocked *b, void *got, size_t c
     return n;
 }
 
+/* Waits up to `seconds` for a forked child, killing it (SIGKILL) when it
+ * is still running then. Returns its exit status, or -1 when it was killed
+ * or died of a signal. */
+static inline int zt_wait_child(pid_t pid, double seconds)
+{
+    int status = 0;
+    pid_t w;
+    double deadline = zt_now() + seconds;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && zt_now() < deadline)
+        usleep(10000);
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return w == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 #endif /* ZC_TEST_H */

@@ -30,19 +30,7 @@ fn zcp_copies_a_file_and_names_the_method() {
     std::fs::write(&src, &data).unwrap();
     std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
     let o = run_ok(Command::new(&zcp).arg(&src).arg(&dst), T);
-    let out = stdout_str(&o);
-    let prefix = format!(
-        "zcp: copied {} bytes from {} to {} with ",
-        data.len(),
-        src.display(),
-        dst.display()
-    );
-    assert!(out.starts_with(&prefix), "{out}");
-    let method = out[prefix.len()..].trim();
-    assert!(
-        ["copy_file_range", "sendfile", "read_write"].contains(&method),
-        "unexpected method {method:?}"
-    );
+    copy_report_method(&stdout_str(&o), "zcp: ", data.len(), &src, &dst);
     assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
     assert_eq!(sha256_file(&dst), sha256_file(&src));
     let mode = std::fs::metadata(&dst).unwrap().permissions().mode() & 0o7777;
@@ -105,50 +93,7 @@ fn relay_echoes_several_mib_byte_for_byte_on_concurrent_connections() {
     let tmp = TempDir::new("relay-echo");
     let (echo, echo_thread) = echo_server(4);
     let relay = start_relay(tmp.path(), &echo.to_string());
-    let addr = relay.addr();
-    let started = Instant::now();
-    let clients: Vec<_> = (0..3u64)
-        .map(|i| {
-            let addr = addr.clone();
-            std::thread::spawn(move || {
-                let data = random_bytes(6 * 1024 * 1024 + i as usize * 4099, 100 + i);
-                let got = roundtrip(&addr, data.clone()).map_err(|e| format!("client {i}: {e}"))?;
-                if got.len() != data.len() {
-                    return Err(format!(
-                        "client {i}: {} bytes back, sent {}",
-                        got.len(),
-                        data.len()
-                    ));
-                }
-                if got != data {
-                    return Err(format!("client {i}: the bytes differ"));
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for c in clients {
-        if let Err(e) = c.join().unwrap() {
-            panic!("{e}\nrelay log:\n{}", relay.log_text());
-        }
-    }
-    // The two-way proxy must not hang when a client sends a few bytes and
-    // half-closes (Go's splice proxy test).
-    let got = roundtrip(&addr, b"foo".to_vec()).unwrap();
-    assert_eq!(got, b"foo");
-    eprintln!(
-        "relay echo: 3 x 6 MiB and \"foo\" in {:?}",
-        started.elapsed()
-    );
-    echo_thread.join().unwrap();
-    // Every connection is logged as closed with splice as the method.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while relay.log_text().matches("relay: closed").count() < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let log = relay.log_text();
-    assert_eq!(log.matches("relay: closed").count(), 4, "{log}");
-    assert!(log.contains("bytes to target (splice)"), "{log}");
+    check_echo_relay(&relay, echo_thread, 100);
 }
 
 #[test]

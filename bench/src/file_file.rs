@@ -23,13 +23,8 @@ pub fn scenario_file_file(quick: bool, rounds: usize, dir: &Path, tools: &Tools)
         ),
         ..Default::default()
     };
-    let file = match data_file(dir, size) {
-        Ok(p) => p,
-        Err(e) => {
-            sec.notes
-                .push(format!("skipped: cannot make the data file: {}", e));
-            return sec;
-        }
+    let Some(file) = data_file_for(dir, size, &mut sec) else {
+        return sec;
     };
     let shm = PathBuf::from("/dev/shm");
     let mut targets = vec![("same filesystem", dir.to_path_buf())];

@@ -27,13 +27,8 @@ pub fn scenario_file_tcp(quick: bool, rounds: usize, dir: &Path, tools: &Tools) 
         ),
         ..Default::default()
     };
-    let file = match data_file(dir, size) {
-        Ok(p) => p,
-        Err(e) => {
-            sec.notes
-                .push(format!("skipped: cannot make the data file: {}", e));
-            return sec;
-        }
+    let Some(file) = data_file_for(dir, size, &mut sec) else {
+        return sec;
     };
     let fs = file.to_string_lossy().to_string();
     let n = times.to_string();

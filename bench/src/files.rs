@@ -49,6 +49,19 @@ pub fn data_file(dir: &Path, size: u64) -> Result<PathBuf, String> {
     Ok(p)
 }
 
+/// The scenario's data file, or None with the reason in the section's
+/// notes (the scenario is then skipped).
+pub fn data_file_for(dir: &Path, size: u64, sec: &mut Section) -> Option<PathBuf> {
+    match data_file(dir, size) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            sec.notes
+                .push(format!("skipped: cannot make the data file: {}", e));
+            None
+        }
+    }
+}
+
 /// Reads a file to the end so its pages are cached.
 pub fn warm(p: &Path) {
     if let Ok(mut fh) = File::open(p) {

@@ -76,3 +76,21 @@ pub fn sha256_bytes(b: &[u8], dir: &Path) -> String {
     let _ = std::fs::remove_file(&p);
     h
 }
+
+/// Checks a copy example's report, `{prefix}copied N bytes from SRC to DST
+/// with METHOD`, and returns METHOD, which must be one zcopy_copy uses
+/// between files.
+pub fn copy_report_method(out: &str, prefix: &str, n: usize, src: &Path, dst: &Path) -> String {
+    let head = format!(
+        "{prefix}copied {n} bytes from {} to {} with ",
+        src.display(),
+        dst.display()
+    );
+    assert!(out.starts_with(&head), "{out}");
+    let method = out[head.len()..].trim();
+    assert!(
+        ["copy_file_range", "sendfile", "read_write"].contains(&method),
+        "unexpected method {method:?}"
+    );
+    method.to_string()
+}
