@@ -93,7 +93,9 @@ fn relay_echoes_several_mib_byte_for_byte_on_concurrent_connections() {
     let tmp = TempDir::new("relay-echo");
     let (echo, echo_thread) = echo_server(4);
     let relay = start_relay(tmp.path(), &echo.to_string());
-    check_echo_relay(&relay, echo_thread, 100);
+    let log = check_echo_relay(&relay, echo_thread, 100);
+    // Every connection is logged as closed with splice as the method.
+    assert!(log.contains("bytes to target (splice)"), "{log}");
 }
 
 #[test]

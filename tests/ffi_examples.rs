@@ -199,7 +199,12 @@ fn node_serve_answers_curl_from_one_fd_with_sendfile_at() {
 fn node_relay_echoes_several_mib_byte_for_byte() {
     let (echo, echo_thread) = echo_server(4);
     let relay = Server::start(node("relay.js").arg("127.0.0.1:0").arg(echo.to_string()), T);
-    check_echo_relay(&relay, echo_thread, 300);
+    let log = check_echo_relay(&relay, echo_thread, 300);
+    assert!(
+        log.contains("6291456 bytes to target (splice)")
+            && log.contains("3 bytes to client (splice)"),
+        "{log}"
+    );
 }
 
 // ---------------------------------------------------------------- Go
@@ -302,5 +307,10 @@ fn go_relay_echoes_several_mib_byte_for_byte() {
             .env("LD_LIBRARY_PATH", &lib),
         T,
     );
-    check_echo_relay(&relay, echo_thread, 300);
+    let log = check_echo_relay(&relay, echo_thread, 300);
+    assert!(
+        log.contains("6291456 bytes to target (splice)")
+            && log.contains("3 bytes to client (splice)"),
+        "{log}"
+    );
 }
