@@ -207,6 +207,66 @@ fn node_relay_echoes_several_mib_byte_for_byte() {
     );
 }
 
+/// How many of `conns` connections opened at once through the relay at
+/// `addr` get their "ping" echoed within `wait` (all connections stay
+/// open meanwhile, so each holds its pool threads).
+fn answered_at_once(addr: &str, conns: usize, wait: Duration) -> usize {
+    use std::io::{Read, Write};
+    let mut socks: Vec<std::net::TcpStream> = (0..conns)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    for s in &mut socks {
+        s.write_all(b"ping").unwrap();
+    }
+    let deadline = std::time::Instant::now() + wait;
+    let mut answered = 0;
+    for s in &mut socks {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        let mut buf = [0u8; 4];
+        if s.read_exact(&mut buf).is_ok() && &buf == b"ping" {
+            answered += 1;
+        }
+    }
+    answered
+}
+
+/// The thread-pool note of examples/node/zcopy.js, measured: each relayed
+/// connection holds two of libuv's threads, so with UV_THREADPOOL_SIZE=4
+/// only two of three open connections are carried at once (the third waits
+/// for a thread), and with the pool relay.js sizes by default all three are.
+#[test]
+fn node_relay_holds_two_pool_threads_per_connection() {
+    let (echo, _echo_thread) = echo_server(6);
+    let small = Server::start(
+        node("relay.js")
+            .arg("127.0.0.1:0")
+            .arg(echo.to_string())
+            .env("UV_THREADPOOL_SIZE", "4"),
+        T,
+    );
+    assert_eq!(
+        answered_at_once(&small.addr(), 3, Duration::from_secs(3)),
+        2,
+        "with 4 pool threads: {}",
+        small.log_text()
+    );
+    let sized = Server::start(
+        node("relay.js")
+            .arg("127.0.0.1:0")
+            .arg(echo.to_string())
+            .env_remove("UV_THREADPOOL_SIZE"),
+        T,
+    );
+    assert_eq!(
+        answered_at_once(&sized.addr(), 3, Duration::from_secs(10)),
+        3,
+        "with relay.js's own pool size: {}",
+        sized.log_text()
+    );
+}
+
 // ---------------------------------------------------------------- Go
 
 /// Builds examples/go/PROGRAM with cgo; `#cgo pkg-config: zcopy` finds the
