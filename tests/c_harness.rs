@@ -256,5 +256,10 @@ ctests!(
     splicer_relay,
     splicer_contract,
     splicer_lifecycle,
-    urgent
+    urgent,
+    seccomp,
+    selfpipe,
+    abi,
+    atfork,
+    pipesize
 );

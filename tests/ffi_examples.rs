@@ -89,8 +89,8 @@ fn node_copy_copies_files_and_reports_errors() {
 
 /// The ABI points a JavaScript caller meets: the struct's size and
 /// offsets as koffi lays them out, ZCOPY_ALL as a BigInt (the whole file)
-/// against `Infinity` (converted to 0: nothing moved), and an error
-/// reported in the result.
+/// against `Infinity` (converted to 0: nothing moved), and errno after a
+/// call equal to the result's `error`.
 #[test]
 fn node_sees_the_documented_abi() {
     let tmp = TempDir::new("node-abi");
@@ -111,7 +111,9 @@ fn node_sees_the_documented_abi() {
         };
         console.log(`bigint ${run(ALL)} infinity ${run(Infinity)}`);
         const r = fn.copy(-1, 0, ALL);
-        console.log(`bad fd error ${r.error} handled ${r.handled}`);
+        console.log(`bad fd error ${r.error} handled ${r.handled} errno ${koffi.errno()}`);
+        const ok = fn.copy(fs.openSync(src + '.out', 'w'), fs.openSync(src, 'r'), ALL);
+        console.log(`success error ${ok.error} errno ${koffi.errno()}`);
     "#;
     let o = run_ok(
         Command::new("node")
@@ -126,9 +128,10 @@ fn node_sees_the_documented_abi() {
     let out = stdout_str(&o);
     assert!(out.contains("layout 24 0 8 12 16"), "{out}");
     assert!(out.contains("bigint 100000 infinity 0"), "{out}");
+    assert!(out.contains("success error 0 errno 0"), "{out}");
     let ebadf = libc::EBADF;
     assert!(
-        out.contains(&format!("bad fd error {ebadf} handled true")),
+        out.contains(&format!("bad fd error {ebadf} handled true errno {ebadf}")),
         "{out}"
     );
 }

@@ -113,12 +113,12 @@ pub fn pool_pairs(threads: usize, n: usize) -> f64 {
             let b = barrier.clone();
             std::thread::spawn(move || {
                 let p = zcopy::pool::acquire().expect("pipe");
-                zcopy::pool::release(p, true);
+                zcopy::pool::release(p);
                 b.wait();
                 let t0 = Instant::now();
                 for _ in 0..n {
                     let p = zcopy::pool::acquire().expect("pipe");
-                    zcopy::pool::release(std::hint::black_box(p), true);
+                    zcopy::pool::release(std::hint::black_box(p));
                 }
                 t0.elapsed().as_secs_f64() * 1e9 / n as f64
             })

@@ -103,9 +103,16 @@ pub fn run(v: Variant, size: usize, count: usize) -> f64 {
             }
             Variant::Raw => splice_through(kept.unwrap(), a1, b0, size),
             Variant::PoolBare => {
-                let p = zcopy::pool::acquire().expect("pipe");
-                splice_through((p.rfd, p.wfd), a1, b0, size);
-                zcopy::pool::release(p, true);
+                let mut p = zcopy::pool::acquire().expect("pipe");
+                let mut left = size;
+                while left > 0 {
+                    let n = p.fill_from(a1, left).expect("splice in");
+                    while p.held() > 0 {
+                        p.empty_into(b0, p.held()).expect("splice out");
+                    }
+                    left -= n;
+                }
+                zcopy::pool::release(p);
             }
             Variant::ReadWrite => {
                 read_full(a1, &mut buf).expect("read A");

@@ -211,7 +211,7 @@ pub fn overhead_parts(n: usize) -> Vec<(String, f64)> {
         "pool acquire + release (thread slot, no syscall)".to_string(),
         time(&mut || {
             let p = zcopy::pool::acquire().expect("pipe");
-            zcopy::pool::release(std::hint::black_box(p), true);
+            zcopy::pool::release(std::hint::black_box(p));
         }),
     ));
     // SAFETY: closing our fds.

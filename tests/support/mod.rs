@@ -1,5 +1,5 @@
-//! Helpers shared by tests/install.rs, tests/examples.rs and tests/cli.rs,
-//! the tests that run programs: processes (process.rs), tools (tools.rs),
+//! Helpers shared by the tests that run programs (install, examples,
+//! fileserver, ffi_examples): processes (process.rs), tools (tools.rs),
 //! files and checksums (files.rs), TCP peers (net.rs), the built library
 //! and C examples (build.rs).
 #![allow(dead_code)]

@@ -200,20 +200,6 @@ class SpliceSockets(unittest.TestCase):
                     with open(path, "rb") as g:
                         self.assertEqual(g.read(), payload[:n])
 
-    def test_o_append_dst_not_handled(self):
-        sw, sr = tcp_pair()
-        close_all(self, sw, sr)
-        f, path = temp_file(self, content=b"existing", mode="ab", buffering=0)
-        sw.sendall(b"new data")
-        with self.assertRaises(zcopy.NotHandled) as cm:
-            zcopy.splice(f, sr)
-        self.assertEqual(cm.exception.errno, errno.EINVAL)
-        self.assertEqual(cm.exception.written, 0)
-        # nothing consumed: the bytes are still in src, the file untouched
-        self.assertEqual(read_n(sr, 8), b"new data")
-        with open(path, "rb") as g:
-            self.assertEqual(g.read(), b"existing")
-
     def test_pipes(self):
         # pipe -> pipe
         r1, w1 = os.pipe()
