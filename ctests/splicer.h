@@ -79,6 +79,15 @@ static inline void stream_pair(int kind, int fds[2], int far_rcvbuf, int near_sn
         DIE("O_NONBLOCK");
 }
 
+/* Closes both fds of two pairs (a test's src and dst). */
+static inline void close_pairs(int a[2], int b[2])
+{
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
+
 static inline zcopy_pool_stats pool_stats(void)
 {
     zcopy_pool_stats s;
@@ -296,10 +305,7 @@ static inline int pump_checked(zcopy_splicer *sp, int kind, size_t n, uint64_t s
           kind_name(kind), kind_name(kind), written, r.got, diff);
     g_bytes += (long long)r.got;
     g_checked += (long long)n;
-    close(s[0]);
-    close(s[1]);
-    close(d[0]);
-    close(d[1]);
+    close_pairs(s, d);
     free(r.buf);
     free(data);
     return ok;

@@ -114,10 +114,7 @@ static void test_remain(void)
           "the first dst got bytes [0,1001) and [31001,%d) intact (%zu bytes)", N, got_n);
     g_checked += N;
     zcopy_splicer_free(sp);
-    close(s[0]);
-    close(s[1]);
-    close(d[0]);
-    close(d[1]);
+    close_pairs(s, d);
     close(d2[0]);
     close(d2[1]);
     free(got);
@@ -196,10 +193,7 @@ static void test_fallback(void)
     CHECK(r.error == EINVAL && !r.handled && r.written == 0 && p == 0 && inq(s[1]) == (int)sizeof data && sz == 0,
           "an O_APPEND file as dst: handled=false, EINVAL, nothing taken (all %zu bytes still in src)", sizeof data);
     zcopy_splicer_free(sp);
-    close(s[0]);
-    close(s[1]);
-    close(d[0]);
-    close(d[1]);
+    close_pairs(s, d);
     close(dir);
     close(efd);
     close(app);
@@ -245,10 +239,7 @@ static void test_args(void)
               "the splicer works after the bad calls: " ZT_RES_FMT, ZT_RES_ARGS(r));
     }
     zcopy_splicer_free(sp);
-    close(s[0]);
-    close(s[1]);
-    close(d[0]);
-    close(d[1]);
+    close_pairs(s, d);
 }
 
 

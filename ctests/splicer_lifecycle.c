@@ -274,10 +274,7 @@ static void test_fork(void)
               U(before.discarded), U(cs.discarded));
         zcopy_splicer_free(full);
         zcopy_splicer_free(empty);
-        close(s[0]);
-        close(s[1]);
-        close(d[0]);
-        close(d[1]);
+        close_pairs(s, d);
         free(got);
         free(data);
         fflush(stdout);
@@ -313,10 +310,7 @@ static void test_fork(void)
     CHECK(after.discarded == before.discarded && after.in_use == before.in_use - 2,
           "fork parent: nothing discarded, both pipes back (discarded %llu -> %llu, in_use %llu -> %llu)",
           U(before.discarded), U(after.discarded), U(before.in_use), U(after.in_use));
-    close(s[0]);
-    close(s[1]);
-    close(d[0]);
-    close(d[1]);
+    close_pairs(s, d);
     free(got);
     free(data);
 }

@@ -325,10 +325,7 @@ static void test_relay(int kind_a, int kind_b, int edge, size_t n_ab, size_t n_b
           "%s: in_use back to %llu after free (now %llu)", label, U(before.in_use), U(after.in_use));
     CHECK(after.discarded == before.discarded, "%s: both pipes returned empty (discarded %llu -> %llu)", label,
           U(before.discarded), U(after.discarded));
-    close(a[0]);
-    close(a[1]);
-    close(b[0]);
-    close(b[1]);
+    close_pairs(a, b);
     free(ra.buf);
     free(rb.buf);
     free(d_ab);
