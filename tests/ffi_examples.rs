@@ -377,3 +377,31 @@ fn go_relay_echoes_several_mib_byte_for_byte() {
         "{log}"
     );
 }
+
+/// The Go examples are as gofmt writes them, and go vet finds nothing in
+/// them (cgo included).
+#[test]
+fn go_examples_are_gofmt_and_vet_clean() {
+    let tmp = TempDir::new("go-vet");
+    // go_build writes the zcopy.pc that vet's cgo step needs.
+    let _ = go_build("copy", tmp.path());
+    let o = run_ok(
+        Command::new("gofmt")
+            .arg("-l")
+            .arg(repo().join("examples/go")),
+        T,
+    );
+    assert_eq!(stdout_str(&o), "", "files gofmt would change");
+    run_ok(
+        Command::new("go")
+            .args(["vet", "./..."])
+            .current_dir(repo().join("examples/go"))
+            .env("PKG_CONFIG_PATH", tmp.path().join("pkgconfig"))
+            .env("GOCACHE", tmp.path().join("gocache"))
+            .env("GOPATH", tmp.path().join("gopath"))
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOPROXY", "off")
+            .env("GOTOOLCHAIN", "local"),
+        Duration::from_secs(300),
+    );
+}
