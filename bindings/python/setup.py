@@ -112,7 +112,9 @@ class SdistWithCrate(sdist):
         # the checkout's workspace lists members (the CLI, ...) the sdist
         # does not carry: the copy is a workspace of itself alone
         cargo = dest / "Cargo.toml"
-        text = re.sub(r"(?ms)^(\[workspace\]\s*\n)members\s*=\s*\[.*?\][ \t]*\n", r"\1", cargo.read_text())
+        # (the whole [workspace] table, members, default-members and
+        # comments alike, up to the next table, becomes an empty one)
+        text = re.sub(r"(?ms)^\[workspace\][ \t]*\n.*?(?=^\[)", "[workspace]\n\n", cargo.read_text())
         cargo.write_text(text)
 
 
