@@ -241,6 +241,26 @@ macro_rules! ctests {
 }
 
 ctests!(
-    core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer, urgent, seccomp, selfpipe, abi, atfork, pipesize, control
+    core,
+    goports,
+    pool,
+    dispatch,
+    sigpipe,
+    fork,
+    nospin,
+    timeouts,
+    exhaustion,
+    isolation,
+    load,
+    hostile,
+    splicer_relay,
+    splicer_contract,
+    splicer_lifecycle,
+    urgent,
+    seccomp,
+    selfpipe,
+    abi,
+    atfork,
+    pipesize,
+    control,
 );

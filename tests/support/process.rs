@@ -1,103 +1,12 @@
-//! Helpers shared by tests/install.rs, tests/examples.rs and tests/cli.rs:
-//! bounded child processes (each in its own process group, killed on
-//! timeout or drop), temporary directories removed on drop, tool checks.
-#![allow(dead_code)]
+//! Bounded child processes: each in its own process group, killed with
+//! its group on timeout or drop; background servers and the ports they
+//! listen on.
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// The repository's top directory.
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>/ of the running test (target/debug/deps/x -> target/debug).
-pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// A directory under the system temp dir (outside the repository), removed
-/// with everything in it on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = std::env::temp_dir().join(format!("zcopy-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Whether `tool` is on PATH.
-pub fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool} >/dev/null 2>&1"))
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Makes sure a tool the test needs is on PATH: when it is missing and the
-/// hint is an `apt-get install -y PKG...` line, installs it (as root, as on
-/// a fresh CI machine); otherwise, or if that fails, fails the test (never
-/// skips it).
-pub fn require(tool: &str, install_hint: &str) {
-    if !have(tool) {
-        if let Some(pkgs) = install_hint.strip_prefix("apt-get install -y ") {
-            apt_install(pkgs);
-        }
-    }
-    assert!(
-        have(tool),
-        "this test needs `{tool}` on PATH (install it: {install_hint})"
-    );
-}
-
-/// `apt-get install -y PKGS` (after one `apt-get update`), serialised
-/// across the test threads of this process. Errors show in the assert that
-/// follows.
-fn apt_install(pkgs: &str) {
-    static APT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut updated = APT.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 || !have("apt-get") {
-        return;
-    }
-    let apt = |args: &[&str]| {
-        let _ = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    };
-    if !*updated {
-        apt(&["update", "-qq"]);
-        *updated = true;
-    }
-    let mut args = vec!["install", "-y", "-qq"];
-    args.extend(pkgs.split_whitespace());
-    apt(&args);
-}
 
 fn kill_group(pid: u32) {
     unsafe {
@@ -258,41 +167,6 @@ pub fn wait_tcp_listen(port: u16, timeout: Duration, bg: &mut Bg) {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift), different per seed.
-pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(n + 8);
-    while v.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(n);
-    v
-}
-
-/// sha256sum of a file, as hex.
-pub fn sha256_file(p: &Path) -> String {
-    require("sha256sum", "apt-get install -y coreutils");
-    let o = run_ok(Command::new("sha256sum").arg(p), Duration::from_secs(60));
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-/// sha256 of bytes (written to a temp file and hashed with sha256sum).
-pub fn sha256_bytes(b: &[u8], dir: &Path) -> String {
-    let p = dir.join(format!("hash-{}", std::process::id()));
-    std::fs::write(&p, b).unwrap();
-    let h = sha256_file(&p);
-    let _ = std::fs::remove_file(&p);
-    h
-}
-
 pub fn stdout_str(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -355,68 +229,4 @@ impl Server {
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
-}
-
-/// The directory holding the libzcopy.so that cargo built with this test.
-pub fn built_lib_dir() -> PathBuf {
-    let dir = profile_dir();
-    if dir.join("libzcopy.so").exists() {
-        return dir;
-    }
-    let deps = dir.join("deps");
-    assert!(
-        deps.join("libzcopy.so").exists(),
-        "libzcopy.so not found in {} (cargo test builds it)",
-        dir.display()
-    );
-    deps
-}
-
-/// A lib dir for linking C programs against the built library: libzcopy.so
-/// and its soname link libzcopy.so.<major>, both pointing at the build's .so
-/// (cargo does not make the soname link).
-pub fn link_dir(tmp: &Path) -> PathBuf {
-    let so = built_lib_dir().join("libzcopy.so");
-    let lib = tmp.join("lib");
-    std::fs::create_dir_all(&lib).unwrap();
-    for name in [
-        "libzcopy.so".to_string(),
-        format!("libzcopy.so.{}", env!("CARGO_PKG_VERSION_MAJOR")),
-    ] {
-        let l = lib.join(name);
-        let _ = std::fs::remove_file(&l);
-        std::os::unix::fs::symlink(&so, &l).unwrap();
-    }
-    lib
-}
-
-/// Compiles examples/<name>.c as C99 with every warning an error against
-/// include/zcopy.h and the built libzcopy.so; returns the executable.
-pub fn build_example(name: &str, tmp: &Path) -> PathBuf {
-    require("gcc", "apt-get install -y build-essential");
-    let lib = link_dir(tmp);
-    let exe = tmp.join(name);
-    run_ok(
-        Command::new("gcc")
-            .args([
-                "-std=c99",
-                "-O2",
-                "-g",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-pedantic",
-                "-I",
-            ])
-            .arg(repo().join("include"))
-            .arg(repo().join("examples").join(format!("{name}.c")))
-            .arg("-o")
-            .arg(&exe)
-            .arg("-L")
-            .arg(&lib)
-            .args(["-lzcopy", "-lpthread"])
-            .arg(format!("-Wl,-rpath,{}", lib.display())),
-        Duration::from_secs(120),
-    );
-    exe
 }
