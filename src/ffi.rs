@@ -3,6 +3,7 @@
 //! `catch_unwind`, so that no panic ever crosses into C.
 
 mod options;
+mod relay;
 
 use crate::pool::{self, PoolStats};
 use crate::splicer::Splicer;

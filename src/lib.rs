@@ -11,6 +11,7 @@ pub mod ffi;
 pub mod options;
 pub mod pool;
 pub mod read_write;
+pub mod relay;
 pub mod sendfile;
 pub mod splice;
 pub mod splicer;

@@ -1,0 +1,403 @@
+//! One direction of a relay: src -> dst on non-blocking fds, never waiting.
+//!
+//! The fast path is splice(2) through a pooled pipe: src -> pipe -> dst.
+//! Bytes taken from src wait in the pipe while dst is full, so nothing is
+//! lost across EAGAIN. Two rules keep that honest:
+//! - held bytes go out before anything new is taken;
+//! - src is only spliced into an EMPTY pipe, so EAGAIN from src means "no
+//!   data", never "pipe full" (mixing those up is the classic splice hang).
+//!
+//! The pipe is borrowed when a take starts and given back to the pool as
+//! soon as it is empty (the pool's per-thread slot makes that a few atomic
+//! operations), so an idle direction holds no fd: 10 000 idle relays hold
+//! no pipes.
+//!
+//! Fallback: when the kernel cannot splice from src (EINVAL on a take
+//! before any splice from it worked: a tty, an eventfd, a seqpacket socket)
+//! or no pipe can be had (EMFILE, ENFILE), the take goes through the
+//! thread's copy buffer with read(2)/write(2); what dst does not accept at
+//! once is kept in a small buffer of the direction's own. When dst refuses
+//! splice (EINVAL: O_APPEND, no splice_write), the bytes already in the
+//! pipe are read back into that buffer and written with write(2): still
+//! nothing lost.
+
+use crate::pool::{self, Pipe};
+use crate::read_write::with_buffer;
+use crate::splice::raw_splice;
+use crate::sys::errno;
+
+/// Most bytes one read(2) takes in the fallback path. What dst does not
+/// take at once is copied into the direction's own buffer, so this bounds
+/// what an idle-but-stuck fallback direction keeps.
+const FALLBACK_CHUNK: usize = 64 * 1024;
+
+/// What a blocked direction waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// src had no data (its read or splice returned EAGAIN).
+    Read,
+    /// dst was full (its write or splice returned EAGAIN); bytes are held.
+    Write,
+}
+
+/// The outcome of one `Direction::step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Nothing more can move now; step again once the fd is ready.
+    Blocked(Want),
+    /// The step's budget was delivered and more may be ready.
+    Budget,
+    /// src reached EOF, everything taken was delivered and dst's write side
+    /// is shut down. Final.
+    Eof,
+    /// A hard error: the errno and the fd of the failing system call.
+    /// Final; bytes still held are discarded when the direction drops.
+    Failed {
+        /// The errno.
+        error: i32,
+        /// The fd the failing call was made on (src or dst).
+        fd: i32,
+    },
+}
+
+/// Bytes taken from src and not yet delivered.
+#[derive(Debug)]
+enum Held {
+    Nothing,
+    /// `len` bytes in a pooled pipe.
+    Pipe {
+        pipe: Pipe,
+        len: usize,
+    },
+    /// bytes[at..] still to write (the fallback path).
+    Buffer {
+        bytes: Vec<u8>,
+        at: usize,
+    },
+}
+
+/// One way of a relay.
+#[derive(Debug)]
+pub struct Direction {
+    src: i32,
+    dst: i32,
+    held: Held,
+    /// False once the kernel refused splice for this pair.
+    splice: bool,
+    /// True once a splice from src worked: a later EINVAL is an error.
+    spliced_src: bool,
+    delivered: i64,
+    /// Set once the direction reached Eof or Failed.
+    end: Option<Flow>,
+}
+
+impl Direction {
+    /// A direction from `src` to `dst`; makes no system call.
+    pub fn new(src: i32, dst: i32) -> Direction {
+        Direction {
+            src,
+            dst,
+            held: Held::Nothing,
+            splice: true,
+            spliced_src: false,
+            delivered: 0,
+            end: None,
+        }
+    }
+
+    /// Bytes delivered to dst so far.
+    pub fn delivered(&self) -> i64 {
+        self.delivered
+    }
+
+    /// Bytes taken from src and not yet delivered.
+    pub fn held(&self) -> i64 {
+        match &self.held {
+            Held::Nothing => 0,
+            Held::Pipe { len, .. } => *len as i64,
+            Held::Buffer { bytes, at } => (bytes.len() - at) as i64,
+        }
+    }
+
+    /// True once the direction reached Eof or Failed.
+    pub fn ended(&self) -> bool {
+        self.end.is_some()
+    }
+
+    /// Moves what it can, at most about `budget` bytes, without waiting.
+    /// After Eof or Failed it returns the same again, with no system call.
+    pub fn step(&mut self, budget: i64) -> Flow {
+        if let Some(end) = self.end {
+            return end;
+        }
+        let flow = self.run(self.delivered.saturating_add(budget));
+        if matches!(flow, Flow::Eof | Flow::Failed { .. }) {
+            self.end = Some(flow);
+        }
+        flow
+    }
+
+    fn run(&mut self, limit: i64) -> Flow {
+        // Invariant at the head of each round: whatever is held goes out
+        // first, and nothing is taken while anything is held.
+        loop {
+            if let Err(flow) = self.push() {
+                return flow;
+            }
+            if self.delivered >= limit {
+                return Flow::Budget;
+            }
+            match self.take() {
+                Ok(true) => {}
+                Ok(false) => return self.at_eof(),
+                Err(flow) => return flow,
+            }
+        }
+    }
+
+    /// Delivers the held bytes: Ok once nothing is held.
+    fn push(&mut self) -> Result<(), Flow> {
+        loop {
+            match std::mem::replace(&mut self.held, Held::Nothing) {
+                Held::Nothing => return Ok(()),
+                Held::Pipe { pipe, mut len } => {
+                    match raw_splice(pipe.rfd, self.dst, len, libc::SPLICE_F_NONBLOCK) {
+                        Ok(n) if n > 0 => {
+                            len -= n;
+                            self.delivered += n as i64;
+                            if len == 0 {
+                                pool::release(pipe, true);
+                            } else {
+                                self.held = Held::Pipe { pipe, len };
+                            }
+                        }
+                        Err(libc::EAGAIN) => {
+                            self.held = Held::Pipe { pipe, len };
+                            return Err(Flow::Blocked(Want::Write));
+                        }
+                        Err(libc::EINVAL) => {
+                            // dst takes no splice: read the bytes back out
+                            // of the pipe and write them.
+                            self.splice = false;
+                            self.held = rescue(pipe, len, self.dst)?;
+                        }
+                        // The pipe holds len > 0 bytes, so 0 cannot happen.
+                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe, len)),
+                        Err(e) => return Err(self.fail(e, self.dst, pipe, len)),
+                    }
+                }
+                Held::Buffer { bytes, mut at } => match write_some(self.dst, &bytes[at..]) {
+                    Ok(n) => {
+                        at += n;
+                        self.delivered += n as i64;
+                        if at < bytes.len() {
+                            self.held = Held::Buffer { bytes, at };
+                            return Err(Flow::Blocked(Want::Write));
+                        }
+                    }
+                    Err((n, e)) => {
+                        self.delivered += n as i64;
+                        return Err(Flow::Failed {
+                            error: e,
+                            fd: self.dst,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    /// Keeps the pipe and its bytes as they are (so `held` stays exact)
+    /// and reports the error.
+    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe, len: usize) -> Flow {
+        self.held = Held::Pipe { pipe, len };
+        Flow::Failed { error, fd }
+    }
+
+    /// Takes from src into an empty pipe (or the fallback). Ok(true): bytes
+    /// are held (or were delivered); Ok(false): EOF.
+    fn take(&mut self) -> Result<bool, Flow> {
+        if !self.splice {
+            return self.take_buffered();
+        }
+        let Ok(pipe) = pool::acquire() else {
+            // No pipe to be had (EMFILE, ENFILE): this take goes through
+            // user space; the next one tries the pool again.
+            return self.take_buffered();
+        };
+        let max = pool::pipe_size() as usize;
+        match raw_splice(self.src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+            Ok(0) => {
+                pool::release(pipe, true);
+                Ok(false)
+            }
+            Ok(n) => {
+                self.spliced_src = true;
+                self.held = Held::Pipe { pipe, len: n };
+                Ok(true)
+            }
+            Err(e) => {
+                // Nothing entered the pipe: it goes back as it came.
+                pool::release(pipe, true);
+                match e {
+                    // The pipe was empty, so this is "src has no data".
+                    libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
+                    // The kernel cannot splice from src; nothing consumed.
+                    libc::EINVAL if !self.spliced_src => {
+                        self.splice = false;
+                        self.take_buffered()
+                    }
+                    e => Err(Flow::Failed {
+                        error: e,
+                        fd: self.src,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// read(2) into the thread's buffer, write(2) what dst takes at once,
+    /// keep the rest.
+    fn take_buffered(&mut self) -> Result<bool, Flow> {
+        let (src, dst) = (self.src, self.dst);
+        let (n, r) = with_buffer(|buf| {
+            let len = FALLBACK_CHUNK.min(buf.len());
+            let buf = &mut buf[..len];
+            let n = loop {
+                // SAFETY: buf is valid for buf.len() bytes.
+                let n = unsafe { libc::read(src, buf.as_mut_ptr().cast(), buf.len()) };
+                if n >= 0 {
+                    break n as usize;
+                }
+                match errno() {
+                    libc::EINTR => continue,
+                    libc::EAGAIN => return (0, Err(Flow::Blocked(Want::Read))),
+                    e => return (0, Err(Flow::Failed { error: e, fd: src })),
+                }
+            };
+            if n == 0 {
+                return (0, Ok(None));
+            }
+            match write_some(dst, &buf[..n]) {
+                Ok(w) if w == n => (w, Ok(Some(Held::Nothing))),
+                Ok(w) => (
+                    w,
+                    Ok(Some(Held::Buffer {
+                        bytes: buf[w..n].to_vec(),
+                        at: 0,
+                    })),
+                ),
+                Err((w, e)) => (w, Err(Flow::Failed { error: e, fd: dst })),
+            }
+        });
+        self.delivered += n as i64;
+        match r? {
+            None => Ok(false),
+            Some(held) => {
+                self.held = held;
+                Ok(true)
+            }
+        }
+    }
+
+    /// src is at EOF with nothing held: half-close dst.
+    fn at_eof(&mut self) -> Flow {
+        match shutdown_wr(self.dst) {
+            Ok(()) => Flow::Eof,
+            Err(e) => Flow::Failed {
+                error: e,
+                fd: self.dst,
+            },
+        }
+    }
+
+    /// Close-both: one non-blocking push of what is held (no take), errors
+    /// ignored; what does not fit stays held and is discarded on drop.
+    pub fn last_push(&mut self) {
+        if self.end.is_none() {
+            let _ = self.push();
+        }
+    }
+
+    /// Close-both: shuts down dst's write side (once), errors ignored.
+    pub fn shut_dst(&mut self) {
+        if self.end != Some(Flow::Eof) {
+            let _ = shutdown_wr(self.dst);
+            self.end = Some(Flow::Eof);
+        }
+    }
+}
+
+impl Drop for Direction {
+    /// An empty pipe is never kept; one holding bytes is closed with them.
+    fn drop(&mut self) {
+        if let Held::Pipe { pipe, .. } = std::mem::replace(&mut self.held, Held::Nothing) {
+            pool::release(pipe, false);
+        }
+    }
+}
+
+/// shutdown(SHUT_WR). ENOTSOCK (a pipe, a tty: nothing to half-close) and
+/// ENOTCONN (the connection is already gone; the other direction will hear
+/// of it) are not errors.
+fn shutdown_wr(fd: i32) -> Result<(), i32> {
+    // SAFETY: shutdown takes no pointer.
+    if unsafe { libc::shutdown(fd, libc::SHUT_WR) } == 0 {
+        return Ok(());
+    }
+    match errno() {
+        libc::ENOTSOCK | libc::ENOTCONN => Ok(()),
+        e => Err(e),
+    }
+}
+
+/// write(2) until `buf` is written or dst is full: Ok(bytes written), or
+/// Err((bytes written before it, errno)). EINTR is retried.
+fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: rest is valid for rest.len() bytes.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n > 0 {
+            done += n as usize;
+            continue;
+        }
+        if n == 0 {
+            // write(2) of a non-empty buffer returning 0: no room, ever.
+            return Err((done, libc::ENOSPC));
+        }
+        match errno() {
+            libc::EINTR => {}
+            libc::EAGAIN => break,
+            e => return Err((done, e)),
+        }
+    }
+    Ok(done)
+}
+
+/// dst refused splice: moves the `len` bytes held in `pipe` into a buffer
+/// (the pipe is ours and non-blocking, so one read loop drains it), and
+/// gives the empty pipe back.
+fn rescue(pipe: Pipe, len: usize, dst: i32) -> Result<Held, Flow> {
+    let mut bytes = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        let rest = &mut bytes[got..];
+        // SAFETY: rest is valid for rest.len() bytes.
+        let n = unsafe { libc::read(pipe.rfd, rest.as_mut_ptr().cast(), rest.len()) };
+        if n > 0 {
+            got += n as usize;
+        } else if n < 0 && errno() == libc::EINTR {
+            continue;
+        } else {
+            // Cannot happen for our own pipe holding len bytes; the bytes
+            // left in it are closed with it.
+            let e = if n < 0 { errno() } else { libc::EIO };
+            pool::release(pipe, false);
+            return Err(Flow::Failed { error: e, fd: dst });
+        }
+    }
+    pool::release(pipe, true);
+    Ok(Held::Buffer { bytes, at: 0 })
+}
