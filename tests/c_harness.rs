@@ -242,5 +242,5 @@ macro_rules! ctests {
 
 ctests!(
     core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer
+    hostile, splicer, relay_stream
 );
