@@ -241,6 +241,21 @@ macro_rules! ctests {
 }
 
 ctests!(
-    core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer, relay_stream
+    core,
+    goports,
+    pool,
+    dispatch,
+    sigpipe,
+    fork,
+    nospin,
+    timeouts,
+    exhaustion,
+    isolation,
+    load,
+    hostile,
+    splicer,
+    relay_stream,
+    relay_control,
+    relay_errors,
+    relay_many
 );
