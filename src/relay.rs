@@ -158,15 +158,33 @@ impl Relay {
     /// counts both directions); never looks at the cancel fd or deadline:
     /// that is the driver's job (`Control::check` / `Control::wait`).
     pub fn step(&mut self, control: &mut Control) -> Progress {
+        let all = libc::POLLIN | libc::POLLOUT;
+        self.step_ready(control, Interest { a: all, b: all })
+    }
+
+    /// `step`, told which events fired since the last step (poll's
+    /// `revents` or epoll's events per fd; POLLERR and POLLHUP count as
+    /// ready both ways). A direction still blocked on an fd with no event
+    /// is not touched, which saves the system call that would only meet
+    /// the same EAGAIN again. Pass everything (or call `step`) when in
+    /// doubt: a spurious "ready" costs one EAGAIN, a missing one a stall.
+    pub fn step_ready(&mut self, control: &mut Control, ready: Interest) -> Progress {
         if let Some(r) = self.result {
             return Progress::Done(r);
         }
+        let hup = libc::POLLERR | libc::POLLHUP;
+        let readable = |ev: i16| ev & (libc::POLLIN | hup) != 0;
+        let writable = |ev: i16| ev & (libc::POLLOUT | hup) != 0;
         let before = self.counts();
-        let ab = self.ab.step(RELAY_STEP_BUDGET);
+        let ab = self
+            .ab
+            .step_ready(RELAY_STEP_BUDGET, readable(ready.a), writable(ready.b));
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
             Flow::Failed { .. } => ab,
-            _ => self.ba.step(RELAY_STEP_BUDGET),
+            _ => self
+                .ba
+                .step_ready(RELAY_STEP_BUDGET, readable(ready.b), writable(ready.a)),
         };
         if self.counts() != before {
             control.progress();
@@ -224,3 +242,6 @@ impl Relay {
         Progress::Done(r)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -95,6 +95,8 @@ pub struct Direction {
     delivered: i64,
     /// Set once the direction reached Eof or Failed.
     end: Option<Flow>,
+    /// What the last step stopped on, if it was an EAGAIN.
+    blocked: Option<Want>,
 }
 
 impl Direction {
@@ -109,6 +111,7 @@ impl Direction {
             spliced_src: false,
             delivered: 0,
             end: None,
+            blocked: None,
         }
     }
 
@@ -131,19 +134,40 @@ impl Direction {
         self.end.is_some()
     }
 
+    /// What the last step was blocked on (its EAGAIN), if anything.
+    pub fn blocked(&self) -> Option<Want> {
+        self.blocked
+    }
+
     /// Moves what it can, at most about `budget` bytes, without waiting.
     /// After Eof or Failed it returns the same again, with no system call.
     pub fn step(&mut self, budget: i64) -> Flow {
+        self.step_ready(budget, true, true)
+    }
+
+    /// `step`, told which fds became ready since the last step (readable
+    /// or hung up for src, writable or hung up for dst): a direction still
+    /// blocked on an fd that is not ready returns Blocked again without a
+    /// system call, where a step would only have met the same EAGAIN.
+    pub fn step_ready(&mut self, budget: i64, src_ready: bool, dst_ready: bool) -> Flow {
         if let Some(end) = self.end {
             return end;
+        }
+        match self.blocked {
+            Some(Want::Read) if !src_ready => return Flow::Blocked(Want::Read),
+            Some(Want::Write) if !dst_ready => return Flow::Blocked(Want::Write),
+            _ => {}
         }
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
             pool::release(p, true);
         }
-        if matches!(flow, Flow::Eof | Flow::Failed { .. }) {
-            self.end = Some(flow);
+        self.blocked = None;
+        match flow {
+            Flow::Eof | Flow::Failed { .. } => self.end = Some(flow),
+            Flow::Blocked(w) => self.blocked = Some(w),
+            Flow::Budget => {}
         }
         flow
     }
