@@ -591,8 +591,8 @@ void zcopy_options_init(struct zcopy_options *opts);
  * - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
  *   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
  * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
- *   both directions at once. Bytes already taken from the other side are
- *   discarded with it.
+ *   both directions at once. Bytes already taken for the side that did
+ *   not fail get one non-blocking push; what does not fit is discarded.
  * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
  *   fd ended the relay; bytes held in flight are discarded (the caller is
  *   expected to close both connections).

@@ -17,8 +17,9 @@
 //!   write side (SHUT_WR; nothing for a non-socket) and the other direction
 //!   goes on. The relay is done when both are.
 //! - A hard error in either direction ends both at once; `error_fd` is the
-//!   fd the failing system call was made on. Bytes the other direction
-//!   held are discarded with their pipe (closed, never pooled).
+//!   fd the failing system call was made on. Bytes held for the side that
+//!   did not fail get one non-blocking push (no wait); what does not fit
+//!   is discarded with its pipe (closed, never pooled).
 //! - ZCOPY_OPT_CLOSE_BOTH: at the first EOF the other direction stops
 //!   taking; what it already holds gets one non-blocking push (no wait),
 //!   both write sides are shut down and the relay ends with error 0. Bytes
@@ -197,6 +198,17 @@ impl Relay {
         //   otherwise               -> Wait(what each Blocked wants)
         match (ab, ba) {
             (Flow::Failed { error, fd }, _) | (_, Flow::Failed { error, fd }) => {
+                // Bytes held for the side that did not fail get one
+                // non-blocking push: they were taken, and their
+                // destination is fine.
+                for d in [&mut self.ab, &mut self.ba] {
+                    if d.dst() != fd {
+                        d.last_push();
+                    }
+                }
+                if self.counts() != before {
+                    control.progress();
+                }
                 self.finish(error, fd)
             }
             (Flow::Eof, Flow::Eof) => self.finish(0, -1),

@@ -129,6 +129,11 @@ impl Direction {
         }
     }
 
+    /// The destination fd.
+    pub fn dst(&self) -> i32 {
+        self.dst
+    }
+
     /// True once the direction reached Eof or Failed.
     pub fn ended(&self) -> bool {
         self.end.is_some()
@@ -346,8 +351,9 @@ impl Direction {
         }
     }
 
-    /// Close-both: one non-blocking push of what is held (no take), errors
-    /// ignored; what does not fit stays held and is discarded on drop.
+    /// The end of a relay (close-both, or an error on the other side): one
+    /// non-blocking push of what is held (no take), errors ignored; what
+    /// does not fit stays held and is discarded on drop.
     pub fn last_push(&mut self) {
         if self.end.is_none() {
             let _ = self.push();
