@@ -28,6 +28,13 @@
 
 
 /**
+ * The `error` of a call whose Rust side panicked, caught at the boundary:
+ * an internal bug, not a kernel errno (no errno has this value). The call
+ * may have moved `written` bytes; the library stays usable.
+ */
+#define ZCOPY_EPANIC 7000
+
+/**
  * A signal delivered to the calling thread while a call waits (in poll(2)
  * or in a blocking system call) ends the call with EINTR and `written`
  * exact; calling again continues the stream. Without it EINTR is retried.
@@ -82,64 +89,6 @@
 typedef struct zcopy_splicer zcopy_splicer;
 
 /**
- * The result of a transfer.
- *
- * `written` counts the bytes that reached `dst`, also when `error` is not 0.
- * `error` is 0, or the errno value that ended the transfer. `method` is the
- * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
- * when the mechanism cannot serve this pair of fds and consumed nothing from
- * `src`: the caller should fall back to another mechanism; `error` then
- * carries the reason when a system call gave one, else 0.
- */
-typedef struct zcopy_result {
-  /**
-   * Bytes that reached dst, also when `error` is not 0.
-   */
-  int64_t written;
-  /**
-   * 0, or the errno value that ended the transfer.
-   */
-  int32_t error;
-  /**
-   * The ZCOPY_METHOD_* that moved the bytes, or failed.
-   */
-  int32_t method;
-  /**
-   * false: this mechanism cannot serve this fd pair and consumed nothing
-   * from src; the caller should fall back.
-   */
-  bool handled;
-} zcopy_result;
-
-/**
- * Counters of the global pipe pool.
- */
-typedef struct zcopy_pool_stats {
-  /**
-   * Pipes parked in the pool now (the shared list and each thread's own
-   * slot).
-   */
-  uint64_t idle;
-  /**
-   * Pipes lent to calls (and to splicers) now.
-   */
-  uint64_t in_use;
-  /**
-   * Pipes created since start.
-   */
-  uint64_t created;
-  /**
-   * Times a call got an idle pipe instead of a new one.
-   */
-  uint64_t reused;
-  /**
-   * Pipes closed because they held data, overflowed the idle cap, or
-   * were inherited across fork().
-   */
-  uint64_t discarded;
-} zcopy_pool_stats;
-
-/**
  * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
  * zcopy_options_init, then set what you need.
  *
@@ -172,6 +121,34 @@ typedef struct zcopy_options {
 } zcopy_options;
 
 /**
+ * Counters of the global pipe pool (`zcopy_pool_stats` in the header).
+ */
+typedef struct zcopy_pool_stats {
+  /**
+   * Pipes parked in the pool now (the shared list and each thread's own
+   * slot).
+   */
+  uint64_t idle;
+  /**
+   * Pipes lent to calls (and to splicers) now.
+   */
+  uint64_t in_use;
+  /**
+   * Pipes created since start.
+   */
+  uint64_t created;
+  /**
+   * Times a call got an idle pipe instead of a new one.
+   */
+  uint64_t reused;
+  /**
+   * Pipes closed because they held data, overflowed the idle cap, or
+   * were inherited across fork().
+   */
+  uint64_t discarded;
+} zcopy_pool_stats;
+
+/**
  * What a relay did: the bytes each way and why it ended.
  */
 typedef struct zcopy_relay_result {
@@ -194,9 +171,288 @@ typedef struct zcopy_relay_result {
   int32_t error_fd;
 } zcopy_relay_result;
 
+/**
+ * The result of a transfer.
+ *
+ * `written` counts the bytes that reached `dst`, also when `error` is not 0.
+ * `error` is 0, or the errno value that ended the transfer. `method` is the
+ * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
+ * when the mechanism cannot serve this pair of fds and consumed nothing from
+ * `src`: the caller should fall back to another mechanism; `error` then
+ * carries the reason when a system call gave one, else 0.
+ */
+typedef struct zcopy_result {
+  /**
+   * Bytes that reached dst, also when `error` is not 0.
+   */
+  int64_t written;
+  /**
+   * 0, or the errno value that ended the transfer.
+   */
+  int32_t error;
+  /**
+   * The ZCOPY_METHOD_* that moved the bytes, or failed.
+   */
+  int32_t method;
+  /**
+   * false: this mechanism cannot serve this fd pair and consumed nothing
+   * from src; the caller should fall back.
+   */
+  bool handled;
+} zcopy_result;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The library's version, e.g. "0.1.0": a static NUL-terminated string,
+ * never to be freed. Thread safety: safe from any thread.
+ */
+const char *zcopy_version(void);
+
+/**
+ * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
+ * "copy_file_range", "read_write"; "unknown" for any other value. A static
+ * NUL-terminated string, never to be freed. Thread safety: safe from any
+ * thread.
+ */
+const char *zcopy_method_name(int32_t method);
+
+/**
+ * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
+ * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
+ * fields you need, so that a later version's new fields get their
+ * defaults.
+ *
+ * - `opts`: the struct to fill; NULL does nothing.
+ *
+ * Thread safety: writes only `*opts`. Never blocks.
+ *
+ * # Safety
+ * `opts` is NULL or points to writable memory for one zcopy_options.
+ */
+void zcopy_options_init(struct zcopy_options *opts);
+
+/**
+ * Fills `*out` with the pool's counters. Each counter is read atomically;
+ * while other threads are transferring, the five are not one snapshot.
+ *
+ * - `out`: where to write; NULL does nothing.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
+ */
+void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
+
+/**
+ * Closes the pool's idle pipes: the shared list and the calling thread's
+ * own idle pipe. Pipes lent out are not touched; idle pipes kept by other
+ * live threads go back to the shared list when those threads exit.
+ *
+ * Returns how many pipes were closed.
+ *
+ * Thread safety: safe from any thread.
+ */
+uint64_t zcopy_pool_drain(void);
+
+/**
+ * Configures the global pipe pool.
+ *
+ * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
+ *   it are closed. 0 keeps the current value; at most 65536.
+ * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
+ *   (default 1 MiB; the kernel rounds it up to a power-of-two number of
+ *   pages, and a failure to grow is ignored). 0 keeps the current value;
+ *   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
+ *   size. It is also the most bytes one splice round moves.
+ *
+ * Returns 0, or EINVAL when a value is out of range (nothing changed), or
+ * ZCOPY_EPANIC after an internal panic.
+ *
+ * Thread safety: safe from any thread; calls in flight keep the pipes
+ * they have.
+ */
+int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
+
+/**
+ * Relays two connections into each other until both are done: bytes from
+ * `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
+ * at once, in the calling thread (no thread is started), with splice(2)
+ * through pooled pipes where the kernel allows it and read(2)/write(2)
+ * for a pair it cannot splice.
+ *
+ * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix sockets, or
+ *   anything readable and writable: a pty, a FIFO opened O_RDWR),
+ *   blocking or not. They are never closed by the library.
+ * - `opts`: NULL for the defaults, or options filled by
+ *   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
+ *   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
+ *   ECANCELED), ZCOPY_OPT_EINTR (a signal ends the call with EINTR),
+ *   ZCOPY_OPT_CLOSE_BOTH (see below).
+ *
+ * Half-close: when one direction's source reaches end of stream and all
+ * its bytes are delivered, the destination's write side is shut down
+ * (shutdown(SHUT_WR); nothing for a non-socket) and the other direction
+ * goes on, so a request/response after the client's half-close arrives
+ * whole. The call returns when both directions are done (error 0).
+ * With ZCOPY_OPT_CLOSE_BOTH the first end of stream ends the relay: the
+ * other direction delivers what it already holds if the destination takes
+ * it at once, both write sides are shut down, and the call returns error
+ * 0; bytes that did not fit are discarded and not counted.
+ *
+ * Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
+ * delivered by this call (also when it ends with an error); `error` 0 or
+ * the errno that ended it; `error_fd` the fd that errno came from (a_fd
+ * or b_fd), or -1.
+ *
+ * Errors:
+ * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
+ *   is not open (checked before anything moves), or was closed during
+ *   the call.
+ * - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
+ *   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
+ * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
+ *   both directions at once. Bytes already taken for the side that did
+ *   not fail get one non-blocking push; what does not fit is discarded.
+ * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
+ *   fd ended the relay; bytes held in flight are discarded (the caller is
+ *   expected to close both connections).
+ * - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
+ *   the call waited. Nothing is lost: the bytes in flight are kept for
+ *   this thread, and calling zcopy_relay again with the same two fds
+ *   continues both directions where they stopped (the counts of the
+ *   second call go on from there). What is kept is discarded by a call
+ *   on this thread with other fds, by the fds no longer being the same
+ *   files (closed, or their numbers reused), and by the thread's exit.
+ * - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
+ *   fds' flags are restored and the library stays usable.
+ *
+ * Flags: an fd without O_NONBLOCK gets it for the length of the call and
+ * loses it again before the call returns, on every path. The flag belongs
+ * to the open file description, so dup'ed fds (and other processes
+ * sharing it) see it set while the call runs.
+ *
+ * Signals: SIGPIPE is blocked in the calling thread for the call (and one
+ * the call raised is consumed); no handler is installed. EINTR is retried
+ * unless ZCOPY_OPT_EINTR is set.
+ *
+ * Blocking: blocks until the relay ends, sleeping in poll(2) whenever
+ * neither direction can move (no CPU while idle). Thread safety: safe
+ * from any number of threads at once, each on its own pair of fds.
+ *
+ * # Safety
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
+
+/**
+ * Makes a non-blocking splicer for one direction of a stream (make two for
+ * a two-way relay). It borrows a pipe from the global pool and keeps it
+ * until zcopy_splicer_free, so that bytes taken from src wait in it, never
+ * lost, while dst is full.
+ *
+ * Returns the splicer, owned by the caller (release it with
+ * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
+ * be made; ZCOPY_EPANIC after an internal panic).
+ *
+ * Thread safety: a splicer may move between threads but must not be used
+ * by two threads at once; different splicers are independent.
+ */
+struct zcopy_splicer *zcopy_splicer_new(void);
+
+/**
+ * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
+ * holds bytes (after a hard error, or freed mid-transfer) is closed with
+ * them. The fds passed to zcopy_splicer_step are not touched.
+ *
+ * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
+ *   not be used afterwards.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
+ * by another thread.
+ */
+void zcopy_splicer_free(struct zcopy_splicer *s);
+
+/**
+ * Moves what it can from `src_fd` to `dst_fd` without waiting, and
+ * returns. Meant for non-blocking fds driven by an event loop (on a
+ * blocking fd the kernel may block the call).
+ *
+ * Bytes the splicer already holds go out first; then it takes from
+ * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
+ * one busy stream cannot starve an event loop) and delivers, until
+ * something would block.
+ *
+ * - `s`: the splicer (NULL gives error EINVAL).
+ * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
+ *   accepts: sockets, pipes, files as src).
+ * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
+ *   limit); 0 only delivers what is pending.
+ *
+ * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
+ * counts the bytes that reached dst in this step. Then:
+ * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
+ *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
+ *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
+ *   Nothing is lost: step again when the fd is ready.
+ * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
+ *   everything taken was delivered (a step with `remain` > 0 that returns
+ *   error 0, written 0 and wants 0 means the same). Half-close dst now.
+ * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
+ *   delivered; step again for more.
+ * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
+ *   dst does not take splice (opened O_APPEND, or a file without splice
+ *   support: checked before anything is taken); nothing consumed: fall
+ *   back to read/write.
+ * - `error` EBADF with nothing taken: dst is closed or not open for
+ *   writing (checked the same way), or src is not open for reading.
+ * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
+ *   zcopy_splicer_pending tells how many bytes were taken from src but not
+ *   delivered. zcopy_splicer_free then closes the pipe with them.
+ * - `error` ESTALE: the splicer was made before fork() and holds bytes in
+ *   a pipe the parent shares; the child must not touch them (an inherited
+ *   splicer with nothing pending gets a fresh pipe and works).
+ *
+ * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
+ * Thread safety: one thread at a time per splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
+
+/**
+ * Bytes the splicer took from src and has not yet delivered to dst; 0 for
+ * NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
+
+/**
+ * What the last step waits for: ZCOPY_WANT_READ (src readable),
+ * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
+ * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
+
+/**
+ * True when the last step found src at end of stream and nothing is
+ * pending: this direction is done; false for NULL. Thread safety: as for
+ * the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+bool zcopy_splicer_eof(const struct zcopy_splicer *s);
 
 /**
  * Moves up to `remain` bytes from `src_fd` to `dst_fd` with splice(2).
@@ -298,62 +554,6 @@ struct zcopy_result zcopy_sendfile(int dst_fd, int src_fd, int64_t remain);
 struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain);
 
 /**
- * Fills `*out` with the pool's counters. Each counter is read atomically;
- * while other threads are transferring, the five are not one snapshot.
- *
- * - `out`: where to write; NULL does nothing.
- *
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
- */
-void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
-
-/**
- * Closes the pool's idle pipes: the shared list and the calling thread's
- * own idle pipe. Pipes lent out are not touched; idle pipes kept by other
- * live threads go back to the shared list when those threads exit.
- *
- * Returns how many pipes were closed.
- *
- * Thread safety: safe from any thread.
- */
-uint64_t zcopy_pool_drain(void);
-
-/**
- * Configures the global pipe pool.
- *
- * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
- *   it are closed. 0 keeps the current value; at most 65536.
- * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
- *   (default 1 MiB; the kernel rounds it up to a power-of-two number of
- *   pages, and a failure to grow is ignored). 0 keeps the current value;
- *   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
- *   size. It is also the most bytes one splice round moves.
- *
- * Returns 0, or EINVAL when a value is out of range (nothing changed).
- *
- * Thread safety: safe from any thread; calls in flight keep the pipes
- * they have.
- */
-int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
-
-/**
- * The library's version, e.g. "0.1.0": a static NUL-terminated string,
- * never to be freed. Thread safety: safe from any thread.
- */
-const char *zcopy_version(void);
-
-/**
- * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
- * "copy_file_range", "read_write"; "unknown" for any other value. A static
- * NUL-terminated string, never to be freed. Thread safety: safe from any
- * thread.
- */
-const char *zcopy_method_name(int32_t method);
-
-/**
  * Moves up to `remain` bytes from `src_fd` to `dst_fd` by the fastest safe
  * mechanism for the pair, as io.Copy does, falling back as needed.
  *
@@ -431,197 +631,6 @@ struct zcopy_result zcopy_sendfile_at(int dst_fd, int src_fd, int64_t *src_offse
  * Each offset must be NULL or point to a readable and writable int64_t.
  */
 struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, int src_fd, int64_t *src_offset, int64_t remain);
-
-/**
- * Makes a non-blocking splicer for one direction of a stream (make two for
- * a two-way relay). It borrows a pipe from the global pool and keeps it
- * until zcopy_splicer_free, so that bytes taken from src wait in it, never
- * lost, while dst is full.
- *
- * Returns the splicer, owned by the caller (release it with
- * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
- * be made; ENOMEM).
- *
- * Thread safety: a splicer may move between threads but must not be used
- * by two threads at once; different splicers are independent.
- */
-struct zcopy_splicer *zcopy_splicer_new(void);
-
-/**
- * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
- * holds bytes (after a hard error, or freed mid-transfer) is closed with
- * them. The fds passed to zcopy_splicer_step are not touched.
- *
- * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
- *   not be used afterwards.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
- * by another thread.
- */
-void zcopy_splicer_free(struct zcopy_splicer *s);
-
-/**
- * Moves what it can from `src_fd` to `dst_fd` without waiting, and
- * returns. Meant for non-blocking fds driven by an event loop (on a
- * blocking fd the kernel may block the call).
- *
- * Bytes the splicer already holds go out first; then it takes from
- * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
- * one busy stream cannot starve an event loop) and delivers, until
- * something would block.
- *
- * - `s`: the splicer (NULL gives error EINVAL).
- * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
- *   accepts: sockets, pipes, files as src).
- * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
- *   limit); 0 only delivers what is pending.
- *
- * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
- * counts the bytes that reached dst in this step. Then:
- * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
- *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
- *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
- *   Nothing is lost: step again when the fd is ready.
- * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
- *   everything taken was delivered (a step with `remain` > 0 that returns
- *   error 0, written 0 and wants 0 means the same). Half-close dst now.
- * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
- *   delivered; step again for more.
- * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
- *   dst does not take splice (opened O_APPEND, or a file without splice
- *   support: checked before anything is taken); nothing consumed: fall
- *   back to read/write.
- * - `error` EBADF with nothing taken: dst is closed or not open for
- *   writing (checked the same way), or src is not open for reading.
- * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
- *   zcopy_splicer_pending tells how many bytes were taken from src but not
- *   delivered. zcopy_splicer_free then closes the pipe with them.
- * - `error` ESTALE: the splicer was made before fork() and holds bytes in
- *   a pipe the parent shares; the child must not touch them (an inherited
- *   splicer with nothing pending gets a fresh pipe and works).
- *
- * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
- * Thread safety: one thread at a time per splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
-
-/**
- * Bytes the splicer took from src and has not yet delivered to dst; 0 for
- * NULL. Thread safety: as for the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
-
-/**
- * What the last step waits for: ZCOPY_WANT_READ (src readable),
- * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
- * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
-
-/**
- * True when the last step found src at end of stream and nothing is
- * pending: this direction is done; false for NULL. Thread safety: as for
- * the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-bool zcopy_splicer_eof(const struct zcopy_splicer *s);
-
-/**
- * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
- * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
- * fields you need, so that a later version's new fields get their
- * defaults.
- *
- * - `opts`: the struct to fill; NULL does nothing.
- *
- * Thread safety: writes only `*opts`. Never blocks.
- *
- * # Safety
- * `opts` is NULL or points to writable memory for one zcopy_options.
- */
-void zcopy_options_init(struct zcopy_options *opts);
-
-/**
- * Relays two connections into each other until both are done: bytes from
- * `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
- * at once, in the calling thread (no thread is started), with splice(2)
- * through pooled pipes where the kernel allows it and read(2)/write(2)
- * for a pair it cannot splice.
- *
- * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix sockets, or
- *   anything readable and writable: a pty, a FIFO opened O_RDWR),
- *   blocking or not. They are never closed by the library.
- * - `opts`: NULL for the defaults, or options filled by
- *   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
- *   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
- *   ECANCELED), ZCOPY_OPT_EINTR (a signal ends the call with EINTR),
- *   ZCOPY_OPT_CLOSE_BOTH (see below).
- *
- * Half-close: when one direction's source reaches end of stream and all
- * its bytes are delivered, the destination's write side is shut down
- * (shutdown(SHUT_WR); nothing for a non-socket) and the other direction
- * goes on, so a request/response after the client's half-close arrives
- * whole. The call returns when both directions are done (error 0).
- * With ZCOPY_OPT_CLOSE_BOTH the first end of stream ends the relay: the
- * other direction delivers what it already holds if the destination takes
- * it at once, both write sides are shut down, and the call returns error
- * 0; bytes that did not fit are discarded and not counted.
- *
- * Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
- * delivered by this call (also when it ends with an error); `error` 0 or
- * the errno that ended it; `error_fd` the fd that errno came from (a_fd
- * or b_fd), or -1.
- *
- * Errors:
- * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
- *   is not open (checked before anything moves), or was closed during
- *   the call.
- * - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
- *   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
- * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
- *   both directions at once. Bytes already taken for the side that did
- *   not fail get one non-blocking push; what does not fit is discarded.
- * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
- *   fd ended the relay; bytes held in flight are discarded (the caller is
- *   expected to close both connections).
- * - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
- *   the call waited. Nothing is lost: the bytes in flight are kept for
- *   this thread, and calling zcopy_relay again with the same two fds
- *   continues both directions where they stopped (the counts of the
- *   second call go on from there). What is kept is discarded by a call
- *   on this thread with other fds, by the fds no longer being the same
- *   files (closed, or their numbers reused), and by the thread's exit.
- * - EIO, error_fd -1: an internal error (a bug) was caught.
- *
- * Flags: an fd without O_NONBLOCK gets it for the length of the call and
- * loses it again before the call returns, on every path. The flag belongs
- * to the open file description, so dup'ed fds (and other processes
- * sharing it) see it set while the call runs.
- *
- * Signals: SIGPIPE is blocked in the calling thread for the call (and one
- * the call raised is consumed); no handler is installed. EINTR is retried
- * unless ZCOPY_OPT_EINTR is set.
- *
- * Blocking: blocks until the relay ends, sleeping in poll(2) whenever
- * neither direction can move (no CPU while idle). Thread safety: safe
- * from any number of threads at once, each on its own pair of fds.
- *
- * # Safety
- * `opts` must be NULL or point to a readable zcopy_options.
- */
-struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -257,5 +257,7 @@ ctests!(
     relay_stream,
     relay_control,
     relay_errors,
-    relay_many
+    relay_many,
+    relay_urgent,
+    urgent
 );

@@ -27,6 +27,7 @@ use crate::pool::{self, Pipe};
 use crate::read_write::with_buffer;
 use crate::splice::raw_splice;
 use crate::sys::errno;
+use crate::urgent::{self, Mark};
 
 /// Most bytes one read(2) takes in the fallback path. What dst does not
 /// take at once is copied into the direction's own buffer, so this bounds
@@ -97,6 +98,10 @@ pub struct Direction {
     end: Option<Flow>,
     /// What the last step stopped on, if it was an EAGAIN.
     blocked: Option<Want>,
+    /// This step began because src was reported readable after an EAGAIN:
+    /// if its first take meets EAGAIN again, src may sit at a TCP urgent
+    /// mark (see urgent.rs), which poll reports as readable for ever.
+    woken: bool,
 }
 
 impl Direction {
@@ -112,6 +117,7 @@ impl Direction {
             delivered: 0,
             end: None,
             blocked: None,
+            woken: false,
         }
     }
 
@@ -163,6 +169,7 @@ impl Direction {
             Some(Want::Write) if !dst_ready => return Flow::Blocked(Want::Write),
             _ => {}
         }
+        self.woken = self.blocked == Some(Want::Read);
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
@@ -266,10 +273,12 @@ impl Direction {
             return self.take_buffered();
         };
         let max = pool::pipe_size() as usize;
+        let woken = std::mem::take(&mut self.woken);
         match raw_splice(self.src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
             Ok(0) => {
                 self.spare = Some(pipe);
-                Ok(false)
+                // End of stream, or a TCP socket at its urgent mark.
+                self.past_mark(false)
             }
             Ok(n) => {
                 self.spliced_src = true;
@@ -280,6 +289,8 @@ impl Direction {
                 // Nothing entered the pipe: it is still empty.
                 self.spare = Some(pipe);
                 match e {
+                    // Readable, says poll, yet EAGAIN: the urgent mark?
+                    libc::EAGAIN if woken && urgent::at_mark(self.src) => self.past_mark(true),
                     // The pipe was empty, so this is "src has no data".
                     libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
                     // The kernel cannot splice from src; nothing consumed.
@@ -293,6 +304,30 @@ impl Direction {
                     }),
                 }
             }
+        }
+    }
+
+    /// After a splice from src answered 0 (`eagain` false) or EAGAIN: at a
+    /// TCP urgent mark, step over it as read(2) does and hold the byte
+    /// that comes after it; otherwise the answer means what it says.
+    fn past_mark(&mut self, eagain: bool) -> Result<bool, Flow> {
+        match urgent::step_over(self.src) {
+            Mark::NotThere if eagain => Err(Flow::Blocked(Want::Read)),
+            Mark::NotThere | Mark::Eof => Ok(false),
+            Mark::Byte(b) => {
+                self.held = Held::Buffer {
+                    bytes: vec![b],
+                    at: 0,
+                };
+                Ok(true)
+            }
+            // The urgent byte is gone and nothing follows yet; poll no
+            // longer reports the mark.
+            Mark::Skipped => Err(Flow::Blocked(Want::Read)),
+            Mark::Failed(e) => Err(Flow::Failed {
+                error: e,
+                fd: self.src,
+            }),
         }
     }
 
