@@ -59,6 +59,12 @@ pub struct RelayResult {
 
 const _: () = assert!(std::mem::size_of::<RelayResult>() == 24);
 
+// An event loop moves relays between its threads.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Relay>();
+};
+
 impl RelayResult {
     /// A relay that ended with `error` on `fd` before moving anything.
     pub fn failed(error: i32, fd: i32) -> RelayResult {
