@@ -165,33 +165,38 @@ impl Relay {
     /// counts both directions); never looks at the cancel fd or deadline:
     /// that is the driver's job (`Control::check` / `Control::wait`).
     pub fn step(&mut self, control: &mut Control) -> Progress {
-        let all = libc::POLLIN | libc::POLLOUT;
-        self.step_ready(control, Interest { a: all, b: all })
+        self.step_inner(control, None)
     }
 
     /// `step`, told which events fired since the last step (poll's
     /// `revents` or epoll's events per fd; POLLERR and POLLHUP count as
     /// ready both ways). A direction still blocked on an fd with no event
     /// is not touched, which saves the system call that would only meet
-    /// the same EAGAIN again. Pass everything (or call `step`) when in
-    /// doubt: a spurious "ready" costs one EAGAIN, a missing one a stall.
+    /// the same EAGAIN again; and a direction whose src was reported
+    /// readable but answers EAGAIN is checked for a TCP urgent mark (which
+    /// a plain `step` cannot tell from a spurious wake-up). Call `step`
+    /// when nothing was reported (after Busy): a spurious "ready" costs one
+    /// EAGAIN, a missing one a stall.
     pub fn step_ready(&mut self, control: &mut Control, ready: Interest) -> Progress {
+        self.step_inner(control, Some(ready))
+    }
+
+    fn step_inner(&mut self, control: &mut Control, ready: Option<Interest>) -> Progress {
         if let Some(r) = self.result {
             return Progress::Done(r);
         }
         let hup = libc::POLLERR | libc::POLLHUP;
         let readable = |ev: i16| ev & (libc::POLLIN | hup) != 0;
         let writable = |ev: i16| ev & (libc::POLLOUT | hup) != 0;
+        // (src ready, dst ready) of each direction, when events were told.
+        let ab_ready = ready.map(|r| (readable(r.a), writable(r.b)));
+        let ba_ready = ready.map(|r| (readable(r.b), writable(r.a)));
         let before = self.counts();
-        let ab = self
-            .ab
-            .step_ready(RELAY_STEP_BUDGET, readable(ready.a), writable(ready.b));
+        let ab = self.ab.step_told(RELAY_STEP_BUDGET, ab_ready);
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
             Flow::Failed { .. } => ab,
-            _ => self
-                .ba
-                .step_ready(RELAY_STEP_BUDGET, readable(ready.b), writable(ready.a)),
+            _ => self.ba.step_told(RELAY_STEP_BUDGET, ba_ready),
         };
         if self.counts() != before {
             control.progress();

@@ -153,23 +153,31 @@ impl Direction {
     /// Moves what it can, at most about `budget` bytes, without waiting.
     /// After Eof or Failed it returns the same again, with no system call.
     pub fn step(&mut self, budget: i64) -> Flow {
-        self.step_ready(budget, true, true)
+        self.step_told(budget, None)
     }
 
-    /// `step`, told which fds became ready since the last step (readable
-    /// or hung up for src, writable or hung up for dst): a direction still
-    /// blocked on an fd that is not ready returns Blocked again without a
-    /// system call, where a step would only have met the same EAGAIN.
+    /// `step`, told which fds poll/epoll reported ready since the last
+    /// step (readable or hung up for src, writable or hung up for dst): a
+    /// direction still blocked on an fd that is not ready returns Blocked
+    /// again without a system call, where a step would only have met the
+    /// same EAGAIN. Only a reported readiness lets the step recognise a
+    /// TCP urgent mark (readable, yet EAGAIN), so an event loop should
+    /// pass what it was told.
     pub fn step_ready(&mut self, budget: i64, src_ready: bool, dst_ready: bool) -> Flow {
+        self.step_told(budget, Some((src_ready, dst_ready)))
+    }
+
+    /// `step` (None) or `step_ready` (Some((src_ready, dst_ready))).
+    pub fn step_told(&mut self, budget: i64, ready: Option<(bool, bool)>) -> Flow {
         if let Some(end) = self.end {
             return end;
         }
-        match self.blocked {
-            Some(Want::Read) if !src_ready => return Flow::Blocked(Want::Read),
-            Some(Want::Write) if !dst_ready => return Flow::Blocked(Want::Write),
+        match (self.blocked, ready) {
+            (Some(Want::Read), Some((false, _))) => return Flow::Blocked(Want::Read),
+            (Some(Want::Write), Some((_, false))) => return Flow::Blocked(Want::Write),
             _ => {}
         }
-        self.woken = self.blocked == Some(Want::Read);
+        self.woken = self.blocked == Some(Want::Read) && ready.is_some();
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
