@@ -81,8 +81,9 @@ impl RelayResult {
 /// leave it out of the poll set, or its POLLHUP would wake the loop for
 /// nothing).
 ///
-/// Every bit comes from an EAGAIN of that very fd in the last step, so an
-/// edge-triggered epoll registration is enough.
+/// Every bit comes from an EAGAIN of that very fd in the last step (unless
+/// `Relay::set_level_triggered` asked otherwise), so an edge-triggered
+/// epoll registration is enough.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Interest {
     /// Events for a_fd.
@@ -153,6 +154,13 @@ impl Relay {
     /// Bytes taken from a source and not yet delivered, both directions.
     pub fn held(&self) -> i64 {
         self.ab.held() + self.ba.held()
+    }
+
+    /// Level mode for both directions (see `Direction::set_level`): only
+    /// for a driver that waits with level-triggered poll(2).
+    pub fn set_level_triggered(&mut self, on: bool) {
+        self.ab.set_level(on);
+        self.ba.set_level(on);
     }
 
     /// Changes the close-both rule (a resumed call may ask differently).

@@ -102,6 +102,10 @@ pub struct Direction {
     /// if its first take meets EAGAIN again, src may sit at a TCP urgent
     /// mark (see urgent.rs), which poll reports as readable for ever.
     woken: bool,
+    /// The driver waits with level-triggered poll(2): see `set_level`.
+    level: bool,
+    /// The last take was short (level mode): src is likely empty.
+    drained: bool,
 }
 
 impl Direction {
@@ -118,6 +122,8 @@ impl Direction {
             end: None,
             blocked: None,
             woken: false,
+            level: false,
+            drained: false,
         }
     }
 
@@ -133,6 +139,17 @@ impl Direction {
             Held::Pipe { len, .. } => *len as i64,
             Held::Buffer { bytes, at } => (bytes.len() - at) as i64,
         }
+    }
+
+    /// Level mode, for a driver that waits with level-triggered poll(2)
+    /// (zcopy_relay): a take shorter than asked ends the step with
+    /// Blocked(Read) once its bytes are out, instead of asking src again
+    /// only to meet EAGAIN; if src does have more, the next poll returns
+    /// at once. One system call less per wake-up. Not for edge-triggered
+    /// epoll: there a Blocked(Read) must come from an EAGAIN, or the edge
+    /// that would wake it may never come.
+    pub fn set_level(&mut self, on: bool) {
+        self.level = on;
     }
 
     /// The destination fd.
@@ -198,6 +215,10 @@ impl Direction {
         loop {
             if let Err(flow) = self.push() {
                 return flow;
+            }
+            if std::mem::take(&mut self.drained) {
+                // Level-triggered: poll will say so if src has more.
+                return Flow::Blocked(Want::Read);
             }
             if self.delivered >= limit {
                 return Flow::Budget;
@@ -290,6 +311,7 @@ impl Direction {
             }
             Ok(n) => {
                 self.spliced_src = true;
+                self.drained = self.level && n < max;
                 self.held = Held::Pipe { pipe, len: n };
                 Ok(true)
             }
