@@ -78,9 +78,10 @@ pub unsafe extern "C" fn zcopy_relay(
     b_fd: c_int,
     opts: *const Options,
 ) -> RelayResult {
-    // SAFETY: the caller promises opts is NULL or readable; read a copy so
-    // that nothing aliases the caller's struct during the call.
-    let opts = unsafe { opts.as_ref() }.copied();
+    // SAFETY: the caller promises opts is NULL or readable. A copy, read
+    // unaligned (a packed or byte-buffer struct is fine), so that nothing
+    // aliases the caller's struct during the call.
+    let opts = (!opts.is_null()).then(|| unsafe { opts.read_unaligned() });
     // The shared guard speaks Transfer; this result has its own shape, so
     // its own catch_unwind. The guards inside restore the fds' flags and
     // the signal mask while unwinding.
