@@ -156,16 +156,22 @@ impl Relay {
         self.ab.held() + self.ba.held()
     }
 
-    /// Level mode for both directions (see `Direction::set_level`): only
-    /// for a driver that waits with level-triggered poll(2).
-    pub fn set_level_triggered(&mut self, on: bool) {
-        self.ab.set_level(on);
-        self.ba.set_level(on);
+    /// Pool pipes held now (a direction holds one only while bytes are in
+    /// flight in it).
+    pub fn pipes(&self) -> u64 {
+        self.ab.holds_pipe() as u64 + self.ba.holds_pipe() as u64
     }
 
     /// Changes the close-both rule (a resumed call may ask differently).
     pub fn set_close_both(&mut self, on: bool) {
         self.close_both = on;
+    }
+
+    /// Level mode for both directions (see `Direction::set_level`): only
+    /// for a driver that waits with level-triggered poll(2).
+    pub fn set_level_triggered(&mut self, on: bool) {
+        self.ab.set_level(on);
+        self.ba.set_level(on);
     }
 
     /// Moves what it can in both directions without waiting, and says what
