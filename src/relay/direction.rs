@@ -141,6 +141,21 @@ impl Direction {
         }
     }
 
+    /// True while bytes wait in a pooled pipe.
+    pub fn holds_pipe(&self) -> bool {
+        matches!(self.held, Held::Pipe { .. })
+    }
+
+    /// True once the direction reached Eof or Failed.
+    pub fn ended(&self) -> bool {
+        self.end.is_some()
+    }
+
+    /// What the last step was blocked on (its EAGAIN), if anything.
+    pub fn blocked(&self) -> Option<Want> {
+        self.blocked
+    }
+
     /// Level mode, for a driver that waits with level-triggered poll(2)
     /// (zcopy_relay): a take shorter than asked ends the step with
     /// Blocked(Read) once its bytes are out, instead of asking src again
@@ -155,21 +170,6 @@ impl Direction {
     /// The destination fd.
     pub fn dst(&self) -> i32 {
         self.dst
-    }
-
-    /// True while bytes wait in a pooled pipe.
-    pub fn holds_pipe(&self) -> bool {
-        matches!(self.held, Held::Pipe { .. })
-    }
-
-    /// True once the direction reached Eof or Failed.
-    pub fn ended(&self) -> bool {
-        self.end.is_some()
-    }
-
-    /// What the last step was blocked on (its EAGAIN), if anything.
-    pub fn blocked(&self) -> Option<Want> {
-        self.blocked
     }
 
     /// Moves what it can, at most about `budget` bytes, without waiting.
