@@ -49,6 +49,7 @@ struct trickle {
     pthread_t th;
     int fd;
     int rounds;
+    unsigned long long in_use_max; /* pipes lent while the relay sat idle */
 };
 
 static void *trickle_main(void *arg)
@@ -56,7 +57,13 @@ static void *trickle_main(void *arg)
     struct trickle *t = arg;
     int i;
     for (i = 0; i < t->rounds; i++) {
+        zcopy_pool_stats st;
         usleep(60000);
+        /* 60 ms after the last byte the relay waits in poll(2), holding
+         * nothing: no pipe may be lent. */
+        zcopy_pool_get_stats(&st);
+        if (st.in_use > t->in_use_max)
+            t->in_use_max = st.in_use;
         if (write(t->fd, "x", 1) != 1)
             break;
     }
@@ -88,6 +95,8 @@ static void idle_timeout_counts_both_directions(void)
           12 * 60 + 150, RL_ARGS(r));
     CHECK(zt_read_full(ca, buf, 12) == 12 && memcmp(buf, "xxxxxxxxxxxx", 12) == 0,
           "the trickled bytes reached the client");
+    CHECK(t.in_use_max == 0, "an idle relay between bytes holds no pipe (at most %llu lent)",
+          t.in_use_max);
     close(a);
     close(b);
     close(ca);
