@@ -254,10 +254,15 @@ ctests!(
     load,
     hostile,
     splicer,
+    urgent,
+    seccomp,
+    selfpipe,
+    abi,
+    atfork,
+    pipesize,
     relay_stream,
     relay_control,
     relay_errors,
     relay_many,
-    relay_urgent,
-    urgent
+    relay_urgent
 );

@@ -25,7 +25,6 @@
 
 use crate::pool::{self, Pipe};
 use crate::read_write::with_buffer;
-use crate::splice::raw_splice;
 use crate::sys::errno;
 use crate::urgent::{self, Mark};
 
@@ -67,11 +66,8 @@ pub enum Flow {
 #[derive(Debug)]
 enum Held {
     Nothing,
-    /// `len` bytes in a pooled pipe.
-    Pipe {
-        pipe: Pipe,
-        len: usize,
-    },
+    /// Bytes in a pooled pipe (it counts them: `pipe.held()`).
+    Pipe(Pipe),
     /// bytes[at..] still to write (the fallback path).
     Buffer {
         bytes: Vec<u8>,
@@ -136,14 +132,14 @@ impl Direction {
     pub fn held(&self) -> i64 {
         match &self.held {
             Held::Nothing => 0,
-            Held::Pipe { len, .. } => *len as i64,
+            Held::Pipe(pipe) => pipe.held() as i64,
             Held::Buffer { bytes, at } => (bytes.len() - at) as i64,
         }
     }
 
     /// True while bytes wait in a pooled pipe.
     pub fn holds_pipe(&self) -> bool {
-        matches!(self.held, Held::Pipe { .. })
+        matches!(self.held, Held::Pipe(_))
     }
 
     /// True once the direction reached Eof or Failed.
@@ -203,7 +199,7 @@ impl Direction {
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
-            pool::release(p, true);
+            pool::release(p);
         }
         self.blocked = None;
         match flow {
@@ -241,30 +237,30 @@ impl Direction {
         loop {
             match std::mem::replace(&mut self.held, Held::Nothing) {
                 Held::Nothing => return Ok(()),
-                Held::Pipe { pipe, mut len } => {
-                    match raw_splice(pipe.rfd, self.dst, len, libc::SPLICE_F_NONBLOCK) {
+                Held::Pipe(mut pipe) => {
+                    let len = pipe.held();
+                    match pipe.empty_into(self.dst, len) {
                         Ok(n) if n > 0 => {
-                            len -= n;
                             self.delivered += n as i64;
-                            if len == 0 {
+                            if n == len {
                                 self.spare = Some(pipe);
                             } else {
-                                self.held = Held::Pipe { pipe, len };
+                                self.held = Held::Pipe(pipe);
                             }
                         }
                         Err(libc::EAGAIN) => {
-                            self.held = Held::Pipe { pipe, len };
+                            self.held = Held::Pipe(pipe);
                             return Err(Flow::Blocked(Want::Write));
                         }
                         Err(libc::EINVAL) => {
                             // dst takes no splice: read the bytes back out
                             // of the pipe and write them.
                             self.splice = false;
-                            self.held = rescue(pipe, len, self.dst)?;
+                            self.held = rescue(pipe, self.dst)?;
                         }
                         // The pipe holds len > 0 bytes, so 0 cannot happen.
-                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe, len)),
-                        Err(e) => return Err(self.fail(e, self.dst, pipe, len)),
+                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe)),
+                        Err(e) => return Err(self.fail(e, self.dst, pipe)),
                     }
                 }
                 Held::Buffer { bytes, mut at } => match write_some(self.dst, &bytes[at..]) {
@@ -290,8 +286,8 @@ impl Direction {
 
     /// Keeps the pipe and its bytes as they are (so `held` stays exact)
     /// and reports the error.
-    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe, len: usize) -> Flow {
-        self.held = Held::Pipe { pipe, len };
+    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe) -> Flow {
+        self.held = Held::Pipe(pipe);
         Flow::Failed { error, fd }
     }
 
@@ -301,14 +297,15 @@ impl Direction {
         if !self.splice {
             return self.take_buffered();
         }
-        let Some(pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
+        let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
             // No pipe to be had (EMFILE, ENFILE): this take goes through
             // user space; the next one tries the pool again.
             return self.take_buffered();
         };
-        let max = pool::pipe_size() as usize;
+        // The pipe's real size: the kernel may have refused to grow it.
+        let max = pipe.capacity().max(4096) as usize;
         let woken = std::mem::take(&mut self.woken);
-        match raw_splice(self.src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+        match pipe.fill_from(self.src, max) {
             Ok(0) => {
                 self.spare = Some(pipe);
                 // End of stream, or a TCP socket at its urgent mark.
@@ -317,7 +314,7 @@ impl Direction {
             Ok(n) => {
                 self.spliced_src = true;
                 self.drained = self.level && n < max;
-                self.held = Held::Pipe { pipe, len: n };
+                self.held = Held::Pipe(pipe);
                 Ok(true)
             }
             Err(e) => {
@@ -429,7 +426,7 @@ impl Direction {
             let _ = self.push();
         }
         if let Some(p) = self.spare.take() {
-            pool::release(p, true);
+            pool::release(p);
         }
     }
 
@@ -447,10 +444,11 @@ impl Drop for Direction {
     /// with them.
     fn drop(&mut self) {
         if let Some(p) = self.spare.take() {
-            pool::release(p, true);
+            pool::release(p);
         }
-        if let Held::Pipe { pipe, .. } = std::mem::replace(&mut self.held, Held::Nothing) {
-            pool::release(pipe, false);
+        if let Held::Pipe(pipe) = std::mem::replace(&mut self.held, Held::Nothing) {
+            // Still holding bytes: the pool closes it (never lends it).
+            pool::release(pipe);
         }
     }
 }
@@ -494,28 +492,24 @@ fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
     Ok(done)
 }
 
-/// dst refused splice: moves the `len` bytes held in `pipe` into a buffer
-/// (the pipe is ours and non-blocking, so one read loop drains it), and
-/// gives the empty pipe back.
-fn rescue(pipe: Pipe, len: usize, dst: i32) -> Result<Held, Flow> {
-    let mut bytes = vec![0u8; len];
+/// dst refused splice: moves the bytes held in `pipe` into a buffer (the
+/// pipe is ours and non-blocking, so one read loop drains it), and gives
+/// the empty pipe back.
+fn rescue(mut pipe: Pipe, dst: i32) -> Result<Held, Flow> {
+    let mut bytes = vec![0u8; pipe.held()];
     let mut got = 0;
-    while got < len {
-        let rest = &mut bytes[got..];
-        // SAFETY: rest is valid for rest.len() bytes.
-        let n = unsafe { libc::read(pipe.rfd, rest.as_mut_ptr().cast(), rest.len()) };
-        if n > 0 {
-            got += n as usize;
-        } else if n < 0 && errno() == libc::EINTR {
-            continue;
-        } else {
-            // Cannot happen for our own pipe holding len bytes; the bytes
-            // left in it are closed with it.
-            let e = if n < 0 { errno() } else { libc::EIO };
-            pool::release(pipe, false);
-            return Err(Flow::Failed { error: e, fd: dst });
+    while got < bytes.len() {
+        match pipe.read_into(&mut bytes[got..]) {
+            Ok(n) if n > 0 => got += n,
+            // Cannot happen for our own pipe holding these bytes; what is
+            // left in it is closed with it.
+            r => {
+                pool::release(pipe);
+                let error = r.err().unwrap_or(libc::EIO);
+                return Err(Flow::Failed { error, fd: dst });
+            }
         }
     }
-    pool::release(pipe, true);
+    pool::release(pipe);
     Ok(Held::Buffer { bytes, at: 0 })
 }
