@@ -6,6 +6,7 @@
 mod names;
 mod options;
 mod pool;
+mod relay;
 mod splicer;
 mod transfer;
 mod transfer_opts;
@@ -13,6 +14,7 @@ mod transfer_opts;
 pub use names::*;
 pub use options::*;
 pub use pool::*;
+pub use relay::*;
 pub use splicer::*;
 pub use transfer::*;
 pub use transfer_opts::*;

@@ -18,6 +18,7 @@ mod pipe;
 pub mod pool;
 mod probe;
 pub mod read_write;
+pub mod relay;
 pub mod sendfile;
 pub mod sigpipe;
 pub mod sparse;

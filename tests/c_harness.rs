@@ -263,4 +263,9 @@ ctests!(
     atfork,
     pipesize,
     control,
+    relay_stream,
+    relay_control,
+    relay_errors,
+    relay_many,
+    relay_urgent,
 );
