@@ -2,6 +2,7 @@
 //! them into safe Rust at once, and calls the plain-Rust logic inside
 //! `catch_unwind`, so that no panic ever crosses into C.
 
+mod engine;
 mod options;
 mod relay;
 

@@ -7,6 +7,7 @@
 pub mod control;
 pub mod copy;
 pub mod copy_file_range;
+pub mod engine;
 pub mod ffi;
 pub mod options;
 pub mod pool;

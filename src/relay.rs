@@ -33,6 +33,7 @@ mod direction;
 mod resume;
 
 pub use call::relay;
+pub(crate) use call::NonBlocking;
 pub use direction::{Direction, Flow, Want};
 
 use crate::control::Control;
@@ -116,6 +117,9 @@ pub struct Relay {
     ba: Direction,
     close_both: bool,
     result: Option<RelayResult>,
+    /// Each direction's flow in the last step (Budget before the first:
+    /// "must run"); a direction `step_directions` skips keeps its flow.
+    flows: [Flow; 2],
 }
 
 impl Relay {
@@ -130,6 +134,7 @@ impl Relay {
             ba: Direction::new(b, a),
             close_both,
             result: None,
+            flows: [Flow::Budget; 2],
         }
     }
 
@@ -148,6 +153,12 @@ impl Relay {
         self.ab.held() + self.ba.held()
     }
 
+    /// Pool pipes held now (a direction holds one only while bytes are in
+    /// flight in it).
+    pub fn pipes(&self) -> u64 {
+        self.ab.holds_pipe() as u64 + self.ba.holds_pipe() as u64
+    }
+
     /// Changes the close-both rule (a resumed call may ask differently).
     pub fn set_close_both(&mut self, on: bool) {
         self.close_both = on;
@@ -158,16 +169,33 @@ impl Relay {
     /// counts both directions); never looks at the cancel fd or deadline:
     /// that is the driver's job (`Control::check` / `Control::wait`).
     pub fn step(&mut self, control: &mut Control) -> Progress {
+        self.step_directions(control, true, true)
+    }
+
+    /// `step`, for an event loop that knows which directions an event
+    /// concerns (an edge-triggered epoll loop): a direction that was
+    /// Blocked in the last step and is not asked for (`ab`, `ba` false) is
+    /// not run and keeps its last flow, which saves the probing splice that
+    /// would only say EAGAIN again. A direction that was not Blocked (its
+    /// first step, a budget stop, an end) always runs.
+    pub fn step_directions(&mut self, control: &mut Control, ab: bool, ba: bool) -> Progress {
         if let Some(r) = self.result {
             return Progress::Done(r);
         }
+        let blocked = |f: Flow| matches!(f, Flow::Blocked(_));
         let before = self.counts();
-        let ab = self.ab.step(RELAY_STEP_BUDGET);
+        let ab = if ab || !blocked(self.flows[0]) {
+            self.ab.step(RELAY_STEP_BUDGET)
+        } else {
+            self.flows[0]
+        };
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
             Flow::Failed { .. } => ab,
-            _ => self.ba.step(RELAY_STEP_BUDGET),
+            _ if ba || !blocked(self.flows[1]) => self.ba.step(RELAY_STEP_BUDGET),
+            _ => self.flows[1],
         };
+        self.flows = [ab, ba];
         if self.counts() != before {
             control.progress();
         }

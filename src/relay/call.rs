@@ -101,12 +101,12 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
 /// Sets O_NONBLOCK on the fds that lacked it and clears it again on drop.
 /// The flag lives in the open file description, so dup'ed fds (and other
 /// processes sharing it) see it too while the call runs.
-struct NonBlocking {
+pub(crate) struct NonBlocking {
     changed: [i32; 2],
 }
 
 impl NonBlocking {
-    fn set(a: i32, b: i32) -> Result<NonBlocking, (i32, i32)> {
+    pub(crate) fn set(a: i32, b: i32) -> Result<NonBlocking, (i32, i32)> {
         let mut g = NonBlocking { changed: [-1, -1] };
         for (i, fd) in [a, b].into_iter().enumerate() {
             let fl = fd_flags(fd).map_err(|e| (e, fd))?;

@@ -119,6 +119,11 @@ impl Direction {
         }
     }
 
+    /// True while bytes wait in a pooled pipe.
+    pub fn holds_pipe(&self) -> bool {
+        matches!(self.held, Held::Pipe { .. })
+    }
+
     /// True once the direction reached Eof or Failed.
     pub fn ended(&self) -> bool {
         self.end.is_some()
