@@ -241,6 +241,20 @@ macro_rules! ctests {
 }
 
 ctests!(
-    core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer
+    core,
+    goports,
+    pool,
+    dispatch,
+    sigpipe,
+    fork,
+    nospin,
+    timeouts,
+    exhaustion,
+    isolation,
+    load,
+    hostile,
+    splicer,
+    engine_relay,
+    engine_life,
+    engine_load
 );
