@@ -117,9 +117,6 @@ pub struct Relay {
     ba: Direction,
     close_both: bool,
     result: Option<RelayResult>,
-    /// Each direction's flow in the last step (Budget before the first:
-    /// "must run"); a direction `step_directions` skips keeps its flow.
-    flows: [Flow; 2],
 }
 
 impl Relay {
@@ -134,7 +131,6 @@ impl Relay {
             ba: Direction::new(b, a),
             close_both,
             result: None,
-            flows: [Flow::Budget; 2],
         }
     }
 
@@ -169,33 +165,34 @@ impl Relay {
     /// counts both directions); never looks at the cancel fd or deadline:
     /// that is the driver's job (`Control::check` / `Control::wait`).
     pub fn step(&mut self, control: &mut Control) -> Progress {
-        self.step_directions(control, true, true)
+        let all = libc::POLLIN | libc::POLLOUT;
+        self.step_ready(control, Interest { a: all, b: all })
     }
 
-    /// `step`, for an event loop that knows which directions an event
-    /// concerns (an edge-triggered epoll loop): a direction that was
-    /// Blocked in the last step and is not asked for (`ab`, `ba` false) is
-    /// not run and keeps its last flow, which saves the probing splice that
-    /// would only say EAGAIN again. A direction that was not Blocked (its
-    /// first step, a budget stop, an end) always runs.
-    pub fn step_directions(&mut self, control: &mut Control, ab: bool, ba: bool) -> Progress {
+    /// `step`, told which events fired since the last step (poll's
+    /// `revents` or epoll's events per fd; POLLERR and POLLHUP count as
+    /// ready both ways). A direction still blocked on an fd with no event
+    /// is not touched, which saves the system call that would only meet
+    /// the same EAGAIN again. Pass everything (or call `step`) when in
+    /// doubt: a spurious "ready" costs one EAGAIN, a missing one a stall.
+    pub fn step_ready(&mut self, control: &mut Control, ready: Interest) -> Progress {
         if let Some(r) = self.result {
             return Progress::Done(r);
         }
-        let blocked = |f: Flow| matches!(f, Flow::Blocked(_));
+        let hup = libc::POLLERR | libc::POLLHUP;
+        let readable = |ev: i16| ev & (libc::POLLIN | hup) != 0;
+        let writable = |ev: i16| ev & (libc::POLLOUT | hup) != 0;
         let before = self.counts();
-        let ab = if ab || !blocked(self.flows[0]) {
-            self.ab.step(RELAY_STEP_BUDGET)
-        } else {
-            self.flows[0]
-        };
+        let ab = self
+            .ab
+            .step_ready(RELAY_STEP_BUDGET, readable(ready.a), writable(ready.b));
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
             Flow::Failed { .. } => ab,
-            _ if ba || !blocked(self.flows[1]) => self.ba.step(RELAY_STEP_BUDGET),
-            _ => self.flows[1],
+            _ => self
+                .ba
+                .step_ready(RELAY_STEP_BUDGET, readable(ready.b), writable(ready.a)),
         };
-        self.flows = [ab, ba];
         if self.counts() != before {
             control.progress();
         }
@@ -252,3 +249,6 @@ impl Relay {
         Progress::Done(r)
     }
 }
+
+#[cfg(test)]
+mod tests;

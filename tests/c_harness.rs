@@ -256,5 +256,9 @@ ctests!(
     splicer,
     engine_relay,
     engine_life,
-    engine_load
+    engine_load,
+    relay_stream,
+    relay_control,
+    relay_errors,
+    relay_many
 );

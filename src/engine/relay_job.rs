@@ -1,13 +1,13 @@
 //! A `Relay` (src/relay) as a worker drives it.
 //!
-//! The relay's fds are registered edge-triggered for both read and write,
-//! so an edge on a_fd arrives as "readable and writable" even when only
-//! data came in. The relay's last `Interest` tells which direction waits
-//! for which edge (a -> b waits for a readable or b writable; b -> a for b
-//! readable or a writable), so a step runs only the directions an edge
-//! concerns: a ping-pong round trip then costs no probing splice of the
-//! idle direction. A direction that stopped for its budget, a first step,
-//! and an error or hang-up on either fd run both.
+//! The worker hands over the edges each fd reported since the last step;
+//! `Relay::step_ready` runs only the directions those edges concern (a
+//! direction blocked on an fd with no edge is skipped without a system
+//! call), so a ping-pong round trip costs no probing splice of the idle
+//! direction. With edge-triggered registration an fd reports "readable and
+//! writable" whenever anything changed on it, so a spurious "ready" costs
+//! at most one EAGAIN; a direction that stopped for its budget always
+//! runs, edge or not.
 
 use super::job::{Job, Ready, RelayResult, Step, A_IN, A_OUT, B_IN, B_OUT};
 use crate::control::Control;
@@ -18,8 +18,6 @@ use crate::relay::{Interest, NonBlocking, Progress, Relay};
 pub struct RelayJob {
     relay: Relay,
     control: Control,
-    /// What each direction waited for after the last step.
-    interest: Interest,
     /// Restores the fds' flags when the job is dropped (before `done`).
     _flags: NonBlocking,
 }
@@ -37,22 +35,20 @@ impl RelayJob {
         Ok(RelayJob {
             relay: Relay::new(a, b, settings.close_both),
             control,
-            interest: Interest {
-                a: libc::POLLIN | libc::POLLOUT,
-                b: libc::POLLIN | libc::POLLOUT,
-            },
             _flags: flags,
         })
     }
 }
 
-/// Which directions an edge concerns: (a -> b, b -> a).
-fn concerned(i: Interest, ready: Ready) -> (bool, bool) {
-    let ab = (i.a & libc::POLLIN != 0 && ready & A_IN != 0)
-        || (i.b & libc::POLLOUT != 0 && ready & B_OUT != 0);
-    let ba = (i.b & libc::POLLIN != 0 && ready & B_IN != 0)
-        || (i.a & libc::POLLOUT != 0 && ready & A_OUT != 0);
-    (ab, ba)
+/// The worker's ready bits as poll events per fd.
+fn events(ready: Ready) -> Interest {
+    let ev = |r: Ready, rd: Ready, wr: Ready| {
+        (if r & rd != 0 { libc::POLLIN } else { 0 }) | (if r & wr != 0 { libc::POLLOUT } else { 0 })
+    };
+    Interest {
+        a: ev(ready, A_IN, A_OUT),
+        b: ev(ready, B_IN, B_OUT),
+    }
 }
 
 impl Job for RelayJob {
@@ -61,23 +57,9 @@ impl Job for RelayJob {
     }
 
     fn step(&mut self, ready: Ready) -> Step {
-        let (ab, ba) = concerned(self.interest, ready);
-        if !ab && !ba {
-            return Step::Wait; // an edge neither direction waits for
-        }
-        match self.relay.step_directions(&mut self.control, ab, ba) {
-            Progress::Wait(i) => {
-                self.interest = i;
-                Step::Wait
-            }
-            Progress::Busy => {
-                // Both run next time: a budget stop has no edge to wait for.
-                self.interest = Interest {
-                    a: libc::POLLIN | libc::POLLOUT,
-                    b: libc::POLLIN | libc::POLLOUT,
-                };
-                Step::Again
-            }
+        match self.relay.step_ready(&mut self.control, events(ready)) {
+            Progress::Wait(_) => Step::Wait,
+            Progress::Busy => Step::Again,
             Progress::Done(r) => Step::Done(r),
         }
     }
@@ -105,23 +87,15 @@ impl Job for RelayJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::job::ALL;
 
     #[test]
-    fn an_edge_runs_only_the_directions_waiting_for_it() {
-        let i = Interest {
-            a: libc::POLLIN,
-            b: libc::POLLIN,
-        };
-        // Data on a (reported readable and writable): only a -> b.
-        assert_eq!(concerned(i, A_IN | A_OUT), (true, false));
-        assert_eq!(concerned(i, B_IN | B_OUT), (false, true));
-        // a -> b holds bytes for b; b -> a waits for b's data.
-        let i = Interest {
-            a: 0,
-            b: libc::POLLIN | libc::POLLOUT,
-        };
-        assert_eq!(concerned(i, A_IN | A_OUT), (false, false));
-        assert_eq!(concerned(i, B_OUT), (true, false));
-        assert_eq!(concerned(i, B_IN | B_OUT), (true, true));
+    fn ready_bits_map_to_each_fds_events() {
+        let i = events(A_IN | B_OUT);
+        assert_eq!((i.a, i.b), (libc::POLLIN, libc::POLLOUT));
+        let i = events(ALL);
+        let both = libc::POLLIN | libc::POLLOUT;
+        assert_eq!((i.a, i.b), (both, both));
+        assert_eq!(events(0), Interest::default());
     }
 }

@@ -7,7 +7,7 @@
 //! are undone on every way out, unwinding included, by guard objects.
 
 use super::resume::{self, identity};
-use super::{Progress, Relay, RelayResult};
+use super::{Interest, Progress, Relay, RelayResult};
 use crate::control::Control;
 use crate::options::{Options, Settings};
 use crate::sys::{fd_flags, SigpipeGuard};
@@ -58,6 +58,9 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
 /// (errno, fd) with fd -1 for the control's own errors.
 fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
     let (a, b) = relay.fds();
+    // The first step tries everything; later ones only what poll woke.
+    let all = libc::POLLIN | libc::POLLOUT;
+    let mut ready = Interest { a: all, b: all };
     // Invariant: every wait is for an EAGAIN the last step saw, so the
     // loop sleeps whenever nothing can move, and never spins.
     loop {
@@ -66,9 +69,16 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
         if let Err(e) = control.check() {
             return (e, -1);
         }
-        let interest = match relay.step(control) {
+        let interest = match relay.step_ready(control, ready) {
             Progress::Done(r) => return (r.error, r.error_fd),
-            Progress::Busy => continue,
+            Progress::Busy => {
+                // Bytes may have come for the other direction meanwhile:
+                // without a poll to say so, it is tried again (one EAGAIN
+                // per budget at worst), so a busy direction never starves
+                // it.
+                ready = Interest { a: all, b: all };
+                continue;
+            }
             Progress::Wait(i) => i,
         };
         // An fd with nothing to wait for is left out (fd -1 is skipped by
@@ -81,7 +91,12 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
         };
         let mut fds = [entry(a, interest.a), entry(b, interest.b)];
         match control.wait(&mut fds, None) {
-            Ok(()) => {}
+            Ok(()) => {
+                ready = Interest {
+                    a: fds[0].revents,
+                    b: fds[1].revents,
+                }
+            }
             Err(libc::EBADF) => {
                 // POLLNVAL: an fd was closed under the call.
                 let fd = if fds[0].revents & libc::POLLNVAL != 0 {

@@ -7,10 +7,12 @@
 //! - src is only spliced into an EMPTY pipe, so EAGAIN from src means "no
 //!   data", never "pipe full" (mixing those up is the classic splice hang).
 //!
-//! The pipe is borrowed when a take starts and given back to the pool as
-//! soon as it is empty (the pool's per-thread slot makes that a few atomic
-//! operations), so an idle direction holds no fd: 10 000 idle relays hold
-//! no pipes.
+//! The pipe is borrowed when a take starts and given back to the pool at
+//! the end of the step in which it became empty (the pool's per-thread
+//! slot makes that a few atomic operations; within one step an emptied
+//! pipe is reused for the next chunk), so a direction between steps holds
+//! a pipe only while bytes are in flight: 10 000 idle relays hold no
+//! pipes.
 //!
 //! Fallback: when the kernel cannot splice from src (EINVAL on a take
 //! before any splice from it worked: a tty, an eventfd, a seqpacket socket)
@@ -82,6 +84,10 @@ pub struct Direction {
     src: i32,
     dst: i32,
     held: Held,
+    /// An empty pipe kept between the rounds of one step (so a busy step
+    /// does not go back to the pool for every chunk); always None between
+    /// steps.
+    spare: Option<Pipe>,
     /// False once the kernel refused splice for this pair.
     splice: bool,
     /// True once a splice from src worked: a later EINVAL is an error.
@@ -89,6 +95,8 @@ pub struct Direction {
     delivered: i64,
     /// Set once the direction reached Eof or Failed.
     end: Option<Flow>,
+    /// What the last step stopped on, if it was an EAGAIN.
+    blocked: Option<Want>,
 }
 
 impl Direction {
@@ -98,10 +106,12 @@ impl Direction {
             src,
             dst,
             held: Held::Nothing,
+            spare: None,
             splice: true,
             spliced_src: false,
             delivered: 0,
             end: None,
+            blocked: None,
         }
     }
 
@@ -129,15 +139,40 @@ impl Direction {
         self.end.is_some()
     }
 
+    /// What the last step was blocked on (its EAGAIN), if anything.
+    pub fn blocked(&self) -> Option<Want> {
+        self.blocked
+    }
+
     /// Moves what it can, at most about `budget` bytes, without waiting.
     /// After Eof or Failed it returns the same again, with no system call.
     pub fn step(&mut self, budget: i64) -> Flow {
+        self.step_ready(budget, true, true)
+    }
+
+    /// `step`, told which fds became ready since the last step (readable
+    /// or hung up for src, writable or hung up for dst): a direction still
+    /// blocked on an fd that is not ready returns Blocked again without a
+    /// system call, where a step would only have met the same EAGAIN.
+    pub fn step_ready(&mut self, budget: i64, src_ready: bool, dst_ready: bool) -> Flow {
         if let Some(end) = self.end {
             return end;
         }
+        match self.blocked {
+            Some(Want::Read) if !src_ready => return Flow::Blocked(Want::Read),
+            Some(Want::Write) if !dst_ready => return Flow::Blocked(Want::Write),
+            _ => {}
+        }
         let flow = self.run(self.delivered.saturating_add(budget));
-        if matches!(flow, Flow::Eof | Flow::Failed { .. }) {
-            self.end = Some(flow);
+        // An idle direction holds no pipe: the empty one goes back now.
+        if let Some(p) = self.spare.take() {
+            pool::release(p, true);
+        }
+        self.blocked = None;
+        match flow {
+            Flow::Eof | Flow::Failed { .. } => self.end = Some(flow),
+            Flow::Blocked(w) => self.blocked = Some(w),
+            Flow::Budget => {}
         }
         flow
     }
@@ -171,7 +206,7 @@ impl Direction {
                             len -= n;
                             self.delivered += n as i64;
                             if len == 0 {
-                                pool::release(pipe, true);
+                                self.spare = Some(pipe);
                             } else {
                                 self.held = Held::Pipe { pipe, len };
                             }
@@ -225,7 +260,7 @@ impl Direction {
         if !self.splice {
             return self.take_buffered();
         }
-        let Ok(pipe) = pool::acquire() else {
+        let Some(pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
             // No pipe to be had (EMFILE, ENFILE): this take goes through
             // user space; the next one tries the pool again.
             return self.take_buffered();
@@ -233,7 +268,7 @@ impl Direction {
         let max = pool::pipe_size() as usize;
         match raw_splice(self.src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
             Ok(0) => {
-                pool::release(pipe, true);
+                self.spare = Some(pipe);
                 Ok(false)
             }
             Ok(n) => {
@@ -242,8 +277,8 @@ impl Direction {
                 Ok(true)
             }
             Err(e) => {
-                // Nothing entered the pipe: it goes back as it came.
-                pool::release(pipe, true);
+                // Nothing entered the pipe: it is still empty.
+                self.spare = Some(pipe);
                 match e {
                     // The pipe was empty, so this is "src has no data".
                     libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
@@ -322,6 +357,9 @@ impl Direction {
         if self.end.is_none() {
             let _ = self.push();
         }
+        if let Some(p) = self.spare.take() {
+            pool::release(p, true);
+        }
     }
 
     /// Close-both: shuts down dst's write side (once), errors ignored.
@@ -334,8 +372,12 @@ impl Direction {
 }
 
 impl Drop for Direction {
-    /// An empty pipe is never kept; one holding bytes is closed with them.
+    /// An empty pipe goes back to the pool; one holding bytes is closed
+    /// with them.
     fn drop(&mut self) {
+        if let Some(p) = self.spare.take() {
+            pool::release(p, true);
+        }
         if let Held::Pipe { pipe, .. } = std::mem::replace(&mut self.held, Held::Nothing) {
             pool::release(pipe, false);
         }
