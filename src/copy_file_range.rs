@@ -1,31 +1,18 @@
 //! copy_file_range(2): Go's CopyFileRange. File -> file inside the kernel,
 //! with reflinks or server-side copies where the filesystem offers them.
 
+use crate::kernel::COPY_FILE_RANGE_OK;
+use crate::outcome::Outcome;
 use crate::sys::{errno, fd_flags};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_COPY_FILE_RANGE};
-use once_cell::sync::Lazy;
 
 /// Rounds of at most 1 GiB: below MAX_RW_COUNT, and small enough to avoid
 /// EOVERFLOW where the kernel adds the length to an offset (rust 78979).
 const MAX_ROUND: i64 = 1 << 30;
 
-/// copy_file_range is only trusted from Linux 5.3 on: before it, some
-/// filesystems (CIFS, Go issue 42400) produced empty files.
-pub static KERNEL_SUPPORTS: Lazy<bool> = Lazy::new(|| kernel_at_least(5, 3));
-
-/// True when the running kernel's release is at least major.minor.
-pub fn kernel_at_least(major: u32, minor: u32) -> bool {
-    // SAFETY: uname fills the struct.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return false;
-    }
-    // SAFETY: release is NUL-terminated by uname.
-    let rel = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy();
-    let mut parts = rel.split(|c: char| !c.is_ascii_digit());
-    let maj: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let min: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (maj, min) >= (major, minor)
+/// True when copy_file_range is trusted on this kernel (5.3 and later).
+pub(crate) fn kernel_supports() -> bool {
+    COPY_FILE_RANGE_OK.get()
 }
 
 /// zcopy_copy_file_range and zcopy_copy_file_range_at. An offset that is
@@ -38,30 +25,29 @@ pub fn copy_file_range(
     src_offset: Option<&mut i64>,
     remain: i64,
 ) -> Transfer {
-    if let Some(t) = check_args(ZCOPY_METHOD_COPY_FILE_RANGE, dst, src, remain) {
+    let m = ZCOPY_METHOD_COPY_FILE_RANGE;
+    if let Some(t) = check_args(m, dst, src, remain) {
         return t;
     }
     if dst_offset.as_deref().is_some_and(|o| *o < 0)
         || src_offset.as_deref().is_some_and(|o| *o < 0)
     {
-        return Transfer::done(ZCOPY_METHOD_COPY_FILE_RANGE, 0, libc::EINVAL);
+        return Transfer::done(m, 0, libc::EINVAL);
     }
     if remain == 0 {
-        return Transfer::done(ZCOPY_METHOD_COPY_FILE_RANGE, 0, 0);
+        return Transfer::done(m, 0, 0);
     }
-    if !*KERNEL_SUPPORTS {
-        return Transfer::unhandled(ZCOPY_METHOD_COPY_FILE_RANGE, libc::ENOSYS);
+    if !kernel_supports() {
+        return Transfer::unhandled(m, libc::ENOSYS);
     }
     // An O_APPEND dst gets EBADF from the kernel (Go 60181, rust 82410):
     // decide without the syscall.
     match fd_flags(dst) {
-        Err(e) => return Transfer::done(ZCOPY_METHOD_COPY_FILE_RANGE, 0, e),
-        Ok(fl) if fl & libc::O_APPEND != 0 => {
-            return Transfer::unhandled(ZCOPY_METHOD_COPY_FILE_RANGE, libc::EBADF)
-        }
+        Err(e) => return Transfer::done(m, 0, e),
+        Ok(fl) if fl & libc::O_APPEND != 0 => return Transfer::unhandled(m, libc::EBADF),
         Ok(_) => {}
     }
-    round_loop(dst, dst_offset, src, src_offset, remain)
+    round_loop(dst, dst_offset, src, src_offset, remain).into_transfer(m)
 }
 
 /// The loop itself, for callers that checked the arguments.
@@ -71,7 +57,7 @@ pub(crate) fn round_loop(
     src: i32,
     src_offset: Option<&mut i64>,
     mut remain: i64,
-) -> Transfer {
+) -> Outcome {
     let mut dpos: i64 = dst_offset.as_deref().copied().unwrap_or(0);
     let mut spos: i64 = src_offset.as_deref().copied().unwrap_or(0);
     let dptr: *mut i64 = if dst_offset.is_some() {
@@ -85,8 +71,12 @@ pub(crate) fn round_loop(
         std::ptr::null_mut()
     };
     let mut written: i64 = 0;
-    let mut t = Transfer::done(ZCOPY_METHOD_COPY_FILE_RANGE, 0, 0);
-    while remain > 0 {
+    // Invariant: `written` bytes were copied and both positions (the
+    // kernel's or ours) advanced by exactly that much.
+    let outcome = loop {
+        if remain <= 0 {
+            break Outcome::Ended(written);
+        }
         let len = remain.min(MAX_ROUND) as usize;
         // SAFETY: the offset pointers are NULL or point to locals alive
         // for the call.
@@ -97,40 +87,32 @@ pub(crate) fn round_loop(
             continue;
         }
         if n == 0 {
-            if written == 0 {
-                // Some filesystems (procfs, sysfs) report size 0 and
-                // "copy" nothing though they have content (go 44272,
-                // rust 75446): let the caller read them instead.
-                t = Transfer::unhandled(ZCOPY_METHOD_COPY_FILE_RANGE, 0);
-            }
-            break;
+            // Some filesystems (procfs, sysfs) report size 0 and "copy"
+            // nothing though they have content (go 44272, rust 75446): let
+            // the next mechanism read them instead. After progress, EOF.
+            break if written == 0 {
+                Outcome::Fallback(0, 0)
+            } else {
+                Outcome::Ended(written)
+            };
         }
-        match errno() {
+        break match errno() {
             libc::EINTR => continue,
             // ENOSYS: no syscall. EXDEV: across filesystems (refused since
             // 5.19 unless both are of one type that supports it). EINVAL:
-            // not regular files, or overlapping ranges of one file. EIO:
-            // CIFS (go 42334). EOPNOTSUPP: NFS (go 40731). EPERM: seccomp
-            // in containers (go 40893, rust 51266). Before any progress
-            // the caller can fall back.
-            e @ (libc::ENOSYS
-            | libc::EXDEV
-            | libc::EINVAL
-            | libc::EIO
-            | libc::EOPNOTSUPP
-            | libc::EPERM)
-                if written == 0 =>
-            {
-                t = Transfer::unhandled(ZCOPY_METHOD_COPY_FILE_RANGE, e);
-                break;
+            // not regular files, or overlapping ranges of one file.
+            // EOPNOTSUPP: NFS (go 40731). Whenever they come, the next
+            // mechanism can continue where this one stopped.
+            e @ (libc::ENOSYS | libc::EXDEV | libc::EINVAL | libc::EOPNOTSUPP) => {
+                Outcome::Fallback(written, e)
             }
-            e => {
-                t.error = e;
-                break;
-            }
-        }
-    }
-    t.written = written;
+            // EIO: CIFS (go 42334). EPERM: seccomp in containers (go 40893,
+            // rust 51266). Only before any progress do they say "this
+            // mechanism cannot serve the pair"; later they are real errors.
+            e @ (libc::EIO | libc::EPERM) if written == 0 => Outcome::Fallback(0, e),
+            e => Outcome::Error(written, e),
+        };
+    };
     // Advance by what moved (the kernel's copies of the offsets agree for
     // regular files; this does not depend on it).
     if let Some(o) = dst_offset {
@@ -139,5 +121,5 @@ pub(crate) fn round_loop(
     if let Some(o) = src_offset {
         *o += written;
     }
-    t
+    outcome
 }

@@ -41,8 +41,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use worker::{Inbox, NewRelay, Shared};
 
-/// The errno a relay ends with when a panic inside the engine ended it.
-pub const EPANIC: i32 = 7000;
+/// The errno a relay ends with when a panic inside the engine ended it
+/// (ZCOPY_EPANIC).
+pub const EPANIC: i32 = crate::ffi::ZCOPY_EPANIC;
 
 /// Most threads an engine may have.
 pub const MAX_THREADS: u32 = 1024;

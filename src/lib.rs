@@ -2,22 +2,32 @@
 //! copy_file_range) for every language that can call C.
 //!
 //! The real logic lives in plain Rust, one module per mechanism; `ffi` is
-//! the thin C boundary over it. Rust callers can use the modules directly.
+//! the thin C boundary over it. Rust callers can use the mechanism modules
+//! directly; the rest is internal.
 
 pub mod control;
-pub mod copy;
 pub mod copy_file_range;
+pub mod dispatch;
 pub mod engine;
 pub mod ffi;
+mod kernel;
 pub mod options;
+mod outcome;
 pub mod pool;
+mod probe;
 pub mod read_write;
 pub mod relay;
 pub mod sendfile;
+pub mod sigpipe;
 pub mod splice;
 pub mod splicer;
 pub mod sys;
 pub mod transfer;
+mod urgent;
+mod wait;
+
+/// The dispatch's former name: `zcopy::copy::copy` is `dispatch::copy`.
+pub use dispatch as copy;
 
 pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR};
 pub use transfer::{

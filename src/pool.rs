@@ -91,16 +91,18 @@ impl Pipe {
     }
 }
 
-/// Pool counters, as in `zcopy_pool_stats`.
+/// Counters of the global pipe pool (`zcopy_pool_stats` in the header).
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
-    /// Pipes parked in the pool now (shared list and thread slots).
+    /// Pipes parked in the pool now (the shared list and each thread's own
+    /// slot).
     pub idle: u64,
-    /// Pipes lent now.
+    /// Pipes lent to calls (and to splicers) now.
     pub in_use: u64,
     /// Pipes created since start.
     pub created: u64,
-    /// Times a borrower got an idle pipe instead of a new one.
+    /// Times a call got an idle pipe instead of a new one.
     pub reused: u64,
     /// Pipes closed because they held data, overflowed the idle cap, or
     /// were inherited across fork().

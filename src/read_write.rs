@@ -2,8 +2,10 @@
 //! fds. EINTR is retried; EAGAIN on a non-blocking fd waits with poll(2)
 //! (readable src, writable dst) and goes on, so a stalled peer costs no CPU.
 
-use crate::sys::{errno, wait_ready, Wait};
+use crate::outcome::Outcome;
+use crate::sys::errno;
 use crate::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE};
+use crate::wait::{wait_ready, Wait};
 use std::cell::RefCell;
 
 /// Size of the per-thread copy buffer (at least 128 KiB, as the dispatch
@@ -81,22 +83,53 @@ pub(crate) fn write_all(fd: i32, buf: &[u8]) -> Result<(), (usize, i32)> {
 /// through a user-space buffer, using and advancing both file positions.
 /// Bytes read but not written when dst fails are lost with the error (as
 /// with any read/write loop); `written` says how far dst got.
-pub fn copy(dst: i32, src: i32, mut remain: i64) -> Transfer {
+pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
+    copy_loop(dst, src, remain).into_transfer(ZCOPY_METHOD_READ_WRITE)
+}
+
+/// The loop behind [`copy`]. It serves any pair, so it never falls back.
+pub(crate) fn copy_loop(dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
     with_buffer(|buf| {
+        // Invariant: `written` bytes were read from src and reached dst.
         while remain > 0 {
             let want = (remain as u64).min(buf.len() as u64) as usize;
             let n = match read_some(src, &mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) => return Transfer::done(ZCOPY_METHOD_READ_WRITE, written, e),
+                Err(e) => return Outcome::Error(written, e),
             };
             if let Err((w, e)) = write_all(dst, &buf[..n]) {
-                return Transfer::done(ZCOPY_METHOD_READ_WRITE, written + w as i64, e);
+                return Outcome::Error(written + w as i64, e);
             }
             written += n as i64;
             remain -= n as i64;
         }
-        Transfer::done(ZCOPY_METHOD_READ_WRITE, written, 0)
+        Outcome::Ended(written)
+    })
+}
+
+/// Delivers `in_pipe` bytes held in a pipe (read end `rfd`) to dst with
+/// read/write: the rescue for a splice whose dst turned out not to accept
+/// splice after src had already been drained, so nothing taken from src is
+/// lost. Returns the bytes delivered and the error that stopped it (0).
+pub(crate) fn deliver_from_pipe(rfd: i32, dst: i32, mut in_pipe: usize) -> (usize, i32) {
+    with_buffer(|buf| {
+        let mut moved = 0;
+        // Invariant: `moved` bytes left the pipe and reached dst.
+        while in_pipe > 0 {
+            let want = in_pipe.min(buf.len());
+            let n = match read_some(rfd, &mut buf[..want]) {
+                Ok(0) => return (moved, libc::EIO),
+                Ok(n) => n,
+                Err(e) => return (moved, e),
+            };
+            if let Err((w, e)) = write_all(dst, &buf[..n]) {
+                return (moved + w, e);
+            }
+            moved += n;
+            in_pipe -= n;
+        }
+        (moved, 0)
     })
 }

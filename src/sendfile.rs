@@ -1,8 +1,13 @@
 //! sendfile(2): Go's SendFile. Moves bytes from a file (anything the
 //! kernel can page in: regular files, block devices) to any fd.
 
-use crate::sys::{errno, wait_ready, without_sigpipe, Wait};
+use crate::outcome::Outcome;
+use crate::read_write::write_all;
+use crate::sigpipe::without_sigpipe;
+use crate::sys::errno;
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
+use crate::urgent::{self, Mark};
+use crate::wait::{wait_ready, Wait};
 
 /// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask
 /// for no more, so a request never overflows on any platform.
@@ -23,11 +28,11 @@ pub fn sendfile(dst: i32, src: i32, offset: Option<&mut i64>, remain: i64) -> Tr
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
     }
-    without_sigpipe(|| send_loop(dst, src, offset, remain))
+    without_sigpipe(|| send_loop(dst, src, offset, remain).into_transfer(ZCOPY_METHOD_SENDFILE))
 }
 
 /// The loop itself, for callers that already hold the SIGPIPE guard.
-pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain: i64) -> Transfer {
+pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
     let start: i64 = offset.as_deref().copied().unwrap_or(0);
     let mut pos: libc::off_t = start;
@@ -36,60 +41,77 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
     } else {
         std::ptr::null_mut()
     };
-    let mut error = 0;
-    let mut handled = true;
-    while remain > 0 {
+    // True once we waited for readiness since the last progress (see the
+    // urgent mark below).
+    let mut waited = false;
+    // Invariant: `written` bytes reached dst and src's position (the file's
+    // or `pos`) advanced by exactly that much.
+    let outcome = loop {
+        if remain <= 0 {
+            break Outcome::Ended(written);
+        }
         let len = remain.min(MAX_CHUNK) as usize;
         // SAFETY: pos_ptr is NULL or points to `pos`, alive for the call.
         let n = unsafe { libc::sendfile(dst, src, pos_ptr, len) };
         if n > 0 {
             written += n as i64;
             remain -= n as i64;
+            waited = false;
             continue;
         }
-        if n == 0 {
-            // End of file (also on the first call: handled, Go issue 53658).
-            break;
+        let e = if n == 0 { 0 } else { errno() };
+        if n == 0 || (e == libc::EAGAIN && waited) {
+            // End of file (also on the first call: handled, Go issue 53658),
+            // unless src is a TCP socket (sendfile into a pipe is a splice
+            // since 5.12) stopped at its urgent mark: step over it as read(2)
+            // would.
+            match urgent::step_over(src) {
+                Mark::NotThere if n != 0 => {}
+                Mark::NotThere | Mark::Eof => break Outcome::Ended(written),
+                Mark::Byte(b) => match write_all(dst, &[b]) {
+                    Ok(()) => {
+                        written += 1;
+                        remain -= 1;
+                        waited = false;
+                        continue;
+                    }
+                    Err((_, e)) => break Outcome::Error(written, e),
+                },
+                Mark::Skipped => {
+                    waited = false;
+                    continue;
+                }
+                Mark::Failed(e) => break Outcome::Error(written, e),
+            }
         }
-        match errno() {
+        break match e {
             libc::EINTR => continue,
             libc::EAGAIN => {
                 // Usually dst is full. But since Linux 5.12 sendfile into a
                 // pipe is a splice, which also takes a socket or pipe as src,
                 // and then EAGAIN can mean src has no data: wait for both
                 // (a regular file is always readable), so nothing spins.
-                if let Err(e) =
-                    wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write))
-                {
-                    error = e;
-                    break;
+                match wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write)) {
+                    Ok(()) => {
+                        waited = true;
+                        continue;
+                    }
+                    Err(e) => Outcome::Error(written, e),
                 }
             }
             // ENOSYS: no kernel support. EINVAL: an fd kind sendfile cannot
             // serve (a socket or pipe as src, an O_APPEND dst). EOPNOTSUPP:
-            // as Go, in case a filesystem says so. Before any progress the
-            // caller can fall back.
-            e @ (libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => {
-                error = e;
-                handled = written > 0;
-                break;
-            }
-            e => {
-                error = e;
-                break;
-            }
-        }
-    }
+            // as Go, in case a filesystem says so. The next mechanism can
+            // continue where this one stopped.
+            e @ (libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => Outcome::Fallback(written, e),
+            e => Outcome::Error(written, e),
+        };
+    };
     if let Some(off) = offset {
         // From what moved, not from what the kernel left in `pos`: for some
         // sources (character devices such as /dev/zero) it does not
         // advance it.
         *off = start + written;
     }
-    Transfer {
-        written,
-        error,
-        method: ZCOPY_METHOD_SENDFILE,
-        handled,
-    }
+    outcome
 }

@@ -3,10 +3,14 @@
 //! file, file -> socket), drain src into a pooled pipe and pump the pipe
 //! into dst, chunk by chunk.
 
+use crate::outcome::Outcome;
 use crate::pool::{self, Pipe};
-use crate::read_write::{read_some, with_buffer, write_all};
-use crate::sys::{errno, fd_flags, fstat, wait_ready, without_sigpipe, Wait};
+use crate::read_write::{deliver_from_pipe, write_all};
+use crate::sigpipe::without_sigpipe;
+use crate::sys::{errno, fd_flags, fstat};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
+use crate::urgent::{self, Mark};
+use crate::wait::{wait_ready, Wait};
 
 /// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
 const MAX_DIRECT_CHUNK: i64 = 0x7fff_f000;
@@ -60,17 +64,19 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
         // two non-pipes it answers EINVAL at once, consuming nothing, and
         // we go through a pooled pipe. One probing call is cheaper than two
         // fstat(2)s.
-        let t = direct(dst, src, remain);
-        if !t.handled && t.error == libc::EINVAL {
-            if dst_flags & libc::O_ACCMODE == libc::O_WRONLY && same_pipe(dst, src) {
-                // A pipe into itself: through a pooled pipe every byte would
-                // go round for ever. (Only a write-only dst can be a pipe's
-                // write end, so sockets pay nothing for this check.)
-                return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+        let o = match direct(dst, src, remain) {
+            Outcome::Fallback(0, libc::EINVAL) => {
+                if dst_flags & libc::O_ACCMODE == libc::O_WRONLY && same_pipe(dst, src) {
+                    // A pipe into itself: through a pooled pipe every byte
+                    // would go round for ever. (Only a write-only dst can be
+                    // a pipe's write end, so sockets pay nothing for this.)
+                    return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+                }
+                through_pool(dst, src, remain)
             }
-            return through_pool(dst, src, remain);
-        }
-        t
+            o => o,
+        };
+        o.into_transfer(ZCOPY_METHOD_SPLICE)
     })
 }
 
@@ -87,46 +93,105 @@ pub(crate) fn same_pipe(a: i32, b: i32) -> bool {
 }
 
 /// Splices directly between `src` and `dst`, one of which is a pipe.
-/// EINVAL before any progress is handled=false (neither fd is a pipe, or
-/// the other one does not support splice).
-pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Transfer {
+/// EINVAL before any progress is a fallback with nothing consumed (neither
+/// fd is a pipe, or the other one does not support splice).
+pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
+    // True once we waited for readiness since the last progress: another
+    // EAGAIN then may be the urgent mark (poll says readable, splice won't).
+    let mut waited = false;
+    // Invariant: `written` bytes left src and reached dst (no buffer of
+    // ours in between, but for one byte past an urgent mark).
     while remain > 0 {
         let len = remain.min(MAX_DIRECT_CHUNK) as usize;
         // No SPLICE_F_NONBLOCK: blocking fds block in the kernel (which also
         // honours their SO_RCVTIMEO / SO_SNDTIMEO); the kernel adds the flag
         // itself for a pipe opened O_NONBLOCK.
-        match raw_splice(src, dst, len, 0) {
-            Ok(0) => break, // EOF: a pipe with no writers, or a socket shut down
+        let mark = match raw_splice(src, dst, len, 0) {
+            // EOF (a pipe with no writers, a socket shut down), or a TCP
+            // socket at its urgent mark.
+            Ok(0) => match urgent::step_over(src) {
+                Mark::NotThere | Mark::Eof => break,
+                m => m,
+            },
             Ok(n) => {
                 written += n as i64;
                 remain -= n as i64;
+                waited = false;
+                continue;
             }
+            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
             Err(libc::EAGAIN) => {
                 // Which side is not ready is not said: wait for src to have
                 // data, then for dst to have room, then retry.
                 if let Err(e) =
                     wait_ready(src, Wait::Read).and_then(|_| wait_ready(dst, Wait::Write))
                 {
-                    return Transfer::done(ZCOPY_METHOD_SPLICE, written, e);
+                    return Outcome::Error(written, e);
                 }
+                waited = true;
+                continue;
             }
-            Err(libc::EINVAL) if written == 0 => {
-                return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)
+            // EINVAL: an fd kind splice cannot serve (first call), or one
+            // that stopped taking it. ENOSYS, EOPNOTSUPP, EXDEV: likewise.
+            // The next mechanism continues where this one stopped.
+            Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV)) => {
+                return Outcome::Fallback(written, e)
             }
-            Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, e),
+            Err(e) => return Outcome::Error(written, e),
+        };
+        match mark {
+            Mark::Byte(b) => {
+                if let Err((_, e)) = write_all(dst, &[b]) {
+                    return Outcome::Error(written, e);
+                }
+                written += 1;
+                remain -= 1;
+                waited = false;
+            }
+            Mark::Eof => break,
+            Mark::Failed(e) => return Outcome::Error(written, e),
+            // Past the mark with nothing after it yet: the next splice
+            // waits (blocking) or answers EAGAIN and we poll.
+            Mark::Skipped | Mark::NotThere => waited = false,
         }
     }
-    Transfer::done(ZCOPY_METHOD_SPLICE, written, 0)
+    Outcome::Ended(written)
+}
+
+/// What one drain gave.
+enum Drained {
+    /// This many bytes are in the pipe now.
+    Bytes(usize),
+    /// src is at end of stream.
+    Eof,
+    /// One byte taken past a TCP urgent mark, not in the pipe: deliver it.
+    Urgent(u8),
 }
 
 /// Moves src into the (empty) pipe: at most `max` bytes. EAGAIN here can
-/// only mean src has no data yet (the pipe starts empty), so wait for src.
-fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<usize, i32> {
+/// only mean src has no data yet (the pipe starts empty), so wait for src;
+/// an EAGAIN right after poll said readable, or a 0, may be the urgent mark.
+fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<Drained, i32> {
+    let mut waited = false;
     loop {
-        match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
-            Err(libc::EAGAIN) => wait_ready(src, Wait::Read)?,
-            r => return r,
+        let mark = match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+            Ok(0) => urgent::step_over(src),
+            Ok(n) => return Ok(Drained::Bytes(n)),
+            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
+            Err(libc::EAGAIN) => {
+                wait_ready(src, Wait::Read)?;
+                waited = true;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match mark {
+            Mark::NotThere | Mark::Eof => return Ok(Drained::Eof),
+            Mark::Byte(b) => return Ok(Drained::Urgent(b)),
+            Mark::Failed(e) => return Err(e),
+            // Stepped over the urgent byte, nothing after it yet.
+            Mark::Skipped => waited = false,
         }
     }
 }
@@ -155,53 +220,41 @@ fn pump(pipe: &Pipe, dst: i32, mut in_pipe: usize) -> (usize, i32) {
     (moved, 0)
 }
 
-/// Delivers the bytes held in the pipe to dst with read/write, when dst
-/// turned out not to accept splice after src had already been drained:
-/// nothing taken from src is lost.
-fn rescue(pipe: &Pipe, dst: i32, mut in_pipe: usize) -> (usize, i32) {
-    with_buffer(|buf| {
-        let mut moved = 0;
-        while in_pipe > 0 {
-            let want = in_pipe.min(buf.len());
-            let n = match read_some(pipe.rfd, &mut buf[..want]) {
-                Ok(0) => return (moved, libc::EIO),
-                Ok(n) => n,
-                Err(e) => return (moved, e),
-            };
-            if let Err((w, e)) = write_all(dst, &buf[..n]) {
-                return (moved + w, e);
-            }
-            moved += n;
-            in_pipe -= n;
-        }
-        (moved, 0)
-    })
-}
-
 /// Go's Splice: src -> pooled pipe -> dst, chunk by chunk. No pipe to be
 /// had, or EINVAL on the first drain (the kernel cannot splice from src), is
-/// handled=false with nothing consumed.
-pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Transfer {
+/// a fallback with nothing consumed.
+pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
     let pipe = match pool::acquire() {
         Ok(p) => p,
-        Err(e) => return Transfer::unhandled(ZCOPY_METHOD_SPLICE, e),
+        Err(e) => return Outcome::Fallback(0, e),
     };
     let chunk = pool::pipe_size() as i64;
     let mut written: i64 = 0;
     let mut in_pipe: usize = 0;
-    let mut error = 0;
-    while remain > 0 {
+    // Invariant at the head of each round: the pipe is empty, and `written`
+    // bytes have left src and reached dst.
+    let outcome = loop {
+        if remain <= 0 {
+            break Outcome::Ended(written);
+        }
         let n = match drain(&pipe, src, remain.min(chunk) as usize) {
-            Ok(0) => break, // EOF
-            Ok(n) => n,
-            Err(libc::EINVAL) if written == 0 => {
-                pool::release(pipe, true);
-                return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL);
+            Ok(Drained::Eof) => break Outcome::Ended(written),
+            Ok(Drained::Bytes(n)) => n,
+            Ok(Drained::Urgent(b)) => {
+                // The pipe is empty, so this byte's turn is now.
+                if let Err((_, e)) = write_all(dst, &[b]) {
+                    break Outcome::Error(written, e);
+                }
+                written += 1;
+                remain -= 1;
+                continue;
             }
-            Err(e) => {
-                error = e;
-                break;
+            Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV)) => {
+                // src does not take splice (or splice is gone): nothing of
+                // this round was taken, the next mechanism continues.
+                break Outcome::Fallback(written, e);
             }
+            Err(e) => break Outcome::Error(written, e),
         };
         in_pipe = n;
         let (moved, e) = pump(&pipe, dst, in_pipe);
@@ -212,18 +265,20 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Transfer {
             // dst does not take splice (no splice_write, an O_APPEND file
             // opened since the check): the drained bytes must still arrive,
             // so that a caller falling back to read/write leaves no hole.
-            let (moved, e2) = rescue(&pipe, dst, in_pipe);
+            let (moved, e2) = deliver_from_pipe(pipe.rfd, dst, in_pipe);
             in_pipe -= moved;
             written += moved as i64;
-            error = if e2 != 0 { e2 } else { libc::EINVAL };
-            break;
+            break if e2 != 0 {
+                Outcome::Error(written, e2)
+            } else {
+                Outcome::Fallback(written, libc::EINVAL)
+            };
         }
         if e != 0 {
-            error = e;
-            break;
+            break Outcome::from_errno(written, e);
         }
-    }
+    };
     // A pipe that still holds bytes is closed, never pooled.
     pool::release(pipe, in_pipe == 0);
-    Transfer::done(ZCOPY_METHOD_SPLICE, written, error)
+    outcome
 }

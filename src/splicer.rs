@@ -9,9 +9,10 @@
 //! splice hang), and repeats until something would block.
 
 use crate::pool::{self, Pipe};
+use crate::sigpipe::without_sigpipe;
 use crate::splice::raw_splice;
-use crate::sys::without_sigpipe;
 use crate::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
+use crate::urgent::{self, Mark};
 
 /// `wants`: wait until src is readable, then step again.
 pub const ZCOPY_WANT_READ: i32 = 1;
@@ -27,7 +28,11 @@ pub const STEP_BUDGET: i64 = 16 << 20;
 #[derive(Debug)]
 pub struct Splicer {
     pipe: Option<Pipe>,
+    /// Bytes in the pipe, taken from src and not yet delivered.
     pending: i64,
+    /// One byte taken past a TCP urgent mark with recv(2) (splice cannot
+    /// cross the mark), delivered after the pipe's bytes.
+    urgent: Option<u8>,
     wants: i32,
     eof: bool,
 }
@@ -43,6 +48,7 @@ impl Splicer {
         Ok(Splicer {
             pipe: Some(pool::acquire()?),
             pending: 0,
+            urgent: None,
             wants: 0,
             eof: false,
         })
@@ -50,7 +56,7 @@ impl Splicer {
 
     /// Bytes taken from src and not yet delivered to dst.
     pub fn pending(&self) -> i64 {
-        self.pending
+        self.pending + self.urgent.is_some() as i64
     }
 
     /// What the last step is waiting for: ZCOPY_WANT_READ, ZCOPY_WANT_WRITE,
@@ -62,11 +68,14 @@ impl Splicer {
     /// True when the last step found src at end of stream with nothing
     /// pending.
     pub fn eof(&self) -> bool {
-        self.eof && self.pending == 0
+        self.eof && self.pending() == 0
     }
 
     /// Moves what it can without waiting; see the header for the contract.
     pub fn step(&mut self, dst: i32, src: i32, remain: i64) -> Transfer {
+        // The last step waited for src: the event loop says it is readable
+        // now, so another EAGAIN may be the urgent mark.
+        let read_waited = self.wants == ZCOPY_WANT_READ;
         self.wants = 0;
         self.eof = false;
         if dst < 0 || src < 0 {
@@ -75,7 +84,7 @@ impl Splicer {
         if remain < 0 {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
         }
-        if remain == 0 && self.pending == 0 {
+        if remain == 0 && self.pending() == 0 {
             // Nothing to deliver and nothing to take: succeeds, as every
             // call with remain 0 does.
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
@@ -84,12 +93,12 @@ impl Splicer {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e);
         }
         without_sigpipe(|| {
-            if self.pending == 0 {
+            if self.pending() == 0 {
                 if let Err(t) = self.check_dst(dst) {
                     return t;
                 }
             }
-            self.step_inner(dst, src, remain)
+            self.step_inner(dst, src, remain, read_waited)
         })
     }
 
@@ -124,12 +133,16 @@ impl Splicer {
         }
     }
 
-    fn step_inner(&mut self, dst: i32, src: i32, remain: i64) -> Transfer {
+    fn step_inner(&mut self, dst: i32, src: i32, remain: i64, mut read_waited: bool) -> Transfer {
         let pipe = self.pipe.as_ref().expect("own_pipe gave a pipe");
         let chunk = pool::pipe_size() as i64;
         let budget = remain.min(STEP_BUDGET);
         let mut written: i64 = 0;
         let mut taken: i64 = 0;
+        let done = |written, e| Transfer::done(ZCOPY_METHOD_SPLICE, written, e);
+        // Invariant at the head of each round: everything taken from src in
+        // this step and before is either delivered (`written`) or pending
+        // (pipe, then the urgent byte), in stream order.
         loop {
             // Bytes already held go out first.
             while self.pending > 0 {
@@ -139,44 +152,90 @@ impl Splicer {
                     self.pending as usize,
                     libc::SPLICE_F_NONBLOCK,
                 ) {
-                    Ok(0) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, libc::EIO),
+                    Ok(0) => return done(written, libc::EIO),
                     Ok(n) => {
                         self.pending -= n as i64;
                         written += n as i64;
                     }
                     Err(libc::EAGAIN) => {
                         self.wants = ZCOPY_WANT_WRITE;
-                        return Transfer::done(ZCOPY_METHOD_SPLICE, written, libc::EAGAIN);
+                        return done(written, libc::EAGAIN);
                     }
                     // A hard error: the bytes stay pending; the caller
                     // decides (free closes the pipe with them).
-                    Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, e),
+                    Err(e) => return done(written, e),
+                }
+            }
+            if let Some(b) = self.urgent {
+                match write_byte(dst, b) {
+                    Ok(()) => {
+                        self.urgent = None;
+                        written += 1;
+                    }
+                    Err(libc::EAGAIN) => {
+                        self.wants = ZCOPY_WANT_WRITE;
+                        return done(written, libc::EAGAIN);
+                    }
+                    Err(e) => return done(written, e),
                 }
             }
             if taken >= budget {
-                return Transfer::done(ZCOPY_METHOD_SPLICE, written, 0);
+                return done(written, 0);
             }
-            // The pipe is empty here: EAGAIN can only mean src has no data.
+            // The pipe is empty here: EAGAIN can only mean src has no data,
+            // or (when poll said readable) the urgent mark.
             let max = (budget - taken).min(chunk) as usize;
-            match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Transfer::done(ZCOPY_METHOD_SPLICE, written, 0);
-                }
+            let mark = match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+                Ok(0) => urgent::step_over(src),
                 Ok(n) => {
                     self.pending = n as i64;
                     taken += n as i64;
+                    read_waited = false;
+                    continue;
                 }
+                Err(libc::EAGAIN) if read_waited && urgent::at_mark(src) => urgent::step_over(src),
                 Err(libc::EAGAIN) => {
                     self.wants = ZCOPY_WANT_READ;
-                    return Transfer::done(ZCOPY_METHOD_SPLICE, written, libc::EAGAIN);
+                    return done(written, libc::EAGAIN);
                 }
                 Err(libc::EINVAL) if written == 0 => {
                     // The kernel cannot splice from src; nothing consumed.
                     return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL);
                 }
-                Err(e) => return Transfer::done(ZCOPY_METHOD_SPLICE, written, e),
+                Err(e) => return done(written, e),
+            };
+            read_waited = false;
+            match mark {
+                Mark::NotThere | Mark::Eof => {
+                    self.eof = true;
+                    return done(written, 0);
+                }
+                Mark::Byte(b) => {
+                    self.urgent = Some(b);
+                    taken += 1;
+                }
+                // Past the urgent byte, nothing after it yet: the next
+                // splice answers EAGAIN (or blocks) as for any quiet src.
+                Mark::Skipped => {}
+                Mark::Failed(e) => return done(written, e),
             }
+        }
+    }
+}
+
+/// One write(2) of one byte (EINTR retried).
+fn write_byte(dst: i32, b: u8) -> Result<(), i32> {
+    loop {
+        // SAFETY: one readable byte.
+        let n = unsafe { libc::write(dst, (&b as *const u8).cast(), 1) };
+        if n == 1 {
+            return Ok(());
+        }
+        match crate::sys::errno() {
+            libc::EINTR => continue,
+            // write(2) of one byte returning 0: no room, as for a full file.
+            _ if n == 0 => return Err(libc::ENOSPC),
+            e => return Err(e),
         }
     }
 }

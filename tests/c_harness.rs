@@ -260,5 +260,6 @@ ctests!(
     relay_stream,
     relay_control,
     relay_errors,
-    relay_many
+    relay_many,
+    urgent
 );

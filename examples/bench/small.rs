@@ -580,9 +580,9 @@ pub fn overhead_parts(n: usize) -> Vec<(String, f64)> {
     };
     let mut out = Vec::new();
     out.push((
-        "SIGPIPE guard: 2 rt_sigprocmask (zcopy::sys::SigpipeGuard new + drop)".to_string(),
+        "SIGPIPE guard: 2 rt_sigprocmask (zcopy::sigpipe::SigpipeGuard new + drop)".to_string(),
         time(&mut || {
-            let g = zcopy::sys::SigpipeGuard::new();
+            let g = zcopy::sigpipe::SigpipeGuard::new();
             drop(std::hint::black_box(g));
         }),
     ));

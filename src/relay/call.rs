@@ -10,7 +10,8 @@ use super::resume::{self, identity};
 use super::{Interest, Progress, Relay, RelayResult};
 use crate::control::Control;
 use crate::options::{Options, Settings};
-use crate::sys::{fd_flags, SigpipeGuard};
+use crate::sigpipe::SigpipeGuard;
+use crate::sys::fd_flags;
 
 /// Relays between `a` and `b` until both directions are done, an error
 /// ends it, or the caller's options do; see zcopy_relay in the header.

@@ -17,10 +17,12 @@
 //! (rust 79274: one odd file must not switch a mechanism off for everyone);
 //! if the probe agrees, it is not tried again in this process.
 
-use crate::sys::{fd_flags, fstat, without_sigpipe};
+use crate::outcome::Outcome;
+use crate::probe::{self, Availability};
+use crate::sigpipe::without_sigpipe;
+use crate::sys::{fd_flags, fstat};
 use crate::transfer::*;
 use crate::{copy_file_range, read_write, sendfile, splice};
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 /// What kind of file an fd is, for the dispatch table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,81 +78,6 @@ impl FdInfo {
     fn append(&self) -> bool {
         self.flags & libc::O_APPEND != 0
     }
-}
-
-/// Whether a mechanism is usable in this process, learned once.
-struct Availability(AtomicU8);
-
-const UNKNOWN: u8 = 0;
-const AVAILABLE: u8 = 1;
-const UNAVAILABLE: u8 = 2;
-
-impl Availability {
-    const fn new() -> Self {
-        Availability(AtomicU8::new(UNKNOWN))
-    }
-
-    fn usable(&self) -> bool {
-        self.0.load(Relaxed) != UNAVAILABLE
-    }
-
-    /// After a call answered ENOSYS or EPERM: ask the kernel once with
-    /// invalid fds. EBADF means the syscall is there and allowed, so the
-    /// answer came from that one file; ENOSYS/EPERM means the process cannot
-    /// use it (no kernel support, or a seccomp filter).
-    fn learn(&self, error: i32, probe: impl FnOnce() -> i32) {
-        if (error == libc::ENOSYS || error == libc::EPERM) && self.0.load(Relaxed) == UNKNOWN {
-            let e = probe();
-            let state = if e == libc::ENOSYS || e == libc::EPERM {
-                UNAVAILABLE
-            } else {
-                AVAILABLE
-            };
-            self.0.store(state, Relaxed);
-        }
-    }
-}
-
-static COPY_FILE_RANGE: Availability = Availability::new();
-static SENDFILE: Availability = Availability::new();
-static SPLICE: Availability = Availability::new();
-
-fn probe_errno(r: isize) -> i32 {
-    if r < 0 {
-        crate::sys::errno()
-    } else {
-        0
-    }
-}
-
-fn probe_copy_file_range() -> i32 {
-    // SAFETY: invalid fds and NULL offsets: the kernel only validates.
-    probe_errno(unsafe {
-        libc::copy_file_range(-1, std::ptr::null_mut(), -1, std::ptr::null_mut(), 1, 0)
-    } as isize)
-}
-
-fn probe_sendfile() -> i32 {
-    // SAFETY: invalid fds and NULL offset: the kernel only validates.
-    probe_errno(unsafe { libc::sendfile(-1, -1, std::ptr::null_mut(), 1) } as isize)
-}
-
-fn probe_splice() -> i32 {
-    // SAFETY: invalid fds and NULL offsets: the kernel only validates.
-    probe_errno(
-        unsafe { libc::splice(-1, std::ptr::null_mut(), -1, std::ptr::null_mut(), 1, 0) } as isize,
-    )
-}
-
-/// Errors after which the next mechanism down the row can take over from
-/// where this one stopped (both file positions have advanced by exactly the
-/// bytes moved): the mechanism cannot serve this pair.
-fn cannot_serve(t: &Transfer) -> bool {
-    !t.handled
-        || matches!(
-            t.error,
-            libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV
-        )
 }
 
 /// The mechanisms to try, in order, for a pair of fds.
@@ -242,29 +169,44 @@ impl Plan {
 }
 
 /// Runs one mechanism (None: switched off for this process).
-fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<Transfer> {
-    let (avail, probe): (&Availability, fn() -> i32) = match m {
+fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)> {
+    let (avail, probe, method): (&Availability, fn() -> i32, i32) = match m {
         Mechanism::CopyFileRange => {
-            if !*copy_file_range::KERNEL_SUPPORTS {
+            if !copy_file_range::kernel_supports() {
                 return None;
             }
-            (&COPY_FILE_RANGE, probe_copy_file_range)
+            (
+                &probe::COPY_FILE_RANGE,
+                probe::probe_copy_file_range,
+                ZCOPY_METHOD_COPY_FILE_RANGE,
+            )
         }
-        Mechanism::SendFile => (&SENDFILE, probe_sendfile),
-        Mechanism::DirectSplice | Mechanism::PooledSplice => (&SPLICE, probe_splice),
-        Mechanism::ReadWrite => return Some(read_write::copy(dst, src, left)),
+        Mechanism::SendFile => (
+            &probe::SENDFILE,
+            probe::probe_sendfile,
+            ZCOPY_METHOD_SENDFILE,
+        ),
+        Mechanism::DirectSplice | Mechanism::PooledSplice => {
+            (&probe::SPLICE, probe::probe_splice, ZCOPY_METHOD_SPLICE)
+        }
+        Mechanism::ReadWrite => {
+            return Some((
+                read_write::copy_loop(dst, src, left),
+                ZCOPY_METHOD_READ_WRITE,
+            ))
+        }
     };
     if !avail.usable() {
         return None;
     }
-    let t = match m {
+    let o = match m {
         Mechanism::CopyFileRange => copy_file_range::round_loop(dst, None, src, None, left),
         Mechanism::SendFile => sendfile::send_loop(dst, src, None, left),
         Mechanism::DirectSplice => splice::direct(dst, src, left),
         _ => splice::through_pool(dst, src, left),
     };
-    avail.learn(t.error, probe);
-    Some(t)
+    avail.learn(o.errno(), probe);
+    Some((o, method))
 }
 
 /// Carries out a plan. The total adds up every mechanism's bytes; the
@@ -278,18 +220,22 @@ fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer 
         remain = remain.min(if pos < 0 { 0 } else { (s.size - pos).max(0) });
     }
     let mut total = Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
+    // Invariant: total.written bytes reached dst, and both positions
+    // advanced by exactly that much, whichever mechanisms moved them.
     for &m in plan.mechanisms() {
-        let Some(t) = attempt(m, dst, src, remain - total.written) else {
+        let Some((o, method)) = attempt(m, dst, src, remain - total.written) else {
             continue;
         };
-        total.written += t.written;
-        if t.written > 0 || total.method == ZCOPY_METHOD_NONE {
-            total.method = t.method;
+        total.written += o.written();
+        if o.written() > 0 || total.method == ZCOPY_METHOD_NONE {
+            total.method = method;
         }
-        if m != Mechanism::ReadWrite && cannot_serve(&t) && remain > total.written {
-            continue; // the next mechanism takes over where this one stopped
+        match o {
+            // The next mechanism takes over where this one stopped.
+            Outcome::Fallback(..) if remain > total.written => continue,
+            Outcome::Fallback(0, _) => total.error = 0,
+            _ => total.error = o.errno(),
         }
-        total.error = if t.handled { t.error } else { 0 };
         break;
     }
     total

@@ -1,0 +1,62 @@
+//! The pipe pool exports: counters, drain, configuration.
+
+use super::{catch_unwind, ZCOPY_EPANIC};
+use crate::pool::{self, PoolStats};
+
+/// The C name of the counters (`zcopy_pool_stats` in the header).
+pub use crate::pool::PoolStats as ZcopyPoolStats;
+
+/// Fills `*out` with the pool's counters. Each counter is read atomically;
+/// while other threads are transferring, the five are not one snapshot.
+///
+/// - `out`: where to write; NULL does nothing.
+///
+/// Thread safety: safe from any thread.
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for one zcopy_pool_stats.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_pool_get_stats(out: *mut PoolStats) {
+    if out.is_null() {
+        return;
+    }
+    let s = catch_unwind(pool::stats).unwrap_or_default();
+    // SAFETY: checked non-null; the caller promises it is writable.
+    unsafe { out.write(s) };
+}
+
+/// Closes the pool's idle pipes: the shared list and the calling thread's
+/// own idle pipe. Pipes lent out are not touched; idle pipes kept by other
+/// live threads go back to the shared list when those threads exit.
+///
+/// Returns how many pipes were closed.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn zcopy_pool_drain() -> u64 {
+    catch_unwind(pool::drain).unwrap_or(0)
+}
+
+/// Configures the global pipe pool.
+///
+/// - `max_idle`: the most idle pipes kept (default 16); pipes returned past
+///   it are closed. 0 keeps the current value; at most 65536.
+/// - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
+///   (default 1 MiB; the kernel rounds it up to a power-of-two number of
+///   pages, and a failure to grow is ignored). 0 keeps the current value;
+///   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
+///   size. It is also the most bytes one splice round moves.
+///
+/// Returns 0, or EINVAL when a value is out of range (nothing changed), or
+/// ZCOPY_EPANIC after an internal panic.
+///
+/// Thread safety: safe from any thread; calls in flight keep the pipes
+/// they have.
+#[no_mangle]
+pub extern "C" fn zcopy_pool_configure(max_idle: u64, pipe_size: u64) -> i32 {
+    match catch_unwind(|| pool::configure(max_idle, pipe_size)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => e,
+        Err(_) => ZCOPY_EPANIC,
+    }
+}

@@ -1,0 +1,96 @@
+//! The SIGPIPE guard: splice(2) and sendfile(2) take no MSG_NOSIGNAL, so a
+//! write to a peer that is gone raises SIGPIPE. The guard blocks it in the
+//! calling thread for one call (libpq's pattern), never process-wide.
+
+use std::mem::MaybeUninit;
+
+/// Blocks SIGPIPE in the calling thread for the length of one call, so that
+/// writing to a socket or pipe whose reader is gone returns EPIPE instead of
+/// killing the process. No process-wide handler is installed: the thread's
+/// mask is restored afterwards, and only a SIGPIPE that the call itself
+/// raised is consumed (one that was already pending stays pending).
+pub struct SigpipeGuard {
+    was_blocked: bool,
+    was_pending: bool,
+    /// The errno the call ended with; set before the guard drops.
+    pub error: i32,
+}
+
+fn sigpipe_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set; sigaddset with a valid signal.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+        set.assume_init()
+    }
+}
+
+fn sigpipe_pending() -> bool {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigpending fills the set.
+    unsafe {
+        if libc::sigpending(set.as_mut_ptr()) != 0 {
+            return false;
+        }
+        libc::sigismember(set.as_ptr(), libc::SIGPIPE) == 1
+    }
+}
+
+impl Default for SigpipeGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SigpipeGuard {
+    /// Blocks SIGPIPE in this thread.
+    pub fn new() -> SigpipeGuard {
+        let set = sigpipe_set();
+        let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: both sets are valid.
+        let was_blocked = unsafe {
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, old.as_mut_ptr()) == 0
+                && libc::sigismember(old.as_ptr(), libc::SIGPIPE) == 1
+        };
+        // While SIGPIPE was unblocked none can be pending for this thread
+        // (it would have been delivered), so only look when it was blocked.
+        let was_pending = was_blocked && sigpipe_pending();
+        SigpipeGuard {
+            was_blocked,
+            was_pending,
+            error: 0,
+        }
+    }
+}
+
+impl Drop for SigpipeGuard {
+    /// Consumes a SIGPIPE the call raised (only after an error: a
+    /// successful call raises none) and restores the thread's mask. Runs on
+    /// unwinding too, so the mask is never left changed.
+    fn drop(&mut self) {
+        if self.error != 0 && !self.was_pending && sigpipe_pending() {
+            let set = sigpipe_set();
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: valid set and timeout; the signal is blocked, so
+            // sigtimedwait takes it off the pending set without delivering it.
+            unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) };
+        }
+        if !self.was_blocked {
+            let set = sigpipe_set();
+            // SAFETY: valid set.
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// Runs `f` with SIGPIPE blocked in this thread (see [`SigpipeGuard`]).
+pub fn without_sigpipe<F: FnOnce() -> crate::Transfer>(f: F) -> crate::Transfer {
+    let mut guard = SigpipeGuard::new();
+    let t = f();
+    guard.error = t.error;
+    t
+}
