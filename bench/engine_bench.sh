@@ -14,8 +14,8 @@ cargo build --release
 OUT=target/release/bench-engine
 mkdir -p "$OUT"
 LIB="-Iinclude -Ltarget/release -lzcopy -Wl,-rpath,$PWD/target/release -pthread"
-cc -std=c99 -O2 -D_GNU_SOURCE examples/engine_relay.c $LIB -o "$OUT/engine_relay"
-cc -std=c99 -O2 -D_GNU_SOURCE bench/engine_hold.c $LIB -o "$OUT/engine_hold"
+cc -std=c99 -O2 examples/engine_relay.c $LIB -o "$OUT/engine_relay"
+cc -std=c99 -O2 bench/engine_hold.c $LIB -o "$OUT/engine_hold"
 E="$OUT/engine_relay"
 echo "# $(date -u) $(uname -r) $(nproc) CPUs; load: $(cat /proc/loadavg)"
 for size in 64 4096; do

@@ -19,9 +19,10 @@
  * per held relay, the most pipes in use seen (sampled every ms), and the
  * engine's counters at the end (which must match the driver's totals).
  *
- * Build: cc -std=c99 -O2 -D_GNU_SOURCE bench/engine_hold.c -Iinclude \
+ * Build: cc -std=c99 -O2 bench/engine_hold.c -Iinclude \
  *          -Ltarget/release -lzcopy -Wl,-rpath,$PWD/target/release -pthread
  */
+#define _GNU_SOURCE
 #include <zcopy.h>
 
 #include <errno.h>
