@@ -183,6 +183,15 @@ static void pipes_in_use(void)
     int i;
     ends_open(&x, E_TCP, E_TCP);
     rec_init(&d);
+    /* Small buffers on the b side, so that b is full long before the
+     * client has written everything (loopback autotuning would otherwise
+     * take megabytes; not below 64 KiB, or loopback's 64 KiB segments
+     * meet a zero window and crawl on persist probes). */
+    {
+        int small = 65536;
+        setsockopt(x.b, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        setsockopt(x.s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
     CHECK(zcopy_engine_add(e, x.a, x.b, NULL, rec_done, &d) == 0, "pipes: add");
     /* The client writes while nobody reads at s: b fills up and the relay
      * keeps what it took in a pipe. */
