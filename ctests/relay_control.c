@@ -10,6 +10,11 @@
 
 #include <sys/eventfd.h>
 
+/* valgrind runs everything many times slower and translates code on first
+ * use: wider bounds there, the same checks. */
+static double cpu_limit_ms(void) { return zt_valgrind() ? 500 : 20; }
+static double late_ms(void) { return zt_valgrind() ? 400 : 50; }
+
 static void idle_timeout_quiet(int kind)
 {
     int a, ca, b, sb;
@@ -27,10 +32,11 @@ static void idle_timeout_quiet(int kind)
     cpu = rl_thread_cpu_ms() - c0;
     CHECK(r.error == ETIMEDOUT && r.error_fd == -1 && r.a_to_b == 0 && r.b_to_a == 0,
           "idle timeout %s: " RL_FMT, rl_kind_name[kind], RL_ARGS(r));
-    CHECK(ms >= 300 && ms <= 350, "idle timeout %s: returned after %.1f ms (want [300, 350])",
-          rl_kind_name[kind], ms);
-    CHECK(cpu < 20, "idle timeout %s: %.1f ms of CPU while waiting 300 ms (want < 20)",
-          rl_kind_name[kind], cpu);
+    CHECK(ms >= 300 && ms <= 300 + late_ms(),
+          "idle timeout %s: returned after %.1f ms (want [300, %.0f])", rl_kind_name[kind], ms,
+          300 + late_ms());
+    CHECK(cpu < cpu_limit_ms(), "idle timeout %s: %.1f ms of CPU while waiting 300 ms (want < %.0f)",
+          rl_kind_name[kind], cpu, cpu_limit_ms());
     close(a);
     close(b);
     close(ca);
@@ -43,6 +49,7 @@ struct trickle {
     pthread_t th;
     int fd;
     int rounds;
+    unsigned long long in_use_max; /* pipes lent while the relay sat idle */
 };
 
 static void *trickle_main(void *arg)
@@ -50,7 +57,13 @@ static void *trickle_main(void *arg)
     struct trickle *t = arg;
     int i;
     for (i = 0; i < t->rounds; i++) {
+        zcopy_pool_stats st;
         usleep(60000);
+        /* 60 ms after the last byte the relay waits in poll(2), holding
+         * nothing: no pipe may be lent. */
+        zcopy_pool_get_stats(&st);
+        if (st.in_use > t->in_use_max)
+            t->in_use_max = st.in_use;
         if (write(t->fd, "x", 1) != 1)
             break;
     }
@@ -82,6 +95,8 @@ static void idle_timeout_counts_both_directions(void)
           12 * 60 + 150, RL_ARGS(r));
     CHECK(zt_read_full(ca, buf, 12) == 12 && memcmp(buf, "xxxxxxxxxxxx", 12) == 0,
           "the trickled bytes reached the client");
+    CHECK(t.in_use_max == 0, "an idle relay between bytes holds no pipe (at most %llu lent)",
+          t.in_use_max);
     close(a);
     close(b);
     close(ca);
@@ -127,9 +142,10 @@ static void cancel_fd(void)
     cpu = rl_thread_cpu_ms() - c0;
     zt_join(c.th, 10, "canceller");
     CHECK(r.error == ECANCELED && r.error_fd == -1, "cancel fd: " RL_FMT, RL_ARGS(r));
-    CHECK((end - c.at) * 1000 < 20, "cancel fd: returned %.2f ms after the eventfd was written",
-          (end - c.at) * 1000);
-    CHECK(cpu < 20, "cancel fd: %.1f ms of CPU while waiting (want < 20)", cpu);
+    CHECK((end - c.at) * 1000 < (zt_valgrind() ? 200 : 20),
+          "cancel fd: returned %.2f ms after the eventfd was written", (end - c.at) * 1000);
+    CHECK(cpu < cpu_limit_ms(), "cancel fd: %.1f ms of CPU while waiting (want < %.0f)", cpu,
+          cpu_limit_ms());
     /* The cancel fd is never read: a second relay is cancelled at once. */
     r = zcopy_relay(a, b, &o);
     CHECK(r.error == ECANCELED, "cancel fd still readable for the next relay: " RL_FMT, RL_ARGS(r));
@@ -198,7 +214,9 @@ static void *signaller_main(void *arg)
 
 static void eintr_resume(void)
 {
-    size_t len = (size_t)zt_vg(24 << 20, 16) + 12345;
+    /* Big enough that the signals (every 2 ms) come while bytes flow,
+     * under valgrind too. */
+    size_t len = (size_t)zt_vg(24 << 20, 3) + 12345;
     unsigned char *d_ab = zt_random_buf(len, 51), *d_ba = zt_random_buf(len, 52);
     struct zt_writer wc = { 0 }, ws = { 0 };
     struct slow_reader rs = { 0 }, rc = { 0 };

@@ -10,6 +10,25 @@
  *   0 moves nothing and succeeds; negative gives error EINVAL.
  * - A negative fd gives error EBADF (handled true).
  * - The result is returned by value; nothing is allocated for the caller.
+ * - errno on return equals the result's `error` (0 on success).
+ * - An internal panic is caught at the boundary and reported as error
+ *   ZCOPY_EPANIC (7000, not a kernel errno); it never crosses into C.
+ *
+ * For FFI authors (ctypes, cffi, JNA, Node, cgo, ...):
+ * - zcopy_result is 24 bytes, alignment 8: int64 written @0, int32 error
+ *   @8, int32 method @12, bool handled @16 (one byte, 0 or 1), uint8
+ *   reserved[7] @17, always 0 (map handled as a 4-byte int and it still
+ *   reads right). zcopy_pool_stats is five uint64. zcopy_options (where
+ *   declared) is 24 bytes: uint32 size, uint32 flags, int64
+ *   idle_timeout_ms, int32 cancel_fd, int32 reserved.
+ * - fds are C ints; remain and offsets are int64: ZCOPY_ALL is INT64_MAX,
+ *   which JavaScript callers must pass as a BigInt (9223372036854775807n).
+ * - errno: read it right after the call (or just use `error`); cgo's
+ *   `r, err := C.zcopy_copy(...)` sees err == error.
+ * - Threads: every function may be called from any thread at once (on
+ *   different fds). The transfer functions block the calling thread until
+ *   done (poll(2) waits; nothing spins), so call them off an event loop's
+ *   thread; zcopy_splicer_step never waits and suits event loops.
  */
 
 #ifndef ZCOPY_H
@@ -224,8 +243,9 @@ typedef struct zcopy_pool_stats {
    */
   uint64_t reused;
   /**
-   * Pipes closed because they held data, overflowed the idle cap, or
-   * were inherited across fork().
+   * Pipes closed because they held data, were smaller than pipe_size
+   * (the kernel refused to grow them), overflowed the idle cap, or were
+   * inherited across fork().
    */
   uint64_t discarded;
 } zcopy_pool_stats;
@@ -239,6 +259,12 @@ typedef struct zcopy_pool_stats {
  * when the mechanism cannot serve this pair of fds and consumed nothing from
  * `src`: the caller should fall back to another mechanism; `error` then
  * carries the reason when a system call gave one, else 0.
+ *
+ * Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
+ * `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
+ * `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
+ * are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
+ * does, still reads the truth). Returned by value.
  */
 typedef struct zcopy_result {
   /**
@@ -258,6 +284,10 @@ typedef struct zcopy_result {
    * from src; the caller should fall back.
    */
   bool handled;
+  /**
+   * Always 0: explicit padding, so that no stale byte reaches the caller.
+   */
+  uint8_t reserved[7];
 } zcopy_result;
 
 /**
@@ -512,8 +542,8 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  * - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
  *   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
  * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
- *   both directions at once. Bytes already taken from the other side are
- *   discarded with it.
+ *   both directions at once. Bytes already taken for the side that did
+ *   not fail get one non-blocking push; what does not fit is discarded.
  * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
  *   fd ended the relay; bytes held in flight are discarded (the caller is
  *   expected to close both connections).
@@ -524,7 +554,8 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  *   second call go on from there). What is kept is discarded by a call
  *   on this thread with other fds, by the fds no longer being the same
  *   files (closed, or their numbers reused), and by the thread's exit.
- * - EIO, error_fd -1: an internal error (a bug) was caught.
+ * - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
+ *   fds' flags are restored and the library stays usable.
  *
  * Flags: an fd without O_NONBLOCK gets it for the length of the call and
  * loses it again before the call returns, on every path. The flag belongs
@@ -602,8 +633,9 @@ void zcopy_splicer_free(struct zcopy_splicer *s);
  *   delivered; step again for more.
  * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
  *   dst does not take splice (opened O_APPEND, or a file without splice
- *   support: checked before anything is taken); nothing consumed: fall
- *   back to read/write.
+ *   support: checked before anything is taken); `error` ENOSYS or EPERM:
+ *   splice(2) is missing or forbidden by a seccomp filter. Nothing
+ *   consumed: fall back to read/write.
  * - `error` EBADF with nothing taken: dst is closed or not open for
  *   writing (checked the same way), or src is not open for reading.
  * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
@@ -669,8 +701,10 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  * Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
  * `handled` is false (nothing consumed from src; fall back to another
  * mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
- * kernel cannot splice from src (`error` EINVAL), or when dst is opened
- * O_APPEND (`error` EINVAL, decided before any syscall).
+ * kernel cannot splice from src (`error` EINVAL), when dst is opened
+ * O_APPEND (`error` EINVAL, decided before any syscall), or when splice(2)
+ * itself is missing or forbidden (`error` ENOSYS, or EPERM from a seccomp
+ * filter).
  *
  * Errors (handled true): EBADF for a negative or closed fd or one opened
  * the wrong way; EINVAL for a negative `remain`, for both fds being the
@@ -678,15 +712,23 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  * not to accept splice after bytes were drained (those bytes are still
  * delivered with write(2) and counted in `written`); EPIPE or ECONNRESET
  * when dst's peer is gone (no SIGPIPE reaches the process; see below);
- * EAGAIN when a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO ran out
- * while waiting; any other errno the kernel reports. Bytes drained from
+ * EAGAIN when a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out while waiting
+ * (see Blocking); any other errno the kernel reports. Bytes drained from
  * src but not delivered when an error ends the call are lost with the
  * pipe, which is closed rather than pooled (use zcopy_splicer for a
  * transfer that keeps them).
  *
- * Blocking: on a blocking fd the call blocks like read(2)/write(2); on a
- * non-blocking one it waits with poll(2) (no spinning) until the transfer
- * is done.
+ * Blocking: the call returns when the transfer is done; while src has no
+ * data or dst no room it waits with poll(2) (no spinning), or, on a
+ * blocking fd without a socket timeout, in the kernel as read(2)/write(2)
+ * would. Socket timeouts: when SO_RCVTIMEO (src) or SO_SNDTIMEO (dst) is
+ * set, blocking socket or not, the call gives up with EAGAIN once no byte
+ * has moved for that long: within the timeout plus scheduling delay of the
+ * last progress (tested at under 1.5 times the timeout). For this a
+ * blocking socket with a timeout is made O_NONBLOCK for the length of the
+ * call and restored before it returns; the flag belongs to the open file
+ * description, so another thread or process using the same description
+ * (a dup, an inherited fd) sees it meanwhile.
  *
  * Signals: SIGPIPE is blocked in the calling thread for the call and a
  * SIGPIPE the call raised is consumed; no handler is installed. EINTR is
@@ -712,11 +754,12 @@ struct zcopy_result zcopy_splice(int dst_fd, int src_fd, int64_t remain);
  * file ends the transfer without error (also before any byte moved).
  * `handled` is false (nothing consumed; fall back) when the kernel answers
  * EINVAL, ENOSYS or EOPNOTSUPP before any progress (src is not a file, dst
- * is O_APPEND, ...); `error` holds that errno.
+ * is O_APPEND, ...), or EPERM (a seccomp filter forbids sendfile); `error`
+ * holds that errno.
  *
  * Errors (handled true): EBADF, EINVAL for a negative `remain`, EPIPE /
- * ECONNRESET when dst's peer is gone, EAGAIN when a non-blocking socket's
- * SO_SNDTIMEO ran out, and any other errno the kernel reports.
+ * ECONNRESET when dst's peer is gone, EAGAIN when dst's SO_SNDTIMEO ran
+ * out (as for zcopy_splice), and any other errno the kernel reports.
  *
  * Blocking, signals and thread safety as for zcopy_splice.
  */
@@ -758,7 +801,12 @@ struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain
  *   src's position when the call began ("ab" copied onto itself becomes
  *   "abab"; no endless loop);
  * - regular file -> regular file: copy_file_range, then sendfile, then
- *   read/write (an O_APPEND dst: read/write, data appended);
+ *   read/write (an O_APPEND dst: read/write, data appended); when src has
+ *   holes (st_blocks * 512 < st_size) they stay holes: each data extent
+ *   (SEEK_DATA / SEEK_HOLE) is copied at its offset, holes past dst's size
+ *   are skipped, and dst is extended with ftruncate where the range ends
+ *   in a hole; `written` counts the holes too, and the copy covers src
+ *   up to its size when the call began;
  * - regular file or block device -> socket or character device: sendfile,
  *   then read/write;
  * - regular file -> pipe: read/write (a pipe would hold references to the
@@ -779,13 +827,16 @@ struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain
  *   0 moves nothing and succeeds (method ZCOPY_METHOD_NONE).
  *
  * Returns `handled` true always; `written` adds up every mechanism's
- * bytes; `method` names the mechanism that moved the last bytes.
+ * bytes; `method` names the mechanism that moved the last bytes (when
+ * none moved any, the last one tried). A mechanism forbidden by a seccomp
+ * filter (EPERM) or missing (ENOSYS) hands over on the first call too.
  *
  * Errors: EBADF (negative or closed fd, or opened the wrong way: checked
  * before anything is taken from src), EINVAL (negative `remain`, or both
  * fds are the same pipe), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
- * the process), EAGAIN (a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO
- * ran out), ENOSPC, EIO and any other errno the kernel reports.
+ * the process), EAGAIN (a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out with
+ * no progress, as for zcopy_splice), ENOSPC, EIO and any other errno the
+ * kernel reports.
  *
  * Blocking, signals and thread safety as for zcopy_splice.
  */

@@ -5,7 +5,7 @@
 //! | src                   | dst                        | tried in order                         |
 //! |-----------------------|----------------------------|----------------------------------------|
 //! | same file as dst      | (itself)                   | read/write, limited to the size at start |
-//! | regular file          | regular file               | copy_file_range, sendfile, read/write  |
+//! | regular file          | regular file               | copy_file_range, sendfile, read/write (per data extent when src has holes: sparse.rs) |
 //! | regular file, blockdev| socket, char device        | sendfile, read/write                   |
 //! | regular file, blockdev| pipe                       | read/write (rust 108283: a pipe would hold the file's pages, so later writes to the file would show through) |
 //! | pipe, or any non-file | pipe                       | direct splice, read/write              |
@@ -17,12 +17,13 @@
 //! (rust 79274: one odd file must not switch a mechanism off for everyone);
 //! if the probe agrees, it is not tried again in this process.
 
+use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat};
 use crate::transfer::*;
-use crate::{copy_file_range, read_write, sendfile, splice};
+use crate::{copy_file_range, read_write, sendfile, sparse, splice};
 
 /// What kind of file an fd is, for the dispatch table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +52,7 @@ pub struct FdInfo {
     dev: u64,
     ino: u64,
     size: i64,
+    blocks: i64,
 }
 
 impl FdInfo {
@@ -72,6 +74,7 @@ impl FdInfo {
             dev: st.st_dev,
             ino: st.st_ino,
             size: st.st_size,
+            blocks: st.st_blocks,
         })
     }
 
@@ -141,7 +144,15 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
-    without_sigpipe(|| run(plan(&d, &s), dst, src, remain, &s))
+    let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), false);
+    let plan = plan(&d, &s);
+    if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
+        // Holes stay holes; each data extent goes through the row as usual.
+        return sparse::copy(dst, src, remain, s.size, d.size, |n| {
+            run(plan, dst, src, n, &s)
+        });
+    }
+    without_sigpipe(|| run(plan, dst, src, remain, &s))
 }
 
 /// One mechanism of a plan's row.
@@ -210,7 +221,8 @@ fn attempt(m: Mechanism, dst: i32, src: i32, left: i64) -> Option<(Outcome, i32)
 }
 
 /// Carries out a plan. The total adds up every mechanism's bytes; the
-/// method is the one that moved the last bytes.
+/// method is the one that moved the last bytes (none moved: the last one
+/// tried).
 fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer {
     if plan == Plan::SameFile {
         // Reading and writing one file: stop at the size it had when the
@@ -227,7 +239,9 @@ fn run(plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer 
             continue;
         };
         total.written += o.written();
-        if o.written() > 0 || total.method == ZCOPY_METHOD_NONE {
+        // The mechanism that moved the last bytes; while none moved any,
+        // the last one tried.
+        if o.written() > 0 || total.written == 0 {
             total.method = method;
         }
         match o {

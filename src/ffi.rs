@@ -27,7 +27,17 @@ pub(crate) use std::panic::{catch_unwind, AssertUnwindSafe};
 /// may have moved `written` bytes; the library stays usable.
 pub const ZCOPY_EPANIC: i32 = 7000;
 
-/// Runs `f`, turning a panic into a ZCOPY_EPANIC result.
+/// Runs `f`, turning a panic into a ZCOPY_EPANIC result, and leaves errno
+/// equal to the result's `error` (0 on success), for FFIs that read errno
+/// after the call (cgo's `r, err := C.f()`): no stale EAGAIN from inside.
 pub(crate) fn guarded(method: i32, f: impl FnOnce() -> Transfer) -> Transfer {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(Transfer::done(method, 0, ZCOPY_EPANIC))
+    let t = catch_unwind(AssertUnwindSafe(f)).unwrap_or(Transfer::done(method, 0, ZCOPY_EPANIC));
+    set_errno(t.error);
+    t
+}
+
+/// Sets the calling thread's errno.
+pub(crate) fn set_errno(e: i32) {
+    // SAFETY: __errno_location always returns this thread's errno.
+    unsafe { *libc::__errno_location() = e };
 }

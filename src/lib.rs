@@ -11,14 +11,17 @@ pub mod dispatch;
 pub mod engine;
 pub mod ffi;
 mod kernel;
+mod nonblock;
 pub mod options;
 mod outcome;
+mod pipe;
 pub mod pool;
 mod probe;
 pub mod read_write;
 pub mod relay;
 pub mod sendfile;
 pub mod sigpipe;
+pub mod sparse;
 pub mod splice;
 pub mod splicer;
 pub mod sys;
@@ -26,7 +29,7 @@ pub mod transfer;
 mod urgent;
 mod wait;
 
-/// The dispatch's former name: `zcopy::copy::copy` is `dispatch::copy`.
+/// The dispatch's former name: `zcopy::dispatch::copy` is `dispatch::copy`.
 pub use dispatch as copy;
 
 pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR};

@@ -9,21 +9,22 @@
 //! - Each thread keeps one idle pipe in a thread-local slot in front of the
 //!   shared list (as HAProxy does), so the common get/put pair takes no lock.
 //!   A thread's slot goes back to the shared list when the thread exits.
-//! - A pipe goes back to the pool only when the caller knows it is empty;
-//!   one that may still hold bytes is closed, so no transfer ever sees
-//!   another's bytes. At most `max_idle` idle pipes are kept; the rest are
-//!   closed.
+//! - A pipe goes back to the pool only when it is empty (it counts its
+//!   bytes, see `pipe`) and of the promised size; any other is closed, so no
+//!   transfer ever sees another's bytes or a 2-page pipe posing as 1 MiB.
+//!   At most `max_idle` idle pipes are kept; the rest are closed.
 //! - Pipes are lent for as long as the borrower likes (a `Splicer` keeps its
 //!   pipe across event-loop turns), so nothing here assumes a lend is short.
 //! - fork(): parent and child would share every pooled pipe, and two
 //!   processes splicing through one kernel pipe mix their bytes. A
-//!   pthread_atfork handler holds the pool lock across fork (so the child
+//!   pthread_atfork handler (registered when the library is loaded, before
+//!   any pipe can exist) holds the pool lock across fork (so the child
 //!   never inherits it locked), and in the child closes the shared idle list
 //!   and starts a new generation. Every pipe carries the generation it was
 //!   made in; a pipe from an older generation (a thread slot, a splicer's) is
 //!   closed instead of used, and counted in `discarded`.
 
-use crate::sys::errno;
+pub use crate::pipe::Pipe;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
@@ -38,57 +39,16 @@ pub const MAX_PIPE_SIZE: u64 = 1 << 30;
 /// Largest accepted `max_idle`.
 pub const MAX_MAX_IDLE: u64 = 1 << 16;
 
-/// A kernel pipe lent by the pool. Dropping it closes both ends.
-#[derive(Debug)]
-pub struct Pipe {
-    /// The read end.
-    pub rfd: i32,
-    /// The write end.
-    pub wfd: i32,
-    generation: u64,
-    size: u64,
+/// True when the pipe was made in this process (not inherited across
+/// fork).
+pub(crate) fn owned_by_this_process(p: &Pipe) -> bool {
+    p.generation == GENERATION.load(Relaxed)
 }
 
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        // SAFETY: the pipe owns both fds.
-        unsafe {
-            libc::close(self.rfd);
-            libc::close(self.wfd);
-        }
-    }
-}
-
-impl Pipe {
-    /// Makes a new pipe of (at most) `size` bytes.
-    fn create(size: u64, generation: u64) -> Result<Pipe, i32> {
-        let mut fds = [0i32; 2];
-        // SAFETY: fds has room for two ints.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
-            return Err(errno());
-        }
-        // Errors ignored on purpose: EPERM above pipe-max-size, EBUSY/ENOMEM
-        // past the user's page limits. A smaller pipe only costs syscalls.
-        // SAFETY: plain fcntl on an fd we own.
-        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, size as libc::c_int) };
-        Ok(Pipe {
-            rfd: fds[0],
-            wfd: fds[1],
-            generation,
-            size,
-        })
-    }
-
-    /// True when this pipe was made in this process (not inherited across
-    /// fork) with the pool's current pipe size.
-    fn current(&self) -> bool {
-        self.generation == GENERATION.load(Relaxed) && self.size == PIPE_SIZE.load(Relaxed)
-    }
-
-    /// True when the pipe was made in this process (not inherited).
-    pub fn owned_by_this_process(&self) -> bool {
-        self.generation == GENERATION.load(Relaxed)
-    }
+/// True when the pipe was made in this process for the pool's current
+/// pipe size.
+fn current(p: &Pipe) -> bool {
+    owned_by_this_process(p) && p.wanted() == PIPE_SIZE.load(Relaxed)
 }
 
 /// Counters of the global pipe pool (`zcopy_pool_stats` in the header).
@@ -104,8 +64,9 @@ pub struct PoolStats {
     pub created: u64,
     /// Times a call got an idle pipe instead of a new one.
     pub reused: u64,
-    /// Pipes closed because they held data, overflowed the idle cap, or
-    /// were inherited across fork().
+    /// Pipes closed because they held data, were smaller than pipe_size
+    /// (the kernel refused to grow them), overflowed the idle cap, or were
+    /// inherited across fork().
     pub discarded: u64,
 }
 
@@ -139,7 +100,10 @@ static SHARED: Shared = Shared {
     idle: UnsafeCell::new(Vec::new()),
 };
 
-/// Registers the fork handlers once, before the first pipe is made.
+/// Registers the fork handlers once. Called at load time (below), so that
+/// they exist before any pipe can; `acquire` calls it too, for a static
+/// link that left the constructor out. Two racing first calls both find
+/// REGISTERED and only one registers.
 fn register_fork_handlers() {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
     if !REGISTERED.load(Relaxed) && !REGISTERED.swap(true, Relaxed) {
@@ -153,6 +117,18 @@ fn register_fork_handlers() {
         };
     }
 }
+
+/// Runs when the library is loaded (dynamic loader, dlopen, or program
+/// start for a static link), before any other code of this crate: no pipe
+/// can be pooled before the handlers exist, so there is no window in which
+/// a fork() would hand the child a pipe the parent keeps using.
+extern "C" fn register_at_load() {
+    register_fork_handlers();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static REGISTER_AT_LOAD: extern "C" fn() = register_at_load;
 
 struct Locked<'a>(&'a Shared);
 
@@ -238,11 +214,11 @@ thread_local! {
 /// Counts a pipe as taken out of the idle set.
 fn take_idle(p: Pipe) -> Result<Pipe, Pipe> {
     IDLE.fetch_sub(1, Relaxed);
-    if p.current() {
+    if current(&p) {
         Ok(p)
     } else {
         // Inherited across fork, or made before the size was changed.
-        if !p.owned_by_this_process() {
+        if !owned_by_this_process(&p) {
             DISCARDED.fetch_add(1, Relaxed);
         }
         Err(p)
@@ -280,20 +256,24 @@ pub fn acquire() -> Result<Pipe, i32> {
     Ok(p)
 }
 
-/// Returns a borrowed pipe. `empty` says the borrower knows the pipe holds
-/// no bytes; a pipe that may hold bytes is closed, never pooled.
-pub fn release(p: Pipe, empty: bool) {
-    if !p.owned_by_this_process() {
+/// Returns a borrowed pipe. The pool keeps it only when it is empty (a
+/// pipe holding bytes would hand them to the next borrower) and as big as
+/// the pool promises (a pipe the kernel refused to grow, above
+/// pipe-max-size or past pipe-user-pages-soft, would make every later
+/// borrower pay for a small one); any other is closed, and counted in
+/// `discarded`.
+pub fn release(p: Pipe) {
+    if !owned_by_this_process(&p) {
         // Lent before a fork: not counted in this process's in_use.
         DISCARDED.fetch_add(1, Relaxed);
         return;
     }
     IN_USE.fetch_sub(1, Relaxed);
-    if !empty {
+    if p.held() != 0 || !p.full_size() {
         DISCARDED.fetch_add(1, Relaxed);
         return;
     }
-    if !p.current() {
+    if !current(&p) {
         // The pipe size changed since it was made: close it quietly.
         return;
     }
@@ -336,9 +316,9 @@ fn park_counted(p: Pipe) {
 
 /// Puts an uncounted pipe on the shared list, or closes it past the cap.
 fn park_shared(p: Pipe) {
-    if p.current() && claim_idle_place() {
+    if current(&p) && claim_idle_place() {
         park_counted(p);
-    } else if !p.owned_by_this_process() || p.current() {
+    } else if !owned_by_this_process(&p) || current(&p) {
         // Inherited across fork, or over the cap. (A pipe of an old size is
         // closed quietly.)
         DISCARDED.fetch_add(1, Relaxed);

@@ -3,6 +3,7 @@
 //! (readable src, writable dst) and goes on, so a stalled peer costs no CPU.
 
 use crate::outcome::Outcome;
+use crate::pipe::Pipe;
 use crate::sys::errno;
 use crate::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE};
 use crate::wait::{wait_ready, Wait};
@@ -109,26 +110,25 @@ pub(crate) fn copy_loop(dst: i32, src: i32, mut remain: i64) -> Outcome {
     })
 }
 
-/// Delivers `in_pipe` bytes held in a pipe (read end `rfd`) to dst with
-/// read/write: the rescue for a splice whose dst turned out not to accept
-/// splice after src had already been drained, so nothing taken from src is
-/// lost. Returns the bytes delivered and the error that stopped it (0).
-pub(crate) fn deliver_from_pipe(rfd: i32, dst: i32, mut in_pipe: usize) -> (usize, i32) {
+/// Delivers the bytes a pipe holds to dst with read/write: the rescue for
+/// a splice whose dst turned out not to accept splice after src had
+/// already been drained, so nothing taken from src is lost. Returns the
+/// bytes delivered and the error that stopped it (0).
+pub(crate) fn deliver_from_pipe(pipe: &mut Pipe, dst: i32) -> (usize, i32) {
     with_buffer(|buf| {
         let mut moved = 0;
         // Invariant: `moved` bytes left the pipe and reached dst.
-        while in_pipe > 0 {
-            let want = in_pipe.min(buf.len());
-            let n = match read_some(rfd, &mut buf[..want]) {
+        while pipe.held() > 0 {
+            let n = match pipe.read_into(buf) {
                 Ok(0) => return (moved, libc::EIO),
                 Ok(n) => n,
+                Err(libc::EAGAIN) => return (moved, libc::EIO),
                 Err(e) => return (moved, e),
             };
             if let Err((w, e)) = write_all(dst, &buf[..n]) {
                 return (moved + w, e);
             }
             moved += n;
-            in_pipe -= n;
         }
         (moved, 0)
     })

@@ -17,8 +17,9 @@
 //!   write side (SHUT_WR; nothing for a non-socket) and the other direction
 //!   goes on. The relay is done when both are.
 //! - A hard error in either direction ends both at once; `error_fd` is the
-//!   fd the failing system call was made on. Bytes the other direction
-//!   held are discarded with their pipe (closed, never pooled).
+//!   fd the failing system call was made on. Bytes held for the side that
+//!   did not fail get one non-blocking push (no wait); what does not fit
+//!   is discarded with its pipe (closed, never pooled).
 //! - ZCOPY_OPT_CLOSE_BOTH: at the first EOF the other direction stops
 //!   taking; what it already holds gets one non-blocking push (no wait),
 //!   both write sides are shut down and the relay ends with error 0. Bytes
@@ -59,6 +60,12 @@ pub struct RelayResult {
 
 const _: () = assert!(std::mem::size_of::<RelayResult>() == 24);
 
+// An event loop moves relays between its threads.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Relay>();
+};
+
 impl RelayResult {
     /// A relay that ended with `error` on `fd` before moving anything.
     pub fn failed(error: i32, fd: i32) -> RelayResult {
@@ -75,8 +82,9 @@ impl RelayResult {
 /// leave it out of the poll set, or its POLLHUP would wake the loop for
 /// nothing).
 ///
-/// Every bit comes from an EAGAIN of that very fd in the last step, so an
-/// edge-triggered epoll registration is enough.
+/// Every bit comes from an EAGAIN of that very fd in the last step (unless
+/// `Relay::set_level_triggered` asked otherwise), so an edge-triggered
+/// epoll registration is enough.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Interest {
     /// Events for a_fd.
@@ -160,38 +168,50 @@ impl Relay {
         self.close_both = on;
     }
 
+    /// Level mode for both directions (see `Direction::set_level`): only
+    /// for a driver that waits with level-triggered poll(2).
+    pub fn set_level_triggered(&mut self, on: bool) {
+        self.ab.set_level(on);
+        self.ba.set_level(on);
+    }
+
     /// Moves what it can in both directions without waiting, and says what
     /// next. Calls `control.progress()` when any byte moved (the idle clock
     /// counts both directions); never looks at the cancel fd or deadline:
     /// that is the driver's job (`Control::check` / `Control::wait`).
     pub fn step(&mut self, control: &mut Control) -> Progress {
-        let all = libc::POLLIN | libc::POLLOUT;
-        self.step_ready(control, Interest { a: all, b: all })
+        self.step_inner(control, None)
     }
 
     /// `step`, told which events fired since the last step (poll's
     /// `revents` or epoll's events per fd; POLLERR and POLLHUP count as
     /// ready both ways). A direction still blocked on an fd with no event
     /// is not touched, which saves the system call that would only meet
-    /// the same EAGAIN again. Pass everything (or call `step`) when in
-    /// doubt: a spurious "ready" costs one EAGAIN, a missing one a stall.
+    /// the same EAGAIN again; and a direction whose src was reported
+    /// readable but answers EAGAIN is checked for a TCP urgent mark (which
+    /// a plain `step` cannot tell from a spurious wake-up). Call `step`
+    /// when nothing was reported (after Busy): a spurious "ready" costs one
+    /// EAGAIN, a missing one a stall.
     pub fn step_ready(&mut self, control: &mut Control, ready: Interest) -> Progress {
+        self.step_inner(control, Some(ready))
+    }
+
+    fn step_inner(&mut self, control: &mut Control, ready: Option<Interest>) -> Progress {
         if let Some(r) = self.result {
             return Progress::Done(r);
         }
         let hup = libc::POLLERR | libc::POLLHUP;
         let readable = |ev: i16| ev & (libc::POLLIN | hup) != 0;
         let writable = |ev: i16| ev & (libc::POLLOUT | hup) != 0;
+        // (src ready, dst ready) of each direction, when events were told.
+        let ab_ready = ready.map(|r| (readable(r.a), writable(r.b)));
+        let ba_ready = ready.map(|r| (readable(r.b), writable(r.a)));
         let before = self.counts();
-        let ab = self
-            .ab
-            .step_ready(RELAY_STEP_BUDGET, readable(ready.a), writable(ready.b));
+        let ab = self.ab.step_told(RELAY_STEP_BUDGET, ab_ready);
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
             Flow::Failed { .. } => ab,
-            _ => self
-                .ba
-                .step_ready(RELAY_STEP_BUDGET, readable(ready.b), writable(ready.a)),
+            _ => self.ba.step_told(RELAY_STEP_BUDGET, ba_ready),
         };
         if self.counts() != before {
             control.progress();
@@ -204,6 +224,17 @@ impl Relay {
         //   otherwise               -> Wait(what each Blocked wants)
         match (ab, ba) {
             (Flow::Failed { error, fd }, _) | (_, Flow::Failed { error, fd }) => {
+                // Bytes held for the side that did not fail get one
+                // non-blocking push: they were taken, and their
+                // destination is fine.
+                for d in [&mut self.ab, &mut self.ba] {
+                    if d.dst() != fd {
+                        d.last_push();
+                    }
+                }
+                if self.counts() != before {
+                    control.progress();
+                }
                 self.finish(error, fd)
             }
             (Flow::Eof, Flow::Eof) => self.finish(0, -1),

@@ -1,6 +1,7 @@
 //! sendfile(2): Go's SendFile. Moves bytes from a file (anything the
 //! kernel can page in: regular files, block devices) to any fd.
 
+use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::read_write::write_all;
 use crate::sigpipe::without_sigpipe;
@@ -28,6 +29,7 @@ pub fn sendfile(dst: i32, src: i32, offset: Option<&mut i64>, remain: i64) -> Tr
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
     }
+    let _nb = NonBlocking::for_pair(dst, None, src, None, false);
     without_sigpipe(|| send_loop(dst, src, offset, remain).into_transfer(ZCOPY_METHOD_SENDFILE))
 }
 
@@ -104,6 +106,9 @@ pub(crate) fn send_loop(dst: i32, src: i32, offset: Option<&mut i64>, mut remain
             // as Go, in case a filesystem says so. The next mechanism can
             // continue where this one stopped.
             e @ (libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => Outcome::Fallback(written, e),
+            // EPERM before any progress: a seccomp filter (container
+            // runtimes answer EPERM for syscalls they do not allow).
+            libc::EPERM if written == 0 => Outcome::Fallback(0, libc::EPERM),
             e => Outcome::Error(written, e),
         };
     };

@@ -3,42 +3,18 @@
 //! file, file -> socket), drain src into a pooled pipe and pump the pipe
 //! into dst, chunk by chunk.
 
+use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::pool::{self, Pipe};
 use crate::read_write::{deliver_from_pipe, write_all};
 use crate::sigpipe::without_sigpipe;
-use crate::sys::{errno, fd_flags, fstat};
+use crate::sys::{fd_flags, fstat, raw_splice};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
 use crate::urgent::{self, Mark};
 use crate::wait::{wait_ready, Wait};
 
 /// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
 const MAX_DIRECT_CHUNK: i64 = 0x7fff_f000;
-
-/// One splice(2) with NULL offsets (both fds' positions are used and
-/// advanced), EINTR retried.
-pub(crate) fn raw_splice(from: i32, to: i32, len: usize, flags: u32) -> Result<usize, i32> {
-    loop {
-        // SAFETY: NULL offsets; the kernel validates the fds.
-        let n = unsafe {
-            libc::splice(
-                from,
-                std::ptr::null_mut(),
-                to,
-                std::ptr::null_mut(),
-                len,
-                flags,
-            )
-        };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = errno();
-        if e != libc::EINTR {
-            return Err(e);
-        }
-    }
-}
 
 /// zcopy_splice: moves up to `remain` bytes from `src` to `dst` with
 /// splice(2). See the header for the full contract.
@@ -59,21 +35,27 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
         }
         Ok(fl) => fl,
     };
+    let _nb = NonBlocking::for_pair(dst, Some(dst_flags), src, None, false);
     without_sigpipe(|| {
         // With a pipe on either side the kernel splices directly; between
         // two non-pipes it answers EINVAL at once, consuming nothing, and
         // we go through a pooled pipe. One probing call is cheaper than two
         // fstat(2)s.
         let o = match direct(dst, src, remain) {
-            Outcome::Fallback(0, libc::EINVAL) => {
-                if dst_flags & libc::O_ACCMODE == libc::O_WRONLY && same_pipe(dst, src) {
-                    // A pipe into itself: through a pooled pipe every byte
-                    // would go round for ever. (Only a write-only dst can be
-                    // a pipe's write end, so sockets pay nothing for this.)
-                    return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+            Outcome::Fallback(0, libc::EINVAL) => match fstat(dst) {
+                // dst is a pipe, so the kernel refused src: a pipe into
+                // itself (fd for fd, a FIFO opened O_RDWR, a pipe reopened
+                // through /proc/self/fd), where through a pooled pipe every
+                // byte would go round for ever; or an src splice cannot read
+                // (the pool could not either: fall back).
+                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFIFO => {
+                    if same_pipe(dst, src) {
+                        return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+                    }
+                    Outcome::Fallback(0, libc::EINVAL)
                 }
-                through_pool(dst, src, remain)
-            }
+                _ => through_pool(dst, src, remain),
+            },
             o => o,
         };
         o.into_transfer(ZCOPY_METHOD_SPLICE)
@@ -138,6 +120,8 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
             Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EXDEV)) => {
                 return Outcome::Fallback(written, e)
             }
+            // EPERM before any progress: a seccomp filter forbids splice.
+            Err(libc::EPERM) if written == 0 => return Outcome::Fallback(0, libc::EPERM),
             Err(e) => return Outcome::Error(written, e),
         };
         match mark {
@@ -161,8 +145,8 @@ pub(crate) fn direct(dst: i32, src: i32, mut remain: i64) -> Outcome {
 
 /// What one drain gave.
 enum Drained {
-    /// This many bytes are in the pipe now.
-    Bytes(usize),
+    /// Bytes are in the pipe now (it counts them).
+    Filled,
     /// src is at end of stream.
     Eof,
     /// One byte taken past a TCP urgent mark, not in the pipe: deliver it.
@@ -172,12 +156,12 @@ enum Drained {
 /// Moves src into the (empty) pipe: at most `max` bytes. EAGAIN here can
 /// only mean src has no data yet (the pipe starts empty), so wait for src;
 /// an EAGAIN right after poll said readable, or a 0, may be the urgent mark.
-fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<Drained, i32> {
+fn drain(pipe: &mut Pipe, src: i32, max: usize) -> Result<Drained, i32> {
     let mut waited = false;
     loop {
-        let mark = match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+        let mark = match pipe.fill_from(src, max) {
             Ok(0) => urgent::step_over(src),
-            Ok(n) => return Ok(Drained::Bytes(n)),
+            Ok(_) => return Ok(Drained::Filled),
             Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
             Err(libc::EAGAIN) => {
                 wait_ready(src, Wait::Read)?;
@@ -196,19 +180,16 @@ fn drain(pipe: &Pipe, src: i32, max: usize) -> Result<Drained, i32> {
     }
 }
 
-/// Moves `in_pipe` bytes from the pipe to dst. EAGAIN means dst is full:
-/// wait until it is writable. Returns the bytes moved, and the error that
-/// stopped it early.
-fn pump(pipe: &Pipe, dst: i32, mut in_pipe: usize) -> (usize, i32) {
+/// Moves everything the pipe holds to dst. EAGAIN means dst is full: wait
+/// until it is writable. Returns the bytes moved, and the error that
+/// stopped it early (the rest stays counted in the pipe).
+fn pump(pipe: &mut Pipe, dst: i32) -> (usize, i32) {
     let mut moved = 0;
-    while in_pipe > 0 {
-        match raw_splice(pipe.rfd, dst, in_pipe, libc::SPLICE_F_NONBLOCK) {
-            // The pipe holds in_pipe bytes, so 0 cannot happen; guard anyway.
+    while pipe.held() > 0 {
+        match pipe.empty_into(dst, pipe.held()) {
+            // The pipe holds bytes, so 0 cannot happen; guard anyway.
             Ok(0) => return (moved, libc::EIO),
-            Ok(n) => {
-                moved += n;
-                in_pipe -= n;
-            }
+            Ok(n) => moved += n,
             Err(libc::EAGAIN) => {
                 if let Err(e) = wait_ready(dst, Wait::Write) {
                     return (moved, e);
@@ -224,22 +205,21 @@ fn pump(pipe: &Pipe, dst: i32, mut in_pipe: usize) -> (usize, i32) {
 /// had, or EINVAL on the first drain (the kernel cannot splice from src), is
 /// a fallback with nothing consumed.
 pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
-    let pipe = match pool::acquire() {
+    let mut pipe = match pool::acquire() {
         Ok(p) => p,
         Err(e) => return Outcome::Fallback(0, e),
     };
-    let chunk = pool::pipe_size() as i64;
+    let chunk = pipe.capacity().max(4096) as i64;
     let mut written: i64 = 0;
-    let mut in_pipe: usize = 0;
     // Invariant at the head of each round: the pipe is empty, and `written`
     // bytes have left src and reached dst.
     let outcome = loop {
         if remain <= 0 {
             break Outcome::Ended(written);
         }
-        let n = match drain(&pipe, src, remain.min(chunk) as usize) {
+        match drain(&mut pipe, src, remain.min(chunk) as usize) {
             Ok(Drained::Eof) => break Outcome::Ended(written),
-            Ok(Drained::Bytes(n)) => n,
+            Ok(Drained::Filled) => {}
             Ok(Drained::Urgent(b)) => {
                 // The pipe is empty, so this byte's turn is now.
                 if let Err((_, e)) = write_all(dst, &[b]) {
@@ -254,19 +234,18 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
                 // this round was taken, the next mechanism continues.
                 break Outcome::Fallback(written, e);
             }
+            // EPERM before any progress: a seccomp filter forbids splice.
+            Err(libc::EPERM) if written == 0 => break Outcome::Fallback(0, libc::EPERM),
             Err(e) => break Outcome::Error(written, e),
-        };
-        in_pipe = n;
-        let (moved, e) = pump(&pipe, dst, in_pipe);
-        in_pipe -= moved;
+        }
+        let (moved, e) = pump(&mut pipe, dst);
         written += moved as i64;
         remain -= moved as i64;
         if e == libc::EINVAL {
             // dst does not take splice (no splice_write, an O_APPEND file
             // opened since the check): the drained bytes must still arrive,
             // so that a caller falling back to read/write leaves no hole.
-            let (moved, e2) = deliver_from_pipe(pipe.rfd, dst, in_pipe);
-            in_pipe -= moved;
+            let (moved, e2) = deliver_from_pipe(&mut pipe, dst);
             written += moved as i64;
             break if e2 != 0 {
                 Outcome::Error(written, e2)
@@ -278,7 +257,8 @@ pub(crate) fn through_pool(dst: i32, src: i32, mut remain: i64) -> Outcome {
             break Outcome::from_errno(written, e);
         }
     };
-    // A pipe that still holds bytes is closed, never pooled.
-    pool::release(pipe, in_pipe == 0);
+    // A pipe that still holds bytes is closed, never pooled (the pool
+    // looks).
+    pool::release(pipe);
     outcome
 }

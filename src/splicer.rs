@@ -10,7 +10,6 @@
 
 use crate::pool::{self, Pipe};
 use crate::sigpipe::without_sigpipe;
-use crate::splice::raw_splice;
 use crate::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
 use crate::urgent::{self, Mark};
 
@@ -27,9 +26,8 @@ pub const STEP_BUDGET: i64 = 16 << 20;
 /// A non-blocking splice state machine for one direction of a stream.
 #[derive(Debug)]
 pub struct Splicer {
+    /// Its bytes (pipe.held()) were taken from src and not yet delivered.
     pipe: Option<Pipe>,
-    /// Bytes in the pipe, taken from src and not yet delivered.
-    pending: i64,
     /// One byte taken past a TCP urgent mark with recv(2) (splice cannot
     /// cross the mark), delivered after the pipe's bytes.
     urgent: Option<u8>,
@@ -47,7 +45,6 @@ impl Splicer {
     pub fn new() -> Result<Splicer, i32> {
         Ok(Splicer {
             pipe: Some(pool::acquire()?),
-            pending: 0,
             urgent: None,
             wants: 0,
             eof: false,
@@ -56,7 +53,12 @@ impl Splicer {
 
     /// Bytes taken from src and not yet delivered to dst.
     pub fn pending(&self) -> i64 {
-        self.pending + self.urgent.is_some() as i64
+        self.in_pipe() as i64 + self.urgent.is_some() as i64
+    }
+
+    /// Bytes held in the pipe.
+    fn in_pipe(&self) -> usize {
+        self.pipe.as_ref().map_or(0, Pipe::held)
     }
 
     /// What the last step is waiting for: ZCOPY_WANT_READ, ZCOPY_WANT_WRITE,
@@ -108,11 +110,15 @@ impl Splicer {
     /// procfs file, /dev/full, an eventfd) or EBADF (closed, read-only)
     /// when bytes taken from src could never be delivered. One syscall, and
     /// no cached answer (fd numbers are reused).
-    fn check_dst(&self, dst: i32) -> Result<(), Transfer> {
-        let pipe = self.pipe.as_ref().expect("own_pipe gave a pipe");
-        match raw_splice(pipe.rfd, dst, 1, libc::SPLICE_F_NONBLOCK) {
+    fn check_dst(&mut self, dst: i32) -> Result<(), Transfer> {
+        let pipe = self.pipe.as_mut().expect("own_pipe gave a pipe");
+        match pipe.empty_into(dst, 1) {
             Ok(_) | Err(libc::EAGAIN) => Ok(()),
-            Err(libc::EINVAL) => Err(Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL)),
+            // ENOSYS / EPERM: no splice in this kernel, or a seccomp filter
+            // forbids it. Nothing taken: fall back.
+            Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EPERM)) => {
+                Err(Transfer::unhandled(ZCOPY_METHOD_SPLICE, e))
+            }
             Err(e) => Err(Transfer::done(ZCOPY_METHOD_SPLICE, 0, e)),
         }
     }
@@ -121,11 +127,11 @@ impl Splicer {
     /// one; refuse to touch one that holds bytes (the parent shares it).
     fn own_pipe(&mut self) -> Result<(), i32> {
         match &self.pipe {
-            Some(p) if p.owned_by_this_process() => Ok(()),
-            Some(_) if self.pending > 0 => Err(INHERITED_WITH_DATA),
+            Some(p) if pool::owned_by_this_process(p) => Ok(()),
+            Some(p) if p.held() > 0 => Err(INHERITED_WITH_DATA),
             _ => {
                 if let Some(old) = self.pipe.take() {
-                    pool::release(old, true);
+                    pool::release(old);
                 }
                 self.pipe = Some(pool::acquire()?);
                 Ok(())
@@ -134,8 +140,8 @@ impl Splicer {
     }
 
     fn step_inner(&mut self, dst: i32, src: i32, remain: i64, mut read_waited: bool) -> Transfer {
-        let pipe = self.pipe.as_ref().expect("own_pipe gave a pipe");
-        let chunk = pool::pipe_size() as i64;
+        let pipe = self.pipe.as_mut().expect("own_pipe gave a pipe");
+        let chunk = pipe.capacity().max(4096) as i64;
         let budget = remain.min(STEP_BUDGET);
         let mut written: i64 = 0;
         let mut taken: i64 = 0;
@@ -145,18 +151,10 @@ impl Splicer {
         // (pipe, then the urgent byte), in stream order.
         loop {
             // Bytes already held go out first.
-            while self.pending > 0 {
-                match raw_splice(
-                    pipe.rfd,
-                    dst,
-                    self.pending as usize,
-                    libc::SPLICE_F_NONBLOCK,
-                ) {
+            while pipe.held() > 0 {
+                match pipe.empty_into(dst, pipe.held()) {
                     Ok(0) => return done(written, libc::EIO),
-                    Ok(n) => {
-                        self.pending -= n as i64;
-                        written += n as i64;
-                    }
+                    Ok(n) => written += n as i64,
                     Err(libc::EAGAIN) => {
                         self.wants = ZCOPY_WANT_WRITE;
                         return done(written, libc::EAGAIN);
@@ -185,10 +183,9 @@ impl Splicer {
             // The pipe is empty here: EAGAIN can only mean src has no data,
             // or (when poll said readable) the urgent mark.
             let max = (budget - taken).min(chunk) as usize;
-            let mark = match raw_splice(src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+            let mark = match pipe.fill_from(src, max) {
                 Ok(0) => urgent::step_over(src),
                 Ok(n) => {
-                    self.pending = n as i64;
                     taken += n as i64;
                     read_waited = false;
                     continue;
@@ -198,9 +195,10 @@ impl Splicer {
                     self.wants = ZCOPY_WANT_READ;
                     return done(written, libc::EAGAIN);
                 }
-                Err(libc::EINVAL) if written == 0 => {
-                    // The kernel cannot splice from src; nothing consumed.
-                    return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::EINVAL);
+                Err(e @ (libc::EINVAL | libc::ENOSYS | libc::EPERM)) if written == 0 => {
+                    // The kernel cannot splice from src (or splice is
+                    // missing or forbidden); nothing consumed.
+                    return Transfer::unhandled(ZCOPY_METHOD_SPLICE, e);
                 }
                 Err(e) => return done(written, e),
             };
@@ -241,10 +239,10 @@ fn write_byte(dst: i32, b: u8) -> Result<(), i32> {
 }
 
 impl Drop for Splicer {
-    /// An empty pipe goes back to the pool; one holding bytes is closed.
+    /// The pipe goes back to the pool, which closes it if it holds bytes.
     fn drop(&mut self) {
         if let Some(p) = self.pipe.take() {
-            pool::release(p, self.pending == 0);
+            pool::release(p);
         }
     }
 }

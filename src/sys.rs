@@ -34,3 +34,28 @@ pub fn fstat(fd: i32) -> Result<libc::stat, i32> {
         Ok(unsafe { st.assume_init() })
     }
 }
+
+/// One splice(2) with NULL offsets (both fds' positions are used and
+/// advanced), EINTR retried.
+pub(crate) fn raw_splice(from: i32, to: i32, len: usize, flags: u32) -> Result<usize, i32> {
+    loop {
+        // SAFETY: NULL offsets; the kernel validates the fds.
+        let n = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                flags,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Err(e);
+        }
+    }
+}

@@ -24,6 +24,12 @@ pub const ZCOPY_ALL: i64 = i64::MAX;
 /// when the mechanism cannot serve this pair of fds and consumed nothing from
 /// `src`: the caller should fall back to another mechanism; `error` then
 /// carries the reason when a system call gave one, else 0.
+///
+/// Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
+/// `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
+/// `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
+/// are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
+/// does, still reads the truth). Returned by value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transfer {
@@ -36,7 +42,20 @@ pub struct Transfer {
     /// false: this mechanism cannot serve this fd pair and consumed nothing
     /// from src; the caller should fall back.
     pub handled: bool,
+    /// Always 0: explicit padding, so that no stale byte reaches the caller.
+    pub reserved: [u8; 7],
 }
+
+// The layout the header documents, checked at compile time.
+const _: () = {
+    assert!(std::mem::size_of::<Transfer>() == 24);
+    assert!(std::mem::align_of::<Transfer>() == 8);
+    assert!(std::mem::offset_of!(Transfer, written) == 0);
+    assert!(std::mem::offset_of!(Transfer, error) == 8);
+    assert!(std::mem::offset_of!(Transfer, method) == 12);
+    assert!(std::mem::offset_of!(Transfer, handled) == 16);
+    assert!(std::mem::offset_of!(Transfer, reserved) == 17);
+};
 
 impl Transfer {
     /// A finished transfer: `written` bytes, ended by `error` (0 for success).
@@ -46,6 +65,7 @@ impl Transfer {
             error,
             method,
             handled: true,
+            reserved: [0; 7],
         }
     }
 
@@ -57,6 +77,7 @@ impl Transfer {
             error: reason,
             method,
             handled: false,
+            reserved: [0; 7],
         }
     }
 

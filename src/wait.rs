@@ -14,7 +14,7 @@ pub enum Wait {
 
 /// The socket's SO_RCVTIMEO / SO_SNDTIMEO in milliseconds, or -1 (wait
 /// forever) when it is not a socket or has no timeout set.
-fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
+pub(crate) fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
     let opt = match how {
         Wait::Read => libc::SO_RCVTIMEO,
         Wait::Write => libc::SO_SNDTIMEO,

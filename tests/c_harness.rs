@@ -254,6 +254,12 @@ ctests!(
     load,
     hostile,
     splicer,
+    urgent,
+    seccomp,
+    selfpipe,
+    abi,
+    atfork,
+    pipesize,
     engine_relay,
     engine_life,
     engine_load,
@@ -261,5 +267,5 @@ ctests!(
     relay_control,
     relay_errors,
     relay_many,
-    urgent
+    relay_urgent
 );

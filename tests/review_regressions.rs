@@ -158,7 +158,7 @@ fn fork_child_pool_starts_empty_and_reuses() {
             let (go, done) = (go.clone(), done.clone());
             std::thread::spawn(move || {
                 let p = pool::acquire().unwrap();
-                pool::release(p, true);
+                pool::release(p);
                 go.wait();
                 done.wait();
             })

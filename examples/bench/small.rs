@@ -161,9 +161,16 @@ pub fn run(v: Variant, size: usize, count: usize) -> f64 {
             }
             Variant::Raw => through(kept.unwrap(), a1, b0, size),
             Variant::PoolBare => {
-                let p = zcopy::pool::acquire().expect("pipe");
-                through((p.rfd, p.wfd), a1, b0, size);
-                zcopy::pool::release(p, true);
+                let mut p = zcopy::pool::acquire().expect("pipe");
+                let mut left = size;
+                while left > 0 {
+                    let n = p.fill_from(a1, left).expect("splice in");
+                    while p.held() > 0 {
+                        p.empty_into(b0, p.held()).expect("splice out");
+                    }
+                    left -= n;
+                }
+                zcopy::pool::release(p);
             }
             Variant::ReadWrite => {
                 read_full(a1, &mut buf).expect("read A");
@@ -602,7 +609,7 @@ pub fn overhead_parts(n: usize) -> Vec<(String, f64)> {
         "pool acquire + release (thread slot, no syscall)".to_string(),
         time(&mut || {
             let p = zcopy::pool::acquire().expect("pipe");
-            zcopy::pool::release(std::hint::black_box(p), true);
+            zcopy::pool::release(std::hint::black_box(p));
         }),
     ));
     // SAFETY: closing our fds.
@@ -623,12 +630,12 @@ pub fn pool_pairs(threads: usize, n: usize) -> f64 {
             let b = barrier.clone();
             std::thread::spawn(move || {
                 let p = zcopy::pool::acquire().expect("pipe");
-                zcopy::pool::release(p, true);
+                zcopy::pool::release(p);
                 b.wait();
                 let t0 = Instant::now();
                 for _ in 0..n {
                     let p = zcopy::pool::acquire().expect("pipe");
-                    zcopy::pool::release(std::hint::black_box(p), true);
+                    zcopy::pool::release(std::hint::black_box(p));
                 }
                 t0.elapsed().as_secs_f64() * 1e9 / n as f64
             })

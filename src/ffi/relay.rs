@@ -1,9 +1,9 @@
 //! The C boundary for zcopy_relay.
 
+use super::{catch_unwind, AssertUnwindSafe, ZCOPY_EPANIC};
 use crate::options::Options;
 use crate::relay::RelayResult;
 use std::ffi::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Relays two connections into each other until both are done: bytes from
 /// `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
@@ -42,8 +42,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
 ///   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
 /// - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
-///   both directions at once. Bytes already taken from the other side are
-///   discarded with it.
+///   both directions at once. Bytes already taken for the side that did
+///   not fail get one non-blocking push; what does not fit is discarded.
 /// - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
 ///   fd ended the relay; bytes held in flight are discarded (the caller is
 ///   expected to close both connections).
@@ -54,7 +54,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 ///   second call go on from there). What is kept is discarded by a call
 ///   on this thread with other fds, by the fds no longer being the same
 ///   files (closed, or their numbers reused), and by the thread's exit.
-/// - EIO, error_fd -1: an internal error (a bug) was caught.
+/// - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
+///   fds' flags are restored and the library stays usable.
 ///
 /// Flags: an fd without O_NONBLOCK gets it for the length of the call and
 /// loses it again before the call returns, on every path. The flag belongs
@@ -77,14 +78,15 @@ pub unsafe extern "C" fn zcopy_relay(
     b_fd: c_int,
     opts: *const Options,
 ) -> RelayResult {
-    // SAFETY: the caller promises opts is NULL or readable; read a copy so
-    // that nothing aliases the caller's struct during the call.
-    let opts = unsafe { opts.as_ref() }.copied();
-    // ZCOPY_EPANIC is not defined yet on this branch: a caught panic is
-    // EIO. The guards inside restore the fds' flags and the signal mask
-    // while unwinding.
+    // SAFETY: the caller promises opts is NULL or readable. A copy, read
+    // unaligned (a packed or byte-buffer struct is fine), so that nothing
+    // aliases the caller's struct during the call.
+    let opts = (!opts.is_null()).then(|| unsafe { opts.read_unaligned() });
+    // The shared guard speaks Transfer; this result has its own shape, so
+    // its own catch_unwind. The guards inside restore the fds' flags and
+    // the signal mask while unwinding.
     catch_unwind(AssertUnwindSafe(|| {
         crate::relay::relay(a_fd, b_fd, opts.as_ref())
     }))
-    .unwrap_or(RelayResult::failed(libc::EIO, -1))
+    .unwrap_or(RelayResult::failed(ZCOPY_EPANIC, -1))
 }

@@ -23,8 +23,7 @@ pub extern "C" fn zcopy_splicer_new() -> *mut Splicer {
         Ok(Err(e)) => e,
         Err(_) => super::ZCOPY_EPANIC,
     };
-    // SAFETY: errno is this thread's.
-    unsafe { *libc::__errno_location() = e };
+    super::set_errno(e);
     std::ptr::null_mut()
 }
 
@@ -76,8 +75,9 @@ pub unsafe extern "C" fn zcopy_splicer_free(s: *mut Splicer) {
 ///   delivered; step again for more.
 /// - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
 ///   dst does not take splice (opened O_APPEND, or a file without splice
-///   support: checked before anything is taken); nothing consumed: fall
-///   back to read/write.
+///   support: checked before anything is taken); `error` ENOSYS or EPERM:
+///   splice(2) is missing or forbidden by a seccomp filter. Nothing
+///   consumed: fall back to read/write.
 /// - `error` EBADF with nothing taken: dst is closed or not open for
 ///   writing (checked the same way), or src is not open for reading.
 /// - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
@@ -101,7 +101,9 @@ pub unsafe extern "C" fn zcopy_splicer_step(
 ) -> Transfer {
     // SAFETY: the caller promises s is NULL or a live splicer.
     let Some(sp) = (unsafe { s.as_mut() }) else {
-        return Transfer::done(crate::ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+        return guarded(crate::ZCOPY_METHOD_SPLICE, || {
+            Transfer::done(crate::ZCOPY_METHOD_SPLICE, 0, libc::EINVAL)
+        });
     };
     guarded(crate::ZCOPY_METHOD_SPLICE, || {
         sp.step(dst_fd, src_fd, remain)

@@ -22,8 +22,10 @@ use std::ffi::c_int;
 /// Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
 /// `handled` is false (nothing consumed from src; fall back to another
 /// mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
-/// kernel cannot splice from src (`error` EINVAL), or when dst is opened
-/// O_APPEND (`error` EINVAL, decided before any syscall).
+/// kernel cannot splice from src (`error` EINVAL), when dst is opened
+/// O_APPEND (`error` EINVAL, decided before any syscall), or when splice(2)
+/// itself is missing or forbidden (`error` ENOSYS, or EPERM from a seccomp
+/// filter).
 ///
 /// Errors (handled true): EBADF for a negative or closed fd or one opened
 /// the wrong way; EINVAL for a negative `remain`, for both fds being the
@@ -31,15 +33,23 @@ use std::ffi::c_int;
 /// not to accept splice after bytes were drained (those bytes are still
 /// delivered with write(2) and counted in `written`); EPIPE or ECONNRESET
 /// when dst's peer is gone (no SIGPIPE reaches the process; see below);
-/// EAGAIN when a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO ran out
-/// while waiting; any other errno the kernel reports. Bytes drained from
+/// EAGAIN when a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out while waiting
+/// (see Blocking); any other errno the kernel reports. Bytes drained from
 /// src but not delivered when an error ends the call are lost with the
 /// pipe, which is closed rather than pooled (use zcopy_splicer for a
 /// transfer that keeps them).
 ///
-/// Blocking: on a blocking fd the call blocks like read(2)/write(2); on a
-/// non-blocking one it waits with poll(2) (no spinning) until the transfer
-/// is done.
+/// Blocking: the call returns when the transfer is done; while src has no
+/// data or dst no room it waits with poll(2) (no spinning), or, on a
+/// blocking fd without a socket timeout, in the kernel as read(2)/write(2)
+/// would. Socket timeouts: when SO_RCVTIMEO (src) or SO_SNDTIMEO (dst) is
+/// set, blocking socket or not, the call gives up with EAGAIN once no byte
+/// has moved for that long: within the timeout plus scheduling delay of the
+/// last progress (tested at under 1.5 times the timeout). For this a
+/// blocking socket with a timeout is made O_NONBLOCK for the length of the
+/// call and restored before it returns; the flag belongs to the open file
+/// description, so another thread or process using the same description
+/// (a dup, an inherited fd) sees it meanwhile.
 ///
 /// Signals: SIGPIPE is blocked in the calling thread for the call and a
 /// SIGPIPE the call raised is consumed; no handler is installed. EINTR is
@@ -68,11 +78,12 @@ pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Tra
 /// file ends the transfer without error (also before any byte moved).
 /// `handled` is false (nothing consumed; fall back) when the kernel answers
 /// EINVAL, ENOSYS or EOPNOTSUPP before any progress (src is not a file, dst
-/// is O_APPEND, ...); `error` holds that errno.
+/// is O_APPEND, ...), or EPERM (a seccomp filter forbids sendfile); `error`
+/// holds that errno.
 ///
 /// Errors (handled true): EBADF, EINVAL for a negative `remain`, EPIPE /
-/// ECONNRESET when dst's peer is gone, EAGAIN when a non-blocking socket's
-/// SO_SNDTIMEO ran out, and any other errno the kernel reports.
+/// ECONNRESET when dst's peer is gone, EAGAIN when dst's SO_SNDTIMEO ran
+/// out (as for zcopy_splice), and any other errno the kernel reports.
 ///
 /// Blocking, signals and thread safety as for zcopy_splice.
 #[no_mangle]
@@ -120,7 +131,12 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 ///   src's position when the call began ("ab" copied onto itself becomes
 ///   "abab"; no endless loop);
 /// - regular file -> regular file: copy_file_range, then sendfile, then
-///   read/write (an O_APPEND dst: read/write, data appended);
+///   read/write (an O_APPEND dst: read/write, data appended); when src has
+///   holes (st_blocks * 512 < st_size) they stay holes: each data extent
+///   (SEEK_DATA / SEEK_HOLE) is copied at its offset, holes past dst's size
+///   are skipped, and dst is extended with ftruncate where the range ends
+///   in a hole; `written` counts the holes too, and the copy covers src
+///   up to its size when the call began;
 /// - regular file or block device -> socket or character device: sendfile,
 ///   then read/write;
 /// - regular file -> pipe: read/write (a pipe would hold references to the
@@ -141,13 +157,16 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 ///   0 moves nothing and succeeds (method ZCOPY_METHOD_NONE).
 ///
 /// Returns `handled` true always; `written` adds up every mechanism's
-/// bytes; `method` names the mechanism that moved the last bytes.
+/// bytes; `method` names the mechanism that moved the last bytes (when
+/// none moved any, the last one tried). A mechanism forbidden by a seccomp
+/// filter (EPERM) or missing (ENOSYS) hands over on the first call too.
 ///
 /// Errors: EBADF (negative or closed fd, or opened the wrong way: checked
 /// before anything is taken from src), EINVAL (negative `remain`, or both
 /// fds are the same pipe), EPIPE / ECONNRESET (peer gone; no SIGPIPE reaches
-/// the process), EAGAIN (a non-blocking socket's SO_RCVTIMEO / SO_SNDTIMEO
-/// ran out), ENOSPC, EIO and any other errno the kernel reports.
+/// the process), EAGAIN (a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out with
+/// no progress, as for zcopy_splice), ENOSPC, EIO and any other errno the
+/// kernel reports.
 ///
 /// Blocking, signals and thread safety as for zcopy_splice.
 #[no_mangle]

@@ -38,6 +38,7 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
     let mut sigpipe = SigpipeGuard::new();
     let mut relay = resume::take(a, b, ids).unwrap_or_else(|| Relay::new(a, b, false));
     relay.set_close_both(settings.close_both);
+    relay.set_level_triggered(true);
     let start = relay.counts();
     let mut control = Control::new(settings);
     let end = drive(&mut relay, &mut control);
@@ -51,7 +52,10 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
     if r.error == libc::EINTR {
         resume::save(relay, ids);
     }
-    sigpipe.error = r.error;
+    // Even a relay that ended well may have raised a SIGPIPE: the last
+    // push of close-both ignores its EPIPE. Have the guard consume one the
+    // call raised in every case (it costs one sigpending).
+    sigpipe.error = if r.error != 0 { r.error } else { libc::EPIPE };
     r
 }
 
@@ -59,9 +63,9 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
 /// (errno, fd) with fd -1 for the control's own errors.
 fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
     let (a, b) = relay.fds();
-    // The first step tries everything; later ones only what poll woke.
-    let all = libc::POLLIN | libc::POLLOUT;
-    let mut ready = Interest { a: all, b: all };
+    // The first step (and one after Busy) tries everything; the others
+    // only what poll reported.
+    let mut ready: Option<Interest> = None;
     // Invariant: every wait is for an EAGAIN the last step saw, so the
     // loop sleeps whenever nothing can move, and never spins.
     loop {
@@ -70,16 +74,16 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
         if let Err(e) = control.check() {
             return (e, -1);
         }
-        let interest = match relay.step_ready(control, ready) {
+        let progress = match ready.take() {
+            Some(r) => relay.step_ready(control, r),
+            None => relay.step(control),
+        };
+        let interest = match progress {
             Progress::Done(r) => return (r.error, r.error_fd),
-            Progress::Busy => {
-                // Bytes may have come for the other direction meanwhile:
-                // without a poll to say so, it is tried again (one EAGAIN
-                // per budget at worst), so a busy direction never starves
-                // it.
-                ready = Interest { a: all, b: all };
-                continue;
-            }
+            // Bytes may have come for the other direction meanwhile, with
+            // no poll to say so: a plain step tries it again (one EAGAIN
+            // per budget at worst), so a busy direction never starves it.
+            Progress::Busy => continue,
             Progress::Wait(i) => i,
         };
         // An fd with nothing to wait for is left out (fd -1 is skipped by
@@ -93,10 +97,10 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
         let mut fds = [entry(a, interest.a), entry(b, interest.b)];
         match control.wait(&mut fds, None) {
             Ok(()) => {
-                ready = Interest {
+                ready = Some(Interest {
                     a: fds[0].revents,
                     b: fds[1].revents,
-                }
+                })
             }
             Err(libc::EBADF) => {
                 // POLLNVAL: an fd was closed under the call.

@@ -25,8 +25,8 @@
 
 use crate::pool::{self, Pipe};
 use crate::read_write::with_buffer;
-use crate::splice::raw_splice;
 use crate::sys::errno;
+use crate::urgent::{self, Mark};
 
 /// Most bytes one read(2) takes in the fallback path. What dst does not
 /// take at once is copied into the direction's own buffer, so this bounds
@@ -66,11 +66,8 @@ pub enum Flow {
 #[derive(Debug)]
 enum Held {
     Nothing,
-    /// `len` bytes in a pooled pipe.
-    Pipe {
-        pipe: Pipe,
-        len: usize,
-    },
+    /// Bytes in a pooled pipe (it counts them: `pipe.held()`).
+    Pipe(Pipe),
     /// bytes[at..] still to write (the fallback path).
     Buffer {
         bytes: Vec<u8>,
@@ -97,6 +94,14 @@ pub struct Direction {
     end: Option<Flow>,
     /// What the last step stopped on, if it was an EAGAIN.
     blocked: Option<Want>,
+    /// This step began because src was reported readable after an EAGAIN:
+    /// if its first take meets EAGAIN again, src may sit at a TCP urgent
+    /// mark (see urgent.rs), which poll reports as readable for ever.
+    woken: bool,
+    /// The driver waits with level-triggered poll(2): see `set_level`.
+    level: bool,
+    /// The last take was short (level mode): src is likely empty.
+    drained: bool,
 }
 
 impl Direction {
@@ -112,6 +117,9 @@ impl Direction {
             delivered: 0,
             end: None,
             blocked: None,
+            woken: false,
+            level: false,
+            drained: false,
         }
     }
 
@@ -124,14 +132,14 @@ impl Direction {
     pub fn held(&self) -> i64 {
         match &self.held {
             Held::Nothing => 0,
-            Held::Pipe { len, .. } => *len as i64,
+            Held::Pipe(pipe) => pipe.held() as i64,
             Held::Buffer { bytes, at } => (bytes.len() - at) as i64,
         }
     }
 
     /// True while bytes wait in a pooled pipe.
     pub fn holds_pipe(&self) -> bool {
-        matches!(self.held, Held::Pipe { .. })
+        matches!(self.held, Held::Pipe(_))
     }
 
     /// True once the direction reached Eof or Failed.
@@ -144,29 +152,54 @@ impl Direction {
         self.blocked
     }
 
+    /// Level mode, for a driver that waits with level-triggered poll(2)
+    /// (zcopy_relay): a take shorter than asked ends the step with
+    /// Blocked(Read) once its bytes are out, instead of asking src again
+    /// only to meet EAGAIN; if src does have more, the next poll returns
+    /// at once. One system call less per wake-up. Not for edge-triggered
+    /// epoll: there a Blocked(Read) must come from an EAGAIN, or the edge
+    /// that would wake it may never come.
+    pub fn set_level(&mut self, on: bool) {
+        self.level = on;
+    }
+
+    /// The destination fd.
+    pub fn dst(&self) -> i32 {
+        self.dst
+    }
+
     /// Moves what it can, at most about `budget` bytes, without waiting.
     /// After Eof or Failed it returns the same again, with no system call.
     pub fn step(&mut self, budget: i64) -> Flow {
-        self.step_ready(budget, true, true)
+        self.step_told(budget, None)
     }
 
-    /// `step`, told which fds became ready since the last step (readable
-    /// or hung up for src, writable or hung up for dst): a direction still
-    /// blocked on an fd that is not ready returns Blocked again without a
-    /// system call, where a step would only have met the same EAGAIN.
+    /// `step`, told which fds poll/epoll reported ready since the last
+    /// step (readable or hung up for src, writable or hung up for dst): a
+    /// direction still blocked on an fd that is not ready returns Blocked
+    /// again without a system call, where a step would only have met the
+    /// same EAGAIN. Only a reported readiness lets the step recognise a
+    /// TCP urgent mark (readable, yet EAGAIN), so an event loop should
+    /// pass what it was told.
     pub fn step_ready(&mut self, budget: i64, src_ready: bool, dst_ready: bool) -> Flow {
+        self.step_told(budget, Some((src_ready, dst_ready)))
+    }
+
+    /// `step` (None) or `step_ready` (Some((src_ready, dst_ready))).
+    pub fn step_told(&mut self, budget: i64, ready: Option<(bool, bool)>) -> Flow {
         if let Some(end) = self.end {
             return end;
         }
-        match self.blocked {
-            Some(Want::Read) if !src_ready => return Flow::Blocked(Want::Read),
-            Some(Want::Write) if !dst_ready => return Flow::Blocked(Want::Write),
+        match (self.blocked, ready) {
+            (Some(Want::Read), Some((false, _))) => return Flow::Blocked(Want::Read),
+            (Some(Want::Write), Some((_, false))) => return Flow::Blocked(Want::Write),
             _ => {}
         }
+        self.woken = self.blocked == Some(Want::Read) && ready.is_some();
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
-            pool::release(p, true);
+            pool::release(p);
         }
         self.blocked = None;
         match flow {
@@ -184,6 +217,10 @@ impl Direction {
             if let Err(flow) = self.push() {
                 return flow;
             }
+            if std::mem::take(&mut self.drained) {
+                // Level-triggered: poll will say so if src has more.
+                return Flow::Blocked(Want::Read);
+            }
             if self.delivered >= limit {
                 return Flow::Budget;
             }
@@ -200,30 +237,30 @@ impl Direction {
         loop {
             match std::mem::replace(&mut self.held, Held::Nothing) {
                 Held::Nothing => return Ok(()),
-                Held::Pipe { pipe, mut len } => {
-                    match raw_splice(pipe.rfd, self.dst, len, libc::SPLICE_F_NONBLOCK) {
+                Held::Pipe(mut pipe) => {
+                    let len = pipe.held();
+                    match pipe.empty_into(self.dst, len) {
                         Ok(n) if n > 0 => {
-                            len -= n;
                             self.delivered += n as i64;
-                            if len == 0 {
+                            if n == len {
                                 self.spare = Some(pipe);
                             } else {
-                                self.held = Held::Pipe { pipe, len };
+                                self.held = Held::Pipe(pipe);
                             }
                         }
                         Err(libc::EAGAIN) => {
-                            self.held = Held::Pipe { pipe, len };
+                            self.held = Held::Pipe(pipe);
                             return Err(Flow::Blocked(Want::Write));
                         }
                         Err(libc::EINVAL) => {
                             // dst takes no splice: read the bytes back out
                             // of the pipe and write them.
                             self.splice = false;
-                            self.held = rescue(pipe, len, self.dst)?;
+                            self.held = rescue(pipe, self.dst)?;
                         }
                         // The pipe holds len > 0 bytes, so 0 cannot happen.
-                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe, len)),
-                        Err(e) => return Err(self.fail(e, self.dst, pipe, len)),
+                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe)),
+                        Err(e) => return Err(self.fail(e, self.dst, pipe)),
                     }
                 }
                 Held::Buffer { bytes, mut at } => match write_some(self.dst, &bytes[at..]) {
@@ -249,8 +286,8 @@ impl Direction {
 
     /// Keeps the pipe and its bytes as they are (so `held` stays exact)
     /// and reports the error.
-    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe, len: usize) -> Flow {
-        self.held = Held::Pipe { pipe, len };
+    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe) -> Flow {
+        self.held = Held::Pipe(pipe);
         Flow::Failed { error, fd }
     }
 
@@ -260,26 +297,32 @@ impl Direction {
         if !self.splice {
             return self.take_buffered();
         }
-        let Some(pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
+        let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
             // No pipe to be had (EMFILE, ENFILE): this take goes through
             // user space; the next one tries the pool again.
             return self.take_buffered();
         };
-        let max = pool::pipe_size() as usize;
-        match raw_splice(self.src, pipe.wfd, max, libc::SPLICE_F_NONBLOCK) {
+        // The pipe's real size: the kernel may have refused to grow it.
+        let max = pipe.capacity().max(4096) as usize;
+        let woken = std::mem::take(&mut self.woken);
+        match pipe.fill_from(self.src, max) {
             Ok(0) => {
                 self.spare = Some(pipe);
-                Ok(false)
+                // End of stream, or a TCP socket at its urgent mark.
+                self.past_mark(false)
             }
             Ok(n) => {
                 self.spliced_src = true;
-                self.held = Held::Pipe { pipe, len: n };
+                self.drained = self.level && n < max;
+                self.held = Held::Pipe(pipe);
                 Ok(true)
             }
             Err(e) => {
                 // Nothing entered the pipe: it is still empty.
                 self.spare = Some(pipe);
                 match e {
+                    // Readable, says poll, yet EAGAIN: the urgent mark?
+                    libc::EAGAIN if woken && urgent::at_mark(self.src) => self.past_mark(true),
                     // The pipe was empty, so this is "src has no data".
                     libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
                     // The kernel cannot splice from src; nothing consumed.
@@ -293,6 +336,30 @@ impl Direction {
                     }),
                 }
             }
+        }
+    }
+
+    /// After a splice from src answered 0 (`eagain` false) or EAGAIN: at a
+    /// TCP urgent mark, step over it as read(2) does and hold the byte
+    /// that comes after it; otherwise the answer means what it says.
+    fn past_mark(&mut self, eagain: bool) -> Result<bool, Flow> {
+        match urgent::step_over(self.src) {
+            Mark::NotThere if eagain => Err(Flow::Blocked(Want::Read)),
+            Mark::NotThere | Mark::Eof => Ok(false),
+            Mark::Byte(b) => {
+                self.held = Held::Buffer {
+                    bytes: vec![b],
+                    at: 0,
+                };
+                Ok(true)
+            }
+            // The urgent byte is gone and nothing follows yet; poll no
+            // longer reports the mark.
+            Mark::Skipped => Err(Flow::Blocked(Want::Read)),
+            Mark::Failed(e) => Err(Flow::Failed {
+                error: e,
+                fd: self.src,
+            }),
         }
     }
 
@@ -351,14 +418,15 @@ impl Direction {
         }
     }
 
-    /// Close-both: one non-blocking push of what is held (no take), errors
-    /// ignored; what does not fit stays held and is discarded on drop.
+    /// The end of a relay (close-both, or an error on the other side): one
+    /// non-blocking push of what is held (no take), errors ignored; what
+    /// does not fit stays held and is discarded on drop.
     pub fn last_push(&mut self) {
         if self.end.is_none() {
             let _ = self.push();
         }
         if let Some(p) = self.spare.take() {
-            pool::release(p, true);
+            pool::release(p);
         }
     }
 
@@ -376,10 +444,11 @@ impl Drop for Direction {
     /// with them.
     fn drop(&mut self) {
         if let Some(p) = self.spare.take() {
-            pool::release(p, true);
+            pool::release(p);
         }
-        if let Held::Pipe { pipe, .. } = std::mem::replace(&mut self.held, Held::Nothing) {
-            pool::release(pipe, false);
+        if let Held::Pipe(pipe) = std::mem::replace(&mut self.held, Held::Nothing) {
+            // Still holding bytes: the pool closes it (never lends it).
+            pool::release(pipe);
         }
     }
 }
@@ -423,28 +492,24 @@ fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
     Ok(done)
 }
 
-/// dst refused splice: moves the `len` bytes held in `pipe` into a buffer
-/// (the pipe is ours and non-blocking, so one read loop drains it), and
-/// gives the empty pipe back.
-fn rescue(pipe: Pipe, len: usize, dst: i32) -> Result<Held, Flow> {
-    let mut bytes = vec![0u8; len];
+/// dst refused splice: moves the bytes held in `pipe` into a buffer (the
+/// pipe is ours and non-blocking, so one read loop drains it), and gives
+/// the empty pipe back.
+fn rescue(mut pipe: Pipe, dst: i32) -> Result<Held, Flow> {
+    let mut bytes = vec![0u8; pipe.held()];
     let mut got = 0;
-    while got < len {
-        let rest = &mut bytes[got..];
-        // SAFETY: rest is valid for rest.len() bytes.
-        let n = unsafe { libc::read(pipe.rfd, rest.as_mut_ptr().cast(), rest.len()) };
-        if n > 0 {
-            got += n as usize;
-        } else if n < 0 && errno() == libc::EINTR {
-            continue;
-        } else {
-            // Cannot happen for our own pipe holding len bytes; the bytes
-            // left in it are closed with it.
-            let e = if n < 0 { errno() } else { libc::EIO };
-            pool::release(pipe, false);
-            return Err(Flow::Failed { error: e, fd: dst });
+    while got < bytes.len() {
+        match pipe.read_into(&mut bytes[got..]) {
+            Ok(n) if n > 0 => got += n,
+            // Cannot happen for our own pipe holding these bytes; what is
+            // left in it is closed with it.
+            r => {
+                pool::release(pipe);
+                let error = r.err().unwrap_or(libc::EIO);
+                return Err(Flow::Failed { error, fd: dst });
+            }
         }
     }
-    pool::release(pipe, true);
+    pool::release(pipe);
     Ok(Held::Buffer { bytes, at: 0 })
 }

@@ -77,11 +77,11 @@ class Spy:
 
 
 class PumpSpy:
-    """Records every _Pump made, to check its registrations after the fact."""
+    """Records every Pump made, to check its registrations after the fact."""
 
     def __init__(self, testcase):
         self.pumps = []
-        orig = aio._Pump
+        orig = aio.Pump
         spy = self
 
         class Recording(orig):
@@ -89,8 +89,8 @@ class PumpSpy:
                 super().__init__(*a, **kw)
                 spy.pumps.append(self)
 
-        aio._Pump = Recording
-        testcase.addCleanup(setattr, aio, "_Pump", orig)
+        aio.Pump = Recording
+        testcase.addCleanup(setattr, aio, "Pump", orig)
 
     def all_stopped(self):
         return bool(self.pumps) and all(

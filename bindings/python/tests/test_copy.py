@@ -1,26 +1,12 @@
 """zcopy.copy (best-path dispatch) and the offset= / src_offset= / dst_offset= keywords."""
 
-import errno
 import os
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import unittest
 
 import zcopy
-from _util import Bg, PKG_SRC, close_all, data, read_all, read_n, tcp_pair, temp_file
-
-
-def shm_file(testcase, content):
-    if not os.path.isdir("/dev/shm"):
-        testcase.fail("/dev/shm (tmpfs) is needed for the cross-filesystem case")
-    fd, path = tempfile.mkstemp(prefix="zcopy-py-", dir="/dev/shm")
-    os.write(fd, content)
-    os.close(fd)
-    testcase.addCleanup(os.unlink, path)
-    return path
+from _util import Bg, close_all, data, read_all, read_n, tcp_pair, temp_file
 
 
 class Copy(unittest.TestCase):
@@ -39,56 +25,6 @@ class Copy(unittest.TestCase):
         self.assertEqual(zcopy.copy(dst, src, 1000), 0)  # at EOF: 0, no NotHandled
         with open(path, "rb") as g:
             self.assertEqual(g.read(), b"short")
-
-    def test_procfs_sources(self):
-        for name in ("/proc/self/cmdline", "/proc/self/status"):
-            with self.subTest(name=name):
-                dst, path = temp_file(self, mode="wb", buffering=0)
-                with open(name, "rb", buffering=0) as src:
-                    n = zcopy.copy(dst, src)
-                self.assertGreater(n, 0)
-                with open(path, "rb") as g:
-                    got = g.read()
-                self.assertEqual(len(got), n)
-                if name.endswith("cmdline"):
-                    with open(name, "rb") as f:
-                        self.assertEqual(got, f.read())
-                else:
-                    self.assertTrue(got.startswith(b"Name:"))
-                    self.assertIn(b"\nPid:", got)
-
-    def test_o_append_dst(self):
-        src, _ = temp_file(self, b" appended", mode="rb", buffering=0)
-        dst, path = temp_file(self, b"kept", mode="ab", buffering=0)
-        self.assertEqual(zcopy.copy(dst, src), 9)
-        with open(path, "rb") as g:
-            self.assertEqual(g.read(), b"kept appended")
-
-    def test_file_onto_itself(self):
-        # in a child with a timeout: an endless loop must fail, not hang the run
-        fd, path = tempfile.mkstemp(prefix="zcopy-py-")
-        os.write(fd, b"hello world!")
-        os.close(fd)
-        self.addCleanup(os.unlink, path)
-        code = ("import zcopy\n"
-                f"src = open({path!r}, 'rb', buffering=0)\n"
-                f"dst = open({path!r}, 'ab', buffering=0)\n"
-                "print(zcopy.copy(dst, src))\n")
-        env = dict(os.environ, PYTHONPATH=str(PKG_SRC))
-        p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.strip(), "12")
-        with open(path, "rb") as g:
-            self.assertEqual(g.read(), b"hello world!hello world!")
-
-    def test_across_filesystems(self):
-        payload = data(3 << 20, seed=22)
-        src_path = shm_file(self, payload)
-        dst, path = temp_file(self, mode="wb", buffering=0)  # on the disk
-        with open(src_path, "rb", buffering=0) as src:
-            self.assertEqual(zcopy.copy(dst, src), len(payload))
-        with open(path, "rb") as g:
-            self.assertTrue(g.read() == payload)
 
     def test_pipes(self):
         r1, w1 = os.pipe()
@@ -150,13 +86,6 @@ class Copy(unittest.TestCase):
     def test_errors(self):
         with self.assertRaises(ValueError):
             zcopy.copy(1, 0, -1)
-        r, w = os.pipe()
-        os.close(r)
-        os.close(w)
-        with self.assertRaises(OSError) as cm:
-            zcopy.copy(w, r)
-        self.assertEqual(cm.exception.errno, errno.EBADF)
-        self.assertNotIsInstance(cm.exception, zcopy.NotHandled)
         # peer gone: BrokenPipeError (or reset) with the bytes moved
         dw, dr = tcp_pair()
         close_all(self, dw)

@@ -5,7 +5,6 @@ blocked, the child would hang, and the timeout turns that into a failure.
 """
 
 import json
-import platform
 import unittest
 
 from _util import TESTS_DIR, run_python

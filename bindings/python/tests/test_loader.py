@@ -11,7 +11,7 @@ from pathlib import Path
 
 import zcopy
 from zcopy import _loader
-from _util import PKG_SRC, REPO, run_python
+from _util import PKG_SRC, REPO
 
 PRINT_PATH = "import zcopy; print(zcopy.library_path)"
 
@@ -95,7 +95,8 @@ class LookupOrder(unittest.TestCase):
         libc = ctypes.util.find_library("c")
         p = self.run_fake({"ZCOPY_LIBRARY": libc})
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("lacks zcopy_splice", p.stderr)
+        self.assertIn("not a usable libzcopy: lacks", p.stderr)
+        self.assertIn("zcopy_splice", p.stderr)
 
 
 def run_python_plain(code, env, cwd):
@@ -127,6 +128,12 @@ class Basics(unittest.TestCase):
                                   ("method", ctypes.c_int32), ("handled", ctypes.c_bool)])
         self.assertEqual(ctypes.sizeof(_loader.Result), 24)
         self.assertEqual(ctypes.sizeof(_loader.PoolStatsStruct), 40)
+        self.assertEqual(ctypes.sizeof(_loader.OptionsStruct), 24)
+        self.assertEqual([getattr(_loader.OptionsStruct, f).offset for f in
+                          ("size", "flags", "idle_timeout_ms", "cancel_fd", "reserved")], [0, 4, 8, 16, 20])
+        o = _loader.OptionsStruct(size=7, flags=9, idle_timeout_ms=5, cancel_fd=3, reserved=1)
+        _loader.LIB.zcopy_options_init(ctypes.byref(o))
+        self.assertEqual((o.size, o.flags, o.idle_timeout_ms, o.cancel_fd, o.reserved), (24, 0, 0, -1, 0))
 
     def test_every_function_declared(self):
         header = (REPO / "include" / "zcopy.h").read_text()
@@ -142,6 +149,35 @@ class Basics(unittest.TestCase):
             self.assertEqual(fn.argtypes, _loader.SIGNATURES[name][1], name)
             self.assertEqual(fn.restype, _loader.SIGNATURES[name][0], name)
 
+    def test_one_version_check(self):
+        for version, ok in (("0.1.0", True), ("0.1.7", True), ("0.2.0", False), ("1.1.0", False),
+                            ("0.0.9", False), ("garbage", False), ("0.1", False)):
+            self.assertIs(_loader.compatible(version), ok, version)
+
+        class Lib:
+            """Every function present, but the library reports another version."""
+
+        for name in _loader.SIGNATURES:
+            setattr(Lib, name, staticmethod(lambda *a: None))
+        Lib.zcopy_version = staticmethod(lambda: b"0.9.0")
+        with self.assertRaises(ImportError) as cm:
+            _loader._declare(Lib())
+        self.assertIn("libzcopy 0.9.0 does not serve this package", str(cm.exception))
+        del Lib.zcopy_splicer_step
+        with self.assertRaises(ImportError) as cm:
+            _loader._declare(Lib())
+        self.assertIn("lacks zcopy_splicer_step", str(cm.exception))
+
+    def test_constants_match_the_header(self):
+        import zcopy.aio as aio
+        header = (REPO / "include" / "zcopy.h").read_text()
+        defines = dict(re.findall(r"^#define (ZCOPY_[A-Z_]+) (-?\d+)$", header, re.M))
+        self.assertEqual(int(defines["ZCOPY_EPANIC"]), zcopy.EPANIC)
+        self.assertEqual(int(defines["ZCOPY_WANT_READ"]), aio.WANT_READ)
+        self.assertEqual(int(defines["ZCOPY_WANT_WRITE"]), aio.WANT_WRITE)
+        for name in ("NONE", "SPLICE", "SENDFILE", "COPY_FILE_RANGE", "READ_WRITE"):
+            self.assertEqual(zcopy.method_name(int(defines[f"ZCOPY_METHOD_{name}"])), name.lower())
+
     def test_method_names(self):
         self.assertEqual([zcopy.method_name(i) for i in range(6)],
                          ["none", "splice", "sendfile", "copy_file_range", "read_write", "unknown"])
@@ -150,10 +186,10 @@ class Basics(unittest.TestCase):
         import errno
         for err, builtin in ((errno.EPIPE, BrokenPipeError), (errno.ECONNRESET, ConnectionResetError),
                              (errno.EAGAIN, BlockingIOError), (errno.ENOENT, FileNotFoundError)):
-            cls = zcopy._error_class(err)
+            cls = zcopy._errors.error_class(err)
             self.assertTrue(issubclass(cls, builtin))
             self.assertTrue(issubclass(cls, zcopy.Error))
-        self.assertIs(zcopy._error_class(errno.EBADF), zcopy.Error)
+        self.assertIs(zcopy._errors.error_class(errno.EBADF), zcopy.Error)
         self.assertTrue(issubclass(zcopy.NotHandled, OSError))
 
 

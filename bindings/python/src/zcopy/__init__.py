@@ -18,10 +18,12 @@ without consuming anything, so the caller can fall back.
 
 A negative ``count`` raises ValueError before any system call.
 
-Buffered Python file objects: pending writes of a ``dst`` object are
-flushed first (``dst.flush()``); bytes a buffered ``src`` object has already
-read ahead into its buffer are not seen by the kernel, so pass unbuffered
-files (``open(p, "rb", buffering=0)``) or files not yet read through Python.
+Python file objects: a buffered object gives exactly the bytes its reader
+would see next (its read-ahead first, or its fd moved back over it), a
+buffered dst's pending writes are flushed first, and both objects' positions
+are right afterwards. Objects whose bytes are not their fd's (ssl.SSLSocket,
+text files, gzip/bz2/lzma files, io.BytesIO) raise TypeError before anything
+moves: :func:`copyfileobj` copies those with shutil's loop.
 """
 
 from __future__ import annotations
@@ -29,24 +31,23 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-import sys
-from typing import Dict, NamedTuple, Optional, Type, Union
+from typing import Callable, NamedTuple, Optional, Protocol, Union
 
-from . import _loader
-
-if sys.version_info >= (3, 8):
-    from typing import Protocol
-else:  # pragma: no cover
-    Protocol = object
+from . import _loader, _objects
+from ._errors import EPANIC, Error, NotHandled, check, method_name
 
 __all__ = [
     "ALL",
+    "CancelToken",
+    "EPANIC",
     "Error",
     "FileLike",
     "NotHandled",
     "PoolStats",
     "copy",
     "copy_file_range",
+    "copyfile",
+    "copyfileobj",
     "library_path",
     "method_name",
     "pool_configure",
@@ -76,75 +77,9 @@ class _HasFileno(Protocol):
 FileLike = Union[int, _HasFileno]
 
 
-class Error(OSError):
-    """A failed zcopy transfer.
-
-    Raised as a subclass that also derives from the built-in OSError
-    subclass for its errno, so ``except BrokenPipeError`` and
-    ``except zcopy.Error`` both catch an EPIPE from zcopy.
-
-    Attributes:
-        errno: the errno value that ended the transfer.
-        written: bytes that reached dst before the error.
-        method: the mechanism that failed: "splice", "sendfile",
-            "copy_file_range", "read_write" or "none".
-        pending: zcopy.aio only: bytes taken from src but not delivered
-            (dropped with the splicer's pipe); 0 elsewhere.
-    """
-
-    written: int = 0
-    method: str = "none"
-    pending: int = 0
-
-
-class NotHandled(Error):
-    """The mechanism cannot serve this pair of fds; nothing was consumed.
-
-    Fall back to another mechanism (or to :func:`copy`). ``errno`` is the
-    reason the kernel gave (EINVAL, EXDEV, ...) or None when there was none
-    (e.g. copy_file_range copied 0 bytes from a procfs file).
-    """
-
-
-_classes: Dict[int, Type[Error]] = {}
-
-
-def _error_class(err: int) -> Type[Error]:
-    cls = _classes.get(err)
-    if cls is None:
-        builtin = type(OSError(err, ""))
-        if builtin is OSError:
-            cls = Error
-        else:
-            cls = type(
-                builtin.__name__,
-                (Error, builtin),
-                {
-                    "__module__": __name__,
-                    "__doc__": f"zcopy.Error that is also a {builtin.__name__}.",
-                },
-            )
-        _classes[err] = cls
-    return cls
-
-
-def method_name(method: int) -> str:
-    """Name of a ZCOPY_METHOD_* value: "splice", "sendfile", ..., "unknown"."""
-    name: bytes = _lib.zcopy_method_name(method)
-    return name.decode()
-
-
-def _fd(obj: FileLike, flush: bool = False) -> int:
-    if isinstance(obj, int) and not isinstance(obj, bool):
-        return obj
-    if flush:
-        f = getattr(obj, "flush", None)
-        if f is not None:
-            f()
-    fileno = getattr(obj, "fileno", None)
-    if fileno is None or isinstance(obj, bool):
-        raise TypeError(f"expected an int fd or an object with fileno(), got {type(obj).__name__}")
-    return int(fileno())
+def _fd(obj: FileLike) -> int:
+    """The fd of a transfer end, after the checks every call makes (TypeError)."""
+    return _objects.fileno(_objects.plain(obj))
 
 
 def _count(count: Optional[int]) -> int:
@@ -165,29 +100,31 @@ def _offset(name: str, value: int) -> ctypes.c_int64:
     return ctypes.c_int64(value)
 
 
-def _raise_for(r: _loader.Result) -> None:
-    method = method_name(r.method)
-    if not r.handled:
-        if r.error:
-            e: Error = NotHandled(r.error, f"{os.strerror(r.error)} ({method} cannot serve these fds)")
-        else:
-            e = NotHandled(f"{method} cannot serve these fds")
-    else:
-        e = _error_class(r.error)(r.error, f"{os.strerror(r.error)} ({method}, {r.written} bytes moved)")
-    e.written = r.written
-    e.method = method
-    raise e
+def _transfer(call: Callable[[int, int, int], _loader.Result], dst: FileLike, src: FileLike,
+              count: Optional[int], *, positional: bool = False) -> int:
+    """Runs one C transfer between two Python objects; returns the bytes moved.
 
-
-def _check(r: _loader.Result) -> int:
-    if r.error or not r.handled:
-        _raise_for(r)
-    return int(r.written)
-
-
-def _need(name: str) -> None:
-    if not _loader.has(_lib, name):
-        raise NotImplementedError(f"the loaded libzcopy ({library_path}) lacks {name}; build a newer one")
+    dst's pending writes go first, then bytes a non-seekable src's buffer
+    holds, then the C call moves the rest from the fd; both objects' idea
+    of their position is re-read afterwards, also when the call fails.
+    ``positional``: src is read at an explicit offset (its position stays).
+    """
+    n = _count(count)
+    d = _objects.sink(dst)
+    try:
+        s = _objects.source(src, positional=positional)
+        try:
+            before = 0
+            if s.held and n:
+                before = check(s.deliver_held(d.fd, n))
+                n -= before
+                if n == 0:
+                    return before
+            return check(call(d.fd, s.fd, n), before)
+        finally:
+            s.settle()
+    finally:
+        d.settle()
 
 
 def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
@@ -206,9 +143,7 @@ def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
             Bytes taken from src but not delivered are lost.
         ValueError: ``count`` is negative.
     """
-    n = _count(count)
-    d = _fd(dst, flush=True)
-    return _check(_lib.zcopy_splice(d, _fd(src), n))
+    return _transfer(_lib.zcopy_splice, dst, src, count)
 
 
 def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offset: Optional[int] = None) -> int:
@@ -227,14 +162,11 @@ def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offse
         Error: any other failure, as the matching OSError subclass.
         ValueError: ``count`` or ``offset`` is negative.
     """
-    n = _count(count)
-    d = _fd(dst, flush=True)
-    s = _fd(src)
     if offset is None:
-        return _check(_lib.zcopy_sendfile(d, s, n))
-    _need("zcopy_sendfile_at")
+        return _transfer(_lib.zcopy_sendfile, dst, src, count)
     off = _offset("offset", offset)
-    return _check(_lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n))
+    return _transfer(lambda d, s, n: _lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n),
+                     dst, src, count, positional=True)
 
 
 def copy_file_range(
@@ -259,23 +191,18 @@ def copy_file_range(
         Error: any other failure, as the matching OSError subclass.
         ValueError: ``count`` or an offset is negative.
     """
-    n = _count(count)
-    d = _fd(dst, flush=True)
-    s = _fd(src)
     if src_offset is None and dst_offset is None:
-        return _check(_lib.zcopy_copy_file_range(d, s, n))
-    _need("zcopy_copy_file_range_at")
+        return _transfer(_lib.zcopy_copy_file_range, dst, src, count)
     so = None if src_offset is None else _offset("src_offset", src_offset)
     do = None if dst_offset is None else _offset("dst_offset", dst_offset)
-    return _check(
-        _lib.zcopy_copy_file_range_at(
-            d,
-            None if do is None else ctypes.byref(do),
-            s,
-            None if so is None else ctypes.byref(so),
-            n,
-        )
-    )
+
+    def call(d: int, s: int, n: int) -> _loader.Result:
+        dp = None if do is None else ctypes.byref(do)
+        sp = None if so is None else ctypes.byref(so)
+        r: _loader.Result = _lib.zcopy_copy_file_range_at(d, dp, s, sp, n)
+        return r
+
+    return _transfer(call, dst, src, count, positional=so is not None)
 
 
 def copy(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
@@ -292,10 +219,7 @@ def copy(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
             the mechanism that failed.
         ValueError: ``count`` is negative.
     """
-    _need("zcopy_copy")
-    n = _count(count)
-    d = _fd(dst, flush=True)
-    return _check(_lib.zcopy_copy(d, _fd(src), n))
+    return _transfer(_lib.zcopy_copy, dst, src, count)
 
 
 class PoolStats(NamedTuple):
@@ -353,3 +277,6 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
     if rc:
         raise OSError(rc, os.strerror(rc))
 
+
+from ._control import CancelToken  # noqa: E402
+from ._shutil_like import copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)

@@ -122,56 +122,76 @@ def load() -> Tuple[ctypes.CDLL, str]:
     raise ImportError("zcopy: cannot load libzcopy.so; tried:\n" + "\n".join(tried) + "\n" + hint)
 
 
+#: The library versions this package speaks to: the same major version
+#: (for 0.x, the same minor too, as Cargo reads 0.x versions), at least this.
+REQUIRED_VERSION = (0, 1, 0)
+
+
+class OptionsStruct(ctypes.Structure):
+    """Mirror of ``struct zcopy_options`` (24 bytes)."""
+
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("idle_timeout_ms", ctypes.c_int64),
+        ("cancel_fd", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+    ]
+
+
 _c_int = ctypes.c_int
 _i64 = ctypes.c_int64
 _p_i64 = ctypes.POINTER(ctypes.c_int64)
+_splicer = ctypes.c_void_p  # an opaque zcopy_splicer *
 
-# name -> (restype, argtypes, required)
+# name -> (restype, argtypes): every function of include/zcopy.h
 SIGNATURES = {
-    "zcopy_splice": (Result, [_c_int, _c_int, _i64], True),
-    "zcopy_sendfile": (Result, [_c_int, _c_int, _i64], True),
-    "zcopy_copy_file_range": (Result, [_c_int, _c_int, _i64], True),
-    "zcopy_pool_get_stats": (None, [ctypes.POINTER(PoolStatsStruct)], True),
-    "zcopy_pool_drain": (ctypes.c_uint64, [], True),
-    "zcopy_pool_configure": (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64], True),
-    "zcopy_version": (ctypes.c_char_p, [], True),
-    "zcopy_method_name": (ctypes.c_char_p, [ctypes.c_int32], True),
-    # issue 4 (best-path dispatch, positional variants)
-    "zcopy_copy": (Result, [_c_int, _c_int, _i64], False),
-    "zcopy_sendfile_at": (Result, [_c_int, _c_int, _p_i64, _i64], False),
-    "zcopy_copy_file_range_at": (Result, [_c_int, _p_i64, _c_int, _p_i64, _i64], False),
-    # issue 8 (non-blocking splicer); the handle is an opaque pointer
-    "zcopy_splicer_new": (ctypes.c_void_p, [], False),
-    "zcopy_splicer_free": (None, [ctypes.c_void_p], False),
-    "zcopy_splicer_step": (Result, [ctypes.c_void_p, _c_int, _c_int, _i64], False),
-    "zcopy_splicer_pending": (_i64, [ctypes.c_void_p], False),
-    "zcopy_splicer_wants": (ctypes.c_int32, [ctypes.c_void_p], False),
-    "zcopy_splicer_eof": (ctypes.c_bool, [ctypes.c_void_p], False),
+    "zcopy_version": (ctypes.c_char_p, []),
+    "zcopy_method_name": (ctypes.c_char_p, [ctypes.c_int32]),
+    "zcopy_splice": (Result, [_c_int, _c_int, _i64]),
+    "zcopy_sendfile": (Result, [_c_int, _c_int, _i64]),
+    "zcopy_copy_file_range": (Result, [_c_int, _c_int, _i64]),
+    "zcopy_copy": (Result, [_c_int, _c_int, _i64]),
+    "zcopy_sendfile_at": (Result, [_c_int, _c_int, _p_i64, _i64]),
+    "zcopy_copy_file_range_at": (Result, [_c_int, _p_i64, _c_int, _p_i64, _i64]),
+    "zcopy_pool_get_stats": (None, [ctypes.POINTER(PoolStatsStruct)]),
+    "zcopy_pool_drain": (ctypes.c_uint64, []),
+    "zcopy_pool_configure": (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64]),
+    "zcopy_splicer_new": (_splicer, []),
+    "zcopy_splicer_free": (None, [_splicer]),
+    "zcopy_splicer_step": (Result, [_splicer, _c_int, _c_int, _i64]),
+    "zcopy_splicer_pending": (_i64, [_splicer]),
+    "zcopy_splicer_wants": (ctypes.c_int32, [_splicer]),
+    "zcopy_splicer_eof": (ctypes.c_bool, [_splicer]),
+    "zcopy_options_init": (None, [ctypes.POINTER(OptionsStruct)]),
 }
 
 
+def compatible(version: str) -> bool:
+    """Whether a library reporting ``version`` serves this package."""
+    try:
+        have = tuple(int(p) for p in version.split("-")[0].split(".")[:3])
+    except ValueError:
+        return False
+    if len(have) != 3 or have[0] != REQUIRED_VERSION[0]:
+        return False
+    if have[0] == 0 and have[1] != REQUIRED_VERSION[1]:
+        return False
+    return have >= REQUIRED_VERSION
+
+
 def _declare(lib: ctypes.CDLL) -> None:
-    missing = []
-    for name, (restype, argtypes, required) in SIGNATURES.items():
-        try:
-            fn = getattr(lib, name)
-        except AttributeError:
-            if required:
-                missing.append(name)
-            continue
-        fn.restype = restype
-        fn.argtypes = argtypes
+    missing = [name for name in SIGNATURES if not hasattr(lib, name)]
     if missing:
         raise ImportError(f"not a usable libzcopy: lacks {', '.join(missing)}")
-
-
-def has(lib: ctypes.CDLL, name: str) -> bool:
-    """Whether the loaded library exports ``name`` (newer ABI additions)."""
-    try:
-        getattr(lib, name)
-        return True
-    except AttributeError:
-        return False
+    for name, (restype, argtypes) in SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    version = lib.zcopy_version().decode(errors="replace")
+    if not compatible(version):
+        want = ".".join(map(str, REQUIRED_VERSION))
+        raise ImportError(f"libzcopy {version} does not serve this package (it needs {want}, same major)")
 
 
 LIB, LIBRARY_PATH = load()

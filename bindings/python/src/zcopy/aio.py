@@ -1,17 +1,18 @@
 """Zero-copy splicing on an asyncio event loop (default loop or uvloop).
 
-Built on the library's non-blocking splicer (``zcopy_splicer_*``): each
-direction owns a kernel pipe from the pool, bytes move socket -> pipe ->
-socket without entering Python, and bytes taken from the source wait in the
-pipe (never lost) while the destination is full. The loop's add_reader /
-add_writer tell when to step again.
+Built on the library's non-blocking splicer (``zcopy_splicer_*``, see
+zcopy/_aio_pump.py): each direction owns a kernel pipe from the pool, bytes
+move socket -> pipe -> socket without entering Python, and bytes taken from
+the source wait in the pipe (never lost) while the destination is full.
 
-The fds must be non-blocking (``sock.setblocking(False)``) and must not be
-driven by another reader or writer on the same loop at the same time (e.g.
-a socket owned by an asyncio transport): pass plain sockets, such as those
-from ``loop.sock_accept`` or ``socket.create_connection(...)`` followed by
-``setblocking(False)``.
+Pass non-blocking sockets (``sock.setblocking(False)``, or those from
+``loop.sock_accept``) that no transport drives, or to :func:`relay` the
+``(StreamReader, StreamWriter)`` pairs of ``asyncio.open_connection`` and
+``asyncio.start_server``: their transports are paused and their buffered
+bytes forwarded first (see zcopy/_aio_streams.py).
 
+``timeout=`` (seconds) is an idle timeout: no byte moved for that long
+raises TimeoutError (a zcopy.Error) with ``.written`` and ``.pending``.
 Cancelling the awaiting task stops cleanly: the readers and writers are
 removed, the splicer is freed (bytes it still held are dropped with its
 pipe) and CancelledError propagates.
@@ -20,167 +21,20 @@ pipe) and CancelledError propagates.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import errno as _errno
 import os
 import socket
 from typing import Any, Optional, Tuple
 
-from . import ALL, Error, FileLike, _count, _fd, _lib, _loader, _need, _raise_for
+from . import FileLike, _count, _objects
+from ._aio_pump import WANT_READ, WANT_WRITE, Idle, Pump, Splicer, fail_all
+from ._aio_streams import Side
+from ._control import seconds
 
-__all__ = ["Splicer", "relay", "splice"]
-
-WANT_READ = 1
-"""zcopy_splicer_wants(): wait until src is readable."""
-WANT_WRITE = 2
-"""zcopy_splicer_wants(): wait until dst is writable."""
+__all__ = ["Splicer", "WANT_READ", "WANT_WRITE", "relay", "splice"]
 
 
-class Splicer:
-    """A non-blocking splicer for one direction (wraps ``zcopy_splicer_*``).
-
-    Low level: most code wants :func:`splice` or :func:`relay`. Use as a
-    context manager or call :meth:`close`; a splicer must not be used by two
-    threads at once.
-    """
-
-    def __init__(self) -> None:
-        _need("zcopy_splicer_new")
-        ptr = _lib.zcopy_splicer_new()
-        if not ptr:
-            err = ctypes.get_errno() or _errno.ENOMEM
-            raise OSError(err, f"zcopy_splicer_new: {os.strerror(err)}")
-        self._ptr: Optional[int] = ptr
-
-    def step(self, dst_fd: int, src_fd: int, remain: int = ALL) -> _loader.Result:
-        """One non-blocking step; returns the raw ``zcopy_result``."""
-        if self._ptr is None:
-            raise ValueError("the splicer is closed")
-        r: _loader.Result = _lib.zcopy_splicer_step(self._ptr, dst_fd, src_fd, remain)
-        return r
-
-    @property
-    def pending(self) -> int:
-        """Bytes taken from src and not yet delivered to dst."""
-        return int(_lib.zcopy_splicer_pending(self._ptr)) if self._ptr else 0
-
-    @property
-    def wants(self) -> int:
-        """What the last step waits for: WANT_READ, WANT_WRITE or 0."""
-        return int(_lib.zcopy_splicer_wants(self._ptr)) if self._ptr else 0
-
-    @property
-    def eof(self) -> bool:
-        """True once src reached end of stream and nothing is pending."""
-        return bool(_lib.zcopy_splicer_eof(self._ptr)) if self._ptr else False
-
-    def close(self) -> None:
-        """Frees the splicer (an empty pipe goes back to the pool). Idempotent."""
-        ptr, self._ptr = self._ptr, None
-        if ptr:
-            _lib.zcopy_splicer_free(ptr)
-
-    def __enter__(self) -> "Splicer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-class _Pump:
-    """Drives one splicer from loop callbacks until done; result in .future."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, dst: int, src: int, count: Optional[int]) -> None:
-        self.loop = loop
-        self.dst = dst
-        self.src = src
-        self.count = count  # None: until EOF
-        self.written = 0
-        self.splicer = Splicer()
-        self.future: asyncio.Future[int] = loop.create_future()
-        self.reading = False
-        self.writing = False
-        self.handle: Optional[asyncio.Handle] = None
-
-    def _watch(self, want: int) -> None:
-        # keep a registration across steps while the same readiness is wanted
-        if want == WANT_READ:
-            if self.writing:
-                self.loop.remove_writer(self.dst)
-                self.writing = False
-            if not self.reading:
-                self.loop.add_reader(self.src, self.run)
-                self.reading = True
-        else:
-            if self.reading:
-                self.loop.remove_reader(self.src)
-                self.reading = False
-            if not self.writing:
-                self.loop.add_writer(self.dst, self.run)
-                self.writing = True
-
-    def stop(self) -> None:
-        """Removes every registration and frees the splicer."""
-        if self.reading:
-            self.loop.remove_reader(self.src)
-            self.reading = False
-        if self.writing:
-            self.loop.remove_writer(self.dst)
-            self.writing = False
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
-        self.splicer.close()
-
-    def run(self) -> None:
-        self.handle = None
-        if self.future.done():
-            return
-        try:
-            self._run()
-        except BaseException as e:  # report through the future
-            self.stop()
-            if not self.future.done():
-                self.future.set_exception(e)
-
-    def _run(self) -> None:
-        sp = self.splicer
-        if self.count is None:
-            take = ALL
-        else:
-            take = self.count - self.written - sp.pending
-        r = sp.step(self.dst, self.src, take)
-        self.written += r.written
-        err = r.error
-        if err == _errno.EAGAIN and r.handled:
-            self._watch(sp.wants)
-            return
-        if err or not r.handled:
-            pending = sp.pending
-            try:
-                _raise_for(r)
-            except Error as e:
-                e.written = self.written
-                e.pending = pending
-                raise
-        done = sp.eof or (self.count is not None and self.written >= self.count and sp.pending == 0)
-        if done:
-            self.stop()
-            self.future.set_result(self.written)
-            return
-        # the step's budget ran out: let the loop run others, then go on
-        self.handle = self.loop.call_soon(self.run)
-
-
-def _nonblocking(fd: int, name: str) -> None:
-    if os.get_blocking(fd):
-        raise ValueError(f"{name} must be non-blocking (call setblocking(False) on it)")
-
-
-async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
+async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
+                 timeout: Optional[float] = None) -> int:
     """Moves up to ``count`` bytes from src to dst on the running loop.
 
     ``count=None`` moves until src reaches end of stream. Returns the bytes
@@ -188,6 +42,7 @@ async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> i
 
     Raises:
         NotHandled: the kernel cannot splice from src (nothing consumed).
+        TimeoutError: ``timeout`` seconds passed with no byte moved.
         zcopy.Error: a hard error (BrokenPipeError, ConnectionResetError,
             ...) with ``.written`` (bytes delivered) and ``.pending`` (bytes
             taken from src but not delivered, dropped with the splicer).
@@ -196,77 +51,108 @@ async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> i
             removed and the splicer freed first.
     """
     n = None if count is None else _count(count)
-    d = _fd(dst)
-    s = _fd(src)
-    _nonblocking(d, "dst")
-    _nonblocking(s, "src")
+    t = seconds(timeout)
+    d = _objects.sink(dst).fd
+    s = Side(src, "src").fd
+    if os.get_blocking(d):
+        raise ValueError("dst must be non-blocking (call setblocking(False) on it)")
     if n == 0:
         return 0
-    pump = _Pump(asyncio.get_running_loop(), d, s, n)
+    loop = asyncio.get_running_loop()
+    pump = Pump(loop, d, s, n)
+    idle = None if t is None else Idle(loop, t, fail_all((pump,)))
+    pump.idle = idle
     try:
         pump.run()
         return await pump.future
     finally:
         pump.stop()
+        if idle is not None:
+            idle.cancel()
 
 
-def _shutdown(obj: FileLike, how: int) -> None:
-    """shutdown(2) on a socket object or a bare fd; a peer already gone is fine."""
+async def _send_first(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> None:
+    """Sends bytes a stream side held to the other side before anything is spliced."""
+    s = socket.socket(fileno=os.dup(fd))
     try:
-        if hasattr(obj, "shutdown"):
-            obj.shutdown(how)
-        else:
-            s = socket.socket(fileno=os.dup(_fd(obj)))
-            try:
-                s.shutdown(how)
-            finally:
-                s.close()
-    except OSError:
-        pass  # the peer is gone already: nothing to tell it
+        s.setblocking(False)
+        await loop.sock_sendall(s, data)
+    finally:
+        s.close()
 
 
-async def relay(a: FileLike, b: FileLike) -> Tuple[int, int]:
-    """Relays both ways between two connected non-blocking sockets.
+async def relay(a: Any, b: Any, *, timeout: Optional[float] = None,
+                close_both: bool = False) -> Tuple[int, int]:
+    """Relays both ways between a and b until both directions are done.
 
-    Each direction splices until its source reaches end of stream, then
-    half-closes its destination (shutdown(SHUT_WR)). Returns
-    ``(a_to_b, b_to_a)``, the bytes moved each way, when both are done. The
-    sockets are not closed.
+    a and b are connected non-blocking sockets (or fds), or
+    ``(StreamReader, StreamWriter)`` pairs. Each direction splices until
+    its source reaches end of stream, then half-closes its destination
+    (shutdown(SHUT_WR)) while the other goes on; with ``close_both`` the
+    first end of stream shuts down both write sides and ends the relay
+    (bytes the other direction still held are dropped). Returns
+    ``(a_to_b, b_to_a)``, the bytes delivered each way. Sockets are not
+    closed; stream pairs' writers are (their transports were taken over).
 
     Raises:
-        zcopy.Error: a direction failed (reset, broken pipe); the other
-            direction is stopped and both sockets are shut down; the
-            exception's ``.written`` counts the failed direction's bytes.
+        TimeoutError: ``timeout`` seconds passed with no byte moved either way.
+        zcopy.Error: a direction failed (reset, broken pipe); the other is
+            stopped and both sockets shut down. Every exception of the
+            relay carries ``.a_to_b`` and ``.b_to_a``.
+        TypeError: a TLS stream, or a socket object holding read-ahead.
         asyncio.CancelledError: cancelled; both directions stopped and
             their splicers freed.
     """
-    fa, fb = _fd(a), _fd(b)
-    _nonblocking(fa, "a")
-    _nonblocking(fb, "b")
+    t = seconds(timeout)
+    sa, sb = Side(a, "a"), Side(b, "b")
     loop = asyncio.get_running_loop()
-    ab = _Pump(loop, fb, fa, None)
+    pumps: list = []
+    idle: Optional[Idle] = None
     try:
-        ba = _Pump(loop, fa, fb, None)
-    except BaseException:
-        ab.stop()
-        raise
-    pumps = ((ab, b), (ba, a))
-    try:
-        for p, _ in pumps:
+        await sa.adopt()
+        await sb.adopt()
+        if sa.held:
+            await _send_first(loop, sb.fd, sa.held)
+        if sb.held:
+            await _send_first(loop, sa.fd, sb.held)
+        ab = Pump(loop, sb.fd, sa.fd, None)
+        pumps.append(ab)
+        ba = Pump(loop, sa.fd, sb.fd, None)
+        pumps.append(ba)
+        if t is not None:
+            idle = Idle(loop, t, fail_all(pumps))
+            ab.idle = ba.idle = idle
+
+        def counts() -> Tuple[int, int]:
+            return len(sa.held) + ab.written, len(sb.held) + ba.written
+
+        for p in pumps:
             p.run()
-        pending = {p.future for p, _ in pumps}
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for p, dst in pumps:
-                if p.future in done:
-                    if p.future.exception() is not None:
-                        for q in (a, b):
-                            _shutdown(q, socket.SHUT_RDWR)
-                        raise p.future.exception()  # type: ignore[misc]
-                    _shutdown(dst, socket.SHUT_WR)
-        return ab.future.result(), ba.future.result()
+        waiting = {ab.future: sb, ba.future: sa}
+        while waiting:
+            done, _ = await asyncio.wait(set(waiting), return_when=asyncio.FIRST_COMPLETED)
+            for f in done:
+                dst = waiting.pop(f)
+                e = f.exception()
+                if e is not None:
+                    sa.shutdown(socket.SHUT_RDWR)
+                    sb.shutdown(socket.SHUT_RDWR)
+                    e.a_to_b, e.b_to_a = counts()  # type: ignore[attr-defined]
+                    raise e
+                if close_both:
+                    sa.shutdown(socket.SHUT_WR)
+                    sb.shutdown(socket.SHUT_WR)
+                    return counts()
+                dst.shutdown(socket.SHUT_WR)
+        return counts()
     finally:
-        for p, _ in pumps:
+        for p in pumps:
             p.stop()
             if not p.future.done():
                 p.future.cancel()
+            elif not p.future.cancelled():
+                p.future.exception()  # retrieved: the other direction's is the one raised
+        if idle is not None:
+            idle.cancel()
+        await sa.finish()
+        await sb.finish()

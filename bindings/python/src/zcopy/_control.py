@@ -1,0 +1,197 @@
+"""Timeouts, cancellation and Ctrl-C for blocking calls: what ``timeout=`` and ``cancel=`` mean.
+
+Every blocking call runs the C function with a ``zcopy_options`` built here:
+
+- ``timeout`` (seconds, idle): the call ends with TimeoutError after that
+  long with no byte moved; when it is not given, the smallest positive
+  ``gettimeout()`` of the socket objects passed applies, as for
+  ``sock.recv`` (a timeout of 0 or None waits, as before).
+- ``cancel``: a :class:`CancelToken`; its fd is the options' cancel fd, so
+  ``token.cancel()`` ends every call using it with :class:`Cancelled`.
+- ZCOPY_OPT_EINTR is always set: a signal ends the C call with EINTR and
+  ``written`` exact, Python's handlers run (PyErr_CheckSignals), and a
+  handler that raises (SIGINT's KeyboardInterrupt) propagates from there;
+  when none raises, the call goes on with what remains (PEP 475), the idle
+  clock still counting from the last byte moved.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import math
+import os
+import select
+import time
+import weakref
+from typing import Any, Callable, Iterable, Optional, Tuple
+
+from . import _loader
+
+OPT_EINTR = 1
+"""ZCOPY_OPT_EINTR: a signal interrupting a wait ends the call with EINTR."""
+OPT_CLOSE_BOTH = 2
+"""ZCOPY_OPT_CLOSE_BOTH: the first end of stream ends both directions of a relay."""
+
+_lib = _loader.LIB
+_check_signals = ctypes.pythonapi.PyErr_CheckSignals
+_check_signals.restype = ctypes.c_int
+_check_signals.argtypes = []
+
+
+class CancelToken:
+    """Cancels any number of zcopy calls at once, from any thread or a signal handler.
+
+    Pass it as ``cancel=token`` to as many calls as you like, in as many
+    threads; :meth:`cancel` ends every one of them with
+    :class:`zcopy.Cancelled` (within about 20 ms), and every later call
+    given the token at once. A token stays cancelled: make a new one for
+    new work. Its fd (an eventfd; a pipe before Python 3.10) is closed by
+    :meth:`close`, by ``with``, or when the token is garbage collected.
+    """
+
+    def __init__(self) -> None:
+        if hasattr(os, "eventfd"):
+            fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+            fds: Tuple[int, ...] = (fd,)
+            self._write_fd = fd
+        else:  # Python 3.9: a pipe whose read end is the cancel fd
+            fd, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+            fds = (fd, w)
+            self._write_fd = w
+        self._fd = fd
+        self._close = weakref.finalize(self, _close_all, fds)
+
+    def fileno(self) -> int:
+        """The fd the library watches: readable once cancelled (never read by the library)."""
+        if not self._close.alive:
+            raise ValueError("the CancelToken is closed")
+        return self._fd
+
+    def cancel(self) -> None:
+        """Cancels every call using this token. Idempotent; safe from a signal handler.
+
+        One write(2) of 8 bytes, no lock: nothing a signal handler or
+        another thread could deadlock on.
+        """
+        if not self._close.alive:
+            return
+        try:
+            os.write(self._write_fd, (1).to_bytes(8, "little"))
+        except BlockingIOError:
+            pass  # already full: readable, which is all that matters
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called (the fd is readable)."""
+        if not self._close.alive:
+            return False
+        p = select.poll()
+        p.register(self._fd, select.POLLIN)
+        return bool(p.poll(0))
+
+    def close(self) -> None:
+        """Closes the token's fd; calls must not be using it. Idempotent."""
+        self._close()
+
+    def __enter__(self) -> "CancelToken":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if not self._close.alive else ("cancelled" if self.cancelled else "armed")
+        return f"<zcopy.CancelToken {state}>"
+
+
+def _close_all(fds: Tuple[int, ...]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def socket_timeout(objs: Iterable[Any]) -> Optional[float]:
+    """The smallest positive ``gettimeout()`` among socket objects, or None."""
+    found = []
+    for obj in objs:
+        get = getattr(obj, "gettimeout", None)
+        if get is not None:
+            t = get()
+            if t:
+                found.append(t)
+    return min(found) if found else None
+
+
+def seconds(timeout: Any) -> Optional[float]:
+    """A ``timeout=`` argument checked: None (no timeout) or seconds > 0."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+    if math.isnan(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be > 0 or None, got {timeout}")
+    return None if math.isinf(timeout) else float(timeout)
+
+
+class Control:
+    """The options of one blocking call, and its clock across EINTR returns."""
+
+    def __init__(self, timeout: Any, cancel: Optional[CancelToken], objs: Iterable[Any],
+                 flags: int = 0) -> None:
+        t = seconds(timeout)
+        self.timeout = socket_timeout(objs) if t is None else t
+        if cancel is not None and not isinstance(cancel, CancelToken):
+            raise TypeError(f"cancel must be a zcopy.CancelToken or None, got {type(cancel).__name__}")
+        self.cancel = cancel
+        self.flags = flags | OPT_EINTR
+        self.last_progress = time.monotonic()
+
+    def options(self) -> Optional[_loader.OptionsStruct]:
+        """Options for the next C call; None once the idle timeout has run out."""
+        o = _loader.OptionsStruct()
+        _lib.zcopy_options_init(ctypes.byref(o))
+        o.flags = self.flags
+        if self.cancel is not None:
+            o.cancel_fd = self.cancel.fileno()
+        if self.timeout is not None:
+            left = self.timeout - (time.monotonic() - self.last_progress)
+            if left <= 0:
+                return None
+            o.idle_timeout_ms = max(1, math.ceil(left * 1000))
+        return o
+
+    def progressed(self, moved: int) -> None:
+        if moved:
+            self.last_progress = time.monotonic()
+
+
+def interrupted(error: int) -> bool:
+    """After a call ended with ``error``: True when it was EINTR and the caller should go on.
+
+    Runs Python's signal handlers first; one that raises propagates from here.
+    """
+    if error != _errno.EINTR:
+        return False
+    _check_signals()  # PyDLL: an exception a handler raised is raised here
+    return True
+
+
+def run(control: Control, step: Callable[[Any], Tuple[int, int]]) -> Tuple[int, int]:
+    """Calls ``step(options_pointer) -> (moved, error)`` until it ends other than by EINTR.
+
+    Returns (bytes moved by all steps, the last error); ETIMEDOUT when the
+    idle clock ran out between steps.
+    """
+    total = 0
+    while True:
+        o = control.options()
+        if o is None:
+            return total, _errno.ETIMEDOUT
+        moved, error = step(ctypes.byref(o))
+        total += moved
+        control.progressed(moved)
+        if not interrupted(error):
+            return total, error

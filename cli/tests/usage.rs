@@ -1,0 +1,55 @@
+//! `zcopy` with no command, --help, --version, and usage errors: one line
+//! saying what is wrong, then the hint, on stderr, exit status 2.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn help_version_and_usage_errors() {
+    let o = run_ok(zcopy().arg("--help"), T);
+    let out = stdout_str(&o);
+    for word in ["cp", "cat", "relay", "--stats", "--progress"] {
+        assert!(out.contains(word), "--help lacks {word}: {out}");
+    }
+    for cmd in ["cp", "cat", "relay"] {
+        for flag in ["--help", "-h"] {
+            let o = run_ok(zcopy().args([cmd, flag]), T);
+            assert!(
+                stdout_str(&o).starts_with(&format!("Usage: zcopy {cmd} ")),
+                "{cmd} {flag}: {}",
+                stdout_str(&o)
+            );
+        }
+    }
+    let o = run_ok(zcopy().arg("--version"), T);
+    assert!(
+        stdout_str(&o).contains(&format!("library {}", zcopy::VERSION)),
+        "{}",
+        stdout_str(&o)
+    );
+    for args in [
+        vec![],
+        vec!["bogus"],
+        vec!["cp"],
+        vec!["cp", "a"],
+        vec!["cp", "a", "b", "c"],
+        vec!["cp", "--bogus", "a", "b"],
+        vec!["cat", "-p"],
+        vec!["relay", "127.0.0.1:0"],
+        vec!["relay", "not-an-address", "127.0.0.1:1"],
+        vec!["relay", "127.0.0.1:0", "127.0.0.1:http"],
+        vec!["relay", "127.0.0.1:0", "127.0.0.1:65536"],
+    ] {
+        let o = run(zcopy().args(&args), T);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr_str(&o));
+        assert!(!stderr_str(&o).is_empty(), "{args:?}: no message");
+        assert!(o.stdout.is_empty(), "{args:?}: usage errors go to stderr");
+        // One line, then the hint; never the whole help.
+        let err = stderr_str(&o);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {err}");
+        assert!(lines[0].starts_with("zcopy"), "{args:?}: {err}");
+        assert_eq!(lines[1], "Try 'zcopy --help' for more information.");
+    }
+}
