@@ -236,6 +236,75 @@ static void pipes_in_use(void)
     ends_close(&x);
 }
 
+/* Adds from several threads at once, each relay ended at once by its
+ * ends' half-closes: every done once, the counters add up. */
+struct adder {
+    pthread_t th;
+    zcopy_engine *e;
+    int n, ok;
+    struct ends *x;
+    struct done_rec *d;
+};
+
+static void *adder_main(void *arg)
+{
+    struct adder *a = arg;
+    int i;
+    a->ok = 1;
+    for (i = 0; i < a->n; i++) {
+        ends_open(&a->x[i], E_UNIX, E_UNIX);
+        rec_init(&a->d[i]);
+        a->ok &= zcopy_engine_add(a->e, a->x[i].a, a->x[i].b, NULL, rec_done, &a->d[i]) == 0;
+        a->ok &= write(a->x[i].c, "q", 1) == 1;
+        shutdown(a->x[i].c, SHUT_WR);
+        shutdown(a->x[i].s, SHUT_WR);
+    }
+    return NULL;
+}
+
+static void concurrent_adds(void)
+{
+    enum { T = 4 };
+    int n = (int)zt_vg(200, 10), i, j, ok = 1, once = 1, right = 1;
+    zcopy_engine *e = zcopy_engine_new(3);
+    struct adder a[T];
+    zcopy_engine_stats st;
+    for (i = 0; i < T; i++) {
+        a[i].e = e;
+        a[i].n = n;
+        a[i].x = calloc((size_t)n, sizeof *a[i].x);
+        a[i].d = calloc((size_t)n, sizeof *a[i].d);
+        if (!a[i].x || !a[i].d || pthread_create(&a[i].th, NULL, adder_main, &a[i]) != 0)
+            DIE("adder");
+    }
+    for (i = 0; i < T; i++) {
+        zt_join(a[i].th, 60, "adder");
+        ok &= a[i].ok;
+    }
+    CHECK(ok, "concurrent: %d threads added %d relays each", T, n);
+    for (i = 0; i < T; i++)
+        for (j = 0; j < n; j++)
+            rec_wait(&a[i].d[j], 10);
+    usleep(50000);
+    for (i = 0; i < T; i++)
+        for (j = 0; j < n; j++) {
+            once &= rec_calls(&a[i].d[j]) == 1;
+            right &= a[i].d[j].r.error == 0 && a[i].d[j].r.a_to_b == 1 && a[i].d[j].r.b_to_a == 0;
+        }
+    zcopy_engine_get_stats(e, &st);
+    CHECK(once && right, "concurrent: every done once, every result exact");
+    CHECK(st.finished == (uint64_t)(T * n) && st.active == 0 && st.bytes == (uint64_t)(T * n),
+          "concurrent: stats finished=%llu active=%llu bytes=%llu", (unsigned long long)st.finished,
+          (unsigned long long)st.active, (unsigned long long)st.bytes);
+    zcopy_engine_free(e);
+    for (i = 0; i < T; i++) {
+        for (j = 0; j < n; j++)
+            ends_close(&a[i].x[j]);
+        free(a[i].x);
+        free(a[i].d);
+    }
+}
+
 int main(void)
 {
     zt_start("engine_life", 180);
@@ -244,5 +313,6 @@ int main(void)
     free_running();
     no_done();
     pipes_in_use();
+    concurrent_adds();
     return zt_finish();
 }

@@ -262,6 +262,63 @@ static void reset(int side)
     ends_close(&e);
 }
 
+static volatile pthread_t usr1_thread;
+static volatile int usr1_calls;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1_thread = pthread_self();
+    usr1_calls++;
+}
+
+/* Engine threads block every signal: a process-directed signal that the
+ * application thread blocks stays pending rather than running its handler
+ * on an engine thread. */
+static void signals_stay_off_engine_threads(void)
+{
+    sigset_t s, pend;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    kill(getpid(), SIGUSR1);
+    usleep(100000);
+    sigpending(&pend);
+    CHECK(usr1_calls == 0 && sigismember(&pend, SIGUSR1) == 1,
+          "signals: SIGUSR1 stays pending while only engine threads could take it");
+    pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+    CHECK(usr1_calls == 1 && pthread_equal(usr1_thread, pthread_self()),
+          "signals: it runs on the application thread once unblocked");
+}
+
+/* A destination whose peer is gone: the splice gets EPIPE or ECONNRESET
+ * and raises SIGPIPE on the engine thread, where it is blocked: the
+ * process (SIGPIPE at its default action, which kills) lives on. */
+static void peer_gone(void)
+{
+    struct ends e;
+    struct done_rec d;
+    static unsigned char buf[1 << 20];
+    int i;
+    ends_open(&e, E_TCP, E_UNIX);
+    rec_init(&d);
+    CHECK(zcopy_engine_add(eng, e.a, e.b, NULL, rec_done, &d) == 0, "peer gone: add");
+    zt_close(&e.s); /* b's peer closed: writes to b fail with EPIPE */
+    zt_set_nonblock(e.c, 1);
+    for (i = 0; i < 50 && rec_calls(&d) == 0; i++) {
+        if (write(e.c, buf, sizeof buf) < 0)
+            usleep(10000);
+    }
+    rec_wait(&d, 5);
+    CHECK(rec_calls(&d) == 1 && (d.r.error == EPIPE || d.r.error == ECONNRESET) && d.r.error_fd == e.b,
+          "peer gone: " ZT_RR_FMT " (SIGPIPE did not kill the process)", ZT_RR_ARGS(d.r));
+    ends_close(&e);
+}
+
 static void spread(void)
 {
     struct ends e[4];
@@ -301,6 +358,8 @@ int main(void)
     reset(0);
     reset(1);
     spread();
+    peer_gone();
+    signals_stay_off_engine_threads();
     zcopy_engine_free(eng);
     return zt_finish();
 }
