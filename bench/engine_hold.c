@@ -2,11 +2,13 @@
  * engine_hold: many relays held at once on one engine, a few of them
  * active at any moment (issue 15's 10 000-relay target).
  *
- *   engine_hold [RELAYS [ACTIVE [MSG [SECONDS [THREADS [UID]]]]]]
+ *   engine_hold [RELAYS [ACTIVE [MSG [SECONDS [THREADS [UID [SOFT]]]]]]]
  *
  * Defaults: 10000 relays, 100 active per round (1%), 65536-byte messages,
  * 10 seconds, 2 engine threads; UID (e.g. 65534): fork, raise the limits,
- * then setuid to it and run there (the unprivileged case).
+ * then setuid to it and run there (the unprivileged case); SOFT 1: first
+ * use up that user's pipe-user-pages-soft with 1 MiB pipes (held to the
+ * end), so that every pipe the relays get is a 2-page one.
  *
  * Each relay is a pair of unix stream connections: a driver process (forked)
  * connects 2 x RELAYS times to an abstract unix socket, the engine's process
@@ -365,16 +367,17 @@ int main(int argc, char **argv)
     size_t msg = argc > 3 ? (size_t)atol(argv[3]) : 65536;
     double secs = argc > 4 ? atof(argv[4]) : 10;
     unsigned threads = argc > 5 ? (unsigned)atoi(argv[5]) : 2;
-    int uid = argc > 6 ? atoi(argv[6]) : -1, status;
+    int uid = argc > 6 ? atoi(argv[6]) : -1, soft = argc > 7 && atoi(argv[7]) == 1, status;
+    long spare = soft ? 300 : 64; /* stdio, epoll, eventfds (+ the held pipes) */
     struct rlimit rl;
     pid_t pid;
-    rl.rlim_cur = rl.rlim_max = (rlim_t)(2 * n + 100);
+    rl.rlim_cur = rl.rlim_max = (rlim_t)(2 * n + spare);
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
         getrlimit(RLIMIT_NOFILE, &rl);
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
-        if ((long)rl.rlim_cur < 2 * n + 64) {
-            n = ((long)rl.rlim_cur - 64) / 2;
+        if ((long)rl.rlim_cur < 2 * n + spare) {
+            n = ((long)rl.rlim_cur - spare) / 2;
             printf("RLIMIT_NOFILE hard limit %ld: %ld relays\n", (long)rl.rlim_max, n);
         }
     }
@@ -388,6 +391,16 @@ int main(int argc, char **argv)
             _exit(1);
         }
         printf("running as uid %d\n", (int)getuid());
+        if (soft) {
+            int held = 0, p[2];
+            while (held < 1000 && pipe2(p, O_CLOEXEC) == 0) {
+                held++;
+                if (fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < 0)
+                    break;
+            }
+            if (pipe2(p, O_CLOEXEC) == 0)
+                printf("holding %d 1 MiB pipes: a new pipe gets %d bytes\n", held, fcntl(p[1], F_GETPIPE_SZ));
+        }
         fflush(stdout);
         status = run(n, active, msg, secs, threads);
         fflush(stdout);
