@@ -53,6 +53,7 @@ python3 "$A/relaybench.py" -P 8 -t 5 -r "$R" \
   "haproxy-auto-nbthread1=$A/haproxy.sh {listen} {target} 1 auto" \
   "engine-1-thread=$E {listen_port} {target_port} 1" \
   "engine-2-threads=$E {listen_port} {target_port} 2" \
+  "engine-2-threads-64k-pipes=$E {listen_port} {target_port} 2 65536" \
   "engine-2-threads-past-soft=$NOBODY $E {listen_port} {target_port} 2"
 kill $HOLDER
 "$OUT/engine_hold" 10000 100 65536 10 2

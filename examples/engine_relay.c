@@ -1,11 +1,14 @@
 /*
  * engine_relay: a TCP port forwarder on the zcopy relay engine.
  *
- *   engine_relay LISTEN TARGET [THREADS]
+ *   engine_relay LISTEN TARGET [THREADS [PIPE_SIZE]]
  *
  * LISTEN and TARGET are PORT (on 127.0.0.1) or ADDR:PORT (IPv4); LISTEN
  * port 0 picks a free one (the address in use is printed on stderr).
- * THREADS: the engine's threads (default 0: one per CPU).
+ * THREADS: the engine's threads (default 0: one per CPU). PIPE_SIZE: the
+ * pool's pipe size in bytes (zcopy_pool_configure; default the pool's
+ * 1 MiB). Smaller pipes keep a process with many busy relays under
+ * pipe-user-pages-soft longer: 64 KiB pipes are 16 pages, 1 MiB ones 256.
  *
  * The main thread only accepts: each client is connected to TARGET and
  * the pair is handed to the engine with zcopy_engine_add, which relays
@@ -92,12 +95,19 @@ int main(int argc, char **argv)
     zcopy_engine_stats st;
     unsigned long threads = 0;
     int l, one = 1;
-    if (argc < 3 || argc > 4 || parse_addr(argv[1], &la) || parse_addr(argv[2], &ta)) {
-        fprintf(stderr, "usage: %s LISTEN TARGET [THREADS]  (PORT or ADDR:PORT)\n", argv[0]);
+    if (argc < 3 || argc > 5 || parse_addr(argv[1], &la) || parse_addr(argv[2], &ta)) {
+        fprintf(stderr, "usage: %s LISTEN TARGET [THREADS [PIPE_SIZE]]  (PORT or ADDR:PORT)\n", argv[0]);
         return 2;
     }
-    if (argc == 4)
+    if (argc >= 4)
         threads = strtoul(argv[3], NULL, 10);
+    if (argc == 5) {
+        int rc = zcopy_pool_configure(0, strtoull(argv[4], NULL, 10));
+        if (rc != 0) {
+            fprintf(stderr, "engine_relay: zcopy_pool_configure: %s\n", strerror(rc));
+            return 2;
+        }
+    }
     engine = zcopy_engine_new((uint32_t)threads);
     if (!engine) {
         fprintf(stderr, "engine_relay: zcopy_engine_new: %s\n", strerror(errno));
