@@ -184,6 +184,28 @@ static void idle_timeout(void)
     ends_close(&e);
 }
 
+/* The largest timeout is "never" in practice: no overflow into the past. */
+static void huge_timeout(void)
+{
+    struct ends e;
+    struct done_rec d;
+    zcopy_options o;
+    char c[2];
+    ends_open(&e, E_UNIX, E_UNIX);
+    rec_init(&d);
+    zcopy_options_init(&o);
+    o.idle_timeout_ms = INT64_MAX;
+    CHECK(zcopy_engine_add(eng, e.a, e.b, &o, rec_done, &d) == 0, "huge timeout: add with INT64_MAX ms");
+    usleep(50000);
+    CHECK(rec_calls(&d) == 0 && write(e.c, "hi", 2) == 2 && zt_read_full(e.s, c, 2) == 2,
+          "huge timeout: not timed out, bytes move");
+    shutdown(e.c, SHUT_WR);
+    shutdown(e.s, SHUT_WR);
+    rec_wait(&d, 5);
+    CHECK(rec_calls(&d) == 1 && d.r.error == 0 && d.r.a_to_b == 2, "huge timeout: " ZT_RR_FMT, ZT_RR_ARGS(d.r));
+    ends_close(&e);
+}
+
 static void cancel_fd(void)
 {
     struct ends e[4];
@@ -354,6 +376,7 @@ int main(void)
     half_close();
     close_both();
     idle_timeout();
+    huge_timeout();
     cancel_fd();
     reset(0);
     reset(1);

@@ -101,3 +101,68 @@ fn dropping_the_engine_cancels_running_relays() {
         assert_eq!(unsafe { libc::close(fd) }, 0);
     }
 }
+
+/// A job whose first `pipes()` (called by the loop after a step, outside
+/// the step's guard) panics: a bug in the loop's own path.
+struct PanicsInTheLoop {
+    fds: (i32, i32),
+    armed: std::cell::Cell<bool>,
+}
+
+impl Job for PanicsInTheLoop {
+    fn fds(&self) -> (i32, i32) {
+        self.fds
+    }
+    fn step(&mut self, _: Ready) -> Step {
+        Step::Wait
+    }
+    fn finish(self: Box<Self>, error: i32, error_fd: i32) -> RelayResult {
+        RelayResult::failed(error, error_fd)
+    }
+    fn bytes(&self) -> u64 {
+        0
+    }
+    fn pipes(&self) -> u64 {
+        if self.armed.replace(false) {
+            panic!("a bug in the loop");
+        }
+        0
+    }
+}
+
+#[test]
+fn a_panic_in_the_loop_ends_that_workers_relays_and_the_loop_goes_on() {
+    let engine = Engine::new(1).unwrap();
+    let (a, b) = socketpair();
+    let (tx, rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    engine
+        .submit(NewRelay {
+            job: Box::new(PanicsInTheLoop {
+                fds: (a, b),
+                armed: std::cell::Cell::new(true),
+            }),
+            idle_ns: 0,
+            cancel: None,
+            done: Some(Box::new(move |r| tx.send(r).unwrap())),
+        })
+        .unwrap();
+    let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(r.error, super::EPANIC);
+    let (c, d) = socketpair();
+    engine
+        .add(a, c, None, Some(Box::new(move |r| tx2.send(r).unwrap())))
+        .unwrap();
+    // SAFETY: plain shutdowns of our own fds.
+    unsafe {
+        libc::shutdown(b, libc::SHUT_WR);
+        libc::shutdown(d, libc::SHUT_WR);
+    }
+    let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(r.error, 0, "the worker still relays after the panic");
+    assert_eq!(engine.stats().finished, 2);
+    for fd in [a, b, c, d] {
+        // SAFETY: our own fds.
+        unsafe { libc::close(fd) };
+    }
+}

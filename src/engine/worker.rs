@@ -9,13 +9,15 @@
 //! closed fd number may come back at once for another relay.
 
 use super::epoll::{Epoll, Waker, READ_EVENTS, RELAY_EVENTS};
-use super::job::{ready_bits, Job, Ready, RelayResult, Step, ALL};
+use super::job::{ready_bits, Job, Ready, Step, ALL};
 use super::slots::{Slots, Token, TAG_A, TAG_B, TAG_CANCEL, TAG_WAKE};
 use super::timers::{timeout_ms, Timers};
 use super::{Counters, Done, EPANIC};
 use crate::control::now_ns;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
+
+mod ending;
 
 /// A relay on its way from `add` to a worker.
 pub struct NewRelay {
@@ -85,7 +87,9 @@ struct Worker {
 
 /// The thread's body. Returns when the engine stops (every relay ended with
 /// ECANCELED) or, should epoll_wait itself fail, after ending every relay
-/// with that errno.
+/// with that errno. A panic outside a step (a bug in the loop itself) ends
+/// the worker's relays with ZCOPY_EPANIC and the loop starts over, so the
+/// engine keeps serving and no relay is left without its done.
 pub fn run(shared: Arc<Shared>, epoll: Epoll) {
     let mut w = Worker {
         shared,
@@ -97,29 +101,54 @@ pub fn run(shared: Arc<Shared>, epoll: Epoll) {
         timed: 0,
     };
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; BATCH];
-    let reason = loop {
-        let timeout = if w.run.is_empty() {
-            timeout_ms(w.timers.next(), now_ns())
-        } else {
-            0
-        };
-        let n = match w.epoll.wait(&mut events, timeout) {
-            Ok(n) => n,
-            Err(e) => break e,
-        };
-        for ev in &events[..n] {
-            w.event(ev.u64, ev.events);
+    loop {
+        match catch_unwind(AssertUnwindSafe(|| w.turns(&mut events))) {
+            Ok(reason) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| w.end_all(reason)));
+                return;
+            }
+            Err(_) => {
+                let recovered = catch_unwind(AssertUnwindSafe(|| {
+                    w.end_live(EPANIC);
+                    w.run.clear();
+                    w.next_run.clear();
+                }));
+                if recovered.is_err() {
+                    // Nothing sane is left: refuse new relays (add gives
+                    // ECANCELED) rather than queue them for a dead loop.
+                    let _ = catch_unwind(AssertUnwindSafe(|| w.end_all(EPANIC)));
+                    return;
+                }
+            }
         }
-        if w.adopt() {
-            break libc::ECANCELED;
-        }
-        w.step_all();
-        w.expire();
-    };
-    w.end_all(reason);
+    }
 }
 
 impl Worker {
+    /// The loop; returns why it stopped (ECANCELED: the engine stops;
+    /// else epoll_wait's errno).
+    fn turns(&mut self, events: &mut [libc::epoll_event]) -> i32 {
+        loop {
+            let timeout = if self.run.is_empty() {
+                timeout_ms(self.timers.next(), now_ns())
+            } else {
+                0
+            };
+            let n = match self.epoll.wait(events, timeout) {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+            for ev in &events[..n] {
+                self.event(ev.u64, ev.events);
+            }
+            if self.adopt() {
+                return libc::ECANCELED;
+            }
+            self.step_all();
+            self.expire();
+        }
+    }
+
     /// One epoll event: the waker, a cancel fd, or an edge on a relay fd.
     fn event(&mut self, token: u64, events: u32) {
         let t = Token(token);
@@ -166,7 +195,7 @@ impl Worker {
             b,
             cancel: nr.cancel,
             idle_ns: nr.idle_ns,
-            deadline: now + nr.idle_ns,
+            deadline: now.saturating_add(nr.idle_ns),
             bytes: 0,
             pipes: 0,
             ready: ALL,
@@ -189,7 +218,7 @@ impl Worker {
         }
         if nr.idle_ns > 0 {
             self.timed += 1;
-            self.timers.push(now + nr.idle_ns, t.0);
+            self.timers.push(now.saturating_add(nr.idle_ns), t.0);
         }
         match failed {
             // The first step happens in this turn: bytes may already wait.
@@ -243,7 +272,7 @@ impl Worker {
             counters.add_bytes(bytes.wrapping_sub(live.bytes));
             live.bytes = bytes;
             if live.idle_ns > 0 {
-                live.deadline = now_ns() + live.idle_ns;
+                live.deadline = now_ns().saturating_add(live.idle_ns);
             }
         }
         if pipes != live.pipes {
@@ -271,91 +300,5 @@ impl Worker {
             let slots = &self.slots;
             self.timers.retain(|tok| slots.get(Token(tok)).is_some());
         }
-    }
-
-    /// Ends a relay early with `error` (see `end_with`).
-    fn end(&mut self, t: Token, error: i32, error_fd: i32) {
-        self.end_with(t, Err((error, error_fd)));
-    }
-
-    /// Ends a relay: accounts its last bytes, unregisters its fds, closes
-    /// the cancel dup, drops the job (its fds get their flags back, its
-    /// pipes go back to the pool), then calls `done` once, guarded.
-    fn end_with(&mut self, t: Token, how: Result<RelayResult, (i32, i32)>) {
-        self.account(t);
-        let Some(mut live) = self.slots.remove(t) else {
-            return;
-        };
-        self.epoll.delete(live.a);
-        self.epoll.delete(live.b);
-        if let Some(c) = live.cancel.take() {
-            self.epoll.delete(c);
-            // SAFETY: the engine's own dup, closed only here.
-            unsafe { libc::close(c) };
-        }
-        if live.idle_ns > 0 {
-            self.timed -= 1;
-        }
-        let job = live.job.take().expect("a live relay has its job");
-        let result = finish(job, how);
-        let counters = &self.shared.counters;
-        counters.add_pipes(0u64.wrapping_sub(live.pipes));
-        counters.finish_one();
-        if let Some(done) = live.done.take() {
-            // A panicking Rust callback must not take the worker down; a C
-            // callback cannot unwind into Rust.
-            let _ = catch_unwind(AssertUnwindSafe(move || done(result)));
-        }
-    }
-
-    /// The engine is stopping (or epoll failed): ends every relay, adopted
-    /// or still in the inbox, with `error`.
-    fn end_all(&mut self, error: i32) {
-        for t in self.slots.tokens() {
-            self.end(t, error, -1);
-        }
-        loop {
-            // A done callback may add again; such adds see `stop` and fail,
-            // but one that raced ahead of it is still ended here.
-            let jobs = {
-                let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
-                inbox.stop = true;
-                std::mem::take(&mut inbox.jobs)
-            };
-            if jobs.is_empty() {
-                break;
-            }
-            for mut nr in jobs {
-                if let Some(c) = nr.cancel.take() {
-                    // SAFETY: the engine's own dup.
-                    unsafe { libc::close(c) };
-                }
-                let result = finish(nr.job, Err((error, -1)));
-                self.shared.counters.finish_one();
-                if let Some(done) = nr.done.take() {
-                    let _ = catch_unwind(AssertUnwindSafe(move || done(result)));
-                }
-            }
-        }
-    }
-}
-
-/// The result of a relay: the step's own, or `finish` with an early error.
-/// A panic in finish gives ZCOPY_EPANIC with no byte counts (the job's
-/// state is unknown after a panic).
-fn finish(job: Box<dyn Job>, how: Result<RelayResult, (i32, i32)>) -> RelayResult {
-    match how {
-        Ok(r) => {
-            // Dropping restores the fds' flags and returns the pipes.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(job)));
-            r
-        }
-        Err((error, fd)) => catch_unwind(AssertUnwindSafe(move || job.finish(error, fd)))
-            .unwrap_or(RelayResult {
-                a_to_b: 0,
-                b_to_a: 0,
-                error: EPANIC,
-                error_fd: -1,
-            }),
     }
 }
