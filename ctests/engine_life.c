@@ -6,6 +6,20 @@
  * a pipe while bytes wait for a full destination and is 0 afterwards.
  */
 #include "engine.h"
+#include <stddef.h>
+
+/* The ABI as the issue gives it: field order and sizes, the callback type. */
+static void abi(void)
+{
+    void (*fn)(void *, zcopy_relay_result) = rec_done;
+    zcopy_relay_done_fn cb = fn;
+    CHECK(sizeof(zcopy_engine_stats) == 32 && offsetof(zcopy_engine_stats, active) == 0 &&
+              offsetof(zcopy_engine_stats, finished) == 8 && offsetof(zcopy_engine_stats, bytes) == 16 &&
+              offsetof(zcopy_engine_stats, pipes_in_use) == 24,
+          "abi: zcopy_engine_stats is 4 x uint64_t in order");
+    CHECK(cb == rec_done && sizeof(zcopy_relay_result) == 24,
+          "abi: zcopy_relay_done_fn is void (*)(void *, zcopy_relay_result)");
+}
 
 static void bad_args(void)
 {
@@ -308,6 +322,7 @@ static void concurrent_adds(void)
 int main(void)
 {
     zt_start("engine_life", 180);
+    abi();
     bad_args();
     add_from_done();
     free_running();
