@@ -74,6 +74,38 @@ static void bad_args(void)
     ends_close(&x);
 }
 
+/* fds that are not connections: the relay ends with an error through
+ * done (no hang, no crash), and the fds stay open. */
+static void odd_fds(void)
+{
+    zcopy_engine *e = zcopy_engine_new(1);
+    struct sockaddr_in addr;
+    struct done_rec d1, d2;
+    int l = zt_tcp_listener(&addr), u[2], ev = eventfd(0, EFD_CLOEXEC), p[2];
+    zt_unix_pair(u);
+    zt_pipe(p);
+    rec_init(&d1);
+    rec_init(&d2);
+    CHECK(zcopy_engine_add(e, l, u[0], NULL, rec_done, &d1) == 0, "odd: a listening socket is accepted by add");
+    rec_wait(&d1, 5);
+    CHECK(rec_calls(&d1) == 1 && d1.r.error != 0 && d1.r.error_fd == l,
+          "odd: ... and ends with an error on it: " ZT_RR_FMT, ZT_RR_ARGS(d1.r));
+    /* An eventfd on one side and a pipe's read end on the other: data
+     * read from the pipe cannot go to the eventfd in 1-byte writes. */
+    CHECK(write(p[1], "x", 1) == 1, "odd: a byte waits in a pipe");
+    CHECK(zcopy_engine_add(e, p[0], ev, NULL, rec_done, &d2) == 0, "odd: pipe <-> eventfd accepted by add");
+    rec_wait(&d2, 5);
+    CHECK(rec_calls(&d2) == 1 && d2.r.error != 0, "odd: ... and ends with an error: " ZT_RR_FMT, ZT_RR_ARGS(d2.r));
+    CHECK(fd_open(l) && fd_open(u[0]) && fd_open(ev) && fd_open(p[0]), "odd: the fds are still open");
+    zcopy_engine_free(e);
+    close(l);
+    close(u[0]);
+    close(u[1]);
+    close(ev);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* done of the first relay adds the second (the fds it gets in ctx). */
 struct chain {
     zcopy_engine *e;
@@ -324,6 +356,7 @@ int main(void)
     zt_start("engine_life", 180);
     abi();
     bad_args();
+    odd_fds();
     add_from_done();
     free_running();
     no_done();
