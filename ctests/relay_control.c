@@ -4,7 +4,9 @@
  * restarted by bytes in either direction; a cancel fd written by another
  * thread ends it within 20 ms; with ZCOPY_OPT_EINTR a signal returns EINTR
  * with the counts so far, and calling again continues both directions
- * with no byte lost (bytes held in a pipe across the return included).
+ * with no byte lost (bytes held in a pipe across the return included);
+ * a child forked in between never touches the pipe it shares with the
+ * parent.
  */
 #include "relay_util.h"
 
@@ -337,6 +339,103 @@ static void eintr_retried_without_flag(void)
     close(sb);
 }
 
+/* One signal, 100 ms after the start, to the thread `target`. */
+struct one_signal {
+    pthread_t th;
+    pthread_t target;
+};
+
+static void *one_signal_main(void *arg)
+{
+    struct one_signal *s = arg;
+    usleep(100000);
+    pthread_kill(s->target, SIGUSR1);
+    return NULL;
+}
+
+/* EINTR while the relay holds bytes for a full dst, then fork(): the
+ * child's call must not touch the pipe it shares with the parent (ESTALE,
+ * error_fd -1), and the parent's next call still delivers every byte. */
+static void eintr_then_fork(void)
+{
+    size_t len = 6 << 20;
+    unsigned char *data = zt_random_buf(len, 71);
+    struct one_signal sg = { 0 };
+    struct sigaction sa;
+    zcopy_options o;
+    zcopy_relay_result r;
+    zcopy_pool_stats st;
+    int a, ca, b, sb, status;
+    int64_t ab;
+    pid_t pid;
+    size_t n;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    rl_conn(RL_UNIX, &a, &ca);
+    rl_conn(RL_UNIX, &b, &sb);
+    /* All of it waits in a's socket: the writer side never blocks. */
+    {
+        int big = 16 << 20;
+        setsockopt(ca, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    }
+    zt_set_nonblock(ca, 1);
+    n = 0;
+    while (n < len) {
+        ssize_t w = write(ca, data + n, len - n);
+        if (w <= 0)
+            break;
+        n += (size_t)w;
+    }
+    zt_set_nonblock(ca, 0);
+    shutdown(ca, SHUT_WR);
+    sg.target = pthread_self();
+    if (pthread_create(&sg.th, NULL, one_signal_main, &sg) != 0)
+        DIE("pthread_create");
+    zcopy_options_init(&o);
+    o.flags = ZCOPY_OPT_EINTR;
+    r = zcopy_relay(a, b, &o); /* nobody reads sb: b fills up */
+    zt_join(sg.th, 10, "signaller");
+    zcopy_pool_get_stats(&st);
+    CHECK(r.error == EINTR && st.in_use > 0,
+          "EINTR with bytes held for a full dst (%llu pipe(s) lent): " RL_FMT,
+          (unsigned long long)st.in_use, RL_ARGS(r));
+    ab = r.a_to_b;
+    pid = fork();
+    if (pid < 0)
+        DIE("fork");
+    if (pid == 0) {
+        zcopy_relay_result c = zcopy_relay(a, b, &o);
+        _exit(c.error == ESTALE && c.error_fd == -1 && c.a_to_b == 0 ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "after fork() the child's call leaves the shared pipe alone (ESTALE, error_fd -1)");
+    {
+        struct zt_reader rd;
+        zt_reader_start(&rd, sb, len + 16, 0);
+        shutdown(b, SHUT_RD);
+        r = zcopy_relay(a, b, &o);
+        while (r.error == EINTR) {
+            ab += r.a_to_b;
+            r = zcopy_relay(a, b, &o);
+        }
+        ab += r.a_to_b;
+        zt_join(rd.th, 30, "reader");
+        CHECK(r.error == 0 && ab == (int64_t)n && rd.got == n && memcmp(rd.buf, data, n) == 0,
+              "the parent's resumed relay delivered all %zu bytes intact (a_to_b total %lld, read %zu): " RL_FMT,
+              n, (long long)ab, rd.got, RL_ARGS(r));
+        free(rd.buf);
+    }
+    signal(SIGUSR1, SIG_IGN);
+    free(data);
+    close(a);
+    close(b);
+    close(ca);
+    close(sb);
+}
+
 int main(void)
 {
     zt_start("relay_control", 240);
@@ -346,5 +445,6 @@ int main(void)
     cancel_fd();
     eintr_resume();
     eintr_retried_without_flag();
+    eintr_then_fork();
     return zt_finish();
 }

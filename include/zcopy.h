@@ -554,6 +554,9 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  *   second call go on from there). What is kept is discarded by a call
  *   on this thread with other fds, by the fds no longer being the same
  *   files (closed, or their numbers reused), and by the thread's exit.
+ * - ESTALE, error_fd -1: a child process after fork() called again to
+ *   resume a relay whose bytes wait in a pipe the parent shares; they are
+ *   left alone.
  * - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
  *   fds' flags are restored and the library stays usable.
  *

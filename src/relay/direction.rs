@@ -25,6 +25,7 @@
 
 use crate::pool::{self, Pipe};
 use crate::read_write::with_buffer;
+use crate::splicer::INHERITED_WITH_DATA;
 use crate::sys::errno;
 use crate::urgent::{self, Mark};
 
@@ -194,6 +195,19 @@ impl Direction {
             (Some(Want::Read), Some((false, _))) => return Flow::Blocked(Want::Read),
             (Some(Want::Write), Some((_, false))) => return Flow::Blocked(Want::Write),
             _ => {}
+        }
+        if let Held::Pipe(pipe) = &self.held {
+            if !pool::owned_by_this_process(pipe) {
+                // Made before fork(): the parent shares the pipe and its
+                // bytes, and two processes splicing through one pipe mix
+                // them. Never touch it (as the splicer's ESTALE).
+                let f = Flow::Failed {
+                    error: INHERITED_WITH_DATA,
+                    fd: -1,
+                };
+                self.end = Some(f);
+                return f;
+            }
         }
         self.woken = self.blocked == Some(Want::Read) && ready.is_some();
         let flow = self.run(self.delivered.saturating_add(budget));
