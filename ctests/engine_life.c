@@ -193,6 +193,52 @@ static void free_running(void)
         ends_close(&x[i]);
 }
 
+/* zcopy_engine_free called from inside a done callback: it cannot join its
+ * own thread, so that thread ends its other relays after the callback
+ * returns; every done still comes exactly once. */
+static zcopy_engine *freed_in_done;
+static struct done_rec fid_first;
+
+static void free_in_done(void *ctx, zcopy_relay_result r)
+{
+    (void)ctx;
+    zcopy_engine_free(freed_in_done);
+    rec_done(&fid_first, r);
+}
+
+static void free_from_done(void)
+{
+    enum { N = 10 };
+    struct ends first, x[N];
+    struct done_rec d[N];
+    int i, once = 1, cancelled = 0;
+    freed_in_done = zcopy_engine_new(1);
+    rec_init(&fid_first);
+    ends_open(&first, E_UNIX, E_UNIX);
+    for (i = 0; i < N; i++) {
+        ends_open(&x[i], E_UNIX, E_UNIX);
+        rec_init(&d[i]);
+        zcopy_engine_add(freed_in_done, x[i].a, x[i].b, NULL, rec_done, &d[i]);
+    }
+    CHECK(zcopy_engine_add(freed_in_done, first.a, first.b, NULL, free_in_done, NULL) == 0,
+          "free-in-done: add");
+    shutdown(first.c, SHUT_WR);
+    shutdown(first.s, SHUT_WR);
+    rec_wait(&fid_first, 5);
+    for (i = 0; i < N; i++)
+        rec_wait(&d[i], 5);
+    usleep(50000);
+    for (i = 0; i < N; i++) {
+        once &= rec_calls(&d[i]) == 1;
+        cancelled += d[i].r.error == ECANCELED;
+    }
+    CHECK(rec_calls(&fid_first) == 1 && fid_first.r.error == 0, "free-in-done: the freeing relay ended normally");
+    CHECK(once && cancelled == N, "free-in-done: the %d others got ECANCELED once each (%d)", N, cancelled);
+    ends_close(&first);
+    for (i = 0; i < N; i++)
+        ends_close(&x[i]);
+}
+
 static void no_done(void)
 {
     zcopy_engine *e = zcopy_engine_new(0);
@@ -360,6 +406,7 @@ int main(void)
     add_from_done();
     free_running();
     no_done();
+    free_from_done();
     pipes_in_use();
     concurrent_adds();
     return zt_finish();
