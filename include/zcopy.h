@@ -48,8 +48,6 @@
 
 
 
-
-
 /**
  * Tag of an event about a relay's a_fd.
  */

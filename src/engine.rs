@@ -15,9 +15,11 @@
 //!   inbox (a mutex and an eventfd).
 //! - Workers block every signal (the mask is inherited at spawn), so the
 //!   per-step SIGPIPE guard of the plain calls is not needed there.
-//! - Sockets are registered edge-triggered for read and write once; the
-//!   relay's last `Interest` says which direction an edge concerns (see
-//!   relay_job.rs), so a round trip costs one epoll_wait and the splices.
+//! - Sockets are registered level-triggered for what the relay's
+//!   directions wait for (its `Interest`, re-armed with epoll_ctl only when
+//!   it changes), and the relay runs in level mode: a round trip costs one
+//!   epoll_wait (shared by the connections ready together) and two splices
+//!   per direction, no EAGAIN probe (see engine/epoll.rs, relay_job.rs).
 //! - Pipes come from the pool only while bytes are in flight (the relay's
 //!   rule), so idle relays hold none; `pipes_in_use` counts them.
 //! - The idle timeout is the worker's: a deadline per relay, moved when

@@ -1,24 +1,40 @@
 //! Thin wrappers over epoll(7) and eventfd(2) for the engine's workers.
 //!
-//! Each worker owns one epoll instance. Relay sockets are registered
-//! edge-triggered for both directions once, at adoption, and never modified:
-//! a relay step always runs each direction until the kernel says EAGAIN (or
-//! a budget ends it and the worker queues another step itself), so an edge
-//! is never lost, and no epoll_ctl(MOD) is paid when a direction switches
-//! between waiting to read and waiting to write.
+//! Each worker owns one epoll instance. A relay's sockets are registered
+//! level-triggered for exactly what its directions wait for (the relay's
+//! `Interest` after each step), and the relay runs in level mode: a take
+//! shorter than asked ends its direction's step without the splice that
+//! would only answer EAGAIN, since a level-triggered registration reports
+//! the fd again if it does have more. That saves a system call per
+//! direction per wake-up; the price is an epoll_ctl(MOD) when what a
+//! direction waits for changes (a destination filling up), which a
+//! ping-pong never pays and a bulk transfer pays once per buffer fill.
 
 use crate::sys::errno;
-
-/// Events a relay socket is registered for: edge-triggered read and write
-/// readiness plus the peer's half-close (EPOLLERR and EPOLLHUP are always
-/// reported).
-pub const RELAY_EVENTS: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 /// Events a cancel fd (and the wake-up eventfd) are registered for:
 /// level-triggered readability, so a readable fd is reported until the
 /// relay is gone.
 pub const READ_EVENTS: u32 = libc::EPOLLIN as u32;
+
+/// The registration for what a relay waits for on one fd (poll bits of
+/// its `Interest`): level-triggered read and/or write. Nothing wanted is
+/// EPOLLET with no events: an fd that hung up reports it once, where a
+/// level-triggered registration would report it on every turn.
+pub fn relay_events(interest: i16) -> u32 {
+    let mut ev = 0;
+    if interest & libc::POLLIN != 0 {
+        ev |= libc::EPOLLIN as u32;
+    }
+    if interest & libc::POLLOUT != 0 {
+        ev |= libc::EPOLLOUT as u32;
+    }
+    if ev == 0 {
+        libc::EPOLLET as u32
+    } else {
+        ev
+    }
+}
 
 /// One epoll instance; closed on drop.
 #[derive(Debug)]
@@ -44,6 +60,17 @@ impl Epoll {
         let mut ev = libc::epoll_event { events, u64: token };
         // SAFETY: ev is a valid epoll_event for the call.
         if unsafe { libc::epoll_ctl(self.fd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+            return Err(errno());
+        }
+        Ok(())
+    }
+
+    /// Changes what `fd` is watched for. ENOENT: not watched here (closed
+    /// by its owner while the relay ran).
+    pub fn modify(&self, fd: i32, events: u32, token: u64) -> Result<(), i32> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: ev is a valid epoll_event for the call.
+        if unsafe { libc::epoll_ctl(self.fd, libc::EPOLL_CTL_MOD, fd, &mut ev) } < 0 {
             return Err(errno());
         }
         Ok(())
@@ -148,4 +175,18 @@ pub fn block_all_signals() -> libc::sigset_t {
 pub fn restore_signals(old: &libc::sigset_t) {
     // SAFETY: a valid mask from pthread_sigmask.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interest_maps_to_level_registrations_and_nothing_to_an_edge() {
+        let (i, o) = (libc::EPOLLIN as u32, libc::EPOLLOUT as u32);
+        assert_eq!(relay_events(libc::POLLIN), i);
+        assert_eq!(relay_events(libc::POLLOUT), o);
+        assert_eq!(relay_events(libc::POLLIN | libc::POLLOUT), i | o);
+        assert_eq!(relay_events(0), libc::EPOLLET as u32);
+    }
 }

@@ -1,5 +1,5 @@
 //! What a worker drives: a `Job` is one relay seen from the event loop.
-//! The worker only knows which of the relay's fds had an edge, and asks the
+//! The worker only knows which of the relay's fds became ready, and asks the
 //! job to step; the relay logic (directions, half-close, errors) is the
 //! relay module's, behind `RelayJob` (src/engine/relay_job.rs).
 
@@ -23,11 +23,11 @@ pub const ALL: Ready = A_IN | A_OUT | B_IN | B_OUT;
 /// The outcome of one step, as the worker acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Every direction is waiting for the kernel (EAGAIN): the next edge on
-    /// one of the fds brings the job back.
+    /// Every direction is waiting for the kernel: the fds become ready for
+    /// what `interest` says, and the job is stepped again.
     Wait,
-    /// The step stopped for its budget with work left: no edge will come,
-    /// so the worker steps it again on its next turn.
+    /// The step stopped for its budget with work left: the worker steps it
+    /// again on its next turn, before waiting.
     Again,
     /// The relay is over; the job is dropped and `done` gets the result.
     Done(RelayResult),
@@ -39,12 +39,15 @@ pub trait Job: Send {
     /// The two fds, as registered in the worker's epoll set.
     fn fds(&self) -> (i32, i32);
     /// Moves what can be moved without waiting. `ready` says which fds had
-    /// an edge since the last step (a hint: a step may look at more).
+    /// an event since the last step (a hint: a step may look at more).
     fn step(&mut self, ready: Ready) -> Step;
     /// Ends the relay early (cancel fd, idle timeout, engine stopping, an
     /// epoll error) and gives its result with `error` and `error_fd`; the
     /// fds get their flags back, bytes in flight are dropped.
     fn finish(self: Box<Self>, error: i32, error_fd: i32) -> RelayResult;
+    /// What each fd waits for after the last step that said Wait (poll
+    /// bits for a_fd, b_fd), as the worker's epoll registration should be.
+    fn interest(&self) -> (i16, i16);
     /// Bytes delivered so far, both directions.
     fn bytes(&self) -> u64;
     /// Pool pipes held now.

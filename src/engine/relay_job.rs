@@ -1,13 +1,14 @@
 //! A `Relay` (src/relay) as a worker drives it.
 //!
-//! The worker hands over the edges each fd reported since the last step;
-//! `Relay::step_ready` runs only the directions those edges concern (a
-//! direction blocked on an fd with no edge is skipped without a system
-//! call), so a ping-pong round trip costs no probing splice of the idle
-//! direction. With edge-triggered registration an fd reports "readable and
-//! writable" whenever anything changed on it, so a spurious "ready" costs
-//! at most one EAGAIN; a direction that stopped for its budget always
-//! runs, edge or not.
+//! The worker hands over the events each fd reported since the last step;
+//! `Relay::step_ready` runs only the directions those events concern (a
+//! direction blocked on an fd with no event is skipped without a system
+//! call). The relay runs in level mode, since the worker's registrations
+//! are level-triggered (see epoll.rs): a short take ends a direction's
+//! step without the EAGAIN probe. So a ping-pong round trip costs two
+//! splices per direction and one epoll_wait shared by every connection
+//! ready at that moment. A direction that stopped for its budget always
+//! runs, ready or not.
 
 use super::job::{Job, Ready, RelayResult, Step, A_IN, A_OUT, B_IN, B_OUT};
 use crate::control::Control;
@@ -18,6 +19,8 @@ use crate::relay::{Interest, NonBlocking, Progress, Relay};
 pub struct RelayJob {
     relay: Relay,
     control: Control,
+    /// What each fd waited for after the last Wait.
+    interest: Interest,
     /// Restores the fds' flags when the job is dropped (before `done`).
     _flags: NonBlocking,
 }
@@ -32,9 +35,15 @@ impl RelayJob {
             close_both: settings.close_both,
             ..Settings::default()
         });
+        let mut relay = Relay::new(a, b, settings.close_both);
+        relay.set_level_triggered(true);
         Ok(RelayJob {
-            relay: Relay::new(a, b, settings.close_both),
+            relay,
             control,
+            interest: Interest {
+                a: libc::POLLIN,
+                b: libc::POLLIN,
+            },
             _flags: flags,
         })
     }
@@ -58,7 +67,10 @@ impl Job for RelayJob {
 
     fn step(&mut self, ready: Ready) -> Step {
         match self.relay.step_ready(&mut self.control, events(ready)) {
-            Progress::Wait(_) => Step::Wait,
+            Progress::Wait(i) => {
+                self.interest = i;
+                Step::Wait
+            }
             Progress::Busy => Step::Again,
             Progress::Done(r) => Step::Done(r),
         }
@@ -72,6 +84,10 @@ impl Job for RelayJob {
             error,
             error_fd,
         }
+    }
+
+    fn interest(&self) -> (i16, i16) {
+        (self.interest.a, self.interest.b)
     }
 
     fn bytes(&self) -> u64 {

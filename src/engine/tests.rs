@@ -22,6 +22,9 @@ impl Job for Panicking {
     fn finish(self: Box<Self>, error: i32, error_fd: i32) -> RelayResult {
         RelayResult::failed(error, error_fd)
     }
+    fn interest(&self) -> (i16, i16) {
+        (libc::POLLIN, libc::POLLIN)
+    }
     fn bytes(&self) -> u64 {
         0
     }
@@ -118,6 +121,9 @@ impl Job for PanicsInTheLoop {
     }
     fn finish(self: Box<Self>, error: i32, error_fd: i32) -> RelayResult {
         RelayResult::failed(error, error_fd)
+    }
+    fn interest(&self) -> (i16, i16) {
+        (libc::POLLIN, libc::POLLIN)
     }
     fn bytes(&self) -> u64 {
         0

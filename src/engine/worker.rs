@@ -1,14 +1,14 @@
 //! One engine thread: an epoll loop over the relays it was given.
 //!
 //! Loop invariant (at the head of each turn): every live relay is either
-//! registered and waiting for an edge on one of its fds (its last step said
-//! Wait), or queued in `run` (new, had an edge, or stopped for its budget);
+//! registered for what its directions wait for (its last step said Wait),
+//! or queued in `run` (new, had an event, or stopped for its budget);
 //! every relay with an idle timeout has one entry in `timers` (see
 //! timers.rs). A relay leaves the loop only through `end`, which unregisters
 //! its fds *before* `done` runs: the callback usually closes them, and a
 //! closed fd number may come back at once for another relay.
 
-use super::epoll::{Epoll, Waker, READ_EVENTS, RELAY_EVENTS};
+use super::epoll::{relay_events, Epoll, Waker, READ_EVENTS};
 use super::job::{ready_bits, Job, Ready, Step, ALL};
 use super::slots::{Slots, Token, TAG_A, TAG_B, TAG_CANCEL, TAG_WAKE};
 use super::timers::{timeout_ms, Timers};
@@ -63,8 +63,10 @@ pub struct Live {
     /// Bytes and pipes as last accounted in the counters.
     bytes: u64,
     pipes: u64,
-    /// Edges seen since the last step.
+    /// Events seen since the last step.
     ready: Ready,
+    /// The epoll registrations of a and b now (see epoll::relay_events).
+    armed: [u32; 2],
     /// Already in `run`.
     queued: bool,
 }
@@ -149,7 +151,7 @@ impl Worker {
         }
     }
 
-    /// One epoll event: the waker, a cancel fd, or an edge on a relay fd.
+    /// One epoll event: the waker, a cancel fd, or a relay fd ready.
     fn event(&mut self, token: u64, events: u32) {
         let t = Token(token);
         if t.tag() == TAG_WAKE {
@@ -200,10 +202,14 @@ impl Worker {
             pipes: 0,
             ready: ALL,
             queued: true,
+            armed: [relay_events(libc::POLLIN); 2],
         };
         let t = self.slots.insert(live);
         let mut failed = None;
-        for (fd, tag, events) in [(a, TAG_A, RELAY_EVENTS), (b, TAG_B, RELAY_EVENTS)] {
+        // Both directions start by reading; the first step (this turn)
+        // says what they really wait for.
+        let events = relay_events(libc::POLLIN);
+        for (fd, tag) in [(a, TAG_A), (b, TAG_B)] {
             if let Err(e) = self.epoll.add(fd, events, t.with_tag(tag).0) {
                 failed = Some((e, fd));
                 break;
@@ -240,7 +246,10 @@ impl Worker {
             let job = live.job.as_mut().expect("a live relay has its job");
             let step = catch_unwind(AssertUnwindSafe(|| job.step(ready)));
             match step {
-                Ok(Step::Wait) => self.account(t),
+                Ok(Step::Wait) => {
+                    self.account(t);
+                    self.rearm(t);
+                }
                 Ok(Step::Again) => {
                     self.account(t);
                     if let Some(live) = self.slots.get_mut(t) {
@@ -252,9 +261,41 @@ impl Worker {
                 Err(_) => self.end(t, EPANIC, -1),
             }
         }
-        // The budget stops go first next turn; new edges join behind them.
+        // The budget stops go first next turn; new events join behind them.
         self.run = std::mem::take(&mut self.next_run);
         self.next_run = run;
+    }
+
+    /// Makes the relay's epoll registrations what its directions now wait
+    /// for (an epoll_ctl only for an fd whose wait changed). A failure
+    /// (ENOENT: the fd was closed under the relay; ENOMEM) ends the relay
+    /// with that error on that fd.
+    fn rearm(&mut self, t: Token) {
+        let Some(live) = self.slots.get_mut(t) else {
+            return;
+        };
+        let Some(job) = live.job.as_ref() else {
+            return;
+        };
+        let (ia, ib) = job.interest();
+        let mut failed = None;
+        for (i, fd, tag, want) in [
+            (0, live.a, TAG_A, relay_events(ia)),
+            (1, live.b, TAG_B, relay_events(ib)),
+        ] {
+            if live.armed[i] != want {
+                match self.epoll.modify(fd, want, t.with_tag(tag).0) {
+                    Ok(()) => live.armed[i] = want,
+                    Err(e) => {
+                        failed = Some((e, fd));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((e, fd)) = failed {
+            self.end(t, e, fd);
+        }
     }
 
     /// Moves the relay's byte and pipe counts into the worker's counters
