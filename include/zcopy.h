@@ -46,6 +46,28 @@
 #define ZCOPY_VERSION_PATCH 0
 
 
+
+
+/**
+ * Tag of an event about a relay's a_fd.
+ */
+#define TAG_A 0
+
+/**
+ * Tag of an event about a relay's b_fd.
+ */
+#define TAG_B 1
+
+/**
+ * Tag of an event about a relay's cancel fd.
+ */
+#define TAG_CANCEL 2
+
+/**
+ * Tag of the worker's waker (no slot).
+ */
+#define TAG_WAKE 3
+
 /**
  * The `error` of a call whose Rust side panicked, caught at the boundary:
  * an internal bug, not a kernel errno (no errno has this value). The call
@@ -103,6 +125,11 @@
 #define ZCOPY_METHOD_READ_WRITE 4
 
 /**
+ * A set of worker threads relaying pairs of fds.
+ */
+typedef struct zcopy_engine zcopy_engine;
+
+/**
  * A non-blocking splice state machine for one direction of a stream.
  */
 typedef struct zcopy_splicer zcopy_splicer;
@@ -140,6 +167,59 @@ typedef struct zcopy_options {
 } zcopy_options;
 
 /**
+ * What a relay did: the bytes each way and why it ended.
+ */
+typedef struct zcopy_relay_result {
+  /**
+   * Bytes delivered from a_fd to b_fd.
+   */
+  int64_t a_to_b;
+  /**
+   * Bytes delivered from b_fd to a_fd.
+   */
+  int64_t b_to_a;
+  /**
+   * 0: both directions reached EOF (or close-both ended the relay);
+   * else the errno that ended it.
+   */
+  int32_t error;
+  /**
+   * The fd the error came from (a_fd or b_fd), or -1.
+   */
+  int32_t error_fd;
+} zcopy_relay_result;
+
+/**
+ * The callback of zcopy_engine_add: called exactly once per relay, from
+ * an engine thread, when the relay ends, with the caller's `ctx` and the
+ * relay's result (as zcopy_relay's: bytes each way, error, error_fd).
+ */
+typedef void (*zcopy_relay_done_fn)(void *ctx, struct zcopy_relay_result result);
+
+/**
+ * Engine counters, as in `zcopy_engine_stats`.
+ */
+typedef struct zcopy_engine_stats {
+  /**
+   * Relays running now (added and not yet ended).
+   */
+  uint64_t active;
+  /**
+   * Relays ended since the engine started (their done was called or is
+   * being called).
+   */
+  uint64_t finished;
+  /**
+   * Bytes delivered, both directions, all relays, since start.
+   */
+  uint64_t bytes;
+  /**
+   * Pool pipes held by the engine's relays now (bytes in flight).
+   */
+  uint64_t pipes_in_use;
+} zcopy_engine_stats;
+
+/**
  * Counters of the global pipe pool (`zcopy_pool_stats` in the header).
  */
 typedef struct zcopy_pool_stats {
@@ -167,29 +247,6 @@ typedef struct zcopy_pool_stats {
    */
   uint64_t discarded;
 } zcopy_pool_stats;
-
-/**
- * What a relay did: the bytes each way and why it ended.
- */
-typedef struct zcopy_relay_result {
-  /**
-   * Bytes delivered from a_fd to b_fd.
-   */
-  int64_t a_to_b;
-  /**
-   * Bytes delivered from b_fd to a_fd.
-   */
-  int64_t b_to_a;
-  /**
-   * 0: both directions reached EOF (or close-both ended the relay);
-   * else the errno that ended it.
-   */
-  int32_t error;
-  /**
-   * The fd the error came from (a_fd or b_fd), or -1.
-   */
-  int32_t error_fd;
-} zcopy_relay_result;
 
 /**
  * The result of a transfer.
@@ -231,9 +288,147 @@ typedef struct zcopy_result {
   uint8_t reserved[7];
 } zcopy_result;
 
+/**
+ * Readiness bits a worker hands to a step: which fd reported what since
+ * the last step. A hang-up or error counts as both readable and writable,
+ * so the step that follows meets the condition in its own system calls.
+ */
+typedef uint8_t Ready;
+
+/**
+ * a_fd became readable (or hung up / failed).
+ */
+#define A_IN 1
+
+/**
+ * a_fd became writable (or failed).
+ */
+#define A_OUT 2
+
+/**
+ * b_fd became readable (or hung up / failed).
+ */
+#define B_IN 4
+
+/**
+ * b_fd became writable (or failed).
+ */
+#define B_OUT 8
+
+/**
+ * Every bit: the first step after adoption, when nothing is known yet.
+ */
+#define ALL (((A_IN | A_OUT) | B_IN) | B_OUT)
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Starts a relay engine: `threads` threads of its own, each running an
+ * epoll loop over the relays it is given.
+ *
+ * - `threads`: how many threads; 0 means one per CPU the process may run
+ *   on (sched_getaffinity). At most 1024.
+ *
+ * Returns the engine (release it with zcopy_engine_free), or NULL with
+ * errno set: EINVAL (`threads` above 1024), EMFILE/ENFILE (no fd for an
+ * epoll instance or eventfd), EAGAIN/ENOMEM (no thread could be
+ * started; none is left running).
+ *
+ * The engine's threads block every signal, so no signal handler runs on
+ * them and SIGPIPE from a peer that went away never kills the process.
+ *
+ * Thread safety: safe from any thread.
+ */
+struct zcopy_engine *zcopy_engine_new(uint32_t threads);
+
+/**
+ * Hands a pair of connected fds to the engine, which relays between them
+ * with zcopy_relay's semantics until both directions are done: bytes
+ * from `a_fd` go to `b_fd` and from `b_fd` to `a_fd` at the same time;
+ * a direction whose source reaches EOF shuts down its destination's write
+ * side (half-close) and the other goes on; ZCOPY_OPT_CLOSE_BOTH ends both
+ * at the first EOF; a hard error on either fd (reset, EPIPE) ends both and
+ * is reported with the fd it came from; `opts->idle_timeout_ms` ends the
+ * relay with ETIMEDOUT after that long without a byte in either
+ * direction; a readable `opts->cancel_fd` ends it with ECANCELED
+ * (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
+ *
+ * - `e`: the engine.
+ * - `a_fd`, `b_fd`: two different fds epoll can watch (sockets, pipes,
+ *   ttys), blocking or not: they are switched to O_NONBLOCK while the
+ *   relay runs and get their flags back before `done` is called. The
+ *   engine never closes them (`done` usually does). Do not read, write
+ *   or close them while the relay runs.
+ * - `opts`: NULL for the defaults, or options filled with
+ *   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
+ *   while it runs) so that one fd can cancel any number of relays.
+ * - `done`: called exactly once, from an engine thread, when the relay
+ *   ends: after the fds were unregistered and their flags restored, so it
+ *   may close them, and it may call zcopy_engine_add again. It must not
+ *   block for long (the thread serves other relays) and must not call
+ *   zcopy_engine_free for its own engine. NULL is allowed: the relay runs
+ *   and ends unobserved (zcopy_engine_get_stats still counts it).
+ * - `ctx`: passed to `done` untouched.
+ *
+ * Returns 0 when the relay was handed over (then `done` will be called),
+ * or an errno and nothing started (`done` will not be called): EINVAL
+ * (`e` NULL, `a_fd == b_fd`, or `opts` invalid: see zcopy_options),
+ * EBADF (an fd negative or not open, or `opts->cancel_fd` not open),
+ * EPERM (an fd epoll cannot watch: a regular file or directory), EMFILE
+ * (no fd left to dup the cancel fd), ECANCELED (the engine is being
+ * freed: an add from a done callback during zcopy_engine_free).
+ * Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
+ * come through `done` with `error` set.
+ *
+ * Thread safety: safe from any thread at once, and from inside `done`.
+ * Never blocks (one short lock).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `opts` is NULL or points to a readable
+ * zcopy_options.
+ */
+int32_t zcopy_engine_add(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
+
+/**
+ * Reads the engine's counters into `*out`: relays running now, relays
+ * ended since start, bytes delivered (both directions, all relays) and
+ * pool pipes the engine's relays hold now (only relays with bytes in
+ * flight hold one). Each counter is read atomically, the set is not one
+ * snapshot while relays run; once every `done` has returned, active is
+ * 0, finished counts every relay and pipes_in_use is 0.
+ *
+ * - `e`: the engine; NULL does nothing.
+ * - `out`: where to write; NULL does nothing.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks.
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `out` is NULL or writable memory for one
+ * zcopy_engine_stats.
+ */
+void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_stats *out);
+
+/**
+ * Stops the engine: every relay still running ends with error ECANCELED
+ * (its `done` is called, from an engine thread, before this returns; the
+ * fds are not closed), then the engine's threads are joined and its
+ * memory freed.
+ *
+ * - `e`: the engine, or NULL (does nothing). It must not be used
+ *   afterwards, and no other thread may be inside zcopy_engine_add on it.
+ *
+ * Blocking: until every `done` has returned and every thread exited.
+ * Called from inside a `done` callback of the same engine it does not
+ * wait for the calling thread, which ends its remaining relays after the
+ * callback returns.
+ *
+ * # Safety
+ * `e` is NULL or a live engine from zcopy_engine_new, freed once.
+ */
+void zcopy_engine_free(struct zcopy_engine *e);
 
 /**
  * The library's version, e.g. "0.1.0": a static NUL-terminated string,

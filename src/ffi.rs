@@ -3,6 +3,7 @@
 //! `catch_unwind`, so that no panic ever crosses into C. The exports live
 //! in one file per domain below; this file holds what they share.
 
+mod engine;
 mod names;
 mod options;
 mod pool;
@@ -11,6 +12,7 @@ mod splicer;
 mod transfer;
 mod transfer_opts;
 
+pub use engine::*;
 pub use names::*;
 pub use options::*;
 pub use pool::*;

@@ -8,6 +8,7 @@
 pub mod control;
 pub mod copy_file_range;
 pub mod dispatch;
+pub mod engine;
 pub mod ffi;
 mod inflight;
 mod kernel;

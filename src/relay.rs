@@ -34,6 +34,7 @@ mod direction;
 mod resume;
 
 pub use call::relay;
+pub(crate) use call::NonBlocking;
 pub use direction::{Direction, Flow, Want};
 
 use crate::control::Control;

@@ -99,6 +99,57 @@ fn relay_echoes_several_mib_byte_for_byte_on_concurrent_connections() {
 }
 
 #[test]
+fn engine_relay_echoes_concurrent_connections_and_reports_them_on_sigterm() {
+    let tmp = TempDir::new("engine-relay");
+    let (echo, echo_thread) = echo_server(9);
+    let exe = build_example("engine_relay", tmp.path());
+    let relay = Server::start(
+        Command::new(exe)
+            .arg("127.0.0.1:0")
+            .arg(echo.to_string())
+            .arg("2"),
+        T,
+    );
+    let addr = relay.addr();
+    let clients: Vec<_> = (0..8u64)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let data = random_bytes(3 * 1024 * 1024 + i as usize * 977, 200 + i);
+                let got = roundtrip(&addr, data.clone()).map_err(|e| format!("client {i}: {e}"))?;
+                if got != data {
+                    return Err(format!("client {i}: {} bytes back, differ", got.len()));
+                }
+                Ok(data.len() as u64)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for c in clients {
+        match c.join().unwrap() {
+            Ok(n) => total += n,
+            Err(e) => panic!("{e}\nrelay log:\n{}", relay.log_text()),
+        }
+    }
+    // A client that half-closes after 3 bytes still gets its echo.
+    assert_eq!(roundtrip(&addr, b"foo".to_vec()).unwrap(), b"foo");
+    echo_thread.join().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(relay.bg.child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !relay.log_text().contains("stopping") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = relay.log_text();
+    let want = format!(
+        "0 active, 9 finished, {} bytes, 0 pipes in use",
+        2 * (total + 3)
+    );
+    assert!(log.contains(&want), "want {want:?} in:\n{log}");
+}
+
+#[test]
 fn relay_closes_the_client_when_the_target_refuses() {
     let tmp = TempDir::new("relay-refused");
     let dead = TcpListener::bind("127.0.0.1:0").unwrap();
