@@ -13,7 +13,7 @@ use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::*;
 
 const T: Duration = Duration::from_secs(60);
