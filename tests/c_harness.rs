@@ -241,6 +241,25 @@ macro_rules! ctests {
 }
 
 ctests!(
-    core, goports, pool, dispatch, sigpipe, fork, nospin, timeouts, exhaustion, isolation, load,
-    hostile, splicer, urgent, seccomp, selfpipe, abi, atfork, pipesize, control
+    core,
+    goports,
+    pool,
+    dispatch,
+    sigpipe,
+    fork,
+    nospin,
+    timeouts,
+    exhaustion,
+    isolation,
+    load,
+    hostile,
+    splicer,
+    urgent,
+    seccomp,
+    selfpipe,
+    abi,
+    atfork,
+    pipesize,
+    control,
+    sigpipe_ignored
 );
