@@ -235,6 +235,13 @@ impl Relay {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// How many threads the relay process has now.
+    pub fn threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
     /// Waits up to 10 s for `n` lines containing `what` in the log.
     pub fn wait_log(&self, what: &str, n: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
