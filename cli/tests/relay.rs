@@ -287,17 +287,14 @@ fn threads_flag_runs_every_connection_on_the_engine() {
         assert!(back == data, "connection {i}");
         conns.push(s);
     }
-    // main + 2 engine threads; the connect threads are gone once each
-    // connection is on the engine (a thread each would make 9 or more).
+    // main + 2 engine threads (one spare); the connect threads are gone
+    // once each connection is on the engine (a thread each makes 9 or more).
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while relay.threads() > 3 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(
-        relay.threads(),
-        3,
-        "threads in the relay with 8 connections"
-    );
+    let n = relay.threads();
+    assert!(n <= 4, "{n} threads in the relay with 8 connections");
     for s in &conns {
         s.shutdown(Shutdown::Write).unwrap();
     }
