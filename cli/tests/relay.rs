@@ -1,5 +1,6 @@
-//! `zcopy relay`: echo traffic both ways with --stats, `:PORT` and host
-//! names, a name that does not resolve, a busy port.
+//! `zcopy relay`: echo traffic both ways with --stats (a thread per
+//! connection and the engine), `:PORT` and host names, a name that does
+//! not resolve, a busy port, --idle-timeout, --close-both, --threads.
 
 mod support;
 
@@ -9,27 +10,39 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use support::*;
 
-/// An echo server for `conns` connections; each half-closes after its
-/// client's end of stream.
-fn echo_server(conns: usize) -> (SocketAddr, JoinHandle<()>) {
+/// A target on 127.0.0.1 that accepts `conns` connections (None: any
+/// number) and serves each in a thread of its own; the handle ends after
+/// the last accept.
+fn target<F>(conns: Option<usize>, serve: F) -> (SocketAddr, JoinHandle<()>)
+where
+    F: Fn(TcpStream) + Send + Sync + 'static,
+{
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
+    let serve = std::sync::Arc::new(serve);
     let h = std::thread::spawn(move || {
-        for _ in 0..conns {
-            let (mut s, _) = l.accept().unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                let _ = s.shutdown(Shutdown::Write);
-            });
+        for s in l.incoming().take(conns.unwrap_or(usize::MAX)) {
+            let Ok(s) = s else { break };
+            s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            let f = std::sync::Arc::clone(&serve);
+            std::thread::spawn(move || f(s));
         }
     });
     (addr, h)
+}
+
+/// An echo server for `conns` connections; each half-closes after its
+/// client's end of stream.
+fn echo_server(conns: usize) -> (SocketAddr, JoinHandle<()>) {
+    target(Some(conns), |mut s| {
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = s.shutdown(Shutdown::Write);
+    })
 }
 
 /// Sends `data` through the relay, half-closes, and returns what came back.
@@ -138,22 +151,13 @@ struct SilentTarget {
 }
 
 fn silent_target() -> SilentTarget {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
     let closed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let c2 = std::sync::Arc::clone(&closed);
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { break };
-            let c3 = std::sync::Arc::clone(&c2);
-            std::thread::spawn(move || {
-                // Reads (and drops) whatever comes until the relay closes.
-                let mut buf = [0u8; 4096];
-                s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-                c3.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            });
-        }
+    let (addr, _) = target(None, move |mut s| {
+        // Reads (and drops) whatever comes until the relay closes.
+        let mut buf = [0u8; 4096];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
     SilentTarget { addr, closed }
 }
@@ -231,19 +235,12 @@ fn idle_timeout_closes_a_silent_connection_only() {
 
 /// A target that answers only after the request's end of stream, late.
 fn late_answer_target(conns: usize) -> (SocketAddr, JoinHandle<()>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let h = std::thread::spawn(move || {
-        for _ in 0..conns {
-            let (mut s, _) = l.accept().unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            let mut req = Vec::new();
-            let _ = s.read_to_end(&mut req);
-            std::thread::sleep(Duration::from_millis(300));
-            let _ = s.write_all(b"late answer");
-        }
-    });
-    (addr, h)
+    target(Some(conns), |mut s| {
+        let mut req = Vec::new();
+        let _ = s.read_to_end(&mut req);
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = s.write_all(b"late answer");
+    })
 }
 
 #[test]
