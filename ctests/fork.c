@@ -18,41 +18,17 @@ static int relay_rounds(int rounds, uint64_t seed, const char *who, long long *b
     for (i = 0; i < rounds; i++) {
         size_t n = 1 + (size_t)(zt_rand_next(&rs) % (size_t)zt_vg(3 << 20, 16));
         unsigned char *data = zt_random_buf(n, seed * 1000 + (uint64_t)i);
-        int a[2], b[2];
-        struct zt_writer w;
         struct zt_reader r;
-        zcopy_result res;
-        zt_unix_pair(a);
-        zt_unix_pair(b);
-        zt_writer_start(&w, a[0], data, n, 0, 1);
-        zt_reader_start(&r, b[1], n, 1);
-        res = zcopy_splice(b[0], a[1], ZCOPY_ALL);
-        close(b[0]);
-        zt_join(w.th, 30, "writer");
-        zt_join(r.th, 30, "reader");
+        zcopy_result res = zt_splice_unix(data, n, &r);
         if (!QCHECK(zt_ok(res, (long long)n) && r.got == n && r.extra == 0 && memcmp(r.buf, data, n) == 0,
                     "%s round %d: %zu bytes: " ZT_RES_FMT ", got %zu+%zu", who, i, n, ZT_RES_ARGS(res), r.got,
                     r.extra))
             bad++;
         *bytes += (long long)n;
-        close(a[1]);
         free(r.buf);
         free(data);
     }
     return bad;
-}
-
-struct blocked {
-    pthread_t th;
-    int src[2], dst[2];
-    zcopy_result r;
-};
-
-static void *blocked_main(void *arg)
-{
-    struct blocked *b = arg;
-    b->r = zcopy_splice(b->dst[0], b->src[1], ZCOPY_ALL);
-    return NULL;
 }
 
 static void *warm_main(void *arg)
@@ -67,7 +43,7 @@ int main(void)
 {
     int rounds = (int)zt_vg(30, 6);
     zcopy_pool_stats before, ps, cs;
-    struct blocked bl;
+    struct zt_blocked bl;
     zcopy_splicer *sp;
     pid_t pid;
     int status, bad;
@@ -78,10 +54,7 @@ int main(void)
     zt_start("fork", 100);
     fds_before = zt_fd_count();
     /* A thread blocked mid-splice (holding a pipe) across the fork. */
-    zt_unix_pair(bl.src);
-    zt_unix_pair(bl.dst);
-    if (pthread_create(&bl.th, NULL, blocked_main, &bl))
-        DIE("pthread_create");
+    zt_blocked_start(&bl);
     usleep(100000);
     /* A splicer made before fork (nothing pending). */
     sp = zcopy_splicer_new();
@@ -134,32 +107,17 @@ int main(void)
     }
     bad = relay_rounds(rounds, 3, "parent", &bytes);
     CHECK(bad == 0, "parent: %d rounds relayed while the child relayed too, %d bad", rounds, bad);
-    {
-        pid_t w;
-        double deadline = zt_now() + (zt_valgrind() ? 400 : 60);
-        while ((w = waitpid(pid, &status, WNOHANG)) == 0 && zt_now() < deadline)
-            usleep(10000);
-        if (w == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-        }
-        CHECK(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "child relayed %d rounds intact and saw inherited pipes discarded (exit status %d)", rounds,
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    }
+    status = zt_wait_child(pid, zt_valgrind() ? 400 : 60);
+    CHECK(status == 0, "child relayed %d rounds intact and saw inherited pipes discarded (exit status %d)", rounds,
+          status);
     /* the blocked parent thread finishes normally */
-    zt_write_all(bl.src[0], "late", 4);
-    close(bl.src[0]);
-    zt_join(bl.th, 20, "blocked splice");
-    close(bl.dst[0]);
+    zt_blocked_release(&bl, "late", 4);
     {
         char got[8];
-        size_t n = zt_read_full(bl.dst[1], got, sizeof got);
+        size_t n = zt_blocked_finish(&bl, got, sizeof got);
         CHECK(zt_ok(bl.r, 4) && n == 4 && memcmp(got, "late", 4) == 0,
               "parent: splice blocked across the fork completes: " ZT_RES_FMT, ZT_RES_ARGS(bl.r));
     }
-    close(bl.src[1]);
-    close(bl.dst[1]);
     zcopy_splicer_free(sp);
     zcopy_pool_get_stats(&ps);
     CHECK(ps.in_use == 0 && ps.discarded == before.discarded,

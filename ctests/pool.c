@@ -94,48 +94,24 @@ static void test_configure(void)
         /* a 4096-byte pipe still moves a large transfer (many rounds) */
     }
     {
-        int a[2], b[2];
         size_t n = (size_t)zt_vg(300000, 4);
         unsigned char *data = zt_random_buf(n, 7);
-        struct zt_writer w;
         struct zt_reader rd;
-        zcopy_result r;
-        zt_unix_pair(a);
-        zt_unix_pair(b);
-        zt_writer_start(&w, a[0], data, n, 0, 1);
-        zt_reader_start(&rd, b[1], n, 1);
-        r = zcopy_splice(b[0], a[1], ZCOPY_ALL);
-        close(b[0]);
-        zt_join(w.th, 30, "writer");
-        zt_join(rd.th, 30, "reader");
+        zcopy_result r = zt_splice_unix(data, n, &rd);
         CHECK(zt_ok(r, (long long)n) && rd.got == n && memcmp(rd.buf, data, n) == 0,
               "splice through 4 KiB pipes: " ZT_RES_FMT ", bytes intact", ZT_RES_ARGS(r));
         free(rd.buf);
         free(data);
-        close(a[1]);
     }
     e = zcopy_pool_configure(16, 1 << 20);
     CHECK(e == 0, "configure back to the defaults (16, 1 MiB) -> 0");
 }
 
 /* 64 threads each blocked in zcopy_splice (source without data yet). */
-struct blocked {
-    pthread_t th;
-    int src[2], dst[2];
-    zcopy_result r;
-};
-
-static void *blocked_main(void *arg)
-{
-    struct blocked *b = arg;
-    b->r = zcopy_splice(b->dst[0], b->src[1], ZCOPY_ALL);
-    return NULL;
-}
-
 static void test_64_concurrent(void)
 {
     enum { N = 64 };
-    static struct blocked bs[N];
+    static struct zt_blocked bs[N];
     zcopy_pool_stats a, s;
     int fds0, i;
     double deadline;
@@ -145,10 +121,7 @@ static void test_64_concurrent(void)
     CHECK(zcopy_pool_configure(N, 64 * 1024) == 0, "configure(max_idle 64, 64 KiB pipes)");
     stats(&a);
     for (i = 0; i < N; i++) {
-        zt_unix_pair(bs[i].src);
-        zt_unix_pair(bs[i].dst);
-        if (pthread_create(&bs[i].th, NULL, blocked_main, &bs[i]))
-            DIE("pthread_create");
+        zt_blocked_start(&bs[i]);
     }
     deadline = zt_now() + (zt_valgrind() ? 60 : 10);
     do {
@@ -162,20 +135,15 @@ static void test_64_concurrent(void)
     for (i = 0; i < N; i++) {
         char msg[32];
         int len = snprintf(msg, sizeof msg, "thread %d", i);
-        zt_write_all(bs[i].src[0], msg, (size_t)len);
-        close(bs[i].src[0]);
+        zt_blocked_release(&bs[i], msg, (size_t)len);
     }
     for (i = 0; i < N; i++) {
         char msg[32], got[40];
         int len = snprintf(msg, sizeof msg, "thread %d", i);
         size_t n;
-        zt_join(bs[i].th, 30, "blocked splicer");
-        close(bs[i].dst[0]);
-        n = zt_read_full(bs[i].dst[1], got, sizeof got);
+        n = zt_blocked_finish(&bs[i], got, sizeof got);
         QCHECK(zt_ok(bs[i].r, len) && n == (size_t)len && memcmp(got, msg, n) == 0,
                "thread %d: " ZT_RES_FMT, i, ZT_RES_ARGS(bs[i].r));
-        close(bs[i].src[1]);
-        close(bs[i].dst[1]);
     }
     stats(&s);
     printf("# after 64 concurrent splices: idle %llu in_use %llu created +%llu reused +%llu discarded +%llu\n",

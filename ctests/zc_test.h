@@ -248,14 +248,26 @@ static inline int zt_tcp_listener(struct sockaddr_in *addr)
     return l;
 }
 
-/* A connected TCP pair over 127.0.0.1: fds[0] client, fds[1] server side. */
-static inline void zt_tcp_pair(int fds[2])
+/* Sets a socket buffer size (SO_RCVBUF or SO_SNDBUF); dies on failure. */
+static inline void zt_set_buf(int fd, int opt, int bytes)
+{
+    if (setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes) < 0)
+        DIE("setsockopt buf %d", bytes);
+}
+
+/* A connected TCP pair over 127.0.0.1: fds[0] client, fds[1] server side.
+ * client_rcvbuf > 0 sets the client's SO_RCVBUF before connect, so the
+ * window it advertises is small from the handshake on (set later, the
+ * kernel keeps the window it already offered). */
+static inline void zt_tcp_pair_rcvbuf(int fds[2], int client_rcvbuf)
 {
     struct sockaddr_in a;
     int l = zt_tcp_listener(&a);
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c < 0)
         DIE("socket");
+    if (client_rcvbuf > 0)
+        zt_set_buf(c, SO_RCVBUF, client_rcvbuf);
     if (connect(c, (struct sockaddr *)&a, sizeof a) < 0)
         DIE("connect");
     fds[1] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
@@ -264,6 +276,9 @@ static inline void zt_tcp_pair(int fds[2])
     fds[0] = c;
     close(l);
 }
+
+/* A connected TCP pair with the kernel's default buffers. */
+static inline void zt_tcp_pair(int fds[2]) { zt_tcp_pair_rcvbuf(fds, 0); }
 
 static inline void zt_unix_pair(int fds[2])
 {
@@ -533,6 +548,92 @@ static inline double zt_thread_cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---------- splices between unix pairs (fork.c, pool.c) ---------- */
+
+/* zcopy_splice(ZCOPY_ALL) between two fresh unix pairs: a writer thread
+ * feeds `n` bytes of `data` and closes, a reader thread collects what comes
+ * out into *r (the caller checks it and frees r->buf). Every fd is closed. */
+static inline zcopy_result zt_splice_unix(const unsigned char *data, size_t n, struct zt_reader *r)
+{
+    int a[2], b[2];
+    struct zt_writer w;
+    zcopy_result res;
+    zt_unix_pair(a);
+    zt_unix_pair(b);
+    zt_writer_start(&w, a[0], data, n, 0, 1);
+    zt_reader_start(r, b[1], n, 1);
+    res = zcopy_splice(b[0], a[1], ZCOPY_ALL);
+    close(b[0]); /* the reader's EOF */
+    zt_join(w.th, 30, "writer");
+    zt_join(r->th, 30, "reader");
+    close(a[1]);
+    return res;
+}
+
+/* A thread blocked in zcopy_splice(dst[0], src[1], ZCOPY_ALL) on two unix
+ * pairs whose source has no data yet: it holds a pooled pipe until
+ * zt_blocked_release sends it something. */
+struct zt_blocked {
+    pthread_t th;
+    int src[2], dst[2];
+    zcopy_result r;
+};
+
+static inline void *zt_blocked_main(void *arg)
+{
+    struct zt_blocked *b = arg;
+    b->r = zcopy_splice(b->dst[0], b->src[1], ZCOPY_ALL);
+    return NULL;
+}
+
+static inline void zt_blocked_start(struct zt_blocked *b)
+{
+    zt_unix_pair(b->src);
+    zt_unix_pair(b->dst);
+    if (pthread_create(&b->th, NULL, zt_blocked_main, b) != 0)
+        DIE("pthread_create blocked splice");
+}
+
+/* Writes `len` bytes of msg into the source and closes it: the splice
+ * moves them, sees EOF and returns. */
+static inline void zt_blocked_release(struct zt_blocked *b, const void *msg, size_t len)
+{
+    zt_write_all(b->src[0], msg, len);
+    close(b->src[0]);
+}
+
+/* Joins the thread and reads what reached dst into got (at most cap
+ * bytes); closes the remaining fds. Returns the bytes read; the result is
+ * in b->r. */
+static inline size_t zt_blocked_finish(struct zt_blocked *b, void *got, size_t cap)
+{
+    size_t n;
+    zt_join(b->th, 30, "blocked splice");
+    close(b->dst[0]);
+    n = zt_read_full(b->dst[1], got, cap);
+    close(b->src[1]);
+    close(b->dst[1]);
+    return n;
+}
+
+/* Waits up to `seconds` for a forked child, killing it (SIGKILL) when it
+ * is still running then. Returns its exit status, or -1 when it was killed
+ * or died of a signal. */
+static inline int zt_wait_child(pid_t pid, double seconds)
+{
+    int status = 0;
+    pid_t w;
+    double deadline = zt_now() + seconds;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && zt_now() < deadline)
+        usleep(10000);
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return w == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 #endif /* ZC_TEST_H */

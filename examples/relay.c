@@ -1,15 +1,18 @@
 /*
- * relay: a bidirectional TCP proxy on zcopy_splice.
+ * relay: a bidirectional TCP proxy on zcopy_relay.
  *
- *   relay LISTEN_ADDR:PORT TARGET_ADDR:PORT
+ *   relay LISTEN_ADDR:PORT TARGET_ADDR:PORT [IDLE_SECONDS]
  *
  * Accepts connections on LISTEN_ADDR:PORT (port 0 picks a free one; the
  * address in use is printed on stderr) and connects each to
- * TARGET_ADDR:PORT. Every direction is its own thread that moves bytes with
- * zcopy_splice(dst, src, ZCOPY_ALL): socket -> pooled pipe -> socket, no
- * copy through user space. When one side reaches end of stream the other
- * side gets shutdown(SHUT_WR), so half-closed protocols keep working; both
- * sockets are closed once both directions are done.
+ * TARGET_ADDR:PORT. Each connection is one thread making one call,
+ * zcopy_relay(client, target, &opts), which moves both directions at once
+ * (socket -> pooled pipe -> socket, no copy through user space). When one
+ * side reaches end of stream the other side gets shutdown(SHUT_WR), so
+ * half-closed protocols keep working; the call returns once both
+ * directions are done, or at the first reset on either side, and both
+ * sockets are closed. With IDLE_SECONDS, a connection that moves no byte
+ * in either direction for that long is closed (ETIMEDOUT in the log).
  *
  * Build: cc -std=c99 -O2 relay.c $(pkg-config --cflags --libs zcopy) -lpthread
  */
@@ -32,12 +35,6 @@
 struct conn {
     int client;
     int target;
-};
-
-struct direction {
-    int dst;
-    int src;
-    zcopy_result result;
 };
 
 /* Splits "host:port" (the last ':'; "[v6]:port" allowed) and resolves it. */
@@ -88,29 +85,24 @@ static void describe(const struct sockaddr_storage *a, char *buf, size_t n) {
     snprintf(buf, n, a->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
-/* One direction: everything from src to dst, then a half-close. */
-static void *pump(void *arg) {
-    struct direction *d = (struct direction *)arg;
-    d->result = zcopy_splice(d->dst, d->src, ZCOPY_ALL);
-    if (!d->result.handled) /* cannot splice this pair: the best other path */
-        d->result = zcopy_copy(d->dst, d->src, ZCOPY_ALL);
-    if (d->result.error == 0) {
-        shutdown(d->dst, SHUT_WR);
-    } else {
-        /* Wake the other direction too: the connection is broken. */
-        shutdown(d->dst, SHUT_RDWR);
-        shutdown(d->src, SHUT_RDWR);
-    }
-    return NULL;
-}
-
 static struct sockaddr_storage target_addr;
 static socklen_t target_len;
+static zcopy_options relay_opts;
 
+/* What ended a relay, for the log line. */
+static const char *side_of(const zcopy_relay_result *r, const struct conn *c) {
+    if (r->error_fd == c->client)
+        return " on the client side";
+    if (r->error_fd == c->target)
+        return " on the target side";
+    return "";
+}
+
+/* One connection, one thread, one call: zcopy_relay moves both directions
+ * at once and half-closes each as its source ends. */
 static void *serve(void *arg) {
     struct conn *c = (struct conn *)arg;
-    struct direction up, down;
-    pthread_t t;
+    zcopy_relay_result r;
     int one = 1;
 
     c->target = socket(target_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -125,21 +117,10 @@ static void *serve(void *arg) {
     setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(c->target, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-    up.dst = c->target;
-    up.src = c->client;
-    down.dst = c->client;
-    down.src = c->target;
-    if (pthread_create(&t, NULL, pump, &up) != 0) {
-        fprintf(stderr, "relay: cannot start a thread\n");
-    } else {
-        pump(&down);
-        pthread_join(t, NULL);
-        fprintf(stderr, "relay: closed: %lld bytes to target (%s%s%s), %lld bytes to client (%s%s%s)\n",
-                (long long)up.result.written, zcopy_method_name(up.result.method),
-                up.result.error ? ", " : "", up.result.error ? strerror(up.result.error) : "",
-                (long long)down.result.written, zcopy_method_name(down.result.method),
-                down.result.error ? ", " : "", down.result.error ? strerror(down.result.error) : "");
-    }
+    r = zcopy_relay(c->client, c->target, &relay_opts);
+    fprintf(stderr, "relay: closed: %lld bytes to target, %lld bytes to client (%s%s)\n",
+            (long long)r.a_to_b, (long long)r.b_to_a, r.error ? strerror(r.error) : "both ends done",
+            side_of(&r, c));
     close(c->client);
     close(c->target);
     free(c);
@@ -152,13 +133,19 @@ int main(int argc, char **argv) {
     char lbuf[80], tbuf[80];
     int lfd, one = 1;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s LISTEN_ADDR:PORT TARGET_ADDR:PORT\n", argv[0]);
-        return 2;
+    zcopy_options_init(&relay_opts);
+    if (argc == 4) {
+        char *end;
+        double secs = strtod(argv[3], &end);
+        if (*end != '\0' || !(secs > 0) || secs > 9e15 / 1000) {
+            fprintf(stderr, "relay: IDLE_SECONDS must be a positive number\n");
+            return 2;
+        }
+        relay_opts.idle_timeout_ms = (int64_t)(secs * 1000 + 0.5);
     }
-    if (resolve(argv[1], 1, &listen_addr, &listen_len) != 0 ||
+    if ((argc != 3 && argc != 4) || resolve(argv[1], 1, &listen_addr, &listen_len) != 0 ||
         resolve(argv[2], 0, &target_addr, &target_len) != 0) {
-        fprintf(stderr, "usage: %s LISTEN_ADDR:PORT TARGET_ADDR:PORT\n", argv[0]);
+        fprintf(stderr, "usage: %s LISTEN_ADDR:PORT TARGET_ADDR:PORT [IDLE_SECONDS]\n", argv[0]);
         return 2;
     }
     lfd = socket(listen_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -46,6 +46,8 @@
 #define ZCOPY_VERSION_PATCH 0
 
 
+
+
 /**
  * The `error` of a call whose Rust side panicked, caught at the boundary:
  * an internal bug, not a kernel errno (no errno has this value). The call
@@ -103,6 +105,11 @@
 #define ZCOPY_METHOD_READ_WRITE 4
 
 /**
+ * A set of worker threads relaying pairs of fds.
+ */
+typedef struct zcopy_engine zcopy_engine;
+
+/**
  * A non-blocking splice state machine for one direction of a stream.
  */
 typedef struct zcopy_splicer zcopy_splicer;
@@ -138,6 +145,59 @@ typedef struct zcopy_options {
    */
   int32_t reserved;
 } zcopy_options;
+
+/**
+ * What a relay did: the bytes each way and why it ended.
+ */
+typedef struct zcopy_relay_result {
+  /**
+   * Bytes delivered from a_fd to b_fd.
+   */
+  int64_t a_to_b;
+  /**
+   * Bytes delivered from b_fd to a_fd.
+   */
+  int64_t b_to_a;
+  /**
+   * 0: both directions reached EOF (or close-both ended the relay);
+   * else the errno that ended it.
+   */
+  int32_t error;
+  /**
+   * The fd the error came from (a_fd or b_fd), or -1.
+   */
+  int32_t error_fd;
+} zcopy_relay_result;
+
+/**
+ * The callback of zcopy_engine_add: called exactly once per relay, from
+ * an engine thread, when the relay ends, with the caller's `ctx` and the
+ * relay's result (as zcopy_relay's: bytes each way, error, error_fd).
+ */
+typedef void (*zcopy_relay_done_fn)(void *ctx, struct zcopy_relay_result result);
+
+/**
+ * Engine counters, as in `zcopy_engine_stats`.
+ */
+typedef struct zcopy_engine_stats {
+  /**
+   * Relays running now (added and not yet ended).
+   */
+  uint64_t active;
+  /**
+   * Relays ended since the engine started (their done was called or is
+   * being called).
+   */
+  uint64_t finished;
+  /**
+   * Bytes delivered, both directions, all relays, since start.
+   */
+  uint64_t bytes;
+  /**
+   * Pool pipes held by the engine's relays now (bytes in flight).
+   */
+  uint64_t pipes_in_use;
+} zcopy_engine_stats;
 
 /**
  * Counters of the global pipe pool (`zcopy_pool_stats` in the header).
@@ -213,6 +273,112 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Starts a relay engine: `threads` threads of its own, each running an
+ * epoll loop over the relays it is given.
+ *
+ * - `threads`: how many threads; 0 means one per CPU the process may run
+ *   on (sched_getaffinity). At most 1024.
+ *
+ * Returns the engine (release it with zcopy_engine_free), or NULL with
+ * errno set: EINVAL (`threads` above 1024), EMFILE/ENFILE (no fd for an
+ * epoll instance or eventfd), EAGAIN/ENOMEM (no thread could be
+ * started; none is left running).
+ *
+ * The engine's threads block every signal, so no signal handler runs on
+ * them and SIGPIPE from a peer that went away never kills the process.
+ *
+ * Thread safety: safe from any thread.
+ */
+struct zcopy_engine *zcopy_engine_new(uint32_t threads);
+
+/**
+ * Hands a pair of connected fds to the engine, which relays between them
+ * with zcopy_relay's semantics until both directions are done: bytes
+ * from `a_fd` go to `b_fd` and from `b_fd` to `a_fd` at the same time;
+ * a direction whose source reaches EOF shuts down its destination's write
+ * side (half-close) and the other goes on; ZCOPY_OPT_CLOSE_BOTH ends both
+ * at the first EOF; a hard error on either fd (reset, EPIPE) ends both and
+ * is reported with the fd it came from; `opts->idle_timeout_ms` ends the
+ * relay with ETIMEDOUT after that long without a byte in either
+ * direction; a readable `opts->cancel_fd` ends it with ECANCELED
+ * (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
+ *
+ * - `e`: the engine.
+ * - `a_fd`, `b_fd`: two different fds epoll can watch (sockets, pipes,
+ *   ttys), blocking or not: they are switched to O_NONBLOCK while the
+ *   relay runs and get their flags back before `done` is called. The
+ *   engine never closes them (`done` usually does). Do not read, write
+ *   or close them while the relay runs.
+ * - `opts`: NULL for the defaults, or options filled with
+ *   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
+ *   while it runs) so that one fd can cancel any number of relays.
+ * - `done`: called exactly once, from an engine thread, when the relay
+ *   ends: after the fds were unregistered and their flags restored, so it
+ *   may close them, and it may call zcopy_engine_add again. It must not
+ *   block for long (the thread serves other relays) and must not call
+ *   zcopy_engine_free for its own engine. NULL is allowed: the relay runs
+ *   and ends unobserved (zcopy_engine_get_stats still counts it).
+ * - `ctx`: passed to `done` untouched.
+ *
+ * Returns 0 when the relay was handed over (then `done` will be called),
+ * or an errno and nothing started (`done` will not be called): EINVAL
+ * (`e` NULL, `a_fd == b_fd`, or `opts` invalid: see zcopy_options),
+ * EBADF (an fd negative or not open, or `opts->cancel_fd` not open),
+ * EPERM (an fd epoll cannot watch: a regular file or directory), EMFILE
+ * (no fd left to dup the cancel fd), ECANCELED (the engine is being
+ * freed: an add from a done callback during zcopy_engine_free).
+ * Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
+ * come through `done` with `error` set.
+ *
+ * Thread safety: safe from any thread at once, and from inside `done`.
+ * Never blocks (one short lock).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `opts` is NULL or points to a readable
+ * zcopy_options.
+ */
+int32_t zcopy_engine_add(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
+
+/**
+ * Reads the engine's counters into `*out`: relays running now, relays
+ * ended since start, bytes delivered (both directions, all relays) and
+ * pool pipes the engine's relays hold now (only relays with bytes in
+ * flight hold one). Each counter is read atomically, the set is not one
+ * snapshot while relays run; once every `done` has returned, active is
+ * 0, finished counts every relay and pipes_in_use is 0.
+ *
+ * - `e`: the engine; NULL does nothing.
+ * - `out`: where to write; NULL does nothing.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks.
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `out` is NULL or writable memory for one
+ * zcopy_engine_stats.
+ */
+void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_stats *out);
+
+/**
+ * Stops the engine: every relay still running ends with error ECANCELED
+ * (its `done` is called, from an engine thread, before this returns; the
+ * fds are not closed), then the engine's threads are joined and its
+ * memory freed.
+ *
+ * - `e`: the engine, or NULL (does nothing). It must not be used
+ *   afterwards, and no other thread may be inside zcopy_engine_add on it.
+ *
+ * Blocking: until every `done` has returned and every thread exited.
+ * Called from inside a `done` callback of the same engine it does not
+ * wait for the calling thread, which ends its remaining relays after the
+ * callback returns.
+ *
+ * # Safety
+ * `e` is NULL or a live engine from zcopy_engine_new, freed once.
+ */
+void zcopy_engine_free(struct zcopy_engine *e);
+
+/**
  * The library's version, e.g. "0.1.0": a static NUL-terminated string,
  * never to be freed. Thread safety: safe from any thread.
  */
@@ -283,6 +449,80 @@ uint64_t zcopy_pool_drain(void);
  * they have.
  */
 int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
+
+/**
+ * Relays two connections into each other until both are done: bytes from
+ * `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
+ * at once, in the calling thread (no thread is started), with splice(2)
+ * through pooled pipes where the kernel allows it and read(2)/write(2)
+ * for a pair it cannot splice.
+ *
+ * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix sockets, or
+ *   anything readable and writable: a pty, a FIFO opened O_RDWR),
+ *   blocking or not. They are never closed by the library.
+ * - `opts`: NULL for the defaults, or options filled by
+ *   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
+ *   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
+ *   ECANCELED), ZCOPY_OPT_EINTR (a signal ends the call with EINTR),
+ *   ZCOPY_OPT_CLOSE_BOTH (see below).
+ *
+ * Half-close: when one direction's source reaches end of stream and all
+ * its bytes are delivered, the destination's write side is shut down
+ * (shutdown(SHUT_WR); nothing for a non-socket) and the other direction
+ * goes on, so a request/response after the client's half-close arrives
+ * whole. The call returns when both directions are done (error 0).
+ * With ZCOPY_OPT_CLOSE_BOTH the first end of stream ends the relay: the
+ * other direction delivers what it already holds if the destination takes
+ * it at once, both write sides are shut down, and the call returns error
+ * 0; bytes that did not fit are discarded and not counted.
+ *
+ * Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
+ * delivered by this call (also when it ends with an error); `error` 0 or
+ * the errno that ended it; `error_fd` the fd that errno came from (a_fd
+ * or b_fd), or -1.
+ *
+ * Errors:
+ * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
+ *   is not open (checked before anything moves), or was closed during
+ *   the call.
+ * - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
+ *   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
+ * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
+ *   both directions at once. Bytes already taken for the side that did
+ *   not fail get one non-blocking push; what does not fit is discarded.
+ * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
+ *   fd ended the relay; bytes held in flight are discarded (the caller is
+ *   expected to close both connections).
+ * - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
+ *   the call waited. Nothing is lost: the bytes in flight are kept for
+ *   this thread, and calling zcopy_relay again with the same two fds
+ *   continues both directions where they stopped (the counts of the
+ *   second call go on from there). What is kept is discarded by a call
+ *   on this thread with other fds, by the fds no longer being the same
+ *   files (closed, or their numbers reused), and by the thread's exit.
+ * - ESTALE, error_fd -1: a child process after fork() called again to
+ *   resume a relay whose bytes wait in a pipe the parent shares; they are
+ *   left alone.
+ * - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
+ *   fds' flags are restored and the library stays usable.
+ *
+ * Flags: an fd without O_NONBLOCK gets it for the length of the call and
+ * loses it again before the call returns, on every path. The flag belongs
+ * to the open file description, so dup'ed fds (and other processes
+ * sharing it) see it set while the call runs.
+ *
+ * Signals: SIGPIPE is blocked in the calling thread for the call (and one
+ * the call raised is consumed); no handler is installed. EINTR is retried
+ * unless ZCOPY_OPT_EINTR is set.
+ *
+ * Blocking: blocks until the relay ends, sleeping in poll(2) whenever
+ * neither direction can move (no CPU while idle). Thread safety: safe
+ * from any number of threads at once, each on its own pair of fds.
+ *
+ * # Safety
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
 
 /**
  * Makes a non-blocking splicer for one direction of a stream (make two for

@@ -3,16 +3,20 @@
 //! `catch_unwind`, so that no panic ever crosses into C. The exports live
 //! in one file per domain below; this file holds what they share.
 
+mod engine;
 mod names;
 mod options;
 mod pool;
+mod relay;
 mod splicer;
 mod transfer;
 mod transfer_opts;
 
+pub use engine::*;
 pub use names::*;
 pub use options::*;
 pub use pool::*;
+pub use relay::*;
 pub use splicer::*;
 pub use transfer::*;
 pub use transfer_opts::*;

@@ -8,6 +8,7 @@
 pub mod control;
 pub mod copy_file_range;
 pub mod dispatch;
+pub mod engine;
 pub mod ffi;
 mod inflight;
 mod kernel;
@@ -18,6 +19,7 @@ mod pipe;
 pub mod pool;
 mod probe;
 pub mod read_write;
+pub mod relay;
 pub mod sendfile;
 pub mod sigpipe;
 pub mod sparse;

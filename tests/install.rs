@@ -7,13 +7,13 @@
 //! Needs make, gcc, g++, pkg-config, nm and readelf (binutils); the first run
 //! builds the release profile (`cargo build --release`), which takes a while.
 
-mod eco_support;
+mod support;
 
-use eco_support::*;
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::*;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MAJOR: &str = env!("CARGO_PKG_VERSION_MAJOR");

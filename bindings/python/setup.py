@@ -109,12 +109,10 @@ class SdistWithCrate(sdist):
             shutil.copy2(src / name, dest / name)
         for name in CRATE_DIRS:
             shutil.copytree(src / name, dest / name, dirs_exist_ok=True)
-        # the checkout's workspace lists members (the CLI, ...) the sdist
-        # does not carry: the copy is a workspace of itself alone
+        # the checkout's [workspace] names members (the CLI, ...) the sdist
+        # does not carry: the copy's table is emptied, a workspace of itself
         cargo = dest / "Cargo.toml"
-        # (the whole [workspace] table, members, default-members and
-        # comments alike, up to the next table, becomes an empty one)
-        text = re.sub(r"(?ms)^\[workspace\][ \t]*\n.*?(?=^\[)", "[workspace]\n\n", cargo.read_text())
+        text = re.sub(r"(?ms)^\[workspace\][ \t]*\n.*?(?=^\[|\Z)", "[workspace]\n\n", cargo.read_text())
         cargo.write_text(text)
 
 

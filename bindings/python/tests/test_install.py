@@ -1,9 +1,11 @@
 """`pip install ./bindings/python` builds libzcopy itself, as a newcomer would run it.
 
-Each install goes into a fresh virtual environment and builds in pip's
-isolated build environment (setuptools and setuptools-rust from PyPI, the
-crate with cargo). cargo's output goes to target/python-install, not to the
-target/ directory `cargo test` is using. Slow (release builds), but every
+Each install goes into a fresh virtual environment, from a fresh copy of the
+checkout (the files git knows, as a clone has them: no build/, no
+egg-info, no target/), and builds in pip's isolated build environment
+(setuptools and setuptools-rust from PyPI, the crate with cargo). cargo's
+output goes to target/python-install, not to the target/ directory
+`cargo test` is using. Slow (release builds), but every
 step is bounded by a timeout; a machine without venv, pip or PyPI fails
 here with the reason.
 """
@@ -19,9 +21,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from _util import PKG_SRC, REPO
+from _util import REPO
 
-PKG_DIR = PKG_SRC.parent
 TARGET_DIR = REPO / "target" / "python-install"
 
 CHECK = r"""
@@ -55,12 +56,27 @@ def without_rust(env):
     return out
 
 
+def fresh_checkout(dest):
+    """Copies the working tree's files that git tracks or would track into dest."""
+    p = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                       capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError(f"git ls-files failed in {REPO} (a git checkout is needed): {p.stderr.decode()}")
+    for rel in p.stdout.decode().split("\0"):
+        src = REPO / rel
+        if rel and src.is_file():  # a file deleted in the working tree is listed but gone
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
 class PipInstall(unittest.TestCase):
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="zcopy-venv-"))
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.elsewhere = self.tmp / "elsewhere"
         self.elsewhere.mkdir()
+        self.pkg = fresh_checkout(self.tmp / "clone") / "bindings" / "python"
 
     def run_step(self, what, argv, timeout, ok=True, **kw):
         try:
@@ -102,7 +118,7 @@ class PipInstall(unittest.TestCase):
 
     def test_from_the_checkout_builds_the_library(self):
         py, venv = self.venv("venv")
-        p = self.pip_install(py, "pip install ./bindings/python (needs PyPI and a Rust toolchain)", PKG_DIR)
+        p = self.pip_install(py, "pip install ./bindings/python (needs PyPI and a Rust toolchain)", self.pkg)
         self.assertIn("cargo rustc", p.stdout + p.stderr, "the install did not build the crate")
         m = re.search(r"filename=(zcopy-[^ ]+\.whl)", p.stdout)
         self.assertIsNotNone(m, p.stdout[-2000:])
@@ -127,7 +143,7 @@ class PipInstall(unittest.TestCase):
         build = ("import sys; from setuptools import build_meta as b; "
                  "print(b.build_sdist(sys.argv[1]))")
         p = self.run_step("build the sdist (PEP 517 build_sdist)", [py, "-c", build, str(out)], 300,
-                          env=clean_env(), cwd=str(PKG_DIR))
+                          env=clean_env(), cwd=str(self.pkg))
         sdist = out / p.stdout.strip().splitlines()[-1]
         with tarfile.open(sdist) as t:
             names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
@@ -148,7 +164,7 @@ class PipInstall(unittest.TestCase):
         py, venv = self.venv("venv")
         env = without_rust(clean_env(CARGO_TARGET_DIR=str(TARGET_DIR)))
         self.assertIsNone(shutil.which("cargo", path=env["PATH"]))
-        p = self.pip_install(py, "pip install without Rust", PKG_DIR, ok=False, env=env)
+        p = self.pip_install(py, "pip install without Rust", self.pkg, ok=False, env=env)
         self.assertNotEqual(p.returncode, 0, "the install succeeded without a Rust toolchain")
         self.assertIn("can't find Rust compiler", p.stdout + p.stderr)
         self.assertEqual(list(venv.glob("lib/python*/site-packages/zcopy*")), [])

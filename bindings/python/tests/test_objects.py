@@ -134,6 +134,28 @@ class Refused(unittest.TestCase):
         self.assertEqual(src.tell(), 0)
 
 
+class FileDescriptors(unittest.TestCase):
+    def test_what_counts_as_an_fd(self):
+        src, _ = temp_file(self, b"by fileno", mode="rb", buffering=0)
+        dst, path = temp_file(self, mode="wb", buffering=0)
+
+        class HasFileno:
+            def fileno(self):
+                return src.fileno()
+
+        self.assertEqual(zcopy.copy(dst.fileno(), HasFileno()), 9)  # int and any fileno() object
+        for bad in (True, 1.0, "3", None, object()):
+            with self.subTest(bad=bad):
+                with self.assertRaises(TypeError):
+                    zcopy.copy(dst, bad)
+        closed, _ = temp_file(self, b"x", mode="rb", buffering=0)
+        closed.close()
+        with self.assertRaises(ValueError):  # as os.read on a closed file object
+            zcopy.copy(dst, closed)
+        with open(path, "rb") as g:
+            self.assertEqual(g.read(), b"by fileno")
+
+
 class Buffered(unittest.TestCase):
     def test_reader_after_read(self):
         payload = data(100 << 10, seed=42)

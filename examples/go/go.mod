@@ -1,0 +1,3 @@
+module zcopy.example/go
+
+go 1.19

@@ -1,0 +1,263 @@
+//! The relay engine: thousands of relays (zcopy_relay's semantics) driven
+//! by a few threads of the engine's own, each with an epoll loop.
+//!
+//! Layout:
+//! - here: `Engine` (new, add, stats, drop) and the counters;
+//! - engine/worker.rs: one thread's loop;
+//! - engine/relay_job.rs: a `Relay` (src/relay) as a worker drives it;
+//! - engine/job.rs, slots.rs, timers.rs, epoll.rs: the pieces.
+//!
+//! Design decisions:
+//! - Relays go to the workers round robin; a relay stays on its worker for
+//!   life, so a relay's state is touched by one thread only and needs no
+//!   lock. `add` validates in the caller's thread (every argument error is
+//!   its return value), then hands the relay over through the worker's
+//!   inbox (a mutex and an eventfd).
+//! - Workers block every signal (the mask is inherited at spawn), so the
+//!   per-step SIGPIPE guard of the plain calls is not needed there.
+//! - Sockets are registered level-triggered for what the relay's
+//!   directions wait for (its `Interest`, re-armed with epoll_ctl only when
+//!   it changes), and the relay runs in level mode: a round trip costs one
+//!   epoll_wait (shared by the connections ready together) and two splices
+//!   per direction, no EAGAIN probe (see engine/epoll.rs, relay_job.rs).
+//! - Pipes come from the pool only while bytes are in flight (the relay's
+//!   rule), so idle relays hold none; `pipes_in_use` counts them.
+//! - The idle timeout is the worker's: a deadline per relay, moved when
+//!   bytes move, and a lazy heap (timers.rs) that sets epoll_wait's
+//!   timeout. A cancel fd is dup'ed and the dup watched in epoll (one fd
+//!   may cancel many relays; epoll watches a file once per fd number).
+
+mod epoll;
+mod job;
+mod relay_job;
+mod slots;
+mod timers;
+mod worker;
+
+pub use job::RelayResult;
+
+use crate::options::{Options, Settings};
+use crate::sys::errno;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use worker::{Inbox, NewRelay, Shared};
+
+/// The errno a relay ends with when a panic inside the engine ended it
+/// (ZCOPY_EPANIC).
+pub const EPANIC: i32 = crate::ffi::ZCOPY_EPANIC;
+
+/// Most threads an engine may have.
+pub const MAX_THREADS: u32 = 1024;
+
+/// A relay's callback, called once from an engine thread when it ends.
+pub type Done = Box<dyn FnOnce(RelayResult) + Send + 'static>;
+
+/// Counters of one worker, on a cache line of their own (each worker
+/// writes only its own; `stats` sums them).
+#[repr(align(64))]
+#[derive(Debug, Default)]
+pub struct Counters {
+    finished: AtomicU64,
+    bytes: AtomicU64,
+    pipes: AtomicU64,
+}
+
+impl Counters {
+    fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Relaxed);
+    }
+    /// `n` may be a wrapped negative delta: a worker's line only ever
+    /// holds the sum of its own live relays' pipes, so it never goes below 0.
+    fn add_pipes(&self, n: u64) {
+        self.pipes.fetch_add(n, Relaxed);
+    }
+    fn finish_one(&self) {
+        self.finished.fetch_add(1, Relaxed);
+    }
+}
+
+/// Engine counters, as in `zcopy_engine_stats`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Relays running now (added and not yet ended).
+    pub active: u64,
+    /// Relays ended since the engine started (their done was called or is
+    /// being called).
+    pub finished: u64,
+    /// Bytes delivered, both directions, all relays, since start.
+    pub bytes: u64,
+    /// Pool pipes held by the engine's relays now (bytes in flight).
+    pub pipes_in_use: u64,
+}
+
+struct Thread {
+    shared: Arc<Shared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// A set of worker threads relaying pairs of fds.
+pub struct Engine {
+    threads: Vec<Thread>,
+    next: AtomicUsize,
+    added: AtomicU64,
+}
+
+impl Engine {
+    /// Starts `threads` workers (0: one per CPU the process may run on).
+    /// EINVAL above MAX_THREADS; EMFILE/ENFILE/ENOMEM when an epoll fd,
+    /// eventfd or thread cannot be made (then nothing is left running).
+    pub fn new(threads: u32) -> Result<Engine, i32> {
+        if threads > MAX_THREADS {
+            return Err(libc::EINVAL);
+        }
+        let n = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let mut engine = Engine {
+            threads: Vec::with_capacity(n),
+            next: AtomicUsize::new(0),
+            added: AtomicU64::new(0),
+        };
+        // Spawned with every signal blocked: the threads inherit the mask,
+        // so no signal can reach one before it runs.
+        let old = epoll::block_all_signals();
+        let r = (0..n).try_for_each(|i| engine.spawn(i));
+        epoll::restore_signals(&old);
+        r.map(|()| engine)
+    }
+
+    fn spawn(&mut self, i: usize) -> Result<(), i32> {
+        let ep = epoll::Epoll::new()?;
+        let waker = epoll::Waker::new()?;
+        ep.add(waker.fd(), epoll::READ_EVENTS, slots::TAG_WAKE)?;
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox::default()),
+            waker,
+            counters: Counters::default(),
+        });
+        let s = Arc::clone(&shared);
+        let handle = std::thread::Builder::new()
+            .name(format!("zcopy-engine-{i}"))
+            .spawn(move || worker::run(s, ep))
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EAGAIN))?;
+        self.threads.push(Thread {
+            shared,
+            handle: Some(handle),
+        });
+        Ok(())
+    }
+
+    /// The number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Hands `a` and `b` to a worker; `done` gets the result once. Errors
+    /// (nothing started, `done` not called): EBADF (an fd negative or not
+    /// open), EINVAL (a == b, bad options), EPERM (an fd epoll cannot
+    /// watch: a regular file or a directory), EMFILE (no fd left for the
+    /// cancel fd's dup), ECANCELED (the engine is stopping), or fcntl's
+    /// errno switching an fd to O_NONBLOCK.
+    pub fn add(
+        &self,
+        a: i32,
+        b: i32,
+        opts: Option<&Options>,
+        done: Option<Done>,
+    ) -> Result<(), i32> {
+        if a < 0 || b < 0 {
+            return Err(libc::EBADF);
+        }
+        if a == b {
+            return Err(libc::EINVAL);
+        }
+        let settings = Settings::from_options(opts)?;
+        for fd in [a, b] {
+            let st = crate::sys::fstat(fd)?;
+            if matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {
+                return Err(libc::EPERM);
+            }
+        }
+        let job = relay_job::RelayJob::new(a, b, settings)?;
+        let cancel = match settings.cancel_fd {
+            None => None,
+            // SAFETY: F_DUPFD_CLOEXEC takes an int; the fd was checked open.
+            Some(fd) => match unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) } {
+                d if d < 0 => return Err(errno()),
+                d => Some(d),
+            },
+        };
+        self.submit(NewRelay {
+            job: Box::new(job),
+            idle_ns: settings.idle_timeout_ms.saturating_mul(1_000_000),
+            cancel,
+            done,
+        })
+    }
+
+    /// Gives a validated relay to the next worker, round robin.
+    fn submit(&self, nr: NewRelay) -> Result<(), i32> {
+        let t = &self.threads[self.next.fetch_add(1, Relaxed) % self.threads.len()];
+        {
+            let mut inbox = t.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            if inbox.stop {
+                drop(inbox);
+                if let Some(c) = nr.cancel {
+                    // SAFETY: our own dup.
+                    unsafe { libc::close(c) };
+                }
+                return Err(libc::ECANCELED);
+            }
+            inbox.jobs.push(nr);
+            // Counted under the lock: the worker cannot finish it first.
+            self.added.fetch_add(1, Relaxed);
+        }
+        t.shared.waker.wake();
+        Ok(())
+    }
+
+    /// The counters (each read atomically; `finished` is read before the
+    /// number added, so `active` is never below the truth of a moment).
+    pub fn stats(&self) -> EngineStats {
+        let mut s = EngineStats::default();
+        for t in &self.threads {
+            let c = &t.shared.counters;
+            s.finished += c.finished.load(Relaxed);
+            s.bytes = s.bytes.wrapping_add(c.bytes.load(Relaxed));
+            s.pipes_in_use = s.pipes_in_use.wrapping_add(c.pipes.load(Relaxed));
+        }
+        s.active = self.added.load(Relaxed).saturating_sub(s.finished);
+        s
+    }
+}
+
+impl Drop for Engine {
+    /// Stops every worker (each ends its relays with ECANCELED, calling
+    /// their done) and joins them. Called from inside a done callback (an
+    /// engine thread), that thread is not joined: it finishes its own
+    /// relays after the callback returns and exits by itself.
+    fn drop(&mut self) {
+        for t in &self.threads {
+            t.shared
+                .inbox
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .stop = true;
+            t.shared.waker.wake();
+        }
+        let me = std::thread::current().id();
+        for t in &mut self.threads {
+            if let Some(h) = t.handle.take() {
+                if h.thread().id() != me {
+                    let _ = h.join();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+//! The C boundary of the relay engine (src/engine.rs).
+
+use crate::engine::{Engine, EngineStats, RelayResult, EPANIC};
+use crate::options::Options;
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The callback of zcopy_engine_add: called exactly once per relay, from
+/// an engine thread, when the relay ends, with the caller's `ctx` and the
+/// relay's result (as zcopy_relay's: bytes each way, error, error_fd).
+pub type RelayDoneFn = Option<unsafe extern "C" fn(ctx: *mut c_void, result: RelayResult)>;
+
+/// The caller's context pointer, carried to an engine thread. The library
+/// never dereferences it.
+struct Ctx(*mut c_void);
+
+// SAFETY: only handed back to the caller's callback, which zcopy_engine_add
+// documents as running on an engine thread.
+unsafe impl Send for Ctx {}
+
+fn set_errno(e: i32) {
+    // SAFETY: errno is this thread's.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// Starts a relay engine: `threads` threads of its own, each running an
+/// epoll loop over the relays it is given.
+///
+/// - `threads`: how many threads; 0 means one per CPU the process may run
+///   on (sched_getaffinity). At most 1024.
+///
+/// Returns the engine (release it with zcopy_engine_free), or NULL with
+/// errno set: EINVAL (`threads` above 1024), EMFILE/ENFILE (no fd for an
+/// epoll instance or eventfd), EAGAIN/ENOMEM (no thread could be
+/// started; none is left running).
+///
+/// The engine's threads block every signal, so no signal handler runs on
+/// them and SIGPIPE from a peer that went away never kills the process.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn zcopy_engine_new(threads: u32) -> *mut Engine {
+    let e = match catch_unwind(|| Engine::new(threads)) {
+        Ok(Ok(e)) => return Box::into_raw(Box::new(e)),
+        Ok(Err(e)) => e,
+        Err(_) => EPANIC,
+    };
+    set_errno(e);
+    std::ptr::null_mut()
+}
+
+/// Hands a pair of connected fds to the engine, which relays between them
+/// with zcopy_relay's semantics until both directions are done: bytes
+/// from `a_fd` go to `b_fd` and from `b_fd` to `a_fd` at the same time;
+/// a direction whose source reaches EOF shuts down its destination's write
+/// side (half-close) and the other goes on; ZCOPY_OPT_CLOSE_BOTH ends both
+/// at the first EOF; a hard error on either fd (reset, EPIPE) ends both and
+/// is reported with the fd it came from; `opts->idle_timeout_ms` ends the
+/// relay with ETIMEDOUT after that long without a byte in either
+/// direction; a readable `opts->cancel_fd` ends it with ECANCELED
+/// (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
+///
+/// - `e`: the engine.
+/// - `a_fd`, `b_fd`: two different fds epoll can watch (sockets, pipes,
+///   ttys), blocking or not: they are switched to O_NONBLOCK while the
+///   relay runs and get their flags back before `done` is called. The
+///   engine never closes them (`done` usually does). Do not read, write
+///   or close them while the relay runs.
+/// - `opts`: NULL for the defaults, or options filled with
+///   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
+///   while it runs) so that one fd can cancel any number of relays.
+/// - `done`: called exactly once, from an engine thread, when the relay
+///   ends: after the fds were unregistered and their flags restored, so it
+///   may close them, and it may call zcopy_engine_add again. It must not
+///   block for long (the thread serves other relays) and must not call
+///   zcopy_engine_free for its own engine. NULL is allowed: the relay runs
+///   and ends unobserved (zcopy_engine_get_stats still counts it).
+/// - `ctx`: passed to `done` untouched.
+///
+/// Returns 0 when the relay was handed over (then `done` will be called),
+/// or an errno and nothing started (`done` will not be called): EINVAL
+/// (`e` NULL, `a_fd == b_fd`, or `opts` invalid: see zcopy_options),
+/// EBADF (an fd negative or not open, or `opts->cancel_fd` not open),
+/// EPERM (an fd epoll cannot watch: a regular file or directory), EMFILE
+/// (no fd left to dup the cancel fd), ECANCELED (the engine is being
+/// freed: an add from a done callback during zcopy_engine_free).
+/// Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
+/// come through `done` with `error` set.
+///
+/// Thread safety: safe from any thread at once, and from inside `done`.
+/// Never blocks (one short lock).
+///
+/// # Safety
+/// `e` is NULL or a live engine; `opts` is NULL or points to a readable
+/// zcopy_options.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_engine_add(
+    e: *mut Engine,
+    a_fd: c_int,
+    b_fd: c_int,
+    opts: *const Options,
+    done: RelayDoneFn,
+    ctx: *mut c_void,
+) -> i32 {
+    if e.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: checked non-NULL; the caller promises a live engine (shared
+    // use: add takes &self, safe from many threads).
+    let engine = unsafe { &*e };
+    // SAFETY: NULL or a readable zcopy_options, as promised.
+    let opts = unsafe { opts.as_ref() };
+    let ctx = Ctx(ctx);
+    let cb = done.map(|f| -> crate::engine::Done {
+        Box::new(move |r: RelayResult| {
+            let ctx = ctx;
+            // SAFETY: the caller's callback with the caller's ctx.
+            unsafe { f(ctx.0, r) }
+        })
+    });
+    match catch_unwind(AssertUnwindSafe(|| engine.add(a_fd, b_fd, opts, cb))) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => e,
+        Err(_) => EPANIC,
+    }
+}
+
+/// Reads the engine's counters into `*out`: relays running now, relays
+/// ended since start, bytes delivered (both directions, all relays) and
+/// pool pipes the engine's relays hold now (only relays with bytes in
+/// flight hold one). Each counter is read atomically, the set is not one
+/// snapshot while relays run; once every `done` has returned, active is
+/// 0, finished counts every relay and pipes_in_use is 0.
+///
+/// - `e`: the engine; NULL does nothing.
+/// - `out`: where to write; NULL does nothing.
+///
+/// Thread safety: safe from any thread, also from inside `done`. Never
+/// blocks.
+///
+/// # Safety
+/// `e` is NULL or a live engine; `out` is NULL or writable memory for one
+/// zcopy_engine_stats.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_engine_get_stats(e: *const Engine, out: *mut EngineStats) {
+    if e.is_null() || out.is_null() {
+        return;
+    }
+    // SAFETY: checked non-NULL; live as promised.
+    let engine = unsafe { &*e };
+    if let Ok(s) = catch_unwind(AssertUnwindSafe(|| engine.stats())) {
+        // SAFETY: checked non-NULL; writable as promised.
+        unsafe { out.write(s) };
+    }
+}
+
+/// Stops the engine: every relay still running ends with error ECANCELED
+/// (its `done` is called, from an engine thread, before this returns; the
+/// fds are not closed), then the engine's threads are joined and its
+/// memory freed.
+///
+/// - `e`: the engine, or NULL (does nothing). It must not be used
+///   afterwards, and no other thread may be inside zcopy_engine_add on it.
+///
+/// Blocking: until every `done` has returned and every thread exited.
+/// Called from inside a `done` callback of the same engine it does not
+/// wait for the calling thread, which ends its remaining relays after the
+/// callback returns.
+///
+/// # Safety
+/// `e` is NULL or a live engine from zcopy_engine_new, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_engine_free(e: *mut Engine) {
+    if e.is_null() {
+        return;
+    }
+    // SAFETY: the caller hands back ownership of a Box made by _new.
+    let b = unsafe { Box::from_raw(e) };
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+}

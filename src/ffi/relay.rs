@@ -1,0 +1,95 @@
+//! The C boundary for zcopy_relay.
+
+use super::{catch_unwind, AssertUnwindSafe, ZCOPY_EPANIC};
+use crate::options::Options;
+use crate::relay::RelayResult;
+use std::ffi::c_int;
+
+/// Relays two connections into each other until both are done: bytes from
+/// `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
+/// at once, in the calling thread (no thread is started), with splice(2)
+/// through pooled pipes where the kernel allows it and read(2)/write(2)
+/// for a pair it cannot splice.
+///
+/// - `a_fd`, `b_fd`: two connected stream fds (TCP or unix sockets, or
+///   anything readable and writable: a pty, a FIFO opened O_RDWR),
+///   blocking or not. They are never closed by the library.
+/// - `opts`: NULL for the defaults, or options filled by
+///   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
+///   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
+///   ECANCELED), ZCOPY_OPT_EINTR (a signal ends the call with EINTR),
+///   ZCOPY_OPT_CLOSE_BOTH (see below).
+///
+/// Half-close: when one direction's source reaches end of stream and all
+/// its bytes are delivered, the destination's write side is shut down
+/// (shutdown(SHUT_WR); nothing for a non-socket) and the other direction
+/// goes on, so a request/response after the client's half-close arrives
+/// whole. The call returns when both directions are done (error 0).
+/// With ZCOPY_OPT_CLOSE_BOTH the first end of stream ends the relay: the
+/// other direction delivers what it already holds if the destination takes
+/// it at once, both write sides are shut down, and the call returns error
+/// 0; bytes that did not fit are discarded and not counted.
+///
+/// Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
+/// delivered by this call (also when it ends with an error); `error` 0 or
+/// the errno that ended it; `error_fd` the fd that errno came from (a_fd
+/// or b_fd), or -1.
+///
+/// Errors:
+/// - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
+///   is not open (checked before anything moves), or was closed during
+///   the call.
+/// - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
+///   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
+/// - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
+///   both directions at once. Bytes already taken for the side that did
+///   not fail get one non-blocking push; what does not fit is discarded.
+/// - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
+///   fd ended the relay; bytes held in flight are discarded (the caller is
+///   expected to close both connections).
+/// - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
+///   the call waited. Nothing is lost: the bytes in flight are kept for
+///   this thread, and calling zcopy_relay again with the same two fds
+///   continues both directions where they stopped (the counts of the
+///   second call go on from there). What is kept is discarded by a call
+///   on this thread with other fds, by the fds no longer being the same
+///   files (closed, or their numbers reused), and by the thread's exit.
+/// - ESTALE, error_fd -1: a child process after fork() called again to
+///   resume a relay whose bytes wait in a pipe the parent shares; they are
+///   left alone.
+/// - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
+///   fds' flags are restored and the library stays usable.
+///
+/// Flags: an fd without O_NONBLOCK gets it for the length of the call and
+/// loses it again before the call returns, on every path. The flag belongs
+/// to the open file description, so dup'ed fds (and other processes
+/// sharing it) see it set while the call runs.
+///
+/// Signals: SIGPIPE is blocked in the calling thread for the call (and one
+/// the call raised is consumed); no handler is installed. EINTR is retried
+/// unless ZCOPY_OPT_EINTR is set.
+///
+/// Blocking: blocks until the relay ends, sleeping in poll(2) whenever
+/// neither direction can move (no CPU while idle). Thread safety: safe
+/// from any number of threads at once, each on its own pair of fds.
+///
+/// # Safety
+/// `opts` must be NULL or point to a readable zcopy_options.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_relay(
+    a_fd: c_int,
+    b_fd: c_int,
+    opts: *const Options,
+) -> RelayResult {
+    // SAFETY: the caller promises opts is NULL or readable. A copy, read
+    // unaligned (a packed or byte-buffer struct is fine), so that nothing
+    // aliases the caller's struct during the call.
+    let opts = (!opts.is_null()).then(|| unsafe { opts.read_unaligned() });
+    // The shared guard speaks Transfer; this result has its own shape, so
+    // its own catch_unwind. The guards inside restore the fds' flags and
+    // the signal mask while unwinding.
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::relay::relay(a_fd, b_fd, opts.as_ref())
+    }))
+    .unwrap_or(RelayResult::failed(ZCOPY_EPANIC, -1))
+}

@@ -1,0 +1,156 @@
+//! zcopy_relay: one `Relay` driven with poll(2) in the calling thread (no
+//! thread of its own), through `Control` for the idle timeout, the cancel
+//! fd and EINTR.
+//!
+//! For the length of the call the fds are switched to O_NONBLOCK (the
+//! state machine never blocks) and SIGPIPE is blocked in the thread; both
+//! are undone on every way out, unwinding included, by guard objects.
+
+use super::resume::{self, identity};
+use super::{Interest, Progress, Relay, RelayResult};
+use crate::control::Control;
+use crate::options::{Options, Settings};
+use crate::sigpipe::SigpipeGuard;
+use crate::sys::fd_flags;
+
+/// Relays between `a` and `b` until both directions are done, an error
+/// ends it, or the caller's options do; see zcopy_relay in the header.
+pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
+    if a < 0 || b < 0 {
+        return RelayResult::failed(libc::EBADF, -1);
+    }
+    if a == b {
+        return RelayResult::failed(libc::EINVAL, -1);
+    }
+    let settings = match Settings::from_options(opts) {
+        Ok(s) => s,
+        Err(e) => return RelayResult::failed(e, -1),
+    };
+    let ids = match (identity(a), identity(b)) {
+        (Err(e), _) => return RelayResult::failed(e, a),
+        (_, Err(e)) => return RelayResult::failed(e, b),
+        (Ok(x), Ok(y)) => (x, y),
+    };
+    let _flags = match NonBlocking::set(a, b) {
+        Ok(g) => g,
+        Err((e, fd)) => return RelayResult::failed(e, fd),
+    };
+    let mut sigpipe = SigpipeGuard::new();
+    let mut relay = resume::take(a, b, ids).unwrap_or_else(|| Relay::new(a, b, false));
+    relay.set_close_both(settings.close_both);
+    relay.set_level_triggered(true);
+    let start = relay.counts();
+    let mut control = Control::new(settings);
+    let end = drive(&mut relay, &mut control);
+    let (ab, ba) = relay.counts();
+    let r = RelayResult {
+        a_to_b: ab - start.0,
+        b_to_a: ba - start.1,
+        error: end.0,
+        error_fd: end.1,
+    };
+    if r.error == libc::EINTR {
+        resume::save(relay, ids);
+    }
+    // Even a relay that ended well may have raised a SIGPIPE: the last
+    // push of close-both ignores its EPIPE. Have the guard consume one the
+    // call raised in every case (it costs one sigpending).
+    sigpipe.error = if r.error != 0 { r.error } else { libc::EPIPE };
+    r
+}
+
+/// Steps and waits until the relay is done or the control ends it:
+/// (errno, fd) with fd -1 for the control's own errors.
+fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
+    let (a, b) = relay.fds();
+    // The first step (and one after Busy) tries everything; the others
+    // only what poll reported.
+    let mut ready: Option<Interest> = None;
+    // Invariant: every wait is for an EAGAIN the last step saw, so the
+    // loop sleeps whenever nothing can move, and never spins.
+    loop {
+        // Rate-limited (one clock read per round at most): a relay whose
+        // bytes never stop still notices its cancel fd within ~5 ms.
+        if let Err(e) = control.check() {
+            return (e, -1);
+        }
+        let progress = match ready.take() {
+            Some(r) => relay.step_ready(control, r),
+            None => relay.step(control),
+        };
+        let interest = match progress {
+            Progress::Done(r) => return (r.error, r.error_fd),
+            // Bytes may have come for the other direction meanwhile, with
+            // no poll to say so: a plain step tries it again (one EAGAIN
+            // per budget at worst), so a busy direction never starves it.
+            Progress::Busy => continue,
+            Progress::Wait(i) => i,
+        };
+        // An fd with nothing to wait for is left out (fd -1 is skipped by
+        // poll): its POLLHUP, say after the peer closed a direction that
+        // is already done, would otherwise wake us for nothing, forever.
+        let entry = |fd: i32, events: i16| libc::pollfd {
+            fd: if events == 0 { -1 } else { fd },
+            events,
+            revents: 0,
+        };
+        let mut fds = [entry(a, interest.a), entry(b, interest.b)];
+        match control.wait(&mut fds, None) {
+            Ok(()) => {
+                ready = Some(Interest {
+                    a: fds[0].revents,
+                    b: fds[1].revents,
+                })
+            }
+            Err(libc::EBADF) => {
+                // POLLNVAL: an fd was closed under the call.
+                let fd = if fds[0].revents & libc::POLLNVAL != 0 {
+                    a
+                } else if fds[1].revents & libc::POLLNVAL != 0 {
+                    b
+                } else {
+                    -1
+                };
+                return (libc::EBADF, fd);
+            }
+            Err(e) => return (e, -1),
+        }
+    }
+}
+
+/// Sets O_NONBLOCK on the fds that lacked it and clears it again on drop.
+/// The flag lives in the open file description, so dup'ed fds (and other
+/// processes sharing it) see it too while the call runs.
+pub(crate) struct NonBlocking {
+    changed: [i32; 2],
+}
+
+impl NonBlocking {
+    pub(crate) fn set(a: i32, b: i32) -> Result<NonBlocking, (i32, i32)> {
+        let mut g = NonBlocking { changed: [-1, -1] };
+        for (i, fd) in [a, b].into_iter().enumerate() {
+            let fl = fd_flags(fd).map_err(|e| (e, fd))?;
+            if fl & libc::O_NONBLOCK == 0 {
+                // SAFETY: F_SETFL takes an int.
+                if unsafe { libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) } < 0 {
+                    return Err((crate::sys::errno(), fd));
+                }
+                g.changed[i] = fd;
+            }
+        }
+        Ok(g)
+    }
+}
+
+impl Drop for NonBlocking {
+    fn drop(&mut self) {
+        // Reverse order, and re-read the flags: only O_NONBLOCK is undone,
+        // whatever else changed meanwhile stays.
+        for fd in self.changed.into_iter().rev().filter(|&fd| fd >= 0) {
+            if let Ok(fl) = fd_flags(fd) {
+                // SAFETY: F_SETFL takes an int.
+                unsafe { libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK) };
+            }
+        }
+    }
+}

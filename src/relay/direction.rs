@@ -1,0 +1,529 @@
+//! One direction of a relay: src -> dst on non-blocking fds, never waiting.
+//!
+//! The fast path is splice(2) through a pooled pipe: src -> pipe -> dst.
+//! Bytes taken from src wait in the pipe while dst is full, so nothing is
+//! lost across EAGAIN. Two rules keep that honest:
+//! - held bytes go out before anything new is taken;
+//! - src is only spliced into an EMPTY pipe, so EAGAIN from src means "no
+//!   data", never "pipe full" (mixing those up is the classic splice hang).
+//!
+//! The pipe is borrowed when a take starts and given back to the pool at
+//! the end of the step in which it became empty (the pool's per-thread
+//! slot makes that a few atomic operations; within one step an emptied
+//! pipe is reused for the next chunk), so a direction between steps holds
+//! a pipe only while bytes are in flight: 10 000 idle relays hold no
+//! pipes.
+//!
+//! Fallback: when the kernel cannot splice from src (EINVAL on a take
+//! before any splice from it worked: a tty, an eventfd, a seqpacket socket)
+//! or no pipe can be had (EMFILE, ENFILE), the take goes through the
+//! thread's copy buffer with read(2)/write(2); what dst does not accept at
+//! once is kept in a small buffer of the direction's own. When dst refuses
+//! splice (EINVAL: O_APPEND, no splice_write), the bytes already in the
+//! pipe are read back into that buffer and written with write(2): still
+//! nothing lost.
+
+use crate::pool::{self, Pipe};
+use crate::read_write::with_buffer;
+use crate::splicer::INHERITED_WITH_DATA;
+use crate::sys::errno;
+use crate::urgent::{self, Mark};
+
+/// Most bytes one read(2) takes in the fallback path. What dst does not
+/// take at once is copied into the direction's own buffer, so this bounds
+/// what an idle-but-stuck fallback direction keeps.
+const FALLBACK_CHUNK: usize = 64 * 1024;
+
+/// What a blocked direction waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// src had no data (its read or splice returned EAGAIN).
+    Read,
+    /// dst was full (its write or splice returned EAGAIN); bytes are held.
+    Write,
+}
+
+/// The outcome of one `Direction::step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Nothing more can move now; step again once the fd is ready.
+    Blocked(Want),
+    /// The step's budget was delivered and more may be ready.
+    Budget,
+    /// src reached EOF, everything taken was delivered and dst's write side
+    /// is shut down. Final.
+    Eof,
+    /// A hard error: the errno and the fd of the failing system call.
+    /// Final; bytes still held are discarded when the direction drops.
+    Failed {
+        /// The errno.
+        error: i32,
+        /// The fd the failing call was made on (src or dst).
+        fd: i32,
+    },
+}
+
+/// Bytes taken from src and not yet delivered.
+#[derive(Debug)]
+enum Held {
+    Nothing,
+    /// Bytes in a pooled pipe (it counts them: `pipe.held()`).
+    Pipe(Pipe),
+    /// bytes[at..] still to write (the fallback path).
+    Buffer {
+        bytes: Vec<u8>,
+        at: usize,
+    },
+}
+
+/// One way of a relay.
+#[derive(Debug)]
+pub struct Direction {
+    src: i32,
+    dst: i32,
+    held: Held,
+    /// An empty pipe kept between the rounds of one step (so a busy step
+    /// does not go back to the pool for every chunk); always None between
+    /// steps.
+    spare: Option<Pipe>,
+    /// False once the kernel refused splice for this pair.
+    splice: bool,
+    /// True once a splice from src worked: a later EINVAL is an error.
+    spliced_src: bool,
+    delivered: i64,
+    /// Set once the direction reached Eof or Failed.
+    end: Option<Flow>,
+    /// What the last step stopped on, if it was an EAGAIN.
+    blocked: Option<Want>,
+    /// This step began because src was reported readable after an EAGAIN:
+    /// if its first take meets EAGAIN again, src may sit at a TCP urgent
+    /// mark (see urgent.rs), which poll reports as readable for ever.
+    woken: bool,
+    /// The driver waits with level-triggered poll(2): see `set_level`.
+    level: bool,
+    /// The last take was short (level mode): src is likely empty.
+    drained: bool,
+}
+
+impl Direction {
+    /// A direction from `src` to `dst`; makes no system call.
+    pub fn new(src: i32, dst: i32) -> Direction {
+        Direction {
+            src,
+            dst,
+            held: Held::Nothing,
+            spare: None,
+            splice: true,
+            spliced_src: false,
+            delivered: 0,
+            end: None,
+            blocked: None,
+            woken: false,
+            level: false,
+            drained: false,
+        }
+    }
+
+    /// Bytes delivered to dst so far.
+    pub fn delivered(&self) -> i64 {
+        self.delivered
+    }
+
+    /// Bytes taken from src and not yet delivered.
+    pub fn held(&self) -> i64 {
+        match &self.held {
+            Held::Nothing => 0,
+            Held::Pipe(pipe) => pipe.held() as i64,
+            Held::Buffer { bytes, at } => (bytes.len() - at) as i64,
+        }
+    }
+
+    /// True while bytes wait in a pooled pipe.
+    pub fn holds_pipe(&self) -> bool {
+        matches!(self.held, Held::Pipe(_))
+    }
+
+    /// True once the direction reached Eof or Failed.
+    pub fn ended(&self) -> bool {
+        self.end.is_some()
+    }
+
+    /// What the last step was blocked on (its EAGAIN), if anything.
+    pub fn blocked(&self) -> Option<Want> {
+        self.blocked
+    }
+
+    /// Level mode, for a driver that waits with level-triggered poll(2)
+    /// (zcopy_relay): a take shorter than asked ends the step with
+    /// Blocked(Read) once its bytes are out, instead of asking src again
+    /// only to meet EAGAIN; if src does have more, the next poll returns
+    /// at once. One system call less per wake-up. Not for edge-triggered
+    /// epoll: there a Blocked(Read) must come from an EAGAIN, or the edge
+    /// that would wake it may never come.
+    pub fn set_level(&mut self, on: bool) {
+        self.level = on;
+    }
+
+    /// The destination fd.
+    pub fn dst(&self) -> i32 {
+        self.dst
+    }
+
+    /// Moves what it can, at most about `budget` bytes, without waiting.
+    /// After Eof or Failed it returns the same again, with no system call.
+    pub fn step(&mut self, budget: i64) -> Flow {
+        self.step_told(budget, None)
+    }
+
+    /// `step`, told which fds poll/epoll reported ready since the last
+    /// step (readable or hung up for src, writable or hung up for dst): a
+    /// direction still blocked on an fd that is not ready returns Blocked
+    /// again without a system call, where a step would only have met the
+    /// same EAGAIN. Only a reported readiness lets the step recognise a
+    /// TCP urgent mark (readable, yet EAGAIN), so an event loop should
+    /// pass what it was told.
+    pub fn step_ready(&mut self, budget: i64, src_ready: bool, dst_ready: bool) -> Flow {
+        self.step_told(budget, Some((src_ready, dst_ready)))
+    }
+
+    /// `step` (None) or `step_ready` (Some((src_ready, dst_ready))).
+    pub fn step_told(&mut self, budget: i64, ready: Option<(bool, bool)>) -> Flow {
+        if let Some(end) = self.end {
+            return end;
+        }
+        match (self.blocked, ready) {
+            (Some(Want::Read), Some((false, _))) => return Flow::Blocked(Want::Read),
+            (Some(Want::Write), Some((_, false))) => return Flow::Blocked(Want::Write),
+            _ => {}
+        }
+        if let Held::Pipe(pipe) = &self.held {
+            if !pool::owned_by_this_process(pipe) {
+                // Made before fork(): the parent shares the pipe and its
+                // bytes, and two processes splicing through one pipe mix
+                // them. Never touch it (as the splicer's ESTALE).
+                let f = Flow::Failed {
+                    error: INHERITED_WITH_DATA,
+                    fd: -1,
+                };
+                self.end = Some(f);
+                return f;
+            }
+        }
+        self.woken = self.blocked == Some(Want::Read) && ready.is_some();
+        let flow = self.run(self.delivered.saturating_add(budget));
+        // An idle direction holds no pipe: the empty one goes back now.
+        if let Some(p) = self.spare.take() {
+            pool::release(p);
+        }
+        self.blocked = None;
+        match flow {
+            Flow::Eof | Flow::Failed { .. } => self.end = Some(flow),
+            Flow::Blocked(w) => self.blocked = Some(w),
+            Flow::Budget => {}
+        }
+        flow
+    }
+
+    fn run(&mut self, limit: i64) -> Flow {
+        // Invariant at the head of each round: whatever is held goes out
+        // first, and nothing is taken while anything is held.
+        loop {
+            if let Err(flow) = self.push() {
+                return flow;
+            }
+            if std::mem::take(&mut self.drained) {
+                // Level-triggered: poll will say so if src has more.
+                return Flow::Blocked(Want::Read);
+            }
+            if self.delivered >= limit {
+                return Flow::Budget;
+            }
+            match self.take() {
+                Ok(true) => {}
+                Ok(false) => return self.at_eof(),
+                Err(flow) => return flow,
+            }
+        }
+    }
+
+    /// Delivers the held bytes: Ok once nothing is held.
+    fn push(&mut self) -> Result<(), Flow> {
+        loop {
+            match std::mem::replace(&mut self.held, Held::Nothing) {
+                Held::Nothing => return Ok(()),
+                Held::Pipe(mut pipe) => {
+                    let len = pipe.held();
+                    match pipe.empty_into(self.dst, len) {
+                        Ok(n) if n > 0 => {
+                            self.delivered += n as i64;
+                            if n == len {
+                                self.spare = Some(pipe);
+                            } else {
+                                self.held = Held::Pipe(pipe);
+                            }
+                        }
+                        Err(libc::EAGAIN) => {
+                            self.held = Held::Pipe(pipe);
+                            return Err(Flow::Blocked(Want::Write));
+                        }
+                        Err(libc::EINVAL) => {
+                            // dst takes no splice: read the bytes back out
+                            // of the pipe and write them.
+                            self.splice = false;
+                            self.held = rescue(pipe, self.dst)?;
+                        }
+                        // The pipe holds len > 0 bytes, so 0 cannot happen.
+                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe)),
+                        Err(e) => return Err(self.fail(e, self.dst, pipe)),
+                    }
+                }
+                Held::Buffer { bytes, mut at } => match write_some(self.dst, &bytes[at..]) {
+                    Ok(n) => {
+                        at += n;
+                        self.delivered += n as i64;
+                        if at < bytes.len() {
+                            self.held = Held::Buffer { bytes, at };
+                            return Err(Flow::Blocked(Want::Write));
+                        }
+                    }
+                    Err((n, e)) => {
+                        self.delivered += n as i64;
+                        return Err(Flow::Failed {
+                            error: e,
+                            fd: self.dst,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    /// Keeps the pipe and its bytes as they are (so `held` stays exact)
+    /// and reports the error.
+    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe) -> Flow {
+        self.held = Held::Pipe(pipe);
+        Flow::Failed { error, fd }
+    }
+
+    /// Takes from src into an empty pipe (or the fallback). Ok(true): bytes
+    /// are held (or were delivered); Ok(false): EOF.
+    fn take(&mut self) -> Result<bool, Flow> {
+        if !self.splice {
+            return self.take_buffered();
+        }
+        let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
+            // No pipe to be had (EMFILE, ENFILE): this take goes through
+            // user space; the next one tries the pool again.
+            return self.take_buffered();
+        };
+        // The pipe's real size: the kernel may have refused to grow it.
+        let max = pipe.capacity().max(4096) as usize;
+        let woken = std::mem::take(&mut self.woken);
+        match pipe.fill_from(self.src, max) {
+            Ok(0) => {
+                self.spare = Some(pipe);
+                // End of stream, or a TCP socket at its urgent mark.
+                self.past_mark(false)
+            }
+            Ok(n) => {
+                self.spliced_src = true;
+                self.drained = self.level && n < max;
+                self.held = Held::Pipe(pipe);
+                Ok(true)
+            }
+            Err(e) => {
+                // Nothing entered the pipe: it is still empty.
+                self.spare = Some(pipe);
+                match e {
+                    // Readable, says poll, yet EAGAIN: the urgent mark?
+                    libc::EAGAIN if woken && urgent::at_mark(self.src) => self.past_mark(true),
+                    // The pipe was empty, so this is "src has no data".
+                    libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
+                    // The kernel cannot splice from src; nothing consumed.
+                    libc::EINVAL if !self.spliced_src => {
+                        self.splice = false;
+                        self.take_buffered()
+                    }
+                    e => Err(Flow::Failed {
+                        error: e,
+                        fd: self.src,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// After a splice from src answered 0 (`eagain` false) or EAGAIN: at a
+    /// TCP urgent mark, step over it as read(2) does and hold the byte
+    /// that comes after it; otherwise the answer means what it says.
+    fn past_mark(&mut self, eagain: bool) -> Result<bool, Flow> {
+        match urgent::step_over(self.src) {
+            Mark::NotThere if eagain => Err(Flow::Blocked(Want::Read)),
+            Mark::NotThere | Mark::Eof => Ok(false),
+            Mark::Byte(b) => {
+                self.held = Held::Buffer {
+                    bytes: vec![b],
+                    at: 0,
+                };
+                Ok(true)
+            }
+            // The urgent byte is gone and nothing follows yet; poll no
+            // longer reports the mark.
+            Mark::Skipped => Err(Flow::Blocked(Want::Read)),
+            Mark::Failed(e) => Err(Flow::Failed {
+                error: e,
+                fd: self.src,
+            }),
+        }
+    }
+
+    /// read(2) into the thread's buffer, write(2) what dst takes at once,
+    /// keep the rest.
+    fn take_buffered(&mut self) -> Result<bool, Flow> {
+        let (src, dst) = (self.src, self.dst);
+        let (n, r) = with_buffer(|buf| {
+            let len = FALLBACK_CHUNK.min(buf.len());
+            let buf = &mut buf[..len];
+            let n = loop {
+                // SAFETY: buf is valid for buf.len() bytes.
+                let n = unsafe { libc::read(src, buf.as_mut_ptr().cast(), buf.len()) };
+                if n >= 0 {
+                    break n as usize;
+                }
+                match errno() {
+                    libc::EINTR => continue,
+                    libc::EAGAIN => return (0, Err(Flow::Blocked(Want::Read))),
+                    e => return (0, Err(Flow::Failed { error: e, fd: src })),
+                }
+            };
+            if n == 0 {
+                return (0, Ok(None));
+            }
+            match write_some(dst, &buf[..n]) {
+                Ok(w) if w == n => (w, Ok(Some(Held::Nothing))),
+                Ok(w) => (
+                    w,
+                    Ok(Some(Held::Buffer {
+                        bytes: buf[w..n].to_vec(),
+                        at: 0,
+                    })),
+                ),
+                Err((w, e)) => (w, Err(Flow::Failed { error: e, fd: dst })),
+            }
+        });
+        self.delivered += n as i64;
+        match r? {
+            None => Ok(false),
+            Some(held) => {
+                self.held = held;
+                Ok(true)
+            }
+        }
+    }
+
+    /// src is at EOF with nothing held: half-close dst.
+    fn at_eof(&mut self) -> Flow {
+        match shutdown_wr(self.dst) {
+            Ok(()) => Flow::Eof,
+            Err(e) => Flow::Failed {
+                error: e,
+                fd: self.dst,
+            },
+        }
+    }
+
+    /// The end of a relay (close-both, or an error on the other side): one
+    /// non-blocking push of what is held (no take), errors ignored; what
+    /// does not fit stays held and is discarded on drop.
+    pub fn last_push(&mut self) {
+        if self.end.is_none() {
+            let _ = self.push();
+        }
+        if let Some(p) = self.spare.take() {
+            pool::release(p);
+        }
+    }
+
+    /// Close-both: shuts down dst's write side (once), errors ignored.
+    pub fn shut_dst(&mut self) {
+        if self.end != Some(Flow::Eof) {
+            let _ = shutdown_wr(self.dst);
+            self.end = Some(Flow::Eof);
+        }
+    }
+}
+
+impl Drop for Direction {
+    /// An empty pipe goes back to the pool; one holding bytes is closed
+    /// with them.
+    fn drop(&mut self) {
+        if let Some(p) = self.spare.take() {
+            pool::release(p);
+        }
+        if let Held::Pipe(pipe) = std::mem::replace(&mut self.held, Held::Nothing) {
+            // Still holding bytes: the pool closes it (never lends it).
+            pool::release(pipe);
+        }
+    }
+}
+
+/// shutdown(SHUT_WR). ENOTSOCK (a pipe, a tty: nothing to half-close) and
+/// ENOTCONN (the connection is already gone; the other direction will hear
+/// of it) are not errors.
+fn shutdown_wr(fd: i32) -> Result<(), i32> {
+    // SAFETY: shutdown takes no pointer.
+    if unsafe { libc::shutdown(fd, libc::SHUT_WR) } == 0 {
+        return Ok(());
+    }
+    match errno() {
+        libc::ENOTSOCK | libc::ENOTCONN => Ok(()),
+        e => Err(e),
+    }
+}
+
+/// write(2) until `buf` is written or dst is full: Ok(bytes written), or
+/// Err((bytes written before it, errno)). EINTR is retried.
+fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: rest is valid for rest.len() bytes.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n > 0 {
+            done += n as usize;
+            continue;
+        }
+        if n == 0 {
+            // write(2) of a non-empty buffer returning 0: no room, ever.
+            return Err((done, libc::ENOSPC));
+        }
+        match errno() {
+            libc::EINTR => {}
+            libc::EAGAIN => break,
+            e => return Err((done, e)),
+        }
+    }
+    Ok(done)
+}
+
+/// dst refused splice: moves the bytes held in `pipe` into a buffer (the
+/// pipe is ours and non-blocking, so one read loop drains it), and gives
+/// the empty pipe back.
+fn rescue(mut pipe: Pipe, dst: i32) -> Result<Held, Flow> {
+    let mut bytes = vec![0u8; pipe.held()];
+    let mut got = 0;
+    while got < bytes.len() {
+        match pipe.read_into(&mut bytes[got..]) {
+            Ok(n) if n > 0 => got += n,
+            // Cannot happen for our own pipe holding these bytes; what is
+            // left in it is closed with it.
+            r => {
+                pool::release(pipe);
+                let error = r.err().unwrap_or(libc::EIO);
+                return Err(Flow::Failed { error, fd: dst });
+            }
+        }
+    }
+    pool::release(pipe);
+    Ok(Held::Buffer { bytes, at: 0 })
+}

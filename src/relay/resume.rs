@@ -1,0 +1,51 @@
+//! Keeping a relay across an EINTR return (ZCOPY_OPT_EINTR), so that
+//! calling zcopy_relay again with the same fds continues both directions
+//! with no byte lost: the bytes one direction held when the signal came
+//! are still in its pipe.
+//!
+//! One relay per thread is kept, keyed by the two fd numbers and what they
+//! are (st_dev, st_ino: a closed fd whose number was reused by another
+//! socket does not match). It is discarded (held bytes closed with their
+//! pipe) by: a zcopy_relay call on that thread with other fds, the fds no
+//! longer being the same files, the thread's exit, or the call ending any
+//! way other than EINTR.
+
+use super::Relay;
+use crate::sys::fstat;
+use std::cell::RefCell;
+
+/// What an fd is: (st_dev, st_ino).
+type Identity = (u64, u64);
+
+/// The saved relay and what its fds were.
+struct Saved {
+    ids: (Identity, Identity),
+    relay: Relay,
+}
+
+thread_local! {
+    static SAVED: RefCell<Option<Saved>> = const { RefCell::new(None) };
+}
+
+/// The identity of `fd`, or the errno of fstat (EBADF: not open).
+pub fn identity(fd: i32) -> Result<Identity, i32> {
+    fstat(fd).map(|st| (st.st_dev, st.st_ino))
+}
+
+/// The relay saved for exactly these fds on this thread, if any; any other
+/// saved relay is discarded.
+pub fn take(a: i32, b: i32, ids: (Identity, Identity)) -> Option<Relay> {
+    let saved = SAVED.try_with(|s| s.borrow_mut().take()).ok().flatten()?;
+    if saved.relay.fds() == (a, b) && saved.ids == ids {
+        Some(saved.relay)
+    } else {
+        // Dropped here: its held bytes are closed with their pipes.
+        None
+    }
+}
+
+/// Keeps `relay` for the next call on this thread (a thread that is
+/// exiting cannot keep it: it is dropped).
+pub fn save(relay: Relay, ids: (Identity, Identity)) {
+    let _ = SAVED.try_with(|s| *s.borrow_mut() = Some(Saved { ids, relay }));
+}
