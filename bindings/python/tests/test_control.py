@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import socket
 import time
 import unittest
 
@@ -40,6 +41,29 @@ class Timeouts(unittest.TestCase):
                 self.assertLess(took, 2.0)
                 self.assertLess(used, 0.05, "the wait cost CPU")
                 self.assertEqual(read_n(dr, 1000), b"x" * 1000)
+
+    def test_trickle_never_trips_it_non_blocking_and_to_a_file(self):
+        sw, sr = tcp_pair()
+        close_all(self, sw, sr)
+        sr.setblocking(False)  # settimeout(0): no timeout of its own, zcopy waits
+        dst, path = temp_file(self, mode="wb", buffering=0)
+
+        def trickle():
+            for _ in range(8):  # 1.2 s in all, a byte every 0.15 s
+                time.sleep(0.15)
+                sw.sendall(b"t")
+            sw.shutdown(socket.SHUT_WR)
+
+        w = Bg(trickle)
+        self.assertEqual(zcopy.copy(dst, sr, timeout=0.5), 8)  # socket -> file
+        w.result()
+        with open(path, "rb") as g:
+            self.assertEqual(g.read(), b"t" * 8)
+        sw2, sr2 = tcp_pair()
+        close_all(self, sw2, sr2)
+        sr2.setblocking(False)
+        with self.assertRaises(TimeoutError):
+            zcopy.copy(dst, sr2, timeout=0.3)
 
     def test_sendfile_to_a_reader_that_stopped(self):
         f, _ = temp_file(self, data(16 << 20, seed=91), mode="rb", buffering=0)
@@ -152,11 +176,11 @@ try:
 except KeyboardInterrupt:
     out["waiting_for_room"] = time.monotonic() - sent[0]
 
-# 3. a handler that does not raise, every 3 ms during 24 MiB to a slow reader: all arrives, once
+# 3. a handler that does not raise, every 3 ms during 48 MiB to a slow reader: all arrives, once
 sw, sr = tcp_pair(); dw, dr = tcp_pair()
 hits = [0]
 signal.signal(signal.SIGALRM, lambda *a: hits.__setitem__(0, hits[0] + 1))
-payload = data(24 << 20, seed=93)
+payload = data(48 << 20, seed=93)
 got = {}
 def slow_read():
     buf = bytearray()
@@ -248,7 +272,7 @@ class CtrlC(unittest.TestCase):
         for case in ("waiting_for_data", "waiting_for_room"):
             self.assertIsInstance(out[case], float, out)
             self.assertLess(out[case], 0.1, f"Ctrl-C {case} took longer than 100 ms: {out}")
-        self.assertEqual(out["n"], 24 << 20)
+        self.assertEqual(out["n"], 48 << 20)
         self.assertTrue(out["intact"], "bytes lost or repeated across EINTR returns")
         self.assertGreater(out["hits"], 10, "the handler hardly ran: the test proved nothing")
 
