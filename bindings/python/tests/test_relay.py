@@ -144,10 +144,20 @@ signal.signal(signal.SIGALRM, lambda *a: hits.__setitem__(0, hits[0] + 1))
 signal.setitimer(signal.ITIMER_REAL, 0.003, 0.003)
 up, down = data(16 << 20, seed=81), data(16 << 20, seed=82)
 got = {}
+def slow_read(name, sock):
+    # slow readers keep the relay waiting for room, so the signals land in its waits
+    buf = bytearray()
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            break
+        buf += chunk
+        time.sleep(0.001)
+    got[name] = bytes(buf)
 ts = [threading.Thread(target=write_then_close, args=(client, up, 65536)),
       threading.Thread(target=write_then_close, args=(server, down, 65536)),
-      threading.Thread(target=lambda: got.__setitem__("up", read_all(server))),
-      threading.Thread(target=lambda: got.__setitem__("down", read_all(client)))]
+      threading.Thread(target=slow_read, args=("up", server)),
+      threading.Thread(target=slow_read, args=("down", client))]
 for t in ts: t.start()
 counts = zcopy.relay(pa, pb)
 signal.setitimer(signal.ITIMER_REAL, 0)
