@@ -49,26 +49,6 @@
 
 
 /**
- * Tag of an event about a relay's a_fd.
- */
-#define TAG_A 0
-
-/**
- * Tag of an event about a relay's b_fd.
- */
-#define TAG_B 1
-
-/**
- * Tag of an event about a relay's cancel fd.
- */
-#define TAG_CANCEL 2
-
-/**
- * Tag of the worker's waker (no slot).
- */
-#define TAG_WAKE 3
-
-/**
  * The `error` of a call whose Rust side panicked, caught at the boundary:
  * an internal bug, not a kernel errno (no errno has this value). The call
  * may have moved `written` bytes; the library stays usable.
@@ -287,38 +267,6 @@ typedef struct zcopy_result {
    */
   uint8_t reserved[7];
 } zcopy_result;
-
-/**
- * Readiness bits a worker hands to a step: which fd reported what since
- * the last step. A hang-up or error counts as both readable and writable,
- * so the step that follows meets the condition in its own system calls.
- */
-typedef uint8_t Ready;
-
-/**
- * a_fd became readable (or hung up / failed).
- */
-#define A_IN 1
-
-/**
- * a_fd became writable (or failed).
- */
-#define A_OUT 2
-
-/**
- * b_fd became readable (or hung up / failed).
- */
-#define B_IN 4
-
-/**
- * b_fd became writable (or failed).
- */
-#define B_OUT 8
-
-/**
- * Every bit: the first step after adoption, when nothing is known yet.
- */
-#define ALL (((A_IN | A_OUT) | B_IN) | B_OUT)
 
 #ifdef __cplusplus
 extern "C" {

@@ -204,3 +204,25 @@ fn in_chunks_as_the_cli_progress_bar_copies() {
     assert!(allocated(&dst) <= 2 * MIB, "{} bytes", allocated(&dst));
     assert!(same_bytes(&src, 0, &dst, 0, SIZE));
 }
+
+#[test]
+fn a_sysfs_file_shorter_than_its_size() {
+    // sysfs reports 4096 bytes and no blocks for a file of a few bytes: it
+    // looks sparse, and the copy must end where its content does, without
+    // padding dst to 4096 with zeros.
+    let p = "/sys/devices/system/cpu/online";
+    let src = File::open(p).unwrap();
+    let m = src.metadata().unwrap();
+    assert!(
+        m.blocks() * 512 < m.len(),
+        "{p} does not look sparse: {m:?}"
+    );
+    let want = std::fs::read(p).unwrap();
+    assert!(!want.is_empty() && (want.len() as u64) < m.len());
+    let tmp = Tmp::new("sysfs");
+    let dst = rw(&tmp.0.join("dst"));
+    let t = zcopy::dispatch::copy(dst.as_raw_fd(), src.as_raw_fd(), ZCOPY_ALL);
+    assert_eq!((t.written, t.error), (want.len() as i64, 0), "{t:?}");
+    assert_eq!(std::fs::read(tmp.0.join("dst")).unwrap(), want);
+    assert_eq!(position(&dst), want.len() as u64);
+}

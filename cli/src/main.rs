@@ -3,7 +3,8 @@
 //! ```text
 //! zcopy cp [-p] [--stats] [--progress] SRC... DST
 //! zcopy cat [--stats] [--progress] [FILE...]
-//! zcopy relay [--stats] [HOST]:PORT HOST:PORT
+//! zcopy relay [--stats] [--idle-timeout S] [--close-both] [--threads N]
+//!             [HOST]:PORT HOST:PORT
 //! ```
 //!
 //! One module per job: `args` (the command line), `progress` (the bar, the
@@ -27,14 +28,15 @@ Usage:
   zcopy cp [-p] [--stats] [--progress] SRC DST
   zcopy cp [-p] [--stats] [--progress] SRC... DIR
   zcopy cat [--stats] [--progress] [FILE...]
-  zcopy relay [--stats] [HOST]:PORT HOST:PORT
+  zcopy relay [--stats] [--idle-timeout SECONDS] [--close-both] [--threads N]
+              [HOST]:PORT HOST:PORT
   zcopy --version
   zcopy COMMAND --help
 
 Commands:
   cp      copy files as cp does (holes kept; -p keeps mode and times)
   cat     write files (none, or -, for stdin) to stdout
-  relay   a bidirectional TCP proxy
+  relay   a bidirectional TCP proxy (zcopy_relay, or the engine)
 
 Options (every command):
   --stats      print the method used, bytes, MB/s and pipe pool counters

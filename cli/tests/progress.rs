@@ -26,7 +26,7 @@ fn progress_bar_only_on_a_terminal() {
         stderr_str(&o)
     );
     // stderr a terminal.
-    require("script", "bsdutils");
+    require("script", "apt-get install -y bsdutils");
     let dst = tmp.path().join("p2");
     let line = format!(
         "{} cp --progress {} {}",

@@ -40,6 +40,21 @@ fn help_version_and_usage_errors() {
         vec!["relay", "not-an-address", "127.0.0.1:1"],
         vec!["relay", "127.0.0.1:0", "127.0.0.1:http"],
         vec!["relay", "127.0.0.1:0", "127.0.0.1:65536"],
+        vec!["relay", "127.0.0.1:0", "127.0.0.1:1", "--idle-timeout"],
+        vec!["relay", "--idle-timeout", "0", "127.0.0.1:0", "127.0.0.1:1"],
+        vec!["relay", "--idle-timeout=-1", "127.0.0.1:0", "127.0.0.1:1"],
+        vec![
+            "relay",
+            "--idle-timeout",
+            "soon",
+            "127.0.0.1:0",
+            "127.0.0.1:1",
+        ],
+        vec!["relay", "--threads", "many", "127.0.0.1:0", "127.0.0.1:1"],
+        vec!["relay", "--threads=5000", "127.0.0.1:0", "127.0.0.1:1"],
+        vec!["relay", "--close-both=yes", "127.0.0.1:0", "127.0.0.1:1"],
+        vec!["cp", "--close-both", "a", "b"],
+        vec!["cat", "--threads", "2"],
     ] {
         let o = run(zcopy().args(&args), T);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr_str(&o));

@@ -8,17 +8,17 @@ pub use crate::relay::RelayResult;
 /// Readiness bits a worker hands to a step: which fd reported what since
 /// the last step. A hang-up or error counts as both readable and writable,
 /// so the step that follows meets the condition in its own system calls.
-pub type Ready = u8;
+pub(crate) type Ready = u8;
 /// a_fd became readable (or hung up / failed).
-pub const A_IN: Ready = 1;
+pub(crate) const A_IN: Ready = 1;
 /// a_fd became writable (or failed).
-pub const A_OUT: Ready = 2;
+pub(crate) const A_OUT: Ready = 2;
 /// b_fd became readable (or hung up / failed).
-pub const B_IN: Ready = 4;
+pub(crate) const B_IN: Ready = 4;
 /// b_fd became writable (or failed).
-pub const B_OUT: Ready = 8;
+pub(crate) const B_OUT: Ready = 8;
 /// Every bit: the first step after adoption, when nothing is known yet.
-pub const ALL: Ready = A_IN | A_OUT | B_IN | B_OUT;
+pub(crate) const ALL: Ready = A_IN | A_OUT | B_IN | B_OUT;
 
 /// The outcome of one step, as the worker acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

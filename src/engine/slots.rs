@@ -8,13 +8,13 @@
 //! reaching whatever relay took the slot next.
 
 /// Tag of an event about a relay's a_fd.
-pub const TAG_A: u64 = 0;
+pub(crate) const TAG_A: u64 = 0;
 /// Tag of an event about a relay's b_fd.
-pub const TAG_B: u64 = 1;
+pub(crate) const TAG_B: u64 = 1;
 /// Tag of an event about a relay's cancel fd.
-pub const TAG_CANCEL: u64 = 2;
+pub(crate) const TAG_CANCEL: u64 = 2;
 /// Tag of the worker's waker (no slot).
-pub const TAG_WAKE: u64 = 3;
+pub(crate) const TAG_WAKE: u64 = 3;
 
 /// An epoll token (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
