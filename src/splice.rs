@@ -3,6 +3,7 @@
 //! file, file -> socket), drain src into a pooled pipe and pump the pipe
 //! into dst, chunk by chunk.
 
+use crate::control::now_ns;
 use crate::control::Control;
 use crate::inflight;
 use crate::nonblock::NonBlocking;
@@ -13,7 +14,7 @@ use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat, raw_splice};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
 use crate::urgent::{self, Mark};
-use crate::wait::{wait_ready, Wait};
+use crate::wait::{kernel_timed_out, wait_ready, wait_ready_since, Wait};
 
 /// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
 const MAX_DIRECT_CHUNK: i64 = 0x7fff_f000;
@@ -42,7 +43,23 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
         }
         Ok(fl) => fl,
     };
-    let _nb = NonBlocking::for_pair(dst, Some(dst_flags), src, None, !ctl.is_plain());
+    // Which path: a pipe on either side splices directly; two non-pipes go
+    // through a pooled pipe. (Two fstat(2)s, the price of the probing
+    // splice they replace plus the same-pipe check.)
+    let (d, s) = match (fstat(dst), fstat(src)) {
+        (Ok(d), Ok(s)) => (d, s),
+        (Err(e), _) | (_, Err(e)) => return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e),
+    };
+    let is_pipe = |st: &libc::stat| st.st_mode & libc::S_IFMT == libc::S_IFIFO;
+    let (dst_pipe, src_pipe) = (is_pipe(&d), is_pipe(&s));
+    if dst_pipe && src_pipe && d.st_dev == s.st_dev && d.st_ino == s.st_ino {
+        // A pipe into itself (fd for fd, a FIFO opened O_RDWR, a pipe
+        // reopened through /proc/self/fd): every byte would go round for
+        // ever.
+        return Transfer::done(ZCOPY_METHOD_SPLICE, 0, libc::EINVAL);
+    }
+    let direct_path = dst_pipe || src_pipe;
+    let _nb = pair_guard(ctl, direct_path, dst, dst_flags, src);
     without_sigpipe(|| {
         let first = match inflight::resume(ctl, dst, src, remain) {
             Ok(n) => n,
@@ -52,41 +69,43 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
         if left == 0 {
             return Transfer::done(ZCOPY_METHOD_SPLICE, first, 0);
         }
-        // With a pipe on either side the kernel splices directly; between
-        // two non-pipes it answers EINVAL at once, consuming nothing, and
-        // we go through a pooled pipe. One probing call is cheaper than two
-        // fstat(2)s.
-        let o = match direct(ctl, dst, src, left) {
-            Outcome::Fallback(0, libc::EINVAL) => match fstat(dst) {
-                // dst is a pipe, so the kernel refused src: a pipe into
-                // itself (fd for fd, a FIFO opened O_RDWR, a pipe reopened
-                // through /proc/self/fd), where through a pooled pipe every
-                // byte would go round for ever; or an src splice cannot read
-                // (the pool could not either: fall back).
-                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFIFO => {
-                    if same_pipe(dst, src) {
-                        return Transfer::done(ZCOPY_METHOD_SPLICE, first, libc::EINVAL);
-                    }
-                    Outcome::Fallback(0, libc::EINVAL)
+        let o = if !direct_path {
+            through_pool(ctl, dst, src, left)
+        } else {
+            match direct(ctl, dst, src, left) {
+                // src is a pipe and dst refuses splice (no splice_write):
+                // the pooled loop delivers what it drained with write(2).
+                // (dst a pipe: the kernel refused src, nothing else can.)
+                Outcome::Fallback(0, libc::EINVAL) if !dst_pipe => {
+                    through_pool(ctl, dst, src, left)
                 }
-                _ => through_pool(ctl, dst, src, left),
-            },
-            o => o,
+                o => o,
+            }
         };
         o.after(first).into_transfer(ZCOPY_METHOD_SPLICE)
     })
 }
 
-/// True when both fds are the same pipe (or FIFO).
-pub(crate) fn same_pipe(a: i32, b: i32) -> bool {
-    match (fstat(a), fstat(b)) {
-        (Ok(x), Ok(y)) => {
-            x.st_mode & libc::S_IFMT == libc::S_IFIFO
-                && x.st_dev == y.st_dev
-                && x.st_ino == y.st_ino
-        }
-        _ => false,
+/// Bounds a blocking socket's timeout once (see `nonblock`): the direct
+/// loop waits in the kernel on either fd, so both are made non-blocking
+/// when they have a timeout; the pooled loop only on dst (a unix socket's
+/// splice_write waits out SO_SNDTIMEO more than once inside one call),
+/// since it counts a src timeout the kernel already waited out. With
+/// options, every blocking fd.
+pub(crate) fn pair_guard(
+    ctl: &Control,
+    direct_path: bool,
+    dst: i32,
+    dst_flags: i32,
+    src: i32,
+) -> NonBlocking {
+    let always = !ctl.is_plain();
+    if direct_path || always {
+        return NonBlocking::for_pair(dst, Some(dst_flags), src, None, always);
     }
+    let mut g = NonBlocking::none();
+    g.add(dst, Some(dst_flags), Wait::Write, false);
+    g
 }
 
 /// Splices directly between `src` and `dst`, one of which is a pipe.
@@ -178,12 +197,15 @@ enum Drained {
 fn drain(ctl: &mut Control, pipe: &mut Pipe, src: i32, max: usize) -> Result<Drained, i32> {
     let mut waited = false;
     loop {
+        // A blocking src waits in the kernel (SO_RCVTIMEO included): the
+        // wait after its EAGAIN counts from here.
+        let t0 = now_ns();
         let mark = match pipe.fill_from(src, max) {
             Ok(0) => urgent::step_over(src),
             Ok(_) => return Ok(Drained::Filled),
             Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
             Err(libc::EAGAIN) => {
-                wait_ready(ctl, src, Wait::Read)?;
+                wait_ready_since(ctl, src, Wait::Read, t0)?;
                 waited = true;
                 continue;
             }
@@ -206,15 +228,21 @@ pub(crate) fn pump_some(ctl: &mut Control, pipe: &mut Pipe, dst: i32, max: usize
     let mut moved = 0;
     // Invariant: `moved` bytes left the pipe and reached dst.
     while moved < max && pipe.held() > 0 {
-        match pipe.empty_into(dst, (max - moved).min(pipe.held())) {
+        let want = (max - moved).min(pipe.held());
+        // A blocking dst may wait in the kernel (SO_SNDTIMEO included).
+        let t0 = now_ns();
+        match pipe.empty_into(dst, want) {
             // The pipe holds bytes, so 0 cannot happen; guard anyway.
             Ok(0) => return (moved, libc::EIO),
             Ok(n) => {
                 moved += n;
                 ctl.progress();
+                if n < want && kernel_timed_out(dst, t0) {
+                    return (moved, libc::EAGAIN);
+                }
             }
             Err(libc::EAGAIN) => {
-                if let Err(e) = wait_ready(ctl, dst, Wait::Write) {
+                if let Err(e) = wait_ready_since(ctl, dst, Wait::Write, t0) {
                     return (moved, e);
                 }
             }
