@@ -8,6 +8,7 @@ import os
 import json
 import socket
 import struct
+import threading
 import time
 import unittest
 import warnings
@@ -320,6 +321,38 @@ class EngineTests(unittest.TestCase):
                 f.result(10)
         with self.assertRaises(ValueError):
             engine.relay(*pairs[0][:2])
+
+    def test_close_racing_relay_calls(self):
+        # close() while other threads are inside engine.relay: each call
+        # either hands its pair over (the Future resolves) or raises
+        # ValueError; the C engine is never freed under a running add
+        for _ in range(5):
+            engine = zcopy.Engine(threads=1)
+            outcomes = []
+
+            def hammer():
+                while True:  # until the engine is seen closed
+                    a, b = socket.socketpair()
+                    try:
+                        outcomes.append((engine.relay(a, b), a, b))
+                    except ValueError:
+                        outcomes.append(None)
+                        a.close()
+                        b.close()
+                        return
+
+            workers = [Bg(hammer) for _ in range(3)]
+            deadline = time.monotonic() + 10
+            while len(outcomes) < 100 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            engine.close()  # while the workers are calling relay
+            for w in workers:
+                w.result()
+            self.assertIn(None, outcomes, "no call saw the engine closed")
+            for f, a, b in filter(None, outcomes):
+                self.assertIsInstance(f.exception(10), zcopy.Cancelled)
+                a.close()
+                b.close()
 
 
 if __name__ == "__main__":

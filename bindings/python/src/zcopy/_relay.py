@@ -125,6 +125,9 @@ class Engine:
             err = ctypes.get_errno() or _errno.ENOMEM
             raise OSError(err, f"zcopy_engine_new: {os.strerror(err)}")
         self._ptr = ptr
+        # held around zcopy_engine_add and while close() takes the pointer:
+        # the C engine must not be freed while another thread is inside add
+        self._use = threading.Lock()
         _engines.add(self)
 
     def relay(self, a: Any, b: Any, *, timeout: Optional[float] = None, close_both: bool = False,
@@ -158,7 +161,13 @@ class Engine:
             _next += 1
             # the entry keeps the sockets (their fds stay open) and the engine alive
             _relays[key] = (future, self, a, b, (fa, fb))
-        rc = _lib.zcopy_engine_add(self._ptr, fa, fb, ctypes.byref(opts), _callback, key)
+        with self._use:
+            ptr = self._ptr
+            rc = _lib.zcopy_engine_add(ptr, fa, fb, ctypes.byref(opts), _callback, key) if ptr else -1
+        if rc < 0:
+            with _lock:
+                del _relays[key]
+            raise ValueError("the engine is closed")
         if rc:
             with _lock:
                 del _relays[key]
@@ -181,7 +190,10 @@ class Engine:
         meanwhile, so their callbacks run). From a Future callback of this
         engine (an engine thread) it does not wait for that thread.
         """
-        ptr, self._ptr = self._ptr, None
+        if self._ptr is None:
+            return
+        with self._use:
+            ptr, self._ptr = self._ptr, None
         if ptr:
             _engines.discard(self)
             _lib.zcopy_engine_free(ptr)
