@@ -636,4 +636,11 @@ static inline int zt_wait_child(pid_t pid, double seconds)
     return w == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Prints the mechanism a call took ("# method: ..."), for the figures of
+ * the dispatch programs. */
+static inline void zt_method_line(const char *what, zcopy_result r)
+{
+    printf("# method: %-44s -> %s (%lld bytes)\n", what, zcopy_method_name(r.method), (long long)r.written);
+}
+
 #endif /* ZC_TEST_H */

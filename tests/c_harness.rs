@@ -245,6 +245,8 @@ ctests!(
     goports,
     pool,
     dispatch,
+    dispatch_devices,
+    dispatch_at,
     sigpipe,
     fork,
     nospin,
