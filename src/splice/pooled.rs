@@ -93,11 +93,8 @@ pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i6
     // Invariant at the head of each round: the pipe is empty, and `written`
     // bytes have left src and reached dst.
     let outcome = loop {
-        if remain <= 0 {
-            break Outcome::Ended(written);
-        }
-        if let Err(e) = ctl.check() {
-            break Outcome::Error(written, e);
+        if let Some(stop) = Outcome::before_round(ctl, remain, written) {
+            break stop;
         }
         match drain(ctl, &mut pipe, src, remain.min(chunk) as usize) {
             Ok(Drained::Eof) => break Outcome::Ended(written),
