@@ -643,4 +643,18 @@ static inline void zt_method_line(const char *what, zcopy_result r)
     printf("# method: %-44s -> %s (%lld bytes)\n", what, zcopy_method_name(r.method), (long long)r.written);
 }
 
+/* A writer thread running `main_fn` (zt_writer_main, or a wrapper that
+ * sets up the thread first) that writes all of buf to fd and closes fd. */
+static inline void zt_writer_spawn(struct zt_writer *w, void *(*main_fn)(void *), int fd, const unsigned char *buf,
+                                   size_t len)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->buf = buf;
+    w->len = len;
+    w->close_after = 1;
+    if (pthread_create(&w->th, NULL, main_fn, w))
+        DIE("pthread_create");
+}
+
 #endif /* ZC_TEST_H */
