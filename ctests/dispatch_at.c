@@ -143,7 +143,5 @@ int main(void)
     fds_before = zt_fd_count();
     test_sendfile_at_threads();
     test_positional_single();
-    zcopy_pool_drain();
-    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
-    return zt_finish();
+    return zt_finish_drained(fds_before);
 }

@@ -156,7 +156,5 @@ int main(void)
     test_cross_fs();
     test_char_dst();
     test_file_to_pipe_snapshot();
-    zcopy_pool_drain();
-    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
-    return zt_finish();
+    return zt_finish_drained(fds_before);
 }

@@ -657,4 +657,13 @@ static inline void zt_writer_spawn(struct zt_writer *w, void *(*main_fn)(void *)
         DIE("pthread_create");
 }
 
+/* The end of a program that started with `fds_before` open fds: drains the
+ * pool, checks that no fd is left over, prints the totals. */
+static inline int zt_finish_drained(int fds_before)
+{
+    zcopy_pool_drain();
+    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
+    return zt_finish();
+}
+
 #endif /* ZC_TEST_H */
