@@ -188,8 +188,7 @@ static void timeout_dst(const char *fname, opts_fn fn, int sk, int nb)
     } else {
         stream_pair(sk, s);
         src = s[1];
-        zt_writer_start(&w, s[0], data, n, 0, 0);
-        w.shut_after = 1;
+        zt_writer_start_shut(&w, s[0], data, n, 0);
     }
     zt_tcp_pair(d);
     small_buffers(d[0], d[1]);
@@ -606,7 +605,7 @@ static void *tick_main(void *arg)
 
 static void signal_storm(void)
 {
-    size_t n = (size_t)zt_vg(48L << 20, 16);
+    size_t n = (size_t)zt_vg(48L << 20, 4); /* under valgrind still more than the socket buffers hold */
     unsigned char *data = zt_random_buf(n, 45);
     int s[2], d[2];
     struct zt_writer w;
@@ -618,8 +617,7 @@ static void signal_storm(void)
     double t0 = zt_now();
     zt_unix_pair(s);
     zt_tcp_pair(d);
-    zt_writer_start(&w, s[0], data, n, 1 << 20, 0);
-    w.shut_after = 1;
+    zt_writer_start_shut(&w, s[0], data, n, 1 << 20);
     memset(&r, 0, sizeof r);
     r.fd = d[1];
     r.cap = n + 16;

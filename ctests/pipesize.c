@@ -32,8 +32,7 @@ static zcopy_pool_stats one_splice(const char *label, size_t n)
         DIE("malloc");
     zt_unix_pair(a);
     zt_unix_pair(b);
-    zt_writer_start(&w, a[0], data, n, 0, 0);
-    w.shut_after = 1;
+    zt_writer_start_shut(&w, a[0], data, n, 0);
     zt_reader_start(&rd, b[1], n + 16, 0);
     r = zcopy_splice(b[0], a[1], ZCOPY_ALL);
     zt_join(w.th, 20, "writer");

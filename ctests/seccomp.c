@@ -2,9 +2,11 @@
  * seccomp.c: sandboxes that forbid a mechanism (container runtimes answer
  * EPERM, older ones ENOSYS, for splice, sendfile or copy_file_range).
  *
- * Each case runs in a forked child that installs a seccomp filter (written
- * by hand in classic BPF) returning that errno for the listed syscalls, so
- * the library's once-per-process learning starts fresh every time.
+ * Each case runs in a child (fork, then exec of this program with
+ * "--case N", so that under valgrind, which implements no seccomp(2), the
+ * child runs natively) that installs a seccomp filter (written by hand in
+ * classic BPF) returning that errno for the listed syscalls; the library's
+ * once-per-process learning starts fresh every time.
  * - zcopy_copy must fall back on its *first* call and complete, and
  *   `method` must name the mechanism that really moved the bytes.
  * - Each mechanism's own entry point must answer handled=false (consumed
@@ -98,8 +100,7 @@ static void copy_falls_back(int block, int err, const char *what, int method)
                 src = s[0];
             } else {
                 zt_unix_pair(s);
-                zt_writer_start(&w, s[0], data, SIZE, 0, 0);
-                w.shut_after = 1;
+                zt_writer_start_shut(&w, s[0], data, SIZE, 0);
                 src = s[1];
             }
             writer = 1;
@@ -220,24 +221,50 @@ struct sandbox_case {
     int method;       /* what must move the bytes */
 };
 
-static void in_child(const struct sandbox_case *c)
+static const struct sandbox_case cases[] = {
+    { B_CFR | B_SENDFILE, EPERM, "file->file", ZCOPY_METHOD_READ_WRITE },
+    { B_CFR | B_SENDFILE, ENOSYS, "file->file", ZCOPY_METHOD_READ_WRITE },
+    { B_CFR, EPERM, "file->file", ZCOPY_METHOD_SENDFILE },
+    { B_SENDFILE, EPERM, "file->unix", ZCOPY_METHOD_READ_WRITE },
+    { B_SENDFILE, ENOSYS, "file->unix", ZCOPY_METHOD_READ_WRITE },
+    { B_SPLICE, EPERM, "unix->unix", ZCOPY_METHOD_READ_WRITE },
+    { B_SPLICE, ENOSYS, "unix->unix", ZCOPY_METHOD_READ_WRITE },
+    { B_SPLICE, EPERM, "pipe->unix", ZCOPY_METHOD_READ_WRITE },
+    { B_SPLICE, ENOSYS, "pipe->unix", ZCOPY_METHOD_READ_WRITE },
+    { B_SPLICE | B_SENDFILE | B_CFR, EPERM, NULL, 0 },
+    { B_SPLICE | B_SENDFILE | B_CFR, ENOSYS, NULL, 0 },
+};
+enum { NCASES = sizeof cases / sizeof cases[0] };
+
+/* The child's side: one case, in a process of its own. */
+static int run_case(const struct sandbox_case *c)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    zt_watchdog(60);
+    zt_fill(data, sizeof data, 31);
+    forbid(c->block, c->err);
+    if (c->what)
+        copy_falls_back(c->block, c->err, c->what, c->method);
+    else
+        unhandled(c->err);
+    fflush(stdout);
+    return zt_failed ? 1 : 0;
+}
+
+static void in_child(const char *self, int i)
+{
+    const struct sandbox_case *c = &cases[i];
     pid_t pid;
     int st;
-    char names[80];
+    char names[80], idx[16];
     fflush(stdout);
+    snprintf(idx, sizeof idx, "%d", i);
     pid = fork();
     if (pid < 0)
         DIE("fork");
     if (pid == 0) {
-        zt_passed = zt_failed = 0; /* the child's own tally */
-        forbid(c->block, c->err);
-        if (c->what)
-            copy_falls_back(c->block, c->err, c->what, c->method);
-        else
-            unhandled(c->err);
-        fflush(stdout);
-        _exit(zt_failed ? 1 : 0);
+        execl(self, self, "--case", idx, (char *)NULL);
+        _exit(127);
     }
     if (waitpid(pid, &st, 0) != pid)
         DIE("waitpid");
@@ -246,25 +273,15 @@ static void in_child(const struct sandbox_case *c)
           st);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    static const struct sandbox_case cases[] = {
-        { B_CFR | B_SENDFILE, EPERM, "file->file", ZCOPY_METHOD_READ_WRITE },
-        { B_CFR | B_SENDFILE, ENOSYS, "file->file", ZCOPY_METHOD_READ_WRITE },
-        { B_CFR, EPERM, "file->file", ZCOPY_METHOD_SENDFILE },
-        { B_SENDFILE, EPERM, "file->unix", ZCOPY_METHOD_READ_WRITE },
-        { B_SENDFILE, ENOSYS, "file->unix", ZCOPY_METHOD_READ_WRITE },
-        { B_SPLICE, EPERM, "unix->unix", ZCOPY_METHOD_READ_WRITE },
-        { B_SPLICE, ENOSYS, "unix->unix", ZCOPY_METHOD_READ_WRITE },
-        { B_SPLICE, EPERM, "pipe->unix", ZCOPY_METHOD_READ_WRITE },
-        { B_SPLICE, ENOSYS, "pipe->unix", ZCOPY_METHOD_READ_WRITE },
-        { B_SPLICE | B_SENDFILE | B_CFR, EPERM, NULL, 0 },
-        { B_SPLICE | B_SENDFILE | B_CFR, ENOSYS, NULL, 0 },
-    };
-    size_t i;
+    int i;
+    if (argc == 3 && strcmp(argv[1], "--case") == 0) {
+        i = atoi(argv[2]);
+        return i >= 0 && i < NCASES ? run_case(&cases[i]) : 2;
+    }
     zt_start("seccomp", 120);
-    zt_fill(data, sizeof data, 31);
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        in_child(&cases[i]);
+    for (i = 0; i < NCASES; i++)
+        in_child(argv[0], i);
     return zt_finish();
 }

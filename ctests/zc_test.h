@@ -456,6 +456,21 @@ static inline void zt_writer_start(struct zt_writer *w, int fd, const unsigned c
         DIE("pthread_create writer");
 }
 
+/* A writer thread that half-closes `fd` (shutdown SHUT_WR) when done; the
+ * flag is set before the thread starts, so a quick writer cannot miss it. */
+static inline void zt_writer_start_shut(struct zt_writer *w, int fd, const unsigned char *buf,
+                                        size_t len, size_t chunk)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->buf = buf;
+    w->len = len;
+    w->chunk = chunk;
+    w->shut_after = 1;
+    if (pthread_create(&w->th, NULL, zt_writer_main, w) != 0)
+        DIE("pthread_create writer");
+}
+
 /* A reader thread: reads `fd` until EOF into a buffer of `cap` bytes
  * (bytes past cap are counted in `extra` and dropped). */
 struct zt_reader {

@@ -41,10 +41,19 @@ impl NonBlocking {
         if self.fds[..self.n].contains(&fd) || self.n == self.fds.len() {
             return;
         }
+        // Cheapest question first: known flags that say non-blocking, then
+        // the socket's timeout (one getsockopt; ENOTSOCK for anything but a
+        // socket), and F_GETFL only for a socket that has one.
+        if flags.is_some_and(|fl| fl & libc::O_NONBLOCK != 0) {
+            return;
+        }
+        if !always && socket_timeout_ms(fd, how) < 0 {
+            return;
+        }
         let Some(fl) = flags.or_else(|| fd_flags(fd).ok()) else {
             return; // a bad fd: the call itself reports it
         };
-        if fl & libc::O_NONBLOCK != 0 || !(always || socket_timeout_ms(fd, how) >= 0) {
+        if fl & libc::O_NONBLOCK != 0 {
             return;
         }
         // SAFETY: F_SETFL takes an int; a failure leaves the fd blocking,

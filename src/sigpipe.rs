@@ -1,6 +1,12 @@
 //! The SIGPIPE guard: splice(2) and sendfile(2) take no MSG_NOSIGNAL, so a
 //! write to a peer that is gone raises SIGPIPE. The guard blocks it in the
 //! calling thread for one call (libpq's pattern), never process-wide.
+//!
+//! Cost on the plain path: one rt_sigaction read when SIGPIPE is already
+//! ignored (Rust and Python programs, most servers: the kernel then drops a
+//! SIGPIPE, so there is nothing to block or consume); otherwise two
+//! rt_sigprocmask, and rt_sigpending only after an EPIPE / ECONNRESET (the
+//! only errors that come with a SIGPIPE).
 
 use std::mem::MaybeUninit;
 
@@ -10,6 +16,8 @@ use std::mem::MaybeUninit;
 /// mask is restored afterwards, and only a SIGPIPE that the call itself
 /// raised is consumed (one that was already pending stays pending).
 pub struct SigpipeGuard {
+    /// SIGPIPE was ignored at the start: nothing was changed.
+    ignored: bool,
     was_blocked: bool,
     was_pending: bool,
     /// The errno the call ended with; set before the guard drops.
@@ -24,6 +32,15 @@ fn sigpipe_set() -> libc::sigset_t {
         libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
         set.assume_init()
     }
+}
+
+/// True when SIGPIPE's disposition is SIG_IGN (one rt_sigaction read).
+fn sigpipe_ignored() -> bool {
+    let mut old = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a NULL new action only reads the current one into `old`.
+    let r = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: zeroed, then filled by the kernel on success.
+    r == 0 && unsafe { old.assume_init() }.sa_sigaction == libc::SIG_IGN
 }
 
 fn sigpipe_pending() -> bool {
@@ -44,8 +61,18 @@ impl Default for SigpipeGuard {
 }
 
 impl SigpipeGuard {
-    /// Blocks SIGPIPE in this thread.
+    /// Blocks SIGPIPE in this thread, unless its disposition is SIG_IGN. (A
+    /// thread that sets SIGPIPE to SIG_DFL while another is inside a call
+    /// races that call, as it would any write(2) to a closed peer.)
     pub fn new() -> SigpipeGuard {
+        if sigpipe_ignored() {
+            return SigpipeGuard {
+                ignored: true,
+                was_blocked: false,
+                was_pending: false,
+                error: 0,
+            };
+        }
         let set = sigpipe_set();
         let mut old = MaybeUninit::<libc::sigset_t>::uninit();
         // SAFETY: both sets are valid.
@@ -57,6 +84,7 @@ impl SigpipeGuard {
         // (it would have been delivered), so only look when it was blocked.
         let was_pending = was_blocked && sigpipe_pending();
         SigpipeGuard {
+            ignored: false,
             was_blocked,
             was_pending,
             error: 0,
@@ -65,11 +93,15 @@ impl SigpipeGuard {
 }
 
 impl Drop for SigpipeGuard {
-    /// Consumes a SIGPIPE the call raised (only after an error: a
-    /// successful call raises none) and restores the thread's mask. Runs on
+    /// Consumes a SIGPIPE the call raised (only after EPIPE or ECONNRESET:
+    /// no other outcome raises one) and restores the thread's mask. Runs on
     /// unwinding too, so the mask is never left changed.
     fn drop(&mut self) {
-        if self.error != 0 && !self.was_pending && sigpipe_pending() {
+        if self.ignored {
+            return;
+        }
+        let raised = matches!(self.error, libc::EPIPE | libc::ECONNRESET);
+        if raised && !self.was_pending && sigpipe_pending() {
             let set = sigpipe_set();
             let zero = libc::timespec {
                 tv_sec: 0,

@@ -263,6 +263,7 @@ ctests!(
     atfork,
     pipesize,
     control,
+    sigpipe_ignored,
     engine_relay,
     engine_life,
     engine_load,

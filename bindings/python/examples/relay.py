@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
-"""A bidirectional TCP proxy on zcopy.splice: one thread per direction.
+"""A bidirectional TCP proxy on zcopy.relay: one thread and one call per connection.
 
-usage: relay.py LISTEN TARGET      e.g. relay.py 127.0.0.1:9000 127.0.0.1:5201
+usage: relay.py [--idle SECONDS] LISTEN TARGET      e.g. relay.py 127.0.0.1:9000 127.0.0.1:5201
 
-Each accepted connection gets a connection to TARGET and two threads, one
-per direction, each calling zcopy.splice(dst, src) once: the bytes go from
-socket to socket through a pooled kernel pipe, never through Python. When
-a direction reaches end of stream it half-closes its destination
-(shutdown(SHUT_WR)) so the other side sees EOF while the opposite direction
-keeps flowing. If a direction fails (reset, broken pipe), both sockets are
-shut down so the other direction ends too. When both directions are done
+Each accepted connection gets a connection to TARGET and one thread that
+calls zcopy.relay(client, upstream) once: both directions move at the same
+time, socket to socket through pooled kernel pipes, never through Python.
+When a direction reaches end of stream its destination is half-closed
+(shutdown(SHUT_WR)) while the other keeps flowing; a reset or broken pipe
+on either side ends both; --idle ends a connection idle that long. Then
 both sockets are closed.
 """
 
@@ -26,42 +25,30 @@ def parse(addr):
 
 
 class Connection:
-    """The two sockets of one proxied connection and their two pumps."""
+    """The two sockets of one proxied connection and the thread relaying them."""
 
-    def __init__(self, client, upstream):
+    def __init__(self, client, upstream, idle=None):
         self.client = client
         self.upstream = upstream
-        self.lock = threading.Lock()
-        self.running = 2
+        self.idle = idle
+        self.running = 0
 
-    def pump(self, dst, src):
+    def run(self):
         try:
-            zcopy.splice(dst, src)
+            zcopy.relay(self.client, self.upstream, timeout=self.idle)
         except OSError:
-            # reset or broken pipe: end the other direction as well
-            for s in (self.client, self.upstream):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        else:
-            try:
-                dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-        with self.lock:
-            self.running -= 1
-            last = self.running == 0
-        if last:
+            pass  # reset, broken pipe or idle: the relay already ended both directions
+        finally:
             self.client.close()
             self.upstream.close()
+            self.running = 0
 
     def start(self):
-        for dst, src in ((self.upstream, self.client), (self.client, self.upstream)):
-            threading.Thread(target=self.pump, args=(dst, src), daemon=True).start()
+        self.running = 1
+        threading.Thread(target=self.run, daemon=True).start()
 
 
-def serve(listen, target):
+def serve(listen, target, idle=None):
     ln = socket.create_server(listen, reuse_port=False)
     while True:
         client, _ = ln.accept()
@@ -72,15 +59,18 @@ def serve(listen, target):
             print(f"relay: cannot reach {target}: {e}", file=sys.stderr)
             client.close()
             continue
-        Connection(client, upstream).start()
+        Connection(client, upstream, idle).start()
 
 
 def main(argv):
-    if len(argv) != 3:
+    args, idle = argv[1:], None
+    if args[:1] == ["--idle"] and len(args) > 1:
+        idle, args = float(args[1]), args[2:]
+    if len(args) != 2:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     try:
-        serve(parse(argv[1]), parse(argv[2]))
+        serve(parse(args[0]), parse(args[1]), idle)
     except KeyboardInterrupt:
         pass
     return 0

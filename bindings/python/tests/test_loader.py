@@ -125,7 +125,12 @@ class Basics(unittest.TestCase):
     def test_result_struct_mirrors_c(self):
         fields = [(n, t) for n, t in _loader.Result._fields_]
         self.assertEqual(fields, [("written", ctypes.c_int64), ("error", ctypes.c_int32),
-                                  ("method", ctypes.c_int32), ("handled", ctypes.c_bool)])
+                                  ("method", ctypes.c_int32), ("handled", ctypes.c_bool),
+                                  ("reserved", ctypes.c_uint8 * 7)])
+        self.assertEqual([getattr(_loader.Result, f).offset for f in ("written", "error", "method", "handled",
+                                                                      "reserved")], [0, 8, 12, 16, 17])
+        self.assertEqual(ctypes.sizeof(_loader.RelayResultStruct), 24)
+        self.assertEqual(ctypes.sizeof(_loader.EngineStatsStruct), 32)
         self.assertEqual(ctypes.sizeof(_loader.Result), 24)
         self.assertEqual(ctypes.sizeof(_loader.PoolStatsStruct), 40)
         self.assertEqual(ctypes.sizeof(_loader.OptionsStruct), 24)
@@ -173,6 +178,8 @@ class Basics(unittest.TestCase):
         header = (REPO / "include" / "zcopy.h").read_text()
         defines = dict(re.findall(r"^#define (ZCOPY_[A-Z_]+) (-?\d+)$", header, re.M))
         self.assertEqual(int(defines["ZCOPY_EPANIC"]), zcopy.EPANIC)
+        self.assertEqual(int(defines["ZCOPY_OPT_EINTR"]), zcopy._control.OPT_EINTR)
+        self.assertEqual(int(defines["ZCOPY_OPT_CLOSE_BOTH"]), zcopy._control.OPT_CLOSE_BOTH)
         self.assertEqual(int(defines["ZCOPY_WANT_READ"]), aio.WANT_READ)
         self.assertEqual(int(defines["ZCOPY_WANT_WRITE"]), aio.WANT_WRITE)
         for name in ("NONE", "SPLICE", "SENDFILE", "COPY_FILE_RANGE", "READ_WRITE"):

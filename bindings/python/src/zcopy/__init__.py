@@ -6,9 +6,11 @@ copy_file_range, and a best-path ``copy``). Every transfer function takes
 object with ``fileno()`` (sockets, files), moves at most ``count`` bytes
 (``None``: until end of file) and returns the number of bytes moved.
 
-The GIL is released during every call, so threads relay in parallel. A
-blocking call is not interrupted by signals (the library retries EINTR), so
-run long transfers in threads, or use :mod:`zcopy.aio` on an event loop.
+The GIL is released during every call, so threads relay in parallel.
+Every blocking call takes ``timeout=`` (seconds without a byte moved:
+TimeoutError; by default a socket's own ``settimeout``) and ``cancel=`` (a
+:class:`CancelToken`: :class:`Cancelled`), and Ctrl-C interrupts it within
+about 100 ms (see zcopy/_control.py); :mod:`zcopy.aio` runs on an event loop.
 
 Errors raise :class:`zcopy.Error`, an :class:`OSError` whose class also
 matches the errno (``BrokenPipeError``, ``ConnectionResetError``, ...), with
@@ -31,14 +33,17 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-from typing import Callable, NamedTuple, Optional, Protocol, Union
+from typing import NamedTuple, Optional, Protocol, Union
 
-from . import _loader, _objects
-from ._errors import EPANIC, Error, NotHandled, check, method_name
+from . import _loader
+from ._control import CancelToken, Control
+from ._errors import EPANIC, Cancelled, Error, NotHandled, method_name
+from ._transfer import ALL, offset_arg, transfer
 
 __all__ = [
     "ALL",
     "CancelToken",
+    "Cancelled",
     "EPANIC",
     "Error",
     "FileLike",
@@ -48,6 +53,9 @@ __all__ = [
     "copy_file_range",
     "copyfile",
     "copyfileobj",
+    "Engine",
+    "EngineStats",
+    "relay",
     "library_path",
     "method_name",
     "pool_configure",
@@ -65,9 +73,6 @@ library_path: str = _loader.LIBRARY_PATH
 #: The C library's version string, from ``zcopy_version()``.
 __version__: str = _lib.zcopy_version().decode()
 
-#: The C library's "until end of file" value for a count (INT64_MAX).
-ALL: int = (1 << 63) - 1
-
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -77,57 +82,12 @@ class _HasFileno(Protocol):
 FileLike = Union[int, _HasFileno]
 
 
-def _fd(obj: FileLike) -> int:
-    """The fd of a transfer end, after the checks every call makes (TypeError)."""
-    return _objects.fileno(_objects.plain(obj))
+def _controlled(timeout: Optional[float], cancel: Optional[CancelToken], dst: FileLike, src: FileLike) -> Control:
+    return Control(timeout, cancel, (dst, src))
 
 
-def _count(count: Optional[int]) -> int:
-    if count is None:
-        return ALL
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise TypeError(f"count must be an int or None, got {type(count).__name__}")
-    if count < 0:
-        raise ValueError(f"count must be >= 0 or None, got {count}")
-    return min(count, ALL)
-
-
-def _offset(name: str, value: int) -> ctypes.c_int64:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return ctypes.c_int64(value)
-
-
-def _transfer(call: Callable[[int, int, int], _loader.Result], dst: FileLike, src: FileLike,
-              count: Optional[int], *, positional: bool = False) -> int:
-    """Runs one C transfer between two Python objects; returns the bytes moved.
-
-    dst's pending writes go first, then bytes a non-seekable src's buffer
-    holds, then the C call moves the rest from the fd; both objects' idea
-    of their position is re-read afterwards, also when the call fails.
-    ``positional``: src is read at an explicit offset (its position stays).
-    """
-    n = _count(count)
-    d = _objects.sink(dst)
-    try:
-        s = _objects.source(src, positional=positional)
-        try:
-            before = 0
-            if s.held and n:
-                before = check(s.deliver_held(d.fd, n))
-                n -= before
-                if n == 0:
-                    return before
-            return check(call(d.fd, s.fd, n), before)
-        finally:
-            s.settle()
-    finally:
-        d.settle()
-
-
-def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
+def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
+           timeout: Optional[float] = None, cancel: Optional[CancelToken] = None) -> int:
     """Moves up to ``count`` bytes from src to dst with splice(2).
 
     Socket to socket (or file) goes through a pipe borrowed from the
@@ -138,15 +98,19 @@ def splice(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
     Raises:
         NotHandled: the kernel cannot splice from src, dst is O_APPEND, or
             no pipe could be had (nothing consumed).
+        TimeoutError: ``timeout`` seconds (or the socket's own timeout) passed
+            with no byte moved; a zcopy.Error with ``.written``.
+        zcopy.Cancelled: ``cancel`` was cancelled; with ``.written``.
         Error: any other failure, as the matching OSError subclass
             (BrokenPipeError when dst's peer is gone, ...), with ``.written``.
             Bytes taken from src but not delivered are lost.
         ValueError: ``count`` is negative.
     """
-    return _transfer(_lib.zcopy_splice, dst, src, count)
+    return transfer(_lib.zcopy_splice_opts, dst, src, count, control=_controlled(timeout, cancel, dst, src))
 
 
-def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offset: Optional[int] = None) -> int:
+def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offset: Optional[int] = None,
+             timeout: Optional[float] = None, cancel: Optional[CancelToken] = None) -> int:
     """Moves up to ``count`` bytes from the file src to dst with sendfile(2).
 
     With ``offset=None`` the bytes come from src's file position, which
@@ -159,14 +123,19 @@ def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offse
     Raises:
         NotHandled: src is not a file the kernel can send from, or dst is
             O_APPEND (nothing consumed).
+        TimeoutError: ``timeout`` seconds (or the socket's own timeout) passed
+            with no byte moved; a zcopy.Error with ``.written``.
+        zcopy.Cancelled: ``cancel`` was cancelled; with ``.written``.
         Error: any other failure, as the matching OSError subclass.
-        ValueError: ``count`` or ``offset`` is negative.
+        ValueError: ``count`` or ``offset`` is negative, or ``offset`` with
+            ``timeout``/``cancel`` (the positional call has no options).
     """
     if offset is None:
-        return _transfer(_lib.zcopy_sendfile, dst, src, count)
-    off = _offset("offset", offset)
-    return _transfer(lambda d, s, n: _lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n),
-                     dst, src, count, positional=True)
+        return transfer(_lib.zcopy_sendfile_opts, dst, src, count, control=_controlled(timeout, cancel, dst, src))
+    _no_control("offset", timeout, cancel)
+    off = offset_arg("offset", offset)
+    return transfer(lambda d, s, n, _: _lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n),
+                    dst, src, count, control=None, positional=True)
 
 
 def copy_file_range(
@@ -176,6 +145,8 @@ def copy_file_range(
     *,
     src_offset: Optional[int] = None,
     dst_offset: Optional[int] = None,
+    timeout: Optional[float] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> int:
     """Copies up to ``count`` bytes between regular files with copy_file_range(2).
 
@@ -188,24 +159,37 @@ def copy_file_range(
         NotHandled: the kernel cannot copy between these files (other
             filesystem, procfs source that reports size 0, O_APPEND dst,
             seccomp, ...): nothing was copied; fall back.
+        TimeoutError: ``timeout`` seconds (or the socket's own timeout) passed
+            with no byte moved; a zcopy.Error with ``.written``.
+        zcopy.Cancelled: ``cancel`` was cancelled; with ``.written``.
         Error: any other failure, as the matching OSError subclass.
-        ValueError: ``count`` or an offset is negative.
+        ValueError: ``count`` or an offset is negative, or an offset with
+            ``timeout``/``cancel`` (the positional call has no options).
     """
     if src_offset is None and dst_offset is None:
-        return _transfer(_lib.zcopy_copy_file_range, dst, src, count)
-    so = None if src_offset is None else _offset("src_offset", src_offset)
-    do = None if dst_offset is None else _offset("dst_offset", dst_offset)
+        return transfer(_lib.zcopy_copy_file_range_opts, dst, src, count,
+                        control=_controlled(timeout, cancel, dst, src))
+    _no_control("src_offset/dst_offset", timeout, cancel)
+    so = None if src_offset is None else offset_arg("src_offset", src_offset)
+    do = None if dst_offset is None else offset_arg("dst_offset", dst_offset)
 
-    def call(d: int, s: int, n: int) -> _loader.Result:
+    def call(d: int, s: int, n: int, _: object) -> _loader.Result:
         dp = None if do is None else ctypes.byref(do)
         sp = None if so is None else ctypes.byref(so)
         r: _loader.Result = _lib.zcopy_copy_file_range_at(d, dp, s, sp, n)
         return r
 
-    return _transfer(call, dst, src, count, positional=so is not None)
+    return transfer(call, dst, src, count, control=None, positional=so is not None)
 
 
-def copy(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
+def _no_control(what: str, timeout: object, cancel: object) -> None:
+    # the positional C calls have no options variant
+    if timeout is not None or cancel is not None:
+        raise ValueError(f"timeout= and cancel= cannot be combined with {what}=")
+
+
+def copy(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
+         timeout: Optional[float] = None, cancel: Optional[CancelToken] = None) -> int:
     """Copies up to ``count`` bytes from src to dst by the fastest safe path.
 
     Picks copy_file_range, sendfile, splice or a read/write loop from the
@@ -214,12 +198,15 @@ def copy(dst: FileLike, src: FileLike, count: Optional[int] = None) -> int:
     bytes moved.
 
     Raises:
+        TimeoutError: ``timeout`` seconds (or the socket's own timeout) passed
+            with no byte moved; a zcopy.Error with ``.written``.
+        zcopy.Cancelled: ``cancel`` was cancelled; with ``.written``.
         Error: the copy failed, as the matching OSError subclass, with
             ``.written`` counting every mechanism's bytes and ``.method``
             the mechanism that failed.
         ValueError: ``count`` is negative.
     """
-    return _transfer(_lib.zcopy_copy, dst, src, count)
+    return transfer(_lib.zcopy_copy_opts, dst, src, count, control=_controlled(timeout, cancel, dst, src))
 
 
 class PoolStats(NamedTuple):
@@ -278,5 +265,5 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
         raise OSError(rc, os.strerror(rc))
 
 
-from ._control import CancelToken  # noqa: E402
+from ._relay import Engine, EngineStats, relay  # noqa: E402
 from ._shutil_like import copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)

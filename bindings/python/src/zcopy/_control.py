@@ -168,6 +168,11 @@ class Control:
             self.last_progress = time.monotonic()
 
 
+def run_signal_handlers() -> None:
+    """Runs the Python handlers of signals that arrived; one that raises propagates from here."""
+    _check_signals()  # PyDLL: an exception a handler raised is raised here
+
+
 def interrupted(error: int) -> bool:
     """After a call ended with ``error``: True when it was EINTR and the caller should go on.
 
@@ -175,7 +180,7 @@ def interrupted(error: int) -> bool:
     """
     if error != _errno.EINTR:
         return False
-    _check_signals()  # PyDLL: an exception a handler raised is raised here
+    run_signal_handlers()
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno as _errno
 import os
 from typing import Dict, Type
 
@@ -49,7 +50,17 @@ class NotHandled(Error):
     __module__ = "zcopy"
 
 
-_classes: Dict[int, Type[Error]] = {}
+class Cancelled(Error):
+    """The call was cancelled through its :class:`zcopy.CancelToken` (errno ECANCELED).
+
+    ``written`` counts the bytes delivered before it; bytes taken from src
+    and not delivered were discarded with their pipe.
+    """
+
+    __module__ = "zcopy"
+
+
+_classes: Dict[int, Type[Error]] = {_errno.ECANCELED: Cancelled}
 
 
 def error_class(err: int) -> Type[Error]:

@@ -39,6 +39,7 @@ class Result(ctypes.Structure):
         ("error", ctypes.c_int32),
         ("method", ctypes.c_int32),
         ("handled", ctypes.c_bool),
+        ("reserved", ctypes.c_uint8 * 7),
     ]
 
 
@@ -139,10 +140,36 @@ class OptionsStruct(ctypes.Structure):
     ]
 
 
+class RelayResultStruct(ctypes.Structure):
+    """Mirror of ``struct zcopy_relay_result`` (24 bytes)."""
+
+    _fields_ = [
+        ("a_to_b", ctypes.c_int64),
+        ("b_to_a", ctypes.c_int64),
+        ("error", ctypes.c_int32),
+        ("error_fd", ctypes.c_int32),
+    ]
+
+
+class EngineStatsStruct(ctypes.Structure):
+    """Mirror of ``struct zcopy_engine_stats``."""
+
+    _fields_ = [
+        ("active", ctypes.c_uint64),
+        ("finished", ctypes.c_uint64),
+        ("bytes", ctypes.c_uint64),
+        ("pipes_in_use", ctypes.c_uint64),
+    ]
+
+
 _c_int = ctypes.c_int
 _i64 = ctypes.c_int64
 _p_i64 = ctypes.POINTER(ctypes.c_int64)
 _splicer = ctypes.c_void_p  # an opaque zcopy_splicer *
+_engine = ctypes.c_void_p  # an opaque zcopy_engine *
+_p_opts = ctypes.POINTER(OptionsStruct)
+#: zcopy_relay_done_fn: void (*)(void *ctx, zcopy_relay_result result)
+DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, RelayResultStruct)
 
 # name -> (restype, argtypes): every function of include/zcopy.h
 SIGNATURES = {
@@ -163,11 +190,16 @@ SIGNATURES = {
     "zcopy_splicer_pending": (_i64, [_splicer]),
     "zcopy_splicer_wants": (ctypes.c_int32, [_splicer]),
     "zcopy_splicer_eof": (ctypes.c_bool, [_splicer]),
-    "zcopy_options_init": (None, [ctypes.POINTER(OptionsStruct)]),
-    "zcopy_copy_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
-    "zcopy_splice_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
-    "zcopy_sendfile_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
-    "zcopy_copy_file_range_opts": (Result, [_c_int, _c_int, _i64, ctypes.POINTER(OptionsStruct)]),
+    "zcopy_options_init": (None, [_p_opts]),
+    "zcopy_copy_opts": (Result, [_c_int, _c_int, _i64, _p_opts]),
+    "zcopy_splice_opts": (Result, [_c_int, _c_int, _i64, _p_opts]),
+    "zcopy_sendfile_opts": (Result, [_c_int, _c_int, _i64, _p_opts]),
+    "zcopy_copy_file_range_opts": (Result, [_c_int, _c_int, _i64, _p_opts]),
+    "zcopy_relay": (RelayResultStruct, [_c_int, _c_int, _p_opts]),
+    "zcopy_engine_new": (_engine, [ctypes.c_uint32]),
+    "zcopy_engine_add": (ctypes.c_int32, [_engine, _c_int, _c_int, _p_opts, DONE_FN, ctypes.c_void_p]),
+    "zcopy_engine_get_stats": (None, [_engine, ctypes.POINTER(EngineStatsStruct)]),
+    "zcopy_engine_free": (None, [_engine]),
 }
 
 

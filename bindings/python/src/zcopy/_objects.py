@@ -33,11 +33,10 @@ import io
 import os
 import socket
 import sys
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import _loader
 
-_lib = _loader.LIB
 
 #: io types whose bytes are their fd's bytes (the buffered ones once their
 #: buffer is accounted for).
@@ -134,12 +133,14 @@ class End:
         self.held = held
         """Bytes a non-seekable src's buffer holds: they go to dst before the fd's."""
 
-    def deliver_held(self, dst_fd: int, limit: int) -> _loader.Result:
+    def deliver_held(self, dst_fd: int, limit: int,
+                     copy: Callable[[int, int, int], _loader.Result]) -> _loader.Result:
         """Writes up to ``limit`` held bytes to dst, through the library.
 
-        The bytes go by zcopy_copy from a memfd, so dst gets the library's
-        own handling (waiting on a non-blocking dst, SO_SNDTIMEO, SIGPIPE
-        kept from the process). Exactly the bytes delivered leave the buffer.
+        The bytes go by ``copy`` (zcopy_copy with the call's options) from a
+        memfd, so dst gets the library's own handling (waiting on a
+        non-blocking dst, timeouts, SIGPIPE kept from the process). Exactly
+        the bytes delivered leave the buffer.
         """
         data = self.held[:limit]
         fd = os.memfd_create("zcopy-held", os.MFD_CLOEXEC)
@@ -148,7 +149,7 @@ class End:
             while view:
                 view = view[os.write(fd, view):]
             os.lseek(fd, 0, os.SEEK_SET)
-            r: _loader.Result = _lib.zcopy_copy(dst_fd, fd, len(data))
+            r = copy(dst_fd, fd, len(data))
         finally:
             os.close(fd)
         if r.written:

@@ -25,7 +25,8 @@ import os
 import socket
 from typing import Any, Optional, Tuple
 
-from . import FileLike, _count, _objects
+from . import FileLike, _objects
+from ._transfer import count_arg
 from ._aio_pump import WANT_READ, WANT_WRITE, Idle, Pump, Splicer, fail_all
 from ._aio_streams import Side
 from ._control import seconds
@@ -50,7 +51,7 @@ async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
         asyncio.CancelledError: the task was cancelled; registrations are
             removed and the splicer freed first.
     """
-    n = None if count is None else _count(count)
+    n = None if count is None else count_arg(count)
     t = seconds(timeout)
     d = _objects.sink(dst).fd
     s = Side(src, "src").fd
