@@ -35,6 +35,10 @@ fn site(tag: &str) -> Site {
 }
 
 fn site_with(tag: &str, opts: &[&str]) -> Site {
+    site_env(tag, opts, &[])
+}
+
+fn site_env(tag: &str, opts: &[&str], env: &[(&str, &str)]) -> Site {
     require("curl", "apt-get install -y curl");
     let tmp = TempDir::new(tag);
     let exe = build_example("fileserver", tmp.path());
@@ -54,7 +58,12 @@ fn site_with(tag: &str, opts: &[&str]) -> Site {
     std::os::unix::fs::symlink(tmp.path().join("outside"), root.join("outdir")).unwrap();
     // A relative symlink that stays inside the root is followed.
     std::os::unix::fs::symlink("../small.txt", root.join("sub/inside-link")).unwrap();
-    let server = Server::start(Command::new(&exe).args(opts).arg(&root).arg("0"), T);
+    let mut cmd = Command::new(&exe);
+    cmd.args(opts).arg(&root).arg("0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let server = Server::start(&mut cmd, T);
     Site {
         _tmp: tmp,
         root,
@@ -226,7 +235,18 @@ fn fileserver_answers_ranges_with_206_and_content_range() {
 
 #[test]
 fn fileserver_refuses_to_leave_its_root() {
-    let s = site("fs-escape");
+    refuses_to_leave_its_root(site("fs-escape"), true);
+}
+
+#[test]
+fn fileserver_refuses_to_leave_its_root_without_openat2() {
+    // The component walk used where openat2 is missing refuses every
+    // symlink, also those that stay inside.
+    let s = site_env("fs-escape-walk", &["-v"], &[("FILESERVER_NO_OPENAT2", "1")]);
+    refuses_to_leave_its_root(s, false);
+}
+
+fn refuses_to_leave_its_root(s: Site, follows_inside_links: bool) {
     for path in [
         "/../outside/secret.txt",
         "/%2e%2e/outside/secret.txt",
@@ -253,7 +273,13 @@ fn fileserver_refuses_to_leave_its_root() {
     assert_eq!(code, 400);
     // Symlinks that stay beneath the root are fine.
     let (code, _, body) = s.curl("/sub/inside-link", &[]);
-    assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+    if follows_inside_links {
+        assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+    } else {
+        assert_eq!(code, 403);
+    }
+    let (code, _, body) = s.curl("/sub/dir/index.html", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"<p>index</p>\n"[..]));
     // A file swapped for an escaping symlink after it was cached is
     // refused: the cached fd is not served for the new inode.
     let (code, _, _) = s.curl("/small.txt", &[]);

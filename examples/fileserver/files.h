@@ -48,7 +48,7 @@ static int open_walk(const char *rel) {
         while (*rel == '/')
             rel++;
         if (*rel == '\0') {
-            fd = openat(dir, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+            fd = openat(dir, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
             break;
         }
         fd = openat(dir, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
@@ -66,16 +66,13 @@ static int open_walk(const char *rel) {
     return fd;
 }
 
-/* Opens `rel` (relative, no leading '/') for reading, beneath root only.
-   O_NONBLOCK means nothing for a regular file's reads, but it lets
-   zcopy_sendfile_at see at its first look (F_GETFL) that it has nothing to
-   switch on the source, which saves it a getsockopt. */
+/* Opens `rel` (relative, no leading '/') for reading, beneath root only. */
 static int open_beneath(const char *rel) {
     if (!openat2_missing) {
         struct open_how how;
         long fd;
         memset(&how, 0, sizeof how);
-        how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+        how.flags = O_RDONLY | O_CLOEXEC;
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
         if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
