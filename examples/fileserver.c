@@ -489,8 +489,8 @@ int main(int argc, char **argv) {
     }
     if (argc - optind < 2 || argc - optind > 3)
         return usage(argv[0]);
-    if (threads < 1)
-        threads = 1;
+    if (threads < 1 || threads > 256)
+        threads = threads < 1 ? 1 : 256;
     host = argc - optind == 3 ? argv[optind + 2] : "127.0.0.1";
     root_fd = open(argv[optind], O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) {

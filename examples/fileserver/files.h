@@ -48,7 +48,7 @@ static int open_walk(const char *rel) {
         while (*rel == '/')
             rel++;
         if (*rel == '\0') {
-            fd = openat(dir, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            fd = openat(dir, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
             break;
         }
         fd = openat(dir, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
@@ -66,13 +66,16 @@ static int open_walk(const char *rel) {
     return fd;
 }
 
-/* Opens `rel` (relative, no leading '/') for reading, beneath root only. */
+/* Opens `rel` (relative, no leading '/') for reading, beneath root only.
+   O_NONBLOCK: should a FIFO have been swapped in since the caller's stat,
+   the open returns at once instead of stalling the loop (the fstat after
+   it then refuses anything but a regular file). */
 static int open_beneath(const char *rel) {
     if (!openat2_missing) {
         struct open_how how;
         long fd;
         memset(&how, 0, sizeof how);
-        how.flags = O_RDONLY | O_CLOEXEC;
+        how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
         if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
