@@ -1,8 +1,12 @@
 //! examples/fileserver.c, compiled as C99 with -Wall -Wextra -Werror
 //! -pedantic against the built libzcopy.so, driven by curl and raw sockets:
 //! whole files and HEAD, ranges (206, Content-Range, 416), path escapes
-//! refused, keep-alive, a file replaced on disk, concurrent downloads that
-//! share one fd (counted in /proc/PID/fd), checked by SHA-256.
+//! refused (dot segments, absolute, relative and directory symlinks, a file
+//! swapped for a symlink after it was cached), keep-alive (hundreds of
+//! requests and a pipelined batch on one connection), a file replaced on
+//! disk, concurrent downloads that share one fd (counted in
+//! /proc/PID/fd), a stalled client next to others on one event loop, the
+//! log off unless -v, checked by SHA-256.
 //!
 //! Needs gcc, curl and sha256sum (a missing one fails the test with the
 //! command that installs it).
@@ -24,7 +28,17 @@ struct Site {
     server: Server,
 }
 
+/// The test site, served with `-v` (a log line per request: some tests
+/// count them).
 fn site(tag: &str) -> Site {
+    site_with(tag, &["-v"])
+}
+
+fn site_with(tag: &str, opts: &[&str]) -> Site {
+    site_env(tag, opts, &[])
+}
+
+fn site_env(tag: &str, opts: &[&str], env: &[(&str, &str)]) -> Site {
     require("curl", "apt-get install -y curl");
     let tmp = TempDir::new(tag);
     let exe = build_example("fileserver", tmp.path());
@@ -38,7 +52,18 @@ fn site(tag: &str) -> Site {
     std::fs::create_dir_all(tmp.path().join("outside")).unwrap();
     std::fs::write(tmp.path().join("outside/secret.txt"), b"TOP SECRET\n").unwrap();
     std::os::unix::fs::symlink(tmp.path().join("outside/secret.txt"), root.join("link")).unwrap();
-    let server = Server::start(Command::new(&exe).arg(&root).arg("0"), T);
+    // Escapes through relative symlinks, and through a directory symlink.
+    std::os::unix::fs::symlink("../outside/secret.txt", root.join("rel-link")).unwrap();
+    std::os::unix::fs::symlink("../../../outside", root.join("sub/dir/out")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside"), root.join("outdir")).unwrap();
+    // A relative symlink that stays inside the root is followed.
+    std::os::unix::fs::symlink("../small.txt", root.join("sub/inside-link")).unwrap();
+    let mut cmd = Command::new(&exe);
+    cmd.args(opts).arg(&root).arg("0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let server = Server::start(&mut cmd, T);
     Site {
         _tmp: tmp,
         root,
@@ -210,7 +235,18 @@ fn fileserver_answers_ranges_with_206_and_content_range() {
 
 #[test]
 fn fileserver_refuses_to_leave_its_root() {
-    let s = site("fs-escape");
+    refuses_to_leave_its_root(site("fs-escape"), true);
+}
+
+#[test]
+fn fileserver_refuses_to_leave_its_root_without_openat2() {
+    // The component walk used where openat2 is missing refuses every
+    // symlink, also those that stay inside.
+    let s = site_env("fs-escape-walk", &["-v"], &[("FILESERVER_NO_OPENAT2", "1")]);
+    refuses_to_leave_its_root(s, false);
+}
+
+fn refuses_to_leave_its_root(s: Site, follows_inside_links: bool) {
     for path in [
         "/../outside/secret.txt",
         "/%2e%2e/outside/secret.txt",
@@ -220,6 +256,10 @@ fn fileserver_refuses_to_leave_its_root() {
         "/..%2foutside/secret.txt",
         "/../../../../etc/passwd",
         "/link",
+        "/rel-link",
+        "/sub/dir/out/secret.txt",
+        "/outdir/secret.txt",
+        "/outdir/",
     ] {
         let (code, _, body) = s.curl(path, &[]);
         assert!(code == 403 || code == 404, "{path}: {code}");
@@ -231,6 +271,28 @@ fn fileserver_refuses_to_leave_its_root() {
     }
     let (code, _, _) = s.curl("/small%00.txt", &[]);
     assert_eq!(code, 400);
+    // Symlinks that stay beneath the root are fine.
+    let (code, _, body) = s.curl("/sub/inside-link", &[]);
+    if follows_inside_links {
+        assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+    } else {
+        assert_eq!(code, 403);
+    }
+    let (code, _, body) = s.curl("/sub/dir/index.html", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"<p>index</p>\n"[..]));
+    // A file swapped for an escaping symlink after it was cached is
+    // refused: the cached fd is not served for the new inode.
+    let (code, _, _) = s.curl("/small.txt", &[]);
+    assert_eq!(code, 200);
+    let swapped = s.root.join("swapped.txt");
+    std::fs::write(&swapped, b"inside\n").unwrap();
+    let (code, _, body) = s.curl("/swapped.txt", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"inside\n"[..]));
+    std::fs::remove_file(&swapped).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", &swapped).unwrap();
+    let (code, _, body) = s.curl("/swapped.txt", &[]);
+    assert!(code == 403 || code == 404, "swapped: {code}");
+    assert!(!String::from_utf8_lossy(&body).contains("TOP SECRET"));
     // Still serving.
     let (code, _, _) = s.curl("/small.txt", &[]);
     assert_eq!(code, 200);
@@ -421,4 +483,176 @@ fn fileserver_serves_simultaneous_requests_from_one_fd() {
         );
     }
     assert_eq!(s.fds_on("huge.bin"), 1);
+}
+
+/// Reads one response from a keep-alive stream: (status, body).
+fn read_one(r: &mut impl std::io::BufRead) -> (u32, Vec<u8>) {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(r.read_line(&mut line).unwrap() > 0, "stream ended: {head}");
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status: u32 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let len: usize = header_value(&head, "Content-Length")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    (status, body)
+}
+
+#[test]
+fn fileserver_serves_many_requests_on_one_keepalive_connection() {
+    let s = site("fs-many");
+    let sock = TcpStream::connect(s.server.addr()).unwrap();
+    sock.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut r = std::io::BufReader::new(sock.try_clone().unwrap());
+    let big = &s.big;
+    // (request line + headers, status, body) for request i.
+    let req = |i: usize| -> (String, u32, Vec<u8>) {
+        match i % 4 {
+            0 => (
+                "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n".into(),
+                200,
+                b"hello, zcopy\n".to_vec(),
+            ),
+            1 => {
+                let a = (i * 7919) % (big.len() - 40_000);
+                (
+                    format!(
+                        "GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes={}-{}\r\n\r\n",
+                        a,
+                        a + 39_999
+                    ),
+                    206,
+                    big[a..a + 40_000].to_vec(),
+                )
+            }
+            2 => (
+                "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n".into(),
+                404,
+                b"404 Not Found\n".to_vec(),
+            ),
+            _ => (
+                "GET /sub/dir/ HTTP/1.1\r\nHost: t\r\n\r\n".into(),
+                200,
+                b"<p>index</p>\n".to_vec(),
+            ),
+        }
+    };
+    // 400 requests one after the other on the one connection.
+    for i in 0..400 {
+        let (text, status, body) = req(i);
+        (&sock).write_all(text.as_bytes()).unwrap();
+        let (got_status, got) = read_one(&mut r);
+        assert_eq!(got_status, status, "request {i}");
+        assert!(got == body, "request {i}: body differs");
+    }
+    // 64 pipelined in one write, answered in order.
+    let batch: String = (0..64).map(|i| req(i).0).collect();
+    (&sock).write_all(batch.as_bytes()).unwrap();
+    for i in 0..64 {
+        let (_, status, body) = req(i);
+        let (got_status, got) = read_one(&mut r);
+        assert_eq!(got_status, status, "pipelined {i}");
+        assert!(got == body, "pipelined {i}: body differs");
+    }
+    // Connection: close ends it after the response.
+    (&sock)
+        .write_all(b"GET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_one(&mut r).0, 200);
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "bytes after Connection: close");
+    assert_eq!(s.server.log_text().matches("GET /").count(), 400 + 64 + 1);
+}
+
+#[test]
+fn fileserver_logs_nothing_per_request_unless_asked() {
+    let s = site_with("fs-quiet", &[]);
+    for (path, code) in [("/small.txt", 200), ("/missing", 404), ("/big.bin", 200)] {
+        assert_eq!(s.curl(path, &[]).0, code, "{path}");
+    }
+    assert_eq!(s.curl("/big.bin", &["-r", "0-99"]).0, 206);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = s.server.log_text();
+    assert_eq!(log.lines().count(), 1, "only the start line: {log}");
+    // Bad options are refused with the usage.
+    let exe = s.root.parent().unwrap().join("fileserver");
+    for bad in [&["-s", "99999"][..], &["-t", "0"], &["-x"], &["-s", "12k"]] {
+        let o = run(Command::new(&exe).args(bad).arg(&s.root).arg("0"), T);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(stderr_str(&o).contains("usage"), "{bad:?}");
+    }
+}
+
+#[test]
+fn fileserver_says_how_each_body_went() {
+    // Default: a small body is read and sent with the headers; a big one
+    // goes through sendfile.
+    let s = site("fs-how");
+    assert_eq!(s.curl("/small.txt", &[]).2, b"hello, zcopy\n");
+    assert!(s.curl("/big.bin", &[]).2 == s.big);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = s.server.log_text();
+    assert!(
+        log.contains("GET /small.txt -> 200, 13 bytes with pread+send"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "GET /big.bin -> 200, {} bytes with sendfile",
+            s.big.len()
+        )),
+        "{log}"
+    );
+    // -s 0: every body through zcopy_sendfile_at, small ranges too.
+    let s = site_with("fs-how0", &["-v", "-s", "0"]);
+    assert_eq!(s.curl("/small.txt", &[]).2, b"hello, zcopy\n");
+    let (code, _, body) = s.curl("/big.bin", &["-r", "10-4105"]);
+    assert_eq!(code, 206);
+    assert!(body == s.big[10..4106]);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = s.server.log_text();
+    assert!(
+        log.contains("GET /small.txt -> 200, 13 bytes with sendfile"),
+        "{log}"
+    );
+    assert!(log.contains("bytes 10-4105/"), "{log}");
+    assert!(log.contains("-> 206, 4096 bytes with sendfile"), "{log}");
+}
+
+#[test]
+fn fileserver_a_stalled_client_does_not_hold_up_its_loop() {
+    // One event loop: a client that stops reading mid-body must not keep
+    // it from answering others.
+    let s = site_with("fs-stall", &["-v", "-t", "1"]);
+    let huge = random_bytes(32 * 1024 * 1024 + 7, 5);
+    std::fs::write(s.root.join("huge.bin"), &huge).unwrap();
+    let stalled = stalled_get(&s.server.addr(), "/huge.bin", None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.fds_on("huge.bin") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(s.fds_on("huge.bin"), 1, "the stalled response has begun");
+    for _ in 0..20 {
+        let t0 = Instant::now();
+        let (code, _, body) = s.curl("/small.txt", &["--max-time", "5"]);
+        assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    }
+    assert!(
+        !s.server.log_text().contains("/huge.bin"),
+        "the stalled body finished early"
+    );
+    let (status, body) = read_response(stalled);
+    assert_eq!(status, 200);
+    let dir = s.root.parent().unwrap().to_path_buf();
+    assert_eq!(sha256_bytes(&body, &dir), sha256_bytes(&huge, &dir));
 }
