@@ -322,6 +322,20 @@ class EngineTests(unittest.TestCase):
         with self.assertRaises(ValueError):
             engine.relay(*pairs[0][:2])
 
+    def test_future_cancel_does_not_stop_the_relay_a_token_does(self):
+        with zcopy.Engine(threads=1) as engine, zcopy.CancelToken() as token:
+            client, pa = tcp_pair()
+            pb, server = tcp_pair()
+            close_all(self, client, pa, pb, server)
+            f = engine.relay(pa, pb, cancel=token)
+            self.assertFalse(f.cancel())  # running: the engine owns the pair now
+            client.sendall(b"still relayed")
+            self.assertEqual(server.recv(100), b"still relayed")
+            token.cancel()
+            e = f.exception(10)
+            self.assertIsInstance(e, zcopy.Cancelled)
+            self.assertEqual((e.a_to_b, e.b_to_a), (13, 0))
+
     def test_close_racing_relay_calls(self):
         # close() while other threads are inside engine.relay: each call
         # either hands its pair over (the Future resolves) or raises
