@@ -6,6 +6,7 @@
  * repeats or reorders nothing.
  */
 #include "control.h"
+#include <sys/syscall.h>
 
 /* ---------- EINTR ---------- */
 
@@ -17,6 +18,7 @@ struct resumer {
     opts_fn fn;
     int dst, src;
     int64_t left;
+    volatile pid_t tid;      /* the resuming thread, for its /proc state */
     volatile int calls;      /* calls returned so far */
     volatile int in_call;
     volatile double t_ret;   /* when the last call returned */
@@ -28,6 +30,7 @@ static void *resumer_main(void *arg)
 {
     struct resumer *w = arg;
     zcopy_options o;
+    w->tid = (pid_t)syscall(SYS_gettid);
     zcopy_options_init(&o);
     o.flags = ZCOPY_OPT_EINTR;
     while (w->left > 0 && w->calls < 64) {
@@ -46,6 +49,36 @@ static void *resumer_main(void *arg)
             break; /* end of stream early: reported by the caller */
     }
     return NULL;
+}
+
+/* True once thread `tid` of this process has been asleep (state S in
+ * /proc/self/task/TID/stat) for three looks 2 ms apart while inside a
+ * call: it is then waiting (for src's data or dst's room), not moving
+ * bytes, so a signal now tests the interruption of a wait. A signal sent
+ * while the call still moves bytes does not end it (only waits are
+ * interrupted), which on a loaded machine made a fixed 60 ms sleep flaky. */
+static int asleep_in_call(const struct resumer *w, double limit_s)
+{
+    char path[64], buf[256];
+    double t0 = zt_now();
+    int streak = 0;
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)w->tid);
+    while (zt_now() - t0 < limit_s) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        char *rp;
+        if (fd >= 0)
+            close(fd);
+        if (k > 0) {
+            buf[k] = 0;
+            rp = strrchr(buf, ')'); /* the state follows the command name */
+            streak = (rp && rp[1] == ' ' && rp[2] == 'S' && w->in_call) ? streak + 1 : 0;
+            if (streak >= 3)
+                return 1;
+        }
+        usleep(2000);
+    }
+    return 0;
 }
 
 static void eintr_case(const char *fname, opts_fn fn, int nb, int in_flight)
@@ -78,7 +111,8 @@ static void eintr_case(const char *fname, opts_fn fn, int nb, int in_flight)
     for (round = 0; round < 2; round++) {
         double t, l;
         zcopy_result r;
-        usleep(60000);
+        usleep(20000);
+        CHECK(asleep_in_call(&w, 10), "%s, call %d: the call is waiting before the signal", label, round + 1);
         t = zt_now();
         pthread_kill(w.th, SIGUSR1);
         while (w.calls <= round && zt_now() - t < 5)
