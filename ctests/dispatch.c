@@ -1,16 +1,11 @@
 /*
- * dispatch.c: zcopy_copy (io.Copy's best-path dispatch) and the positional
- * variants zcopy_sendfile_at / zcopy_copy_file_range_at (issue 4).
+ * dispatch.c: zcopy_copy (io.Copy's best-path dispatch) over every kind
+ * pair and its kernel cases: bad arguments, procfs, O_APPEND dst, a file
+ * copied onto itself. Devices and other filesystems are in
+ * dispatch_devices.c, the positional variants in dispatch_at.c.
  * Each case prints the mechanism it took ("# method ...").
  */
 #include "relay.h"
-#include <termios.h>
-
-static void method_line(const char *what, zcopy_result r)
-{
-    printf("# method: %-44s -> %s (%lld bytes)\n", what, zcopy_method_name(r.method),
-           (long long)r.written);
-}
 
 /* zcopy_copy through zt_relay for every kind pair, with the method printed. */
 static void test_kinds(void)
@@ -24,7 +19,7 @@ static void test_kinds(void)
             zcopy_result r = zt_relay("zcopy_copy", zcopy_copy, kinds[i], kinds[j], n, ZCOPY_ALL, 0,
                                       600 + i * 4 + j, -1);
             snprintf(what, sizeof what, "%s -> %s", zt_kind_name[kinds[i]], zt_kind_name[kinds[j]]);
-            method_line(what, r);
+            zt_method_line(what, r);
             if (kinds[i] == K_FILE && kinds[j] == K_PIPE)
                 CHECK(r.method == ZCOPY_METHOD_READ_WRITE, "file -> pipe uses read/write (got %s)",
                       zcopy_method_name(r.method));
@@ -85,35 +80,41 @@ static void test_args(void)
     close(d);
 }
 
+/* Reads the procfs file at path whole into want (*wn bytes), then
+ * zcopy_copy's it from the start into a temporary file read back into got
+ * (*gn bytes); both buffers hold cap bytes. */
+static zcopy_result procfs_to_file(const char *path, unsigned char *want, size_t *wn, unsigned char *got, size_t *gn,
+                                   size_t cap)
+{
+    int src = open(path, O_RDONLY | O_CLOEXEC), dst;
+    zcopy_result r;
+    *wn = zt_read_full(src, want, cap);
+    lseek(src, 0, SEEK_SET);
+    dst = zt_tmpfile();
+    r = zcopy_copy(dst, src, ZCOPY_ALL);
+    *gn = zt_pread_all(dst, got, cap);
+    close(src);
+    close(dst);
+    return r;
+}
+
 /* procfs: the whole content arrives (the file reports size 0). */
 static void test_procfs(void)
 {
     static unsigned char want[65536], got[65536];
     size_t wn, gn;
-    int src, dst;
+    int src;
     zcopy_result r;
 
     /* /proc/self/cmdline does not change: byte for byte. */
-    src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    wn = zt_read_full(src, want, sizeof want);
-    lseek(src, 0, SEEK_SET);
-    dst = zt_tmpfile();
-    r = zcopy_copy(dst, src, ZCOPY_ALL);
-    gn = zt_pread_all(dst, got, sizeof got);
+    r = procfs_to_file("/proc/self/cmdline", want, &wn, got, &gn, sizeof got);
     CHECK(zt_ok(r, (long long)wn) && gn == wn && memcmp(got, want, wn) == 0,
           "/proc/self/cmdline -> file: %zu bytes equal the original: " ZT_RES_FMT, wn, ZT_RES_ARGS(r));
-    method_line("/proc/self/cmdline -> file", r);
-    close(src);
-    close(dst);
+    zt_method_line("/proc/self/cmdline -> file", r);
 
     /* /proc/self/status changes between reads (memory figures): same
      * length class and the same field names, in order. */
-    src = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    wn = zt_read_full(src, want, sizeof want);
-    lseek(src, 0, SEEK_SET);
-    dst = zt_tmpfile();
-    r = zcopy_copy(dst, src, ZCOPY_ALL);
-    gn = zt_pread_all(dst, got, sizeof got);
+    r = procfs_to_file("/proc/self/status", want, &wn, got, &gn, sizeof got);
     {
         int same = gn > 500 && r.written == (long long)gn && got[gn - 1] == '\n';
         size_t a = 0, b = 0;
@@ -135,9 +136,7 @@ static void test_procfs(void)
               "/proc/self/status -> file: full content (%zu bytes, %d fields, same field names): " ZT_RES_FMT,
               gn, lines, ZT_RES_ARGS(r));
     }
-    method_line("/proc/self/status -> file", r);
-    close(src);
-    close(dst);
+    zt_method_line("/proc/self/status -> file", r);
 
     /* procfs to a socket */
     {
@@ -149,7 +148,7 @@ static void test_procfs(void)
         gn = zt_read_full(s[1], got, sizeof got);
         CHECK(zt_ok(r, (long long)wn) || (zt_ok(r, (long long)gn) && gn > 0),
               "/proc/self/cmdline -> unix socket: " ZT_RES_FMT, ZT_RES_ARGS(r));
-        method_line("/proc/self/cmdline -> unix socket", r);
+        zt_method_line("/proc/self/cmdline -> unix socket", r);
         close(s[1]);
         close(src);
     }
@@ -175,7 +174,7 @@ static void test_append(void)
     CHECK(zt_ok(r, (long long)n) && zt_pread_all(dst, got, cap) == n + 8 &&
               memcmp(got, "existing", 8) == 0 && memcmp(got + 8, data, n) == 0,
           "file -> O_APPEND file: appended, nothing overwritten: " ZT_RES_FMT, ZT_RES_ARGS(r));
-    method_line("file -> O_APPEND file", r);
+    zt_method_line("file -> O_APPEND file", r);
     {
         int s[2];
         struct zt_writer w;
@@ -186,7 +185,7 @@ static void test_append(void)
         CHECK(zt_ok(r, 5000) && zt_pread_all(dst, got, cap) == n + 8 + 5000 &&
                   memcmp(got + 8 + n, data, 5000) == 0 && memcmp(got, "existing", 8) == 0,
               "socket -> O_APPEND file: appended: " ZT_RES_FMT, ZT_RES_ARGS(r));
-        method_line("unix socket -> O_APPEND file", r);
+        zt_method_line("unix socket -> O_APPEND file", r);
         close(s[1]);
     }
     close(src);
@@ -212,7 +211,7 @@ static void test_self_copy(void)
     n = zt_pread_all(fd, (unsigned char *)got, sizeof got);
     CHECK(zt_ok(r, 12) && n == 24 && memcmp(got, "hello world!hello world!", 24) == 0,
           "file onto itself (second fd at 0, dst at end): \"%.*s\": " ZT_RES_FMT, (int)n, got, ZT_RES_ARGS(r));
-    method_line("file -> same file (two fds)", r);
+    zt_method_line("file -> same file (two fds)", r);
     close(fd2);
     close(fd);
 
@@ -224,7 +223,7 @@ static void test_self_copy(void)
     n = zt_pread_all(fd, (unsigned char *)got, sizeof got);
     CHECK(r.handled && r.error == 0 && n == 24 && memcmp(got, "hello world!hello world!", 24) == 0,
           "file onto itself (one fd at 0): \"%.*s\": " ZT_RES_FMT, (int)n, got, ZT_RES_ARGS(r));
-    method_line("file -> same file (one fd)", r);
+    zt_method_line("file -> same file (one fd)", r);
     close(fd);
 
     /* a larger file onto itself: no endless loop, doubled exactly */
@@ -249,278 +248,6 @@ static void test_self_copy(void)
     }
 }
 
-/* tmpfs <-> disk: two filesystems. */
-static void test_cross_fs(void)
-{
-    size_t n = (size_t)zt_vg(3 << 20, 8);
-    unsigned char *data = zt_random_buf(n, 720);
-    unsigned char *got = malloc(n + 16);
-    const char *dirs[2][2] = { { "/dev/shm", "/tmp" }, { "/tmp", "/dev/shm" } };
-    int i;
-    if (!got)
-        DIE("malloc");
-    for (i = 0; i < 2; i++) {
-        int src = zt_file_with_in(dirs[i][0], data, n);
-        int dst = zt_tmpfile_in(dirs[i][1], 0);
-        zcopy_result r = zcopy_copy(dst, src, ZCOPY_ALL);
-        char what[64];
-        CHECK(zt_ok(r, (long long)n) && zt_pread_all(dst, got, n + 16) == n && memcmp(got, data, n) == 0 &&
-                  zt_pos(src) == (off_t)n && zt_pos(dst) == (off_t)n,
-              "%s file -> %s file: %zu bytes intact, both offsets == bytes moved: " ZT_RES_FMT, dirs[i][0],
-              dirs[i][1], n, ZT_RES_ARGS(r));
-        snprintf(what, sizeof what, "%s file -> %s file", dirs[i][0], dirs[i][1]);
-        method_line(what, r);
-        close(src);
-        close(dst);
-    }
-    free(got);
-    free(data);
-}
-
-struct exact_reader {
-    pthread_t th;
-    int fd;
-    unsigned char *buf;
-    size_t want, got;
-};
-
-static void *exact_main(void *arg)
-{
-    struct exact_reader *e = arg;
-    e->got = zt_read_full(e->fd, e->buf, e->want);
-    return NULL;
-}
-
-/* /dev/null and a pty as dst. */
-static void test_char_dst(void)
-{
-    size_t n = 200000;
-    unsigned char *data = zt_random_buf(n, 730);
-    int src = zt_file_with(data, n);
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    zcopy_result r;
-    r = zcopy_copy(null, src, ZCOPY_ALL);
-    CHECK(zt_ok(r, (long long)n) && zt_pos(src) == (off_t)n, "file -> /dev/null: " ZT_RES_FMT, ZT_RES_ARGS(r));
-    method_line("file -> /dev/null", r);
-    {
-        int s[2];
-        struct zt_writer w;
-        zt_unix_pair(s);
-        zt_writer_start(&w, s[0], data, n, 0, 1);
-        r = zcopy_copy(null, s[1], ZCOPY_ALL);
-        zt_join(w.th, 20, "writer");
-        CHECK(zt_ok(r, (long long)n), "unix socket -> /dev/null: " ZT_RES_FMT, ZT_RES_ARGS(r));
-        method_line("unix socket -> /dev/null", r);
-        close(s[1]);
-    }
-    close(null);
-
-    /* pty: master as dst, the slave (raw mode) read by a thread */
-    {
-        int m = posix_openpt(O_RDWR | O_NOCTTY);
-        int sl;
-        struct termios t;
-        struct exact_reader er;
-        size_t pn = 65536;
-        if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0)
-            DIE("posix_openpt");
-        sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (sl < 0)
-            DIE("open pty slave");
-        tcgetattr(sl, &t);
-        cfmakeraw(&t);
-        tcsetattr(sl, TCSANOW, &t);
-        er.fd = sl;
-        er.buf = malloc(pn);
-        er.want = pn;
-        er.got = 0;
-        if (!er.buf || pthread_create(&er.th, NULL, exact_main, &er))
-            DIE("reader");
-        lseek(src, 0, SEEK_SET);
-        r = zcopy_copy(m, src, (int64_t)pn);
-        zt_join(er.th, 20, "pty reader");
-        CHECK(zt_ok(r, (long long)pn) && er.got == pn && memcmp(er.buf, data, pn) == 0,
-              "file -> pty master: 64 KiB arrive raw at the slave: " ZT_RES_FMT, ZT_RES_ARGS(r));
-        method_line("file -> pty", r);
-        free(er.buf);
-        close(sl);
-        close(m);
-    }
-    close(src);
-    free(data);
-}
-
-/* file -> pipe must copy (read/write): a later change to the file must not
- * show up in what the reader gets (Rust's dont_splice_pipes_from_files). */
-static void test_file_to_pipe_snapshot(void)
-{
-    unsigned char a[8192], b[8192], got[8192 + 1];
-    int f, p[2];
-    zcopy_result r;
-    size_t n;
-    memset(a, 'a', sizeof a);
-    memset(b, 'b', sizeof b);
-    f = zt_file_with(a, sizeof a);
-    zt_pipe(p);
-    r = zcopy_copy(p[1], f, ZCOPY_ALL);
-    CHECK(zt_ok(r, (long long)sizeof a) && r.method == ZCOPY_METHOD_READ_WRITE,
-          "zcopy_copy file -> pipe uses read/write: " ZT_RES_FMT, ZT_RES_ARGS(r));
-    method_line("file -> pipe", r);
-    if (pwrite(f, b, sizeof b, 0) != (ssize_t)sizeof b)
-        DIE("pwrite");
-    close(p[1]);
-    n = zt_read_full(p[0], got, sizeof got);
-    CHECK(n == sizeof a && memcmp(got, a, sizeof a) == 0,
-          "the pipe reader gets the bytes as they were at copy time, not the later change");
-    close(p[0]);
-
-    /* The raw zcopy_splice does splice file -> pipe (documented): show what
-     * the reader sees, for the README; not asserted either way. */
-    pwrite(f, a, sizeof a, 0);
-    lseek(f, 0, SEEK_SET);
-    zt_pipe(p);
-    r = zcopy_splice(p[1], f, ZCOPY_ALL);
-    pwrite(f, b, sizeof b, 0);
-    close(p[1]);
-    n = zt_read_full(p[0], got, sizeof got);
-    printf("# info: zcopy_splice file -> pipe, file changed before the read: reader saw %s\n",
-           n && got[0] == 'b' ? "the NEW bytes (page references, as documented)" : "the old bytes");
-    (void)r;
-    close(p[0]);
-    close(f);
-}
-
-/* ---------- positional variants ---------- */
-
-struct ranger {
-    pthread_t th;
-    int fd, sock;
-    int64_t off, start;
-    zcopy_result r;
-};
-
-static void *ranger_main(void *arg)
-{
-    struct ranger *g = arg;
-    g->r = zcopy_sendfile_at(g->sock, g->fd, &g->off, 1 << 20);
-    return NULL;
-}
-
-static void test_sendfile_at_threads(void)
-{
-    enum { T = 8 };
-    const size_t range = 1 << 20;
-    unsigned char *data = zt_random_buf(T * range, 800);
-    int fd = zt_file_with(data, T * range);
-    struct ranger g[T];
-    struct zt_reader rd[T];
-    int i, ok = 1;
-    lseek(fd, 12345, SEEK_SET);
-    for (i = 0; i < T; i++) {
-        int s[2];
-        zt_tcp_pair(s);
-        g[i].fd = fd;
-        g[i].sock = s[0];
-        g[i].start = g[i].off = (int64_t)(i * range);
-        zt_reader_start(&rd[i], s[1], range, 1);
-    }
-    for (i = 0; i < T; i++)
-        if (pthread_create(&g[i].th, NULL, ranger_main, &g[i]))
-            DIE("pthread_create");
-    for (i = 0; i < T; i++) {
-        zt_join(g[i].th, 30, "sendfile_at thread");
-        close(g[i].sock);
-        zt_join(rd[i].th, 30, "reader");
-        ok &= CHECK(zt_ok(g[i].r, (long long)range) && g[i].off == g[i].start + (int64_t)range &&
-                        rd[i].got == range && rd[i].extra == 0 &&
-                        memcmp(rd[i].buf, data + i * range, range) == 0,
-                    "sendfile_at thread %d: range [%lld, +1 MiB) intact, offset advanced to %lld: " ZT_RES_FMT,
-                    i, (long long)g[i].start, (long long)g[i].off, ZT_RES_ARGS(g[i].r));
-        free(rd[i].buf);
-    }
-    CHECK(zt_pos(fd) == 12345, "8 threads x zcopy_sendfile_at: the shared fd's position is unchanged (%lld)",
-          (long long)zt_pos(fd));
-    close(fd);
-    free(data);
-}
-
-static void test_positional_single(void)
-{
-    size_t n = 100000;
-    unsigned char *data = zt_random_buf(n, 810);
-    unsigned char *got = malloc(n + 600);
-    int src = zt_file_with(data, n);
-    int dst = zt_tmpfile();
-    int s[2];
-    int64_t so, dof;
-    zcopy_result r;
-    if (!got)
-        DIE("malloc");
-
-    /* sendfile_at: offset used and advanced, position untouched */
-    zt_unix_pair(s);
-    lseek(src, 7, SEEK_SET);
-    so = 1000;
-    r = zcopy_sendfile_at(s[0], src, &so, 5000);
-    CHECK(zt_ok(r, 5000) && so == 6000 && zt_pos(src) == 7 && zt_read_full(s[1], got, 5000) == 5000 &&
-              memcmp(got, data + 1000, 5000) == 0,
-          "sendfile_at offset 1000, 5000 bytes: offset -> %lld, position stays 7: " ZT_RES_FMT, (long long)so,
-          ZT_RES_ARGS(r));
-    so = (int64_t)n - 10;
-    r = zcopy_sendfile_at(s[0], src, &so, 5000);
-    CHECK(zt_ok(r, 10) && so == (int64_t)n && zt_pos(src) == 7, "sendfile_at past the end moves the last 10: " ZT_RES_FMT,
-          ZT_RES_ARGS(r));
-    zt_read_full(s[1], got, 10);
-    r = zcopy_sendfile_at(s[0], src, NULL, 3);
-    CHECK(zt_ok(r, 3) && zt_pos(src) == 10 && zt_read_full(s[1], got, 3) == 3 && memcmp(got, data + 7, 3) == 0,
-          "sendfile_at NULL offset uses and advances the position: " ZT_RES_FMT, ZT_RES_ARGS(r));
-    /* A character device as src (/dev/zero): the header promises the offset
-     * advances by written whatever the kernel does with it. */
-    {
-        int z = open("/dev/zero", O_RDONLY | O_CLOEXEC), nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        so = 5000;
-        r = zcopy_sendfile_at(nul, z, &so, 1000);
-        CHECK(r.error == 0 && so == 5000 + r.written,
-              "sendfile_at /dev/zero -> /dev/null, offset 5000: offset advanced by written (now %lld): " ZT_RES_FMT,
-              (long long)so, ZT_RES_ARGS(r));
-        close(z);
-        close(nul);
-    }
-    so = -1;
-    r = zcopy_sendfile_at(s[0], src, &so, 3);
-    CHECK(r.handled && r.error == EINVAL && r.written == 0 && so == -1, "sendfile_at offset -1 -> EINVAL: " ZT_RES_FMT,
-          ZT_RES_ARGS(r));
-    close(s[0]);
-    close(s[1]);
-
-    /* copy_file_range_at: both offsets, positions untouched */
-    lseek(dst, 3, SEEK_SET);
-    so = 100;
-    dof = 500;
-    r = zcopy_copy_file_range_at(dst, &dof, src, &so, 20000);
-    CHECK(zt_ok(r, 20000) && so == 20100 && dof == 20500 && zt_pos(src) == 10 && zt_pos(dst) == 3 &&
-              zt_pread_all(dst, got, n + 600) == 20500 && memcmp(got + 500, data + 100, 20000) == 0,
-          "copy_file_range_at src 100 dst 500: offsets -> %lld/%lld, positions untouched: " ZT_RES_FMT,
-          (long long)so, (long long)dof, ZT_RES_ARGS(r));
-    r = zcopy_copy_file_range_at(dst, NULL, src, &so, 100);
-    CHECK(zt_ok(r, 100) && so == 20200 && zt_pos(dst) == 103 && zt_pos(src) == 10,
-          "copy_file_range_at dst NULL: dst position advanced 3 -> %lld: " ZT_RES_FMT, (long long)zt_pos(dst),
-          ZT_RES_ARGS(r));
-    dof = 0;
-    r = zcopy_copy_file_range_at(dst, &dof, src, NULL, 10);
-    CHECK(zt_ok(r, 10) && dof == 10 && zt_pos(src) == 20 && zt_pos(dst) == 103,
-          "copy_file_range_at src NULL: src position advanced 10 -> %lld: " ZT_RES_FMT, (long long)zt_pos(src),
-          ZT_RES_ARGS(r));
-    dof = -5;
-    r = zcopy_copy_file_range_at(dst, &dof, src, &so, 10);
-    CHECK(r.handled && r.error == EINVAL && r.written == 0, "copy_file_range_at dst offset -5 -> EINVAL: " ZT_RES_FMT,
-          ZT_RES_ARGS(r));
-    close(src);
-    close(dst);
-    free(got);
-    free(data);
-}
-
 int main(void)
 {
     int fds_before;
@@ -531,12 +258,5 @@ int main(void)
     test_procfs();
     test_append();
     test_self_copy();
-    test_cross_fs();
-    test_char_dst();
-    test_file_to_pipe_snapshot();
-    test_sendfile_at_threads();
-    test_positional_single();
-    zcopy_pool_drain();
-    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
-    return zt_finish();
+    return zt_finish_drained(fds_before);
 }

@@ -43,13 +43,7 @@ static void fail_midway(int round, zcopy_pool_stats *before, zcopy_pool_stats *a
         setsockopt(d[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
         setsockopt(d[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     }
-    memset(&w, 0, sizeof w);
-    w.fd = s[0];
-    w.buf = data;
-    w.len = n;
-    w.close_after = 1;
-    if (pthread_create(&w.th, NULL, zt_block_sigpipe_writer, &w))
-        DIE("pthread_create");
+    zt_writer_spawn(&w, zt_block_sigpipe_writer, s[0], data, n);
     c.fd = d[1];
     c.take = 1000 + (size_t)round * 50000;
     if (pthread_create(&c.th, NULL, closer_main, &c))
@@ -144,7 +138,5 @@ int main(void)
     }
     printf("# isolation: %d forced mid-transfer failures + 3 failed splicers; %lld bytes checked after them\n", rounds,
            checked);
-    zcopy_pool_drain();
-    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
-    return zt_finish();
+    return zt_finish_drained(fds_before);
 }

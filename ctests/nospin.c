@@ -58,6 +58,21 @@ static void make_pair(int kind, int fds[2])
     }
 }
 
+/* A source of `kind`: *src the end the call reads, *feed the end the test
+ * writes (for a pipe its read and write ends, else the two sockets). */
+static void src_pair(int kind, int s[2], int *src, int *feed)
+{
+    if (kind == K_PIPE) {
+        zt_pipe(s);
+        *src = s[0];
+        *feed = s[1];
+    } else {
+        make_pair(kind, s);
+        *src = s[1];
+        *feed = s[0];
+    }
+}
+
 /* Open a pty; *m master, *s slave in raw mode. */
 static void make_pty(int *m, int *s)
 {
@@ -88,14 +103,8 @@ static void src_stall(const char *name, call_fn fn, int src_kind, int dst_kind, 
              zt_kind_name[dst_kind]);
     if (src_kind == 99) {
         make_pty(&src, &feed);
-    } else if (src_kind == K_PIPE) {
-        zt_pipe(s);
-        src = s[0];
-        feed = s[1];
     } else {
-        make_pair(src_kind, s);
-        src = s[1];
-        feed = s[0];
+        src_pair(src_kind, s, &src, &feed);
     }
     make_pair(dst_kind, d);
     dst_far = d[1];
@@ -143,22 +152,8 @@ static void dst_stall(const char *name, call_fn fn, int src_kind, int dst_kind, 
     if (src_kind == K_FILE) {
         src = zt_file_with(data, n);
     } else {
-        if (src_kind == K_PIPE) {
-            zt_pipe(s);
-            src = s[0];
-            feed = s[1];
-        } else {
-            make_pair(src_kind, s);
-            src = s[1];
-            feed = s[0];
-        }
-        memset(&w, 0, sizeof w);
-        w.fd = feed;
-        w.buf = data;
-        w.len = n;
-        w.close_after = 1;
-        if (pthread_create(&w.th, NULL, zt_block_sigpipe_writer, &w))
-            DIE("pthread_create");
+        src_pair(src_kind, s, &src, &feed);
+        zt_writer_spawn(&w, zt_block_sigpipe_writer, feed, data, n);
     }
     if (dst_kind == 99) {
         make_pty(&near, &far);
@@ -268,7 +263,5 @@ int main(void)
     if (!zt_valgrind())
         for (i = 0; i < 2 * P; i++)
             zt_join(jobs[i].th, 60, "stall job");
-    zcopy_pool_drain();
-    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
-    return zt_finish();
+    return zt_finish_drained(fds_before);
 }

@@ -107,6 +107,18 @@ static void test_configure(void)
     CHECK(e == 0, "configure back to the defaults (16, 1 MiB) -> 0");
 }
 
+/* The start of both 64-at-once tests: an empty pool that may keep 64
+ * idle pipes of 64 KiB, its counters in *a; returns the fd count. */
+static int begin_64(zcopy_pool_stats *a)
+{
+    int fds0;
+    zcopy_pool_drain();
+    fds0 = zt_fd_count();
+    CHECK(zcopy_pool_configure(64, 64 * 1024) == 0, "configure(max_idle 64, 64 KiB pipes)");
+    stats(a);
+    return fds0;
+}
+
 /* 64 threads each blocked in zcopy_splice (source without data yet). */
 static void test_64_concurrent(void)
 {
@@ -116,10 +128,7 @@ static void test_64_concurrent(void)
     int fds0, i;
     double deadline;
     uint64_t drained;
-    zcopy_pool_drain();
-    fds0 = zt_fd_count();
-    CHECK(zcopy_pool_configure(N, 64 * 1024) == 0, "configure(max_idle 64, 64 KiB pipes)");
-    stats(&a);
+    fds0 = begin_64(&a);
     for (i = 0; i < N; i++) {
         zt_blocked_start(&bs[i]);
     }
@@ -169,10 +178,7 @@ static void test_64_splicers(void)
     zcopy_pool_stats a, s;
     int fds0, i, made = 0;
     uint64_t drained;
-    zcopy_pool_drain();
-    fds0 = zt_fd_count();
-    CHECK(zcopy_pool_configure(N, 64 * 1024) == 0, "configure(max_idle 64, 64 KiB pipes)");
-    stats(&a);
+    fds0 = begin_64(&a);
     for (i = 0; i < N; i++) {
         sp[i] = zcopy_splicer_new();
         made += sp[i] != NULL;

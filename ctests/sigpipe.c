@@ -72,13 +72,7 @@ static void one(const char *name, call_fn fn, int src_kind, int dst_kind, int re
         zt_unix_pair(s);
         src = s[1];
         feed = s[0];
-        memset(&w, 0, sizeof w);
-        w.fd = feed;
-        w.buf = data;
-        w.len = n;
-        w.close_after = 1;
-        if (pthread_create(&w.th, NULL, zt_block_sigpipe_writer, &w))
-            DIE("pthread_create");
+        zt_writer_spawn(&w, zt_block_sigpipe_writer, feed, data, n);
     }
     if (dst_kind == K_TCP)
         zt_tcp_pair(d);
@@ -224,7 +218,5 @@ int main(void)
     test_mask_other();
     sigaction(SIGPIPE, NULL, &sa);
     CHECK(sa.sa_handler == SIG_DFL, "no SIGPIPE handler was installed by the library");
-    zcopy_pool_drain();
-    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
-    return zt_finish();
+    return zt_finish_drained(fds_before);
 }

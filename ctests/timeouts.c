@@ -114,13 +114,7 @@ static void snd_timeout(const char *name, call_fn fn, int src_kind, int dst_kind
             zt_unix_pair(s);
         }
         src = s[1];
-        memset(&w, 0, sizeof w);
-        w.fd = s[0];
-        w.buf = data;
-        w.len = n;
-        w.close_after = 1;
-        if (pthread_create(&w.th, NULL, zt_block_sigpipe_writer, &w))
-            DIE("pthread_create");
+        zt_writer_spawn(&w, zt_block_sigpipe_writer, s[0], data, n);
     }
     if (dst_kind == K_TCP)
         zt_tcp_pair(d);

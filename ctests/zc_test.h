@@ -636,4 +636,34 @@ static inline int zt_wait_child(pid_t pid, double seconds)
     return w == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Prints the mechanism a call took ("# method: ..."), for the figures of
+ * the dispatch programs. */
+static inline void zt_method_line(const char *what, zcopy_result r)
+{
+    printf("# method: %-44s -> %s (%lld bytes)\n", what, zcopy_method_name(r.method), (long long)r.written);
+}
+
+/* A writer thread running `main_fn` (zt_writer_main, or a wrapper that
+ * sets up the thread first) that writes all of buf to fd and closes fd. */
+static inline void zt_writer_spawn(struct zt_writer *w, void *(*main_fn)(void *), int fd, const unsigned char *buf,
+                                   size_t len)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->buf = buf;
+    w->len = len;
+    w->close_after = 1;
+    if (pthread_create(&w->th, NULL, main_fn, w))
+        DIE("pthread_create");
+}
+
+/* The end of a program that started with `fds_before` open fds: drains the
+ * pool, checks that no fd is left over, prints the totals. */
+static inline int zt_finish_drained(int fds_before)
+{
+    zcopy_pool_drain();
+    CHECK(zt_fd_count() <= fds_before, "after drain: %d fds, %d before", zt_fd_count(), fds_before);
+    return zt_finish();
+}
+
 #endif /* ZC_TEST_H */

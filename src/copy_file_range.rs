@@ -97,11 +97,8 @@ pub(crate) fn round_loop(
     // Invariant: `written` bytes were copied and both positions (the
     // kernel's or ours) advanced by exactly that much.
     let outcome = loop {
-        if remain <= 0 {
-            break Outcome::Ended(written);
-        }
-        if let Err(e) = ctl.check() {
-            break Outcome::Error(written, e);
+        if let Some(stop) = Outcome::before_round(ctl, remain, written) {
+            break stop;
         }
         // With options, rounds of 16 MiB, so that the cancel fd and the
         // clock are looked at often; the filesystem is never interrupted.

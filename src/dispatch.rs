@@ -152,8 +152,14 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
-    let _nb = NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), !ctl.is_plain());
     let plan = plan(&d, &s);
+    // Socket timeouts on blocking fds: bounded once (see nonblock.rs and
+    // splice::pair_guard for the pooled row).
+    let _nb = if plan == Plan::PooledSplice {
+        splice::pair_guard(ctl, false, dst, d.flags, src)
+    } else {
+        NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), !ctl.is_plain())
+    };
     without_sigpipe(|| {
         // Bytes an interrupted call on this pair left in flight go first.
         let first = match inflight::resume(ctl, dst, src, remain) {

@@ -3,6 +3,7 @@
 //! dispatch row may take over. The C struct `zcopy_result` (`Transfer`) is
 //! made from it only at the boundary.
 
+use crate::control::Control;
 use crate::transfer::Transfer;
 
 /// The end of one mechanism's loop. `written` counts bytes that reached
@@ -51,6 +52,16 @@ impl Outcome {
         } else {
             Outcome::Error(written, e)
         }
+    }
+
+    /// The head of a mechanism's round: Ended when nothing is left to move,
+    /// Error when the call's Control (cancel fd, idle clock) stops it, None
+    /// to go on with the round.
+    pub(crate) fn before_round(ctl: &mut Control, remain: i64, written: i64) -> Option<Outcome> {
+        if remain <= 0 {
+            return Some(Outcome::Ended(written));
+        }
+        ctl.check().err().map(|e| Outcome::Error(written, e))
     }
 
     /// The C result. A fallback with nothing moved is `handled` false (the

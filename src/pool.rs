@@ -25,9 +25,14 @@
 //!   closed instead of used, and counted in `discarded`.
 
 mod fork;
+mod shared;
+mod stats;
 
 pub use crate::pipe::Pipe;
-use std::cell::{Cell, UnsafeCell};
+use shared::SHARED;
+pub use stats::{stats, PoolStats};
+use stats::{CREATED, DISCARDED, IDLE, IN_USE, REUSED};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Default pipe size: 1 MiB, the default pipe-max-size and Go's chunk.
@@ -53,78 +58,11 @@ fn current(p: &Pipe) -> bool {
     owned_by_this_process(p) && p.wanted() == PIPE_SIZE.load(Relaxed)
 }
 
-/// Counters of the global pipe pool (`zcopy_pool_stats` in the header).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    /// Pipes parked in the pool now (the shared list and each thread's own
-    /// slot).
-    pub idle: u64,
-    /// Pipes lent to calls (and to splicers) now.
-    pub in_use: u64,
-    /// Pipes created since start.
-    pub created: u64,
-    /// Times a call got an idle pipe instead of a new one.
-    pub reused: u64,
-    /// Pipes closed because they held data, were smaller than pipe_size
-    /// (the kernel refused to grow them), overflowed the idle cap, or were
-    /// inherited across fork().
-    pub discarded: u64,
-}
-
-static IDLE: AtomicU64 = AtomicU64::new(0);
-static IN_USE: AtomicU64 = AtomicU64::new(0);
-static CREATED: AtomicU64 = AtomicU64::new(0);
-static REUSED: AtomicU64 = AtomicU64::new(0);
-static DISCARDED: AtomicU64 = AtomicU64::new(0);
 static MAX_IDLE: AtomicU64 = AtomicU64::new(DEFAULT_MAX_IDLE);
 static PIPE_SIZE: AtomicU64 = AtomicU64::new(DEFAULT_PIPE_SIZE);
 /// Bumped in the child after each fork(); pipes of older generations are
 /// never used.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// A pthread mutex around the shared idle list. A raw pthread mutex rather
-/// than std's so that the fork handlers can hold it across fork() and
-/// re-initialise it in the child.
-struct Shared {
-    lock: UnsafeCell<libc::pthread_mutex_t>,
-    idle: UnsafeCell<Vec<Pipe>>,
-}
-
-// SAFETY: `idle` is only touched with `lock` held (or in the single-threaded
-// child after fork, with the lock held by the prepare handler).
-unsafe impl Sync for Shared {}
-
-/// A plain static (no lazy initialiser): a fork() in another thread while a
-/// lazy init ran would leave the child waiting for it forever.
-static SHARED: Shared = Shared {
-    lock: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
-    idle: UnsafeCell::new(Vec::new()),
-};
-
-struct Locked<'a>(&'a Shared);
-
-impl Shared {
-    fn lock(&self) -> Locked<'_> {
-        // SAFETY: the mutex is initialised and lives forever.
-        unsafe { libc::pthread_mutex_lock(self.lock.get()) };
-        Locked(self)
-    }
-}
-
-impl Locked<'_> {
-    fn idle(&mut self) -> &mut Vec<Pipe> {
-        // SAFETY: the lock is held for the life of self.
-        unsafe { &mut *self.0.idle.get() }
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        // SAFETY: locked by this thread in Shared::lock.
-        unsafe { libc::pthread_mutex_unlock(self.0.lock.get()) };
-    }
-}
 
 /// The thread's own idle pipe, in front of the shared list. On thread exit
 /// it goes back to the shared list (or is closed past the cap).
@@ -314,16 +252,4 @@ pub fn pipe_size() -> u64 {
 /// The current idle cap.
 pub fn max_idle() -> u64 {
     MAX_IDLE.load(Relaxed)
-}
-
-/// A snapshot of the counters (each read atomically; the set is not one
-/// atomic snapshot while other threads work).
-pub fn stats() -> PoolStats {
-    PoolStats {
-        idle: IDLE.load(Relaxed),
-        in_use: IN_USE.load(Relaxed),
-        created: CREATED.load(Relaxed),
-        reused: REUSED.load(Relaxed),
-        discarded: DISCARDED.load(Relaxed),
-    }
 }

@@ -78,11 +78,8 @@ pub(crate) fn send_loop(
     // Invariant: `written` bytes reached dst and src's position (the file's
     // or `pos`) advanced by exactly that much.
     let outcome = loop {
-        if remain <= 0 {
-            break Outcome::Ended(written);
-        }
-        if let Err(e) = ctl.check() {
-            break Outcome::Error(written, e);
+        if let Some(stop) = Outcome::before_round(ctl, remain, written) {
+            break stop;
         }
         let len = remain.min(MAX_CHUNK) as usize;
         // SAFETY: pos_ptr is NULL or points to `pos`, alive for the call.

@@ -52,11 +52,34 @@ pub(crate) fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
 /// runs out with no readiness, Err(EAGAIN). A hang-up or error condition
 /// counts as ready: the retried call then reports it.
 pub(crate) fn wait_ready(ctl: &mut Control, fd: i32, how: Wait) -> Result<(), i32> {
+    wait_ready_since(ctl, fd, how, now_ns())
+}
+
+/// [`wait_ready`] after a system call that began at `t0` (monotonic ns)
+/// and answered EAGAIN: the socket's timeout is counted from `t0`, so that
+/// a blocking socket, on which the kernel already waited out SO_RCVTIMEO /
+/// SO_SNDTIMEO inside the call, gives EAGAIN now instead of after a second
+/// timeout.
+pub(crate) fn wait_ready_since(ctl: &mut Control, fd: i32, how: Wait, t0: i64) -> Result<(), i32> {
     let events = match how {
         Wait::Read => libc::POLLIN,
         Wait::Write => libc::POLLOUT,
     };
     let timeout = socket_timeout_ms(fd, how);
-    let until = (timeout >= 0).then(|| now_ns() + timeout as i64 * 1_000_000);
+    let until = (timeout >= 0).then(|| t0 + timeout as i64 * 1_000_000);
     ctl.wait_one(fd, events, until)
+}
+
+/// After a write-side system call that began at `t0` moved fewer bytes than
+/// asked: true when it waited out dst's SO_SNDTIMEO inside the kernel (a
+/// blocking socket returns short only then, or on a signal), so the call
+/// should end with EAGAIN now rather than wait a second timeout. Costs a
+/// getsockopt only when the system call took over a millisecond.
+pub(crate) fn kernel_timed_out(fd: i32, t0: i64) -> bool {
+    let took = now_ns() - t0;
+    if took < 1_000_000 {
+        return false;
+    }
+    let timeout = socket_timeout_ms(fd, Wait::Write);
+    timeout >= 0 && took >= timeout as i64 * 1_000_000
 }

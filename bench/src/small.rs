@@ -22,9 +22,9 @@ pub enum Variant {
     Raw,
     /// recv into a buffer, send it out: the copy a plain relay does.
     ReadWrite,
-    /// zcopy::pool::acquire, the two raw splices, zcopy::pool::release: the
-    /// pool without the SIGPIPE guard, the F_GETFL and the direct-splice
-    /// probe (what the proposed fixes would leave).
+    /// zcopy::pool::acquire, the two splices through the pooled pipe,
+    /// zcopy::pool::release: the pool without the SIGPIPE guard and the fd
+    /// checks (F_GETFL, two fstat) a zcopy_splice call makes first.
     PoolBare,
 }
 
@@ -36,7 +36,7 @@ impl Variant {
             Variant::Fresh => "raw splice, fresh pipe per call",
             Variant::Raw => "raw splice, one pipe (floor)",
             Variant::ReadWrite => "read/write (user buffer)",
-            Variant::PoolBare => "zcopy pool + raw splices (no guard, no probe, no fcntl)",
+            Variant::PoolBare => "zcopy pool + raw splices (no guard, no fd checks)",
         }
     }
 

@@ -8,11 +8,13 @@ either side ends both and names the side it came from.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import ctypes
 import errno as _errno
 import os
 import threading
+import weakref
 from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from . import _loader, _objects
@@ -98,34 +100,54 @@ class EngineStats(NamedTuple):
 class Engine:
     """Relays many connection pairs on the library's own threads (epoll loops).
 
-    ``Engine(threads=0)``: 0 means one thread per CPU. :meth:`add` hands a
-    pair of connected sockets over and returns a
+    ``Engine(threads=None)``: None (or 0) means one thread per CPU.
+    :meth:`relay` hands a pair of connected sockets over and returns a
     :class:`concurrent.futures.Future` of ``(a_to_b, b_to_a)``, or of the
-    relay's exception (as :func:`relay`'s). The engine never closes the
-    sockets; it keeps a reference to them until their relay ends. Future
-    callbacks run on an engine thread: keep them short (``asyncio.wrap_future``
-    hands the result to a loop). :meth:`close` (or ``with``) ends every
-    relay still running with :class:`zcopy.Cancelled` and joins the threads.
+    relay's exception (as :func:`relay`'s). Bytes move on the engine's
+    threads without the GIL; Python runs only when a relay ends. The engine
+    never closes the sockets; it keeps a reference to them (and to itself)
+    until their relay ends, so dropping the Engine object does not stop
+    relays. Future callbacks run on an engine thread: keep them short
+    (``asyncio.wrap_future`` hands the result to a loop). :meth:`close`
+    (or ``with``, or interpreter exit) ends every relay still running with
+    :class:`zcopy.Cancelled` and joins the threads.
     """
 
     _ptr: Optional[int] = None  # set before __init__ can fail, so that __del__ finds it
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self, threads: Optional[int] = None) -> None:
+        if threads is None:
+            threads = 0
         if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
-            raise ValueError(f"threads must be an int from 0 to 1024, got {threads!r}")
-        self._lock = threading.Lock()
-        self._relays: Dict[int, Tuple[concurrent.futures.Future, Any, Any, Tuple[int, int]]] = {}
-        self._next = 1  # ctx 0 would reach the callback as None
-        self._callback = _loader.DONE_FN(self._done)  # alive as long as the engine
+            raise ValueError(f"threads must be None or an int from 0 to 1024, got {threads!r}")
         ptr = _lib.zcopy_engine_new(threads)
         if not ptr:
             err = ctypes.get_errno() or _errno.ENOMEM
             raise OSError(err, f"zcopy_engine_new: {os.strerror(err)}")
         self._ptr = ptr
+        # held around zcopy_engine_add and while close() takes the pointer:
+        # the C engine must not be freed while another thread is inside add
+        self._use = threading.Lock()
+        _engines.add(self)
 
-    def add(self, a: Any, b: Any, *, timeout: Optional[float] = None,
-            cancel: Optional[CancelToken] = None, close_both: bool = False) -> concurrent.futures.Future:
-        """Starts relaying between a and b; returns the Future of ``(a_to_b, b_to_a)``."""
+    def relay(self, a: Any, b: Any, *, timeout: Optional[float] = None, close_both: bool = False,
+              cancel: Optional[CancelToken] = None) -> concurrent.futures.Future:
+        """Starts relaying between a and b; returns the Future of ``(a_to_b, b_to_a)``.
+
+        Semantics as :func:`zcopy.relay`'s (half-close, ``close_both``,
+        ``timeout`` idle seconds, by default the sockets' own
+        ``settimeout``; ``cancel`` a :class:`zcopy.CancelToken`), but on the
+        engine's threads: this call never blocks. The Future's exception is
+        TimeoutError, zcopy.Cancelled or a zcopy.Error, each with
+        ``.a_to_b`` and ``.b_to_a``. Do not read, write or close a or b
+        until the Future is done.
+
+        Raises:
+            ValueError: the engine is closed.
+            TypeError: a socket object holds read-ahead, or a/b has no fd.
+            zcopy.Error: the engine refused the pair (EINVAL: a and b are
+                one fd; EBADF; EPERM: a regular file), nothing started.
+        """
         if self._ptr is None:
             raise ValueError("the engine is closed")
         fa, fb = _fd(a, "a"), _fd(b, "b")
@@ -133,26 +155,26 @@ class Engine:
         assert opts is not None  # a fresh clock has not run out
         future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
-        with self._lock:
-            key = self._next
-            self._next += 1
-            self._relays[key] = (future, a, b, (fa, fb))
-        rc = _lib.zcopy_engine_add(self._ptr, fa, fb, ctypes.byref(opts), self._callback, key)
+        global _next
+        with _lock:
+            key = _next
+            _next += 1
+            # the entry keeps the sockets (their fds stay open) and the engine alive
+            _relays[key] = (future, self, a, b, (fa, fb))
+        with self._use:
+            ptr = self._ptr
+            rc = _lib.zcopy_engine_add(ptr, fa, fb, ctypes.byref(opts), _callback, key) if ptr else -1
+        if rc < 0:
+            with _lock:
+                del _relays[key]
+            raise ValueError("the engine is closed")
         if rc:
-            with self._lock:
-                del self._relays[key]
+            with _lock:
+                del _relays[key]
             raise error_class(rc)(rc, f"zcopy_engine_add: {os.strerror(rc)}")
         return future
 
-    def _done(self, ctx: int, result: Any) -> None:
-        # on an engine thread, with the GIL (ctypes takes it for the callback)
-        with self._lock:
-            future, _, _, fds = self._relays.pop(ctx)
-        counts = (result.a_to_b, result.b_to_a)
-        if result.error:
-            future.set_exception(_relay_error(result.error, result.error_fd, fds, counts))
-        else:
-            future.set_result(counts)
+    add = relay  # the first name of this method, kept as an alias
 
     def stats(self) -> EngineStats:
         """The engine's counters now."""
@@ -164,12 +186,17 @@ class Engine:
     def close(self) -> None:
         """Ends every running relay (Cancelled) and joins the engine's threads. Idempotent.
 
-        Blocks until every relay's Future is resolved. Must not be called
-        from a Future callback of this engine (an engine thread).
+        Blocks until every relay's Future is resolved (the GIL is released
+        meanwhile, so their callbacks run). From a Future callback of this
+        engine (an engine thread) it does not wait for that thread.
         """
-        ptr, self._ptr = self._ptr, None
+        if self._ptr is None:
+            return
+        with self._use:
+            ptr, self._ptr = self._ptr, None
         if ptr:
-            _lib.zcopy_engine_free(ptr)  # the GIL is released: done callbacks can run
+            _engines.discard(self)
+            _lib.zcopy_engine_free(ptr)
 
     def __enter__(self) -> "Engine":
         return self
@@ -182,3 +209,38 @@ class Engine:
             self.close()
         except Exception:  # interpreter shutdown: the library may be gone already
             pass
+
+
+# Every relay of every engine, by the ctx number handed to C (0 would reach
+# the callback as None). One module-level callback serves them all: it
+# must outlive every engine, since an engine freed from its own thread (its
+# last reference dropped in a Future callback) still calls it for the
+# relays that thread ends afterwards, and a per-engine ctypes thunk freed
+# while running would crash.
+_lock = threading.Lock()
+_relays: Dict[int, Tuple[concurrent.futures.Future, Engine, Any, Any, Tuple[int, int]]] = {}
+_next = 1
+_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def _done(ctx: int, result: Any) -> None:
+    # on an engine thread, with the GIL (ctypes takes it for the callback)
+    with _lock:
+        future, engine, a, b, fds = _relays.pop(ctx)
+    counts = (result.a_to_b, result.b_to_a)
+    if result.error:
+        future.set_exception(_relay_error(result.error, result.error_fd, fds, counts))
+    else:
+        future.set_result(counts)
+    # engine, a and b are released here: the last reference to an engine
+    # may go with them, and zcopy_engine_free from its own thread is allowed
+
+
+_callback = _loader.DONE_FN(_done)
+
+
+@atexit.register
+def _close_engines() -> None:
+    # engine threads must not call into an interpreter that is finalizing
+    for e in list(_engines):
+        e.close()
