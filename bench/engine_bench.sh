@@ -25,7 +25,7 @@ echo "# $(date -u) $(uname -r) $(nproc) CPUs; load: $(cat /proc/loadavg)"
 
 # uid 65534's pipe-user-pages-soft is used up by a holder process for the
 # "past-soft" variants, so every pipe the engine gets there is 2 pages.
-$NOBODY python3 -c '
+$NOBODY /usr/bin/python3 -c '
 import fcntl, os, time
 held = []
 while len(held) < 1000:
@@ -55,7 +55,7 @@ python3 "$A/relaybench.py" -P 8 -t 5 -r "$R" \
   "engine-2-threads=$E {listen_port} {target_port} 2" \
   "engine-2-threads-64k-pipes=$E {listen_port} {target_port} 2 65536" \
   "engine-2-threads-past-soft=$NOBODY $E {listen_port} {target_port} 2"
-kill $HOLDER
+kill $HOLDER || true
 "$OUT/engine_hold" 10000 100 65536 10 2
 "$OUT/engine_hold" 10000 100 65536 10 2 65534
 "$OUT/engine_hold" 10000 100 65536 10 2 65534 1

@@ -85,7 +85,9 @@ impl Control {
     #[inline]
     pub fn progress(&mut self) {
         if self.settings.idle_timeout_ms > 0 {
-            self.idle_deadline = now_ns() + self.settings.idle_timeout_ms * 1_000_000;
+            // Saturating: a caller may ask for INT64_MAX ms ("as good as never").
+            self.idle_deadline =
+                now_ns().saturating_add(self.settings.idle_timeout_ms.saturating_mul(1_000_000));
         }
     }
 
@@ -167,7 +169,7 @@ impl Control {
             let timeout_ms = match deadline {
                 None => -1,
                 // Rounded up: waking a little late is allowed, early is not.
-                Some(d) => ((d - now).max(0) + 999_999) / 1_000_000,
+                Some(d) => (d - now).max(0).saturating_add(999_999) / 1_000_000,
             }
             .min(i32::MAX as i64) as i32;
             // SAFETY: `all` holds `watched` valid pollfds.
@@ -248,6 +250,21 @@ mod tests {
         assert_eq!(c.wait_one(r, libc::POLLIN, None), Err(libc::ETIMEDOUT));
         let ms = (now_ns() - t0) / 1_000_000;
         assert!((60..60 + 50).contains(&ms), "{ms} ms");
+        close(r);
+        close(w);
+    }
+
+    #[test]
+    fn a_huge_idle_timeout_neither_overflows_nor_fires() {
+        let (r, w) = pipe();
+        let mut c = Control::new(Settings {
+            idle_timeout_ms: i64::MAX,
+            ..Settings::default()
+        });
+        c.progress();
+        assert_eq!(c.check_now(now_ns()), Ok(()));
+        let until = now_ns() + 10_000_000;
+        assert_eq!(c.wait_one(r, libc::POLLIN, Some(until)), Err(libc::EAGAIN));
         close(r);
         close(w);
     }

@@ -656,3 +656,31 @@ fn fileserver_a_stalled_client_does_not_hold_up_its_loop() {
     let dir = s.root.parent().unwrap().to_path_buf();
     assert_eq!(sha256_bytes(&body, &dir), sha256_bytes(&huge, &dir));
 }
+
+#[test]
+fn fileserver_closes_connections_whose_client_left_mid_body() {
+    let s = site("fs-abort");
+    let huge = random_bytes(24 * 1024 * 1024 + 3, 8);
+    std::fs::write(s.root.join("huge.bin"), &huge).unwrap();
+    let fd_dir = format!("/proc/{}/fd", s.server.bg.child.id());
+    let count = || std::fs::read_dir(&fd_dir).unwrap().count();
+    assert_eq!(s.curl("/huge.bin", &["-r", "0-0"]).0, 206); // cached from now on
+    let baseline = count();
+    for i in 0..10 {
+        let c = stalled_get(&s.server.addr(), "/huge.bin", Some((i * 1000, 20_000_000)));
+        std::thread::sleep(Duration::from_millis(30));
+        drop(c); // unread bytes: the kernel answers the server with a reset
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count() > baseline && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(count(), baseline, "fds left behind by aborted responses");
+    assert_eq!(s.fds_on("huge.bin"), 1);
+    assert!(
+        !s.server.log_text().contains("20000000 bytes with"),
+        "an aborted body was logged as done"
+    );
+    let (code, _, body) = s.curl("/small.txt", &[]);
+    assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+}

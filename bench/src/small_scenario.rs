@@ -63,26 +63,24 @@ pub fn scenario_small(quick: bool, rounds: usize, exe: &std::path::Path) -> Sect
         let pool = med[si][0];
         let fresh = med[si][1];
         let raw = med[si][2];
-        sec.targets.push(Target {
-            what: format!("{}: pool >= 1.5x fresh pipe", size_name(size as u64)),
-            met: Some(pool >= 1.5 * fresh),
-            detail: format!(
-                "{} ({} vs {} /s)",
-                ratio(pool / fresh),
-                f(pool, 0),
-                f(fresh, 0)
-            ),
-        });
-        sec.targets.push(Target {
-            what: format!("{}: pool within 15% of raw splice", size_name(size as u64)),
-            met: Some(pool >= 0.85 * raw),
-            detail: format!(
-                "{} of raw ({} vs {} /s)",
-                ratio(pool / raw),
-                f(pool, 0),
-                f(raw, 0)
-            ),
-        });
+        // (target, needed ratio of the pool's rate to the peer's, the
+        // peer's rate, how the ratio reads)
+        for (what, need, peer, of) in [
+            ("pool >= 1.5x fresh pipe", 1.5, fresh, ""),
+            ("pool within 15% of raw splice", 0.85, raw, " of raw"),
+        ] {
+            sec.targets.push(Target {
+                what: format!("{}: {}", size_name(size as u64), what),
+                met: Some(pool >= need * peer),
+                detail: format!(
+                    "{}{} ({} vs {} /s)",
+                    ratio(pool / peer),
+                    of,
+                    f(pool, 0),
+                    f(peer, 0)
+                ),
+            });
+        }
         // Time per transfer spent above the floor.
         sec.notes.push(format!(
             "{}: zcopy_splice costs {:.2} us per transfer more than the raw floor \

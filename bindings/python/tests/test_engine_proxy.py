@@ -59,6 +59,16 @@ def exchange(port, body, chunk):
         return reader.result()
 
 
+def thread_ticks(pid):
+    """{tid: user+system clock ticks} of every thread of a process."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[int(tid)] = int(fields[11]) + int(fields[12])
+    return out
+
+
 ENV = {**os.environ, "PYTHONPATH": str(PKG_SRC)}
 
 
@@ -99,6 +109,31 @@ class EngineProxy(unittest.TestCase):
         self.assertEqual((active, pipes), (0, 0))
         self.assertEqual(finished, 9)
         self.assertEqual(moved, 2 * (sum(map(len, bodies)) + 5))
+
+    def test_python_stays_out_of_the_byte_path(self):
+        # 20 000 ping-pong round trips through the proxy: the engine's
+        # threads do the work; the interpreter's thread (the event loop,
+        # holding the GIL when it runs) sleeps in epoll_wait meanwhile
+        p, port = self.start("1")
+        s = kernel_timeouts(socket.create_connection(("127.0.0.1", port), timeout=10))
+        s.settimeout(None)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with s:
+            s.sendall(b"w")
+            self.assertEqual(s.recv(1), b"w")  # the relay runs: every thread exists now
+            before = thread_ticks(p.pid)
+            msg = b"m" * 64
+            for _ in range(20_000):
+                s.sendall(msg)
+                got = b""
+                while len(got) < 64:
+                    got += s.recv(64 - len(got))
+            after = thread_ticks(p.pid)
+        main = after[p.pid] - before[p.pid]
+        engine = sum(after[t] - before.get(t, 0) for t in after if t != p.pid)
+        self.assertGreater(engine, 10, "the engine's threads did not do the relaying")
+        self.assertLessEqual(main, max(2, engine // 20), (main, engine))
+        self.stop(p)
 
     def test_threads_default_and_bad_arguments(self):
         p, port = self.start()  # no THREADS: one per CPU

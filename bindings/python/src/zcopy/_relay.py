@@ -140,7 +140,10 @@ class Engine:
         engine's threads: this call never blocks. The Future's exception is
         TimeoutError, zcopy.Cancelled or a zcopy.Error, each with
         ``.a_to_b`` and ``.b_to_a``. Do not read, write or close a or b
-        until the Future is done.
+        until the Future is done. The Future is already running, so
+        ``Future.cancel()`` (and cancelling an ``asyncio.wrap_future`` of
+        it) does not stop the relay: pass ``cancel=`` a CancelToken (one
+        token can stop many relays) or set ``timeout=``.
 
         Raises:
             ValueError: the engine is closed.
