@@ -1,5 +1,6 @@
 //! The C boundary of the relay engine (src/engine.rs).
 
+use super::set_errno;
 use crate::engine::{Engine, EngineStats, RelayResult, EPANIC};
 use crate::options::Options;
 use std::ffi::{c_int, c_void};
@@ -17,11 +18,6 @@ struct Ctx(*mut c_void);
 // SAFETY: only handed back to the caller's callback, which zcopy_engine_add
 // documents as running on an engine thread.
 unsafe impl Send for Ctx {}
-
-fn set_errno(e: i32) {
-    // SAFETY: errno is this thread's.
-    unsafe { *libc::__errno_location() = e };
-}
 
 /// Starts a relay engine: `threads` threads of its own, each running an
 /// epoll loop over the relays it is given.
