@@ -3,7 +3,7 @@
 //!
 //! Two layers, so that the blocking call and the epoll engine share one
 //! state machine:
-//! - [`Direction`] (relay/direction.rs): one way of the stream, never
+//! - [`Direction`] (relay/direction/): one way of the stream, never
 //!   waits, keeps bytes it took across EAGAIN.
 //! - [`Relay`] (here): both directions of one pair of fds and the rules
 //!   that join them (half-close, close-both, a hard error ends both).

@@ -22,12 +22,21 @@
 //! splice (EINVAL: O_APPEND, no splice_write), the bytes already in the
 //! pipe are read back into that buffer and written with write(2): still
 //! nothing lost.
+//!
+//! | piece | file |
+//! | --- | --- |
+//! | the types, the step and its loop, the end of a relay | mod.rs |
+//! | delivering what is held (pipe, buffer), the rescue | push.rs |
+//! | the splice take, the urgent mark | take.rs |
+//! | the read/write path, write_some, the half-close | buffered.rs |
 
 use crate::pool::{self, Pipe};
-use crate::read_write::with_buffer;
 use crate::splicer::INHERITED_WITH_DATA;
-use crate::sys::errno;
-use crate::urgent::{self, Mark};
+use buffered::shutdown_wr;
+
+mod buffered;
+mod push;
+mod take;
 
 /// Most bytes one read(2) takes in the fallback path. What dst does not
 /// take at once is copied into the direction's own buffer, so this bounds
@@ -247,192 +256,6 @@ impl Direction {
         }
     }
 
-    /// Delivers the held bytes: Ok once nothing is held.
-    fn push(&mut self) -> Result<(), Flow> {
-        loop {
-            match std::mem::replace(&mut self.held, Held::Nothing) {
-                Held::Nothing => return Ok(()),
-                Held::Pipe(mut pipe) => {
-                    let len = pipe.held();
-                    match pipe.empty_into(self.dst, len) {
-                        Ok(n) if n > 0 => {
-                            self.delivered += n as i64;
-                            if n == len {
-                                self.spare = Some(pipe);
-                            } else {
-                                self.held = Held::Pipe(pipe);
-                            }
-                        }
-                        Err(libc::EAGAIN) => {
-                            self.held = Held::Pipe(pipe);
-                            return Err(Flow::Blocked(Want::Write));
-                        }
-                        Err(libc::EINVAL) => {
-                            // dst takes no splice: read the bytes back out
-                            // of the pipe and write them.
-                            self.splice = false;
-                            self.held = rescue(pipe, self.dst)?;
-                        }
-                        // The pipe holds len > 0 bytes, so 0 cannot happen.
-                        Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe)),
-                        Err(e) => return Err(self.fail(e, self.dst, pipe)),
-                    }
-                }
-                Held::Buffer { bytes, mut at } => match write_some(self.dst, &bytes[at..]) {
-                    Ok(n) => {
-                        at += n;
-                        self.delivered += n as i64;
-                        if at < bytes.len() {
-                            self.held = Held::Buffer { bytes, at };
-                            return Err(Flow::Blocked(Want::Write));
-                        }
-                    }
-                    Err((n, e)) => {
-                        self.delivered += n as i64;
-                        return Err(Flow::Failed {
-                            error: e,
-                            fd: self.dst,
-                        });
-                    }
-                },
-            }
-        }
-    }
-
-    /// Keeps the pipe and its bytes as they are (so `held` stays exact)
-    /// and reports the error.
-    fn fail(&mut self, error: i32, fd: i32, pipe: Pipe) -> Flow {
-        self.held = Held::Pipe(pipe);
-        Flow::Failed { error, fd }
-    }
-
-    /// Takes from src into an empty pipe (or the fallback). Ok(true): bytes
-    /// are held (or were delivered); Ok(false): EOF.
-    fn take(&mut self) -> Result<bool, Flow> {
-        if !self.splice {
-            return self.take_buffered();
-        }
-        let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
-            // No pipe to be had (EMFILE, ENFILE): this take goes through
-            // user space; the next one tries the pool again.
-            return self.take_buffered();
-        };
-        // The pipe's real size: the kernel may have refused to grow it.
-        let max = pipe.capacity().max(4096) as usize;
-        let woken = std::mem::take(&mut self.woken);
-        match pipe.fill_from(self.src, max) {
-            Ok(0) => {
-                self.spare = Some(pipe);
-                // End of stream, or a TCP socket at its urgent mark.
-                self.past_mark(false)
-            }
-            Ok(n) => {
-                self.spliced_src = true;
-                self.drained = self.level && n < max;
-                self.held = Held::Pipe(pipe);
-                Ok(true)
-            }
-            Err(e) => {
-                // Nothing entered the pipe: it is still empty.
-                self.spare = Some(pipe);
-                match e {
-                    // Readable, says poll, yet EAGAIN: the urgent mark?
-                    libc::EAGAIN if woken && urgent::at_mark(self.src) => self.past_mark(true),
-                    // The pipe was empty, so this is "src has no data".
-                    libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
-                    // The kernel cannot splice from src; nothing consumed.
-                    libc::EINVAL if !self.spliced_src => {
-                        self.splice = false;
-                        self.take_buffered()
-                    }
-                    e => Err(Flow::Failed {
-                        error: e,
-                        fd: self.src,
-                    }),
-                }
-            }
-        }
-    }
-
-    /// After a splice from src answered 0 (`eagain` false) or EAGAIN: at a
-    /// TCP urgent mark, step over it as read(2) does and hold the byte
-    /// that comes after it; otherwise the answer means what it says.
-    fn past_mark(&mut self, eagain: bool) -> Result<bool, Flow> {
-        match urgent::step_over(self.src) {
-            Mark::NotThere if eagain => Err(Flow::Blocked(Want::Read)),
-            Mark::NotThere | Mark::Eof => Ok(false),
-            Mark::Byte(b) => {
-                self.held = Held::Buffer {
-                    bytes: vec![b],
-                    at: 0,
-                };
-                Ok(true)
-            }
-            // The urgent byte is gone and nothing follows yet; poll no
-            // longer reports the mark.
-            Mark::Skipped => Err(Flow::Blocked(Want::Read)),
-            Mark::Failed(e) => Err(Flow::Failed {
-                error: e,
-                fd: self.src,
-            }),
-        }
-    }
-
-    /// read(2) into the thread's buffer, write(2) what dst takes at once,
-    /// keep the rest.
-    fn take_buffered(&mut self) -> Result<bool, Flow> {
-        let (src, dst) = (self.src, self.dst);
-        let (n, r) = with_buffer(|buf| {
-            let len = FALLBACK_CHUNK.min(buf.len());
-            let buf = &mut buf[..len];
-            let n = loop {
-                // SAFETY: buf is valid for buf.len() bytes.
-                let n = unsafe { libc::read(src, buf.as_mut_ptr().cast(), buf.len()) };
-                if n >= 0 {
-                    break n as usize;
-                }
-                match errno() {
-                    libc::EINTR => continue,
-                    libc::EAGAIN => return (0, Err(Flow::Blocked(Want::Read))),
-                    e => return (0, Err(Flow::Failed { error: e, fd: src })),
-                }
-            };
-            if n == 0 {
-                return (0, Ok(None));
-            }
-            match write_some(dst, &buf[..n]) {
-                Ok(w) if w == n => (w, Ok(Some(Held::Nothing))),
-                Ok(w) => (
-                    w,
-                    Ok(Some(Held::Buffer {
-                        bytes: buf[w..n].to_vec(),
-                        at: 0,
-                    })),
-                ),
-                Err((w, e)) => (w, Err(Flow::Failed { error: e, fd: dst })),
-            }
-        });
-        self.delivered += n as i64;
-        match r? {
-            None => Ok(false),
-            Some(held) => {
-                self.held = held;
-                Ok(true)
-            }
-        }
-    }
-
-    /// src is at EOF with nothing held: half-close dst.
-    fn at_eof(&mut self) -> Flow {
-        match shutdown_wr(self.dst) {
-            Ok(()) => Flow::Eof,
-            Err(e) => Flow::Failed {
-                error: e,
-                fd: self.dst,
-            },
-        }
-    }
-
     /// The end of a relay (close-both, or an error on the other side): one
     /// non-blocking push of what is held (no take), errors ignored; what
     /// does not fit stays held and is discarded on drop.
@@ -466,65 +289,4 @@ impl Drop for Direction {
             pool::release(pipe);
         }
     }
-}
-
-/// shutdown(SHUT_WR). ENOTSOCK (a pipe, a tty: nothing to half-close) and
-/// ENOTCONN (the connection is already gone; the other direction will hear
-/// of it) are not errors.
-fn shutdown_wr(fd: i32) -> Result<(), i32> {
-    // SAFETY: shutdown takes no pointer.
-    if unsafe { libc::shutdown(fd, libc::SHUT_WR) } == 0 {
-        return Ok(());
-    }
-    match errno() {
-        libc::ENOTSOCK | libc::ENOTCONN => Ok(()),
-        e => Err(e),
-    }
-}
-
-/// write(2) until `buf` is written or dst is full: Ok(bytes written), or
-/// Err((bytes written before it, errno)). EINTR is retried.
-fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
-    let mut done = 0;
-    while done < buf.len() {
-        let rest = &buf[done..];
-        // SAFETY: rest is valid for rest.len() bytes.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if n > 0 {
-            done += n as usize;
-            continue;
-        }
-        if n == 0 {
-            // write(2) of a non-empty buffer returning 0: no room, ever.
-            return Err((done, libc::ENOSPC));
-        }
-        match errno() {
-            libc::EINTR => {}
-            libc::EAGAIN => break,
-            e => return Err((done, e)),
-        }
-    }
-    Ok(done)
-}
-
-/// dst refused splice: moves the bytes held in `pipe` into a buffer (the
-/// pipe is ours and non-blocking, so one read loop drains it), and gives
-/// the empty pipe back.
-fn rescue(mut pipe: Pipe, dst: i32) -> Result<Held, Flow> {
-    let mut bytes = vec![0u8; pipe.held()];
-    let mut got = 0;
-    while got < bytes.len() {
-        match pipe.read_into(&mut bytes[got..]) {
-            Ok(n) if n > 0 => got += n,
-            // Cannot happen for our own pipe holding these bytes; what is
-            // left in it is closed with it.
-            r => {
-                pool::release(pipe);
-                let error = r.err().unwrap_or(libc::EIO);
-                return Err(Flow::Failed { error, fd: dst });
-            }
-        }
-    }
-    pool::release(pipe);
-    Ok(Held::Buffer { bytes, at: 0 })
 }

@@ -1,0 +1,102 @@
+//! The user-space path: read(2) into the thread's copy buffer, write(2)
+//! what dst takes at once, keep the rest; and the half-close at EOF.
+
+use super::{Direction, Flow, Held, Want, FALLBACK_CHUNK};
+use crate::read_write::with_buffer;
+use crate::sys::errno;
+
+impl Direction {
+    /// read(2) into the thread's buffer, write(2) what dst takes at once,
+    /// keep the rest.
+    pub(super) fn take_buffered(&mut self) -> Result<bool, Flow> {
+        let (src, dst) = (self.src, self.dst);
+        let (n, r) = with_buffer(|buf| {
+            let len = FALLBACK_CHUNK.min(buf.len());
+            let buf = &mut buf[..len];
+            let n = loop {
+                // SAFETY: buf is valid for buf.len() bytes.
+                let n = unsafe { libc::read(src, buf.as_mut_ptr().cast(), buf.len()) };
+                if n >= 0 {
+                    break n as usize;
+                }
+                match errno() {
+                    libc::EINTR => continue,
+                    libc::EAGAIN => return (0, Err(Flow::Blocked(Want::Read))),
+                    e => return (0, Err(Flow::Failed { error: e, fd: src })),
+                }
+            };
+            if n == 0 {
+                return (0, Ok(None));
+            }
+            match write_some(dst, &buf[..n]) {
+                Ok(w) if w == n => (w, Ok(Some(Held::Nothing))),
+                Ok(w) => (
+                    w,
+                    Ok(Some(Held::Buffer {
+                        bytes: buf[w..n].to_vec(),
+                        at: 0,
+                    })),
+                ),
+                Err((w, e)) => (w, Err(Flow::Failed { error: e, fd: dst })),
+            }
+        });
+        self.delivered += n as i64;
+        match r? {
+            None => Ok(false),
+            Some(held) => {
+                self.held = held;
+                Ok(true)
+            }
+        }
+    }
+
+    /// src is at EOF with nothing held: half-close dst.
+    pub(super) fn at_eof(&mut self) -> Flow {
+        match shutdown_wr(self.dst) {
+            Ok(()) => Flow::Eof,
+            Err(e) => Flow::Failed {
+                error: e,
+                fd: self.dst,
+            },
+        }
+    }
+}
+
+/// shutdown(SHUT_WR). ENOTSOCK (a pipe, a tty: nothing to half-close) and
+/// ENOTCONN (the connection is already gone; the other direction will hear
+/// of it) are not errors.
+pub(super) fn shutdown_wr(fd: i32) -> Result<(), i32> {
+    // SAFETY: shutdown takes no pointer.
+    if unsafe { libc::shutdown(fd, libc::SHUT_WR) } == 0 {
+        return Ok(());
+    }
+    match errno() {
+        libc::ENOTSOCK | libc::ENOTCONN => Ok(()),
+        e => Err(e),
+    }
+}
+
+/// write(2) until `buf` is written or dst is full: Ok(bytes written), or
+/// Err((bytes written before it, errno)). EINTR is retried.
+pub(super) fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: rest is valid for rest.len() bytes.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n > 0 {
+            done += n as usize;
+            continue;
+        }
+        if n == 0 {
+            // write(2) of a non-empty buffer returning 0: no room, ever.
+            return Err((done, libc::ENOSPC));
+        }
+        match errno() {
+            libc::EINTR => {}
+            libc::EAGAIN => break,
+            e => return Err((done, e)),
+        }
+    }
+    Ok(done)
+}

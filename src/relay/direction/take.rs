@@ -1,0 +1,80 @@
+//! Taking from src: splice(2) into an empty pooled pipe, and stepping
+//! over a TCP urgent mark.
+
+use super::{Direction, Flow, Held, Want};
+use crate::pool;
+use crate::urgent::{self, Mark};
+
+impl Direction {
+    /// Takes from src into an empty pipe (or the fallback). Ok(true): bytes
+    /// are held (or were delivered); Ok(false): EOF.
+    pub(super) fn take(&mut self) -> Result<bool, Flow> {
+        if !self.splice {
+            return self.take_buffered();
+        }
+        let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
+            // No pipe to be had (EMFILE, ENFILE): this take goes through
+            // user space; the next one tries the pool again.
+            return self.take_buffered();
+        };
+        // The pipe's real size: the kernel may have refused to grow it.
+        let max = pipe.capacity().max(4096) as usize;
+        let woken = std::mem::take(&mut self.woken);
+        match pipe.fill_from(self.src, max) {
+            Ok(0) => {
+                self.spare = Some(pipe);
+                // End of stream, or a TCP socket at its urgent mark.
+                self.past_mark(false)
+            }
+            Ok(n) => {
+                self.spliced_src = true;
+                self.drained = self.level && n < max;
+                self.held = Held::Pipe(pipe);
+                Ok(true)
+            }
+            Err(e) => {
+                // Nothing entered the pipe: it is still empty.
+                self.spare = Some(pipe);
+                match e {
+                    // Readable, says poll, yet EAGAIN: the urgent mark?
+                    libc::EAGAIN if woken && urgent::at_mark(self.src) => self.past_mark(true),
+                    // The pipe was empty, so this is "src has no data".
+                    libc::EAGAIN => Err(Flow::Blocked(Want::Read)),
+                    // The kernel cannot splice from src; nothing consumed.
+                    libc::EINVAL if !self.spliced_src => {
+                        self.splice = false;
+                        self.take_buffered()
+                    }
+                    e => Err(Flow::Failed {
+                        error: e,
+                        fd: self.src,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// After a splice from src answered 0 (`eagain` false) or EAGAIN: at a
+    /// TCP urgent mark, step over it as read(2) does and hold the byte
+    /// that comes after it; otherwise the answer means what it says.
+    fn past_mark(&mut self, eagain: bool) -> Result<bool, Flow> {
+        match urgent::step_over(self.src) {
+            Mark::NotThere if eagain => Err(Flow::Blocked(Want::Read)),
+            Mark::NotThere | Mark::Eof => Ok(false),
+            Mark::Byte(b) => {
+                self.held = Held::Buffer {
+                    bytes: vec![b],
+                    at: 0,
+                };
+                Ok(true)
+            }
+            // The urgent byte is gone and nothing follows yet; poll no
+            // longer reports the mark.
+            Mark::Skipped => Err(Flow::Blocked(Want::Read)),
+            Mark::Failed(e) => Err(Flow::Failed {
+                error: e,
+                fd: self.src,
+            }),
+        }
+    }
+}
