@@ -1,17 +1,19 @@
 //! The user-space path: read(2) into the thread's copy buffer, write(2)
 //! what dst takes at once, keep the rest; and the half-close at EOF.
 
-use super::{Direction, Flow, Held, Want, FALLBACK_CHUNK};
+use super::{Direction, Flow, Held, Want};
 use crate::read_write::with_buffer;
 use crate::sys::errno;
 
 impl Direction {
-    /// read(2) into the thread's buffer, write(2) what dst takes at once,
-    /// keep the rest.
-    pub(super) fn take_buffered(&mut self) -> Result<bool, Flow> {
+    /// read(2) at most `chunk` bytes into the thread's copy buffer,
+    /// write(2) what dst takes at once, keep the rest (bounded by `chunk`).
+    /// Ok(bytes read; 0 is EOF). In level mode a read shorter than `chunk`
+    /// ends the step once its bytes are out (see `set_level`).
+    pub(super) fn take_buffered(&mut self, chunk: usize) -> Result<usize, Flow> {
         let (src, dst) = (self.src, self.dst);
-        let (n, r) = with_buffer(|buf| {
-            let len = FALLBACK_CHUNK.min(buf.len());
+        let (n, w, r) = with_buffer(|buf| {
+            let len = chunk.min(buf.len());
             let buf = &mut buf[..len];
             let n = loop {
                 // SAFETY: buf is valid for buf.len() bytes.
@@ -21,33 +23,30 @@ impl Direction {
                 }
                 match errno() {
                     libc::EINTR => continue,
-                    libc::EAGAIN => return (0, Err(Flow::Blocked(Want::Read))),
-                    e => return (0, Err(Flow::Failed { error: e, fd: src })),
+                    libc::EAGAIN => return (0, 0, Err(Flow::Blocked(Want::Read))),
+                    e => return (0, 0, Err(Flow::Failed { error: e, fd: src })),
                 }
             };
             if n == 0 {
-                return (0, Ok(None));
+                return (0, 0, Ok(Held::Nothing));
             }
             match write_some(dst, &buf[..n]) {
-                Ok(w) if w == n => (w, Ok(Some(Held::Nothing))),
+                Ok(w) if w == n => (n, w, Ok(Held::Nothing)),
                 Ok(w) => (
+                    n,
                     w,
-                    Ok(Some(Held::Buffer {
+                    Ok(Held::Buffer {
                         bytes: buf[w..n].to_vec(),
                         at: 0,
-                    })),
+                    }),
                 ),
-                Err((w, e)) => (w, Err(Flow::Failed { error: e, fd: dst })),
+                Err((w, e)) => (n, w, Err(Flow::Failed { error: e, fd: dst })),
             }
         });
-        self.delivered += n as i64;
-        match r? {
-            None => Ok(false),
-            Some(held) => {
-                self.held = held;
-                Ok(true)
-            }
-        }
+        self.delivered += w as i64;
+        self.held = r?;
+        self.drained = self.level && n > 0 && n < chunk;
+        Ok(n)
     }
 
     /// src is at EOF with nothing held: half-close dst.

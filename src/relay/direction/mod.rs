@@ -1,13 +1,17 @@
 //! One direction of a relay: src -> dst on non-blocking fds, never waiting.
 //!
-//! The fast path is splice(2) through a pooled pipe: src -> pipe -> dst.
-//! Bytes taken from src wait in the pipe while dst is full, so nothing is
-//! lost across EAGAIN. Two rules keep that honest:
+//! Two ways to take bytes (mode.rs decides which, per take): while
+//! messages are small, read(2) into the thread's copy buffer and write(2)
+//! what dst takes at once (the copy mode: cheaper than splice for a few
+//! hundred bytes); once data arrives faster than it leaves, splice(2)
+//! through a pooled pipe: src -> pipe -> dst. Bytes taken from src wait in
+//! the pipe (or, copied, in a buffer of at most one chunk) while dst is
+//! full, so nothing is lost across EAGAIN. Two rules keep that honest:
 //! - held bytes go out before anything new is taken;
 //! - src is only spliced into an EMPTY pipe, so EAGAIN from src means "no
 //!   data", never "pipe full" (mixing those up is the classic splice hang).
 //!
-//! The pipe is borrowed when a take starts and given back to the pool at
+//! The pipe is borrowed when a splice take starts and given back to the pool at
 //! the end of the step in which it became empty (the pool's per-thread
 //! slot makes that a few atomic operations; within one step an emptied
 //! pipe is reused for the next chunk), so a direction between steps holds
@@ -27,14 +31,17 @@
 //! | --- | --- |
 //! | the types, the step and its loop, the end of a relay | mod.rs |
 //! | delivering what is held (pipe, buffer), the rescue | push.rs |
-//! | the splice take, the urgent mark | take.rs |
+//! | when to copy and when to splice | mode.rs |
+//! | the take (copy or splice), the urgent mark | take.rs |
 //! | the read/write path, write_some, the half-close | buffered.rs |
 
 use crate::pool::{self, Pipe};
 use crate::splicer::INHERITED_WITH_DATA;
 use buffered::shutdown_wr;
+use mode::Mode;
 
 mod buffered;
+mod mode;
 mod push;
 mod take;
 
@@ -112,6 +119,8 @@ pub struct Direction {
     level: bool,
     /// The last take was short (level mode): src is likely empty.
     drained: bool,
+    /// Copy or splice for the next take (mode.rs).
+    mode: Mode,
 }
 
 impl Direction {
@@ -130,6 +139,7 @@ impl Direction {
             woken: false,
             level: false,
             drained: false,
+            mode: Mode::Copy,
         }
     }
 
@@ -150,6 +160,12 @@ impl Direction {
     /// True while bytes wait in a pooled pipe.
     pub fn holds_pipe(&self) -> bool {
         matches!(self.held, Held::Pipe(_))
+    }
+
+    /// True while the next take splices (the copy mode is off: data came
+    /// faster than it left); false while it copies.
+    pub fn splicing(&self) -> bool {
+        self.splice && self.mode != Mode::Copy
     }
 
     /// True once the direction reached Eof or Failed.

@@ -1,21 +1,35 @@
-//! Taking from src: splice(2) into an empty pooled pipe, and stepping
-//! over a TCP urgent mark.
+//! Taking from src: a copy take while messages are small (mode.rs),
+//! else splice(2) into an empty pooled pipe; and stepping over a TCP urgent
+//! mark, which only a splice take needs.
 
-use super::{Direction, Flow, Held, Want};
+use super::mode::{Mode, COPY_CHUNK};
+use super::{Direction, Flow, Held, Want, FALLBACK_CHUNK};
 use crate::pool;
 use crate::urgent::{self, Mark};
 
 impl Direction {
-    /// Takes from src into an empty pipe (or the fallback). Ok(true): bytes
-    /// are held (or were delivered); Ok(false): EOF.
+    /// Takes from src: copies (copy mode, or the fallback) or splices into
+    /// an empty pipe. Ok(true): bytes are held (or were delivered);
+    /// Ok(false): EOF.
     pub(super) fn take(&mut self) -> Result<bool, Flow> {
         if !self.splice {
-            return self.take_buffered();
+            return Ok(self.take_buffered(FALLBACK_CHUNK)? > 0);
+        }
+        if self.mode == Mode::Copy {
+            // read(2) steps over a TCP urgent mark by itself (urgent.rs):
+            // a copy take never meets the mark's false EOF or EAGAIN, so
+            // it needs no SIOCATMARK.
+            self.woken = false;
+            let n = self.take_buffered(COPY_CHUNK)?;
+            if n > 0 {
+                self.mode = self.mode.after_copy(n);
+            }
+            return Ok(n > 0);
         }
         let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
             // No pipe to be had (EMFILE, ENFILE): this take goes through
             // user space; the next one tries the pool again.
-            return self.take_buffered();
+            return Ok(self.take_buffered(FALLBACK_CHUNK)? > 0);
         };
         // The pipe's real size: the kernel may have refused to grow it.
         let max = pipe.capacity().max(4096) as usize;
@@ -28,6 +42,7 @@ impl Direction {
             }
             Ok(n) => {
                 self.spliced_src = true;
+                self.mode = self.mode.after_splice(n);
                 self.drained = self.level && n < max;
                 self.held = Held::Pipe(pipe);
                 Ok(true)
@@ -43,7 +58,7 @@ impl Direction {
                     // The kernel cannot splice from src; nothing consumed.
                     libc::EINVAL if !self.spliced_src => {
                         self.splice = false;
-                        self.take_buffered()
+                        Ok(self.take_buffered(FALLBACK_CHUNK)? > 0)
                     }
                     e => Err(Flow::Failed {
                         error: e,

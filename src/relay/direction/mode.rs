@@ -1,0 +1,95 @@
+//! When a direction copies and when it splices: the small-message copy
+//! mode.
+//!
+//! splice(2) moves page references, not bytes: a take hands the socket's
+//! pages to a pipe buffer, the delivery hands them on to dst's socket
+//! buffer. For a bulk stream that saves copying every byte twice. For a
+//! 64-byte message it saves copying 64 bytes and pays the pipe and page
+//! bookkeeping instead, in both calls, plus a pool borrow per step; a
+//! read(2) + write(2) of the same bytes through the thread's copy buffer is
+//! the same number of system calls and cheaper ones (measured with a
+//! ping-pong of 32 connections through the engine: bench/results/engine.md,
+//! "copy mode").
+//!
+//! So a direction copies while its takes are small and splices once data
+//! arrives faster than it leaves, as HAProxy's splice-auto does. The
+//! decisions, with hysteresis so that a stream near the edge does not flip
+//! on every take:
+//!
+//! | mode | take | next mode |
+//! | --- | --- | --- |
+//! | Copy | filled its COPY_CHUNK (more was waiting) | Splice |
+//! | Copy | shorter | Copy |
+//! | Splice | at least SMALL_SPLICE bytes | Splice (the run of small ones starts over) |
+//! | Splice | shorter, SMALL_RUN-th in a row | Copy |
+//! | Splice | shorter, fewer in a row | Splice |
+//!
+//! EAGAIN, EOF and the fallbacks leave the mode as it is. A direction
+//! starts in Copy: a relay that only ever moves small messages never
+//! borrows a pipe.
+
+/// Most bytes one copy-mode read(2) takes. A read that fills it means src
+/// had at least this much waiting: time to splice.
+pub(super) const COPY_CHUNK: usize = 16 * 1024;
+
+/// A splice take shorter than this counts as small.
+pub(super) const SMALL_SPLICE: usize = COPY_CHUNK;
+
+/// Small splice takes in a row that switch a direction back to copying.
+pub(super) const SMALL_RUN: u8 = 4;
+
+/// How a direction takes from src (see the table above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// read(2) into the thread's copy buffer, at most COPY_CHUNK bytes.
+    Copy,
+    /// splice(2) into a pooled pipe; `small` takes in a row were small.
+    Splice { small: u8 },
+}
+
+impl Mode {
+    /// The mode after a copy take of `n` bytes (n > 0).
+    pub(super) fn after_copy(self, n: usize) -> Mode {
+        if n >= COPY_CHUNK {
+            Mode::Splice { small: 0 }
+        } else {
+            Mode::Copy
+        }
+    }
+
+    /// The mode after a splice take of `n` bytes (n > 0).
+    pub(super) fn after_splice(self, n: usize) -> Mode {
+        let small = match self {
+            Mode::Splice { small } => small,
+            Mode::Copy => 0,
+        };
+        match n >= SMALL_SPLICE {
+            true => Mode::Splice { small: 0 },
+            false if small + 1 >= SMALL_RUN => Mode::Copy,
+            false => Mode::Splice { small: small + 1 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_switches_to_splice_only_on_a_full_chunk() {
+        assert_eq!(Mode::Copy.after_copy(COPY_CHUNK - 1), Mode::Copy);
+        assert_eq!(Mode::Copy.after_copy(COPY_CHUNK), Mode::Splice { small: 0 });
+    }
+
+    #[test]
+    fn splice_switches_back_after_a_run_of_small_takes() {
+        let mut m = Mode::Splice { small: 0 };
+        for _ in 1..SMALL_RUN {
+            m = m.after_splice(SMALL_SPLICE - 1);
+            assert!(matches!(m, Mode::Splice { .. }));
+        }
+        // A large take in between starts the run over.
+        assert_eq!(m.after_splice(SMALL_SPLICE), Mode::Splice { small: 0 });
+        assert_eq!(m.after_splice(1), Mode::Copy);
+    }
+}
