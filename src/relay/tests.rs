@@ -192,3 +192,163 @@ fn step_ready_leaves_a_direction_alone_until_its_fd_is_ready() {
     assert_eq!(read_now(pb).0, b"hello");
     close(&[a, pa, b, pb]);
 }
+
+/// Bytes that differ from message to message and from byte to byte.
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(31) ^ seed.wrapping_mul(2_654_435_761) ^ (i >> 9)) as u8)
+        .collect()
+}
+
+/// Writes `msg` into `from` (as fast as the socket takes it) and steps the
+/// relay until `to` got exactly as many bytes; returns them and whether
+/// `splicing` was seen true after some step.
+fn relay_message(
+    r: &mut Relay,
+    c: &mut Control,
+    (from, to): (i32, i32),
+    msg: &[u8],
+    splicing: impl Fn(&Relay) -> bool,
+) -> (Vec<u8>, bool) {
+    let (mut sent, mut got, mut spliced) = (0, Vec::new(), false);
+    for _ in 0..1_000_000 {
+        if got.len() >= msg.len() {
+            return (got, spliced);
+        }
+        if sent < msg.len() {
+            let n = write(from, &msg[sent..]);
+            if n > 0 {
+                sent += n as usize;
+            }
+        }
+        match r.step(c) {
+            Progress::Done(d) => panic!("done early: {d:?}"),
+            Progress::Wait(_) | Progress::Busy => {}
+        }
+        spliced |= splicing(r);
+        got.extend(read_now(to).0);
+    }
+    panic!(
+        "stuck: {} of {} bytes sent, {} arrived",
+        sent,
+        msg.len(),
+        got.len()
+    );
+}
+
+#[test]
+fn mixed_message_sizes_switch_copy_and_splice_and_every_byte_arrives_both_ways() {
+    let ((a, pa), (b, pb)) = (pair(), pair());
+    let mut r = Relay::new(a, b, false);
+    let mut c = Control::plain();
+    // Small, large, in between; ending with a run of small ones.
+    let sizes = [
+        1usize,
+        64,
+        4096,
+        1 << 20,
+        7,
+        100_000,
+        16 << 10,
+        1 << 20,
+        3,
+        64,
+        64,
+        64,
+        64,
+        2,
+    ];
+    let (mut ab_spliced, mut ba_spliced) = (false, false);
+    let (mut total, mut seed) = (0i64, 0u32);
+    for &n in &sizes {
+        let msg = pattern(n, seed);
+        let (got, s) = relay_message(&mut r, &mut c, (pa, pb), &msg, |r| r.ab.splicing());
+        assert!(got == msg, "a -> b: a {n}-byte message differs");
+        ab_spliced |= s;
+        let msg = pattern(n, seed + 1);
+        let (got, s) = relay_message(&mut r, &mut c, (pb, pa), &msg, |r| r.ba.splicing());
+        assert!(got == msg, "b -> a: a {n}-byte message differs");
+        ba_spliced |= s;
+        total += n as i64;
+        seed += 2;
+        if n == 1 {
+            // The first message was copied: it was small.
+            assert!(!r.ab.splicing() && !r.ba.splicing());
+        }
+    }
+    assert!(ab_spliced && ba_spliced, "1 MiB messages switch to splice");
+    assert!(
+        !r.ab.splicing() && !r.ba.splicing(),
+        "a run of small takes switches back to copying"
+    );
+    assert_eq!(r.counts(), (total, total));
+    assert_eq!((r.held(), r.pipes()), (0, 0));
+    close(&[a, pa, b, pb]);
+}
+
+#[test]
+fn a_slow_reader_gets_copied_leftovers_in_order_with_no_pipe_held() {
+    let ((a, pa), (b, pb)) = (pair(), pair());
+    let mut r = Relay::new(a, b, false);
+    let mut c = Control::plain();
+    let mut sent = Vec::new();
+    // Small messages, one per step, until b is full and bytes are held.
+    for i in 0..100_000u32 {
+        let msg = pattern(1000, i);
+        assert_eq!(write(pa, &msg), 1000);
+        sent.extend_from_slice(&msg);
+        let p = r.step(&mut c);
+        assert_eq!(
+            r.pipes(),
+            0,
+            "copied bytes are held in a buffer, not a pipe"
+        );
+        if matches!(p, Progress::Wait(i) if i.b & libc::POLLOUT != 0) {
+            break;
+        }
+    }
+    assert!(r.held() > 0, "b never filled up");
+    assert!(r.held() <= 16 << 10, "at most one copy chunk is held");
+    assert!(!r.ab.splicing());
+    // Read slowly; every byte comes, in order, the held ones first.
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 3000];
+    while got.len() < sent.len() {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::read(pb, buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            got.extend_from_slice(&buf[..n as usize]);
+        }
+        assert!(!matches!(r.step(&mut c), Progress::Done(_)));
+        assert_eq!(r.pipes(), 0);
+    }
+    assert!(got == sent, "bytes differ or came out of order");
+    assert_eq!((r.counts(), r.held()), ((sent.len() as i64, 0), 0));
+    close(&[a, pa, b, pb]);
+}
+
+#[test]
+fn level_mode_copies_small_messages_and_a_short_read_ends_the_step() {
+    let ((a, pa), (b, pb)) = (pair(), pair());
+    let mut r = Relay::new(a, b, false);
+    r.set_level_triggered(true);
+    let mut c = Control::plain();
+    assert_eq!(write(pa, b"ping"), 4);
+    // A short copy take: delivered, and the step waits for a again.
+    let want = Interest {
+        a: libc::POLLIN,
+        b: libc::POLLIN,
+    };
+    assert_eq!(r.step(&mut c), Progress::Wait(want));
+    assert_eq!(read_now(pb).0, b"ping");
+    assert!(!r.ab.splicing());
+    assert_eq!(write(pa, b"x"), 1);
+    // SAFETY: plain shutdown of the test's fd.
+    unsafe { libc::shutdown(pa, libc::SHUT_WR) };
+    // The byte goes out first, then the EOF is seen and passed on.
+    assert!(matches!(r.step(&mut c), Progress::Wait(_)));
+    assert!(matches!(r.step(&mut c), Progress::Wait(_)));
+    assert_eq!(read_now(pb), (b"x".to_vec(), true));
+    assert_eq!(r.counts(), (5, 0));
+    close(&[a, pa, b, pb]);
+}
