@@ -39,8 +39,10 @@ for size in 64 4096; do
     sleep 0.2
     strace -f -c -o "$PP/strace.txt" "$bin" 19312 19311 1 2>/dev/null & P=$!
     sleep 0.5
-    rt=$("$PP/client" 19312 32 $size 3 | cut -d' ' -f1)
-    kill -INT $P; wait $P || true
+    rt=$(timeout 30 "$PP/client" 19312 32 $size 3 | cut -d' ' -f1)
+    # SIGTERM to the traced relay (it stops cleanly, and strace writes its
+    # summary): a background strace of a script ignores SIGINT.
+    kill $(pgrep -P $P) 2>/dev/null || true; wait $P || true
     kill $S; wait $S 2>/dev/null || true
     echo "# strace $bin, $size B: $rt round trips; calls per round trip:"
     awk -v rt="$rt" '$NF ~ /^(splice|read|write|recvfrom|sendto|epoll_wait|epoll_ctl)$/ {
