@@ -6,8 +6,9 @@
 //! call). The relay runs in level mode, since the worker's registrations
 //! are level-triggered (see epoll.rs): a short take ends a direction's
 //! step without the EAGAIN probe. So a ping-pong round trip costs two
-//! splices per direction and one epoll_wait shared by every connection
-//! ready at that moment. A direction that stopped for its budget always
+//! system calls per direction (read + write in the relay's copy mode,
+//! two splices for larger takes) and one epoll_wait shared by every
+//! connection ready at that moment. A direction that stopped for its budget always
 //! runs, ready or not.
 
 use super::job::{Job, Ready, RelayResult, Step, A_IN, A_OUT, B_IN, B_OUT};

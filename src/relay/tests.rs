@@ -308,7 +308,10 @@ fn a_slow_reader_gets_copied_leftovers_in_order_with_no_pipe_held() {
         }
     }
     assert!(r.held() > 0, "b never filled up");
-    assert!(r.held() <= 8 << 10, "at most one copy chunk (8 KiB) is held");
+    assert!(
+        r.held() <= 8 << 10,
+        "at most one copy chunk (8 KiB) is held"
+    );
     assert!(!r.ab.splicing());
     // Read slowly; every byte comes, in order, the held ones first.
     let mut got = Vec::new();
