@@ -30,7 +30,7 @@
 //! | piece | file |
 //! | --- | --- |
 //! | the types, the step and its loop, the end of a relay | mod.rs |
-//! | delivering what is held (pipe, buffer), the rescue | push.rs |
+//! | delivering what is held (pipe, buffer), the rescue, drop | push.rs |
 //! | when to copy and when to splice | mode.rs |
 //! | the take (copy or splice), the urgent mark | take.rs |
 //! | the read/write path, write_some, the half-close | buffered.rs |
@@ -289,20 +289,6 @@ impl Direction {
         if self.end != Some(Flow::Eof) {
             let _ = shutdown_wr(self.dst);
             self.end = Some(Flow::Eof);
-        }
-    }
-}
-
-impl Drop for Direction {
-    /// An empty pipe goes back to the pool; one holding bytes is closed
-    /// with them.
-    fn drop(&mut self) {
-        if let Some(p) = self.spare.take() {
-            pool::release(p);
-        }
-        if let Held::Pipe(pipe) = std::mem::replace(&mut self.held, Held::Nothing) {
-            // Still holding bytes: the pool closes it (never lends it).
-            pool::release(pipe);
         }
     }
 }

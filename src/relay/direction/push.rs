@@ -1,5 +1,6 @@
 //! Delivering what a direction holds: the pipe's bytes with splice(2),
-//! a buffer's with write(2), and the rescue when dst refuses splice.
+//! a buffer's with write(2), the rescue when dst refuses splice, and what
+//! happens to held bytes when a direction is dropped.
 
 use super::buffered::write_some;
 use super::{Direction, Flow, Held, Want};
@@ -86,4 +87,18 @@ fn rescue(mut pipe: Pipe, dst: i32) -> Result<Held, Flow> {
     }
     pool::release(pipe);
     Ok(Held::Buffer { bytes, at: 0 })
+}
+
+impl Drop for Direction {
+    /// An empty pipe goes back to the pool; one holding bytes is closed
+    /// with them.
+    fn drop(&mut self) {
+        if let Some(p) = self.spare.take() {
+            pool::release(p);
+        }
+        if let Held::Pipe(pipe) = std::mem::replace(&mut self.held, Held::Nothing) {
+            // Still holding bytes: the pool closes it (never lends it).
+            pool::release(pipe);
+        }
+    }
 }
