@@ -1,5 +1,5 @@
 //! zcopy_copy: io.Copy's best-path dispatch. Looks at both fds once per call
-//! (fstat and F_GETFL) and picks a mechanism from the table below, falling
+//! (fstat and F_GETFL; for a socket less, see `FdInfo::of_dst`) and picks a mechanism from the table below, falling
 //! back down the row whenever a mechanism says it cannot serve the pair.
 //!
 //! | src                   | dst                        | tried in order                         |
@@ -25,6 +25,7 @@ use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat};
 use crate::transfer::*;
+use crate::wait::{socket_timeout, Wait};
 use crate::{copy_file_range, read_write, sendfile, sparse, splice};
 
 /// What kind of file an fd is, for the dispatch table.
@@ -55,13 +56,24 @@ pub struct FdInfo {
     ino: u64,
     size: i64,
     blocks: i64,
+    /// False when `flags` was not asked (a socket: see `of_dst`, `of_src`).
+    flags_known: bool,
+    /// dst's SO_SNDTIMEO (ms, -1 none) when `of_dst` learned it.
+    timeout_ms: Option<i32>,
 }
 
 impl FdInfo {
     /// fstat + F_GETFL, or the errno (EBADF for a closed fd).
     pub fn of(fd: i32) -> Result<FdInfo, i32> {
+        let mut info = FdInfo::kind_of(fd)?;
+        info.flags = fd_flags(fd)?;
+        info.flags_known = true;
+        Ok(info)
+    }
+
+    /// fstat only; `flags` O_RDWR, not asked.
+    fn kind_of(fd: i32) -> Result<FdInfo, i32> {
         let st = fstat(fd)?;
-        let flags = fd_flags(fd)?;
         let kind = match st.st_mode & libc::S_IFMT {
             libc::S_IFREG => Kind::File,
             libc::S_IFBLK => Kind::Block,
@@ -72,12 +84,52 @@ impl FdInfo {
         };
         Ok(FdInfo {
             kind,
-            flags,
+            flags: libc::O_RDWR,
             dev: st.st_dev,
             ino: st.st_ino,
             size: st.st_size,
             blocks: st.st_blocks,
+            flags_known: false,
+            timeout_ms: None,
         })
+    }
+
+    /// What the dispatch needs of dst, cheapest question first: one
+    /// getsockopt(SO_SNDTIMEO), which for a socket (the common case) is
+    /// all: a socket is always O_RDWR (its access mode cannot be changed),
+    /// O_APPEND matters to the plan only for a file, its identity is only
+    /// compared for files and pipes, and its timeout is the one thing the
+    /// guard needs. Anything else (ENOTSOCK): fstat + F_GETFL.
+    fn of_dst(fd: i32) -> Result<FdInfo, i32> {
+        match socket_timeout(fd, Wait::Write) {
+            Ok(t) => Ok(FdInfo {
+                kind: Kind::Socket,
+                flags: libc::O_RDWR,
+                dev: 0,
+                ino: 0,
+                size: 0,
+                blocks: 0,
+                flags_known: false,
+                timeout_ms: Some(t),
+            }),
+            Err(_) => FdInfo::of(fd),
+        }
+    }
+
+    /// What the dispatch needs of src: fstat, and F_GETFL unless it is a
+    /// socket (always O_RDWR; its O_NONBLOCK is asked by the guard only
+    /// when its timeout matters).
+    fn of_src(fd: i32) -> Result<FdInfo, i32> {
+        let info = FdInfo::kind_of(fd)?;
+        if info.kind == Kind::Socket {
+            return Ok(info);
+        }
+        FdInfo::of(fd)
+    }
+
+    /// `flags` when they were asked.
+    fn known_flags(&self) -> Option<i32> {
+        self.flags_known.then_some(self.flags)
     }
 
     fn append(&self) -> bool {
@@ -138,7 +190,7 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
     }
-    let (d, s) = match (FdInfo::of(dst), FdInfo::of(src)) {
+    let (d, s) = match (FdInfo::of_dst(dst), FdInfo::of_src(src)) {
         (Ok(d), Ok(s)) => (d, s),
         (Err(e), _) | (_, Err(e)) => return Transfer::done(ZCOPY_METHOD_NONE, 0, e),
     };
@@ -154,12 +206,18 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     }
     let plan = plan(&d, &s);
     // Socket timeouts on blocking fds: bounded once (see nonblock.rs and
-    // splice::pair_guard for the pooled row).
-    let _nb = if plan == Plan::PooledSplice {
-        splice::pair_guard(ctl, false, dst, d.flags, src)
-    } else {
-        NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), !ctl.is_plain())
-    };
+    // splice::pair_guard: the pooled row counts a src timeout the kernel
+    // waited out, so a plain call guards only its dst).
+    let always = !ctl.is_plain();
+    let mut nb = NonBlocking::none();
+    match d.timeout_ms {
+        Some(t) if t >= 0 || always => nb.set_for_call(dst, None),
+        Some(_) => {}
+        None => nb.add(dst, d.known_flags(), Wait::Write, always),
+    }
+    if plan != Plan::PooledSplice || always {
+        nb.add(src, s.known_flags(), Wait::Read, always);
+    }
     without_sigpipe(|| {
         // Bytes an interrupted call on this pair left in flight go first.
         let first = match inflight::resume(ctl, dst, src, remain) {
