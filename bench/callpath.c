@@ -8,7 +8,11 @@
  *           SIZE bytes arrived, poll(2) on EAGAIN (what Go's Splice does,
  *           with a pipe kept for the whole run: the floor);
  *   splice  zcopy_splice(dst, src, SIZE) (the pool's pipe);
- *   copy    zcopy_copy(dst, src, SIZE) (dispatch, then the same).
+ *   copy    zcopy_copy(dst, src, SIZE) (dispatch, then the same);
+ *   raw+3   raw with the three questions zcopy_splice asks into a socket
+ *           (getsockopt SO_SNDTIMEO on dst, F_GETPIPE_SZ on src, the
+ *           SIGPIPE disposition read), to tell the price of those system
+ *           calls from the library's own.
  * in four modes: SIGPIPE ignored or default (SIG_DFL), measured fds
  * non-blocking or blocking. Batches are interleaved (round 1: every mode,
  * every variant; round 2: ...), so load changes hit all alike. Reported:
@@ -35,13 +39,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_ROUNDS 64
 
-enum { RAW, ZSPLICE, ZCOPY, NVARIANTS };
-static const char *variant_names[NVARIANTS] = {"raw", "splice", "copy"};
+enum { RAW, RAW3, ZSPLICE, ZCOPY, NVARIANTS };
+static const char *variant_names[NVARIANTS] = {"raw", "raw+3", "splice", "copy"};
 enum { IGN_NB, IGN_BLK, DFL_NB, DFL_BLK, NMODES };
 static const char *mode_names[NMODES] = {"ign-nb", "ign-blk", "dfl-nb", "dfl-blk"};
 
@@ -124,6 +129,16 @@ static void one_call(int v) {
     case RAW:
         raw_one();
         return;
+    case RAW3: {
+        struct timeval tv;
+        socklen_t len = sizeof tv;
+        struct sigaction sa;
+        getsockopt(dst_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len);
+        (void)fcntl(src_fd, F_GETPIPE_SZ);
+        sigaction(SIGPIPE, NULL, &sa);
+        raw_one();
+        return;
+    }
     case ZSPLICE:
         r = zcopy_splice(dst_fd, src_fd, (int64_t)size);
         break;

@@ -26,7 +26,7 @@ ln -s "$LIB" "$out/libzcopy.so.0"
 gcc -O2 -Wall -Wextra -Iinclude bench/callpath.c -o "$out/callpath" \
     -L"$out" -lzcopy -Wl,-rpath,"$out" -lpthread
 
-echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet -- src || echo ' (+ uncommitted src changes)')"
+echo "library: $LIB (checkout at $(git rev-parse --short HEAD)$(git diff --quiet -- src || echo ', src changed'))"
 echo "load before: $(uptime)"
 "$out/callpath" -n "$CALLS" -r "$ROUNDS" -s "$SIZE" ${PIN:+-p}
 echo "load after: $(uptime)"
@@ -43,7 +43,7 @@ counts() { # variant mode calls -> "name count" lines
     awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { print $NF, $4 }' "$out/trace"
 }
 for mode in ign-nb ign-blk dfl-nb dfl-blk; do
-    for v in raw splice copy; do
+    for v in raw raw+3 splice copy; do
         counts "$v" "$mode" "$TRACE_N" >"$out/a"
         counts "$v" "$mode" $((TRACE_N * 2)) >"$out/b"
         line=$(awk -v n="$TRACE_N" '

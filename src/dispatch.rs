@@ -210,12 +210,15 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     // waited out, so a plain call guards only its dst).
     let always = !ctl.is_plain();
     let mut nb = NonBlocking::none();
+    // Only a socket has a timeout, and of_dst / of_src already know which
+    // fd is one: no getsockopt is asked twice, none of a file or pipe.
     match d.timeout_ms {
         Some(t) if t >= 0 || always => nb.set_for_call(dst, None),
         Some(_) => {}
-        None => nb.add(dst, d.known_flags(), Wait::Write, always),
+        None if always => nb.add(dst, d.known_flags(), Wait::Write, true),
+        None => {} // not a socket
     }
-    if plan != Plan::PooledSplice || always {
+    if always || (plan != Plan::PooledSplice && s.kind == Kind::Socket) {
         nb.add(src, s.known_flags(), Wait::Read, always);
     }
     without_sigpipe(|| {
