@@ -9,6 +9,9 @@
  *           with a pipe kept for the whole run: the floor);
  *   splice  zcopy_splice(dst, src, SIZE) (the pool's pipe);
  *   copy    zcopy_copy(dst, src, SIZE) (dispatch, then the same);
+ *   splice-b, copy-b  the same calls of the build given with -b PATH
+ *           (dlopen'ed beside the linked one), so that two builds are
+ *           compared in one run;
  *   raw+3   raw with the three questions zcopy_splice asks into a socket
  *           (getsockopt SO_SNDTIMEO on dst, F_GETPIPE_SZ on src, the
  *           SIGPIPE disposition read), to tell the price of those system
@@ -19,7 +22,7 @@
  * median calls/s (wall) and median CPU ns per call (the measured thread's
  * CLOCK_THREAD_CPUTIME_ID), and the medians of the per-round ratios to raw.
  *
- *   callpath [-n CALLS] [-r ROUNDS] [-s SIZE]
+ *   callpath [-n CALLS] [-r ROUNDS] [-s SIZE] [-p] [-b LIB]   (-p: pin threads)
  *   callpath -t VARIANT MODE CALLS     only that (for strace -c; see
  *                                      bench/callpath.sh)
  * MODE is ign-nb, ign-blk, dfl-nb or dfl-blk.
@@ -27,6 +30,7 @@
 #define _GNU_SOURCE
 #include <zcopy.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -45,8 +49,13 @@
 
 #define MAX_ROUNDS 64
 
-enum { RAW, RAW3, ZSPLICE, ZCOPY, NVARIANTS };
-static const char *variant_names[NVARIANTS] = {"raw", "raw+3", "splice", "copy"};
+enum { RAW, RAW3, ZSPLICE, ZCOPY, OSPLICE, OCOPY, NVARIANTS };
+static const char *variant_names[NVARIANTS] = {"raw", "raw+3", "splice", "copy", "splice-b", "copy-b"};
+static int nvariants = ZCOPY + 1;
+/* -b PATH: another build of the library (e.g. an older commit), loaded
+ * beside the linked one with dlopen: its calls are the -b variants. */
+typedef zcopy_result (*transfer_fn)(int, int, int64_t);
+static transfer_fn other_splice, other_copy;
 enum { IGN_NB, IGN_BLK, DFL_NB, DFL_BLK, NMODES };
 static const char *mode_names[NMODES] = {"ign-nb", "ign-blk", "dfl-nb", "dfl-blk"};
 
@@ -142,8 +151,14 @@ static void one_call(int v) {
     case ZSPLICE:
         r = zcopy_splice(dst_fd, src_fd, (int64_t)size);
         break;
-    default:
+    case ZCOPY:
         r = zcopy_copy(dst_fd, src_fd, (int64_t)size);
+        break;
+    case OSPLICE:
+        r = other_splice(dst_fd, src_fd, (int64_t)size);
+        break;
+    default:
+        r = other_copy(dst_fd, src_fd, (int64_t)size);
         break;
     }
     if (r.error || r.written != (int64_t)size) {
@@ -197,13 +212,23 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-r") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) size = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "-p")) pin = 1;
+        else if (!strcmp(argv[i], "-b") && i + 1 < argc) {
+            void *h = dlopen(argv[++i], RTLD_NOW | RTLD_LOCAL);
+            if (!h || !(other_splice = (transfer_fn)dlsym(h, "zcopy_splice")) ||
+                !(other_copy = (transfer_fn)dlsym(h, "zcopy_copy"))) {
+                fprintf(stderr, "-b %s: %s\n", argv[i], dlerror());
+                return 2;
+            }
+            nvariants = NVARIANTS;
+        }
         else if (!strcmp(argv[i], "-t") && i + 3 < argc) {
             trace = 1;
             tv = parse_index(argv[++i], variant_names, NVARIANTS);
             tm = parse_index(argv[++i], mode_names, NMODES);
             calls = atol(argv[++i]);
         } else {
-            fprintf(stderr, "usage: %s [-n CALLS] [-r ROUNDS] [-s SIZE] | -t VARIANT MODE CALLS\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n CALLS] [-r ROUNDS] [-s SIZE] [-p] [-b LIB] | -t VARIANT MODE CALLS\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -235,13 +260,13 @@ int main(int argc, char **argv) {
     static double rate[NMODES][NVARIANTS][MAX_ROUNDS], cpu[NMODES][NVARIANTS][MAX_ROUNDS];
     for (int m = 0; m < NMODES; m++) { /* warm every path once */
         enter_mode(m);
-        for (int v = 0; v < NVARIANTS; v++)
+        for (int v = 0; v < nvariants; v++)
             for (int i = 0; i < 1000; i++) one_call(v);
     }
     for (int r = 0; r < rounds; r++)
         for (int m = 0; m < NMODES; m++) {
             enter_mode(m);
-            for (int v = 0; v < NVARIANTS; v++) {
+            for (int v = 0; v < nvariants; v++) {
                 int64_t w0 = ns(CLOCK_MONOTONIC), c0 = ns(CLOCK_THREAD_CPUTIME_ID);
                 for (long i = 0; i < calls; i++) one_call(v);
                 int64_t w1 = ns(CLOCK_MONOTONIC), c1 = ns(CLOCK_THREAD_CPUTIME_ID);
@@ -254,7 +279,7 @@ int main(int argc, char **argv) {
     printf("| mode | variant | calls/s | x raw | CPU ns/call | raw/this CPU |\n");
     printf("| --- | --- | ---: | ---: | ---: | ---: |\n");
     for (int m = 0; m < NMODES; m++)
-        for (int v = 0; v < NVARIANTS; v++) {
+        for (int v = 0; v < nvariants; v++) {
             double rr[MAX_ROUNDS], cr[MAX_ROUNDS];
             for (int r = 0; r < rounds; r++) {
                 rr[r] = rate[m][v][r] / rate[m][RAW][r];

@@ -8,6 +8,8 @@
 #
 #   flock /tmp/zcopy-bench.lock bash bench/callpath.sh     (CALLS=20000 ROUNDS=7 SIZE=4096 PIN=1)
 #   LIB=/path/to/libzcopy.so ...                            (another build, e.g. an older commit)
+#   BEFORE=/path/to/old/libzcopy.so ...                     (also that build's calls, interleaved in
+#                                                            the same run: the splice-b, copy-b rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-20000}
@@ -24,11 +26,12 @@ trap 'rm -rf "$out"' EXIT
 ln -s "$LIB" "$out/libzcopy.so"
 ln -s "$LIB" "$out/libzcopy.so.0"
 gcc -O2 -Wall -Wextra -Iinclude bench/callpath.c -o "$out/callpath" \
-    -L"$out" -lzcopy -Wl,-rpath,"$out" -lpthread
+    -L"$out" -lzcopy -Wl,-rpath,"$out" -lpthread -ldl
 
 echo "library: $LIB (checkout at $(git rev-parse --short HEAD)$(git diff --quiet -- src || echo ', src changed'))"
+[ -n "${BEFORE:-}" ] && echo "-b rows: $BEFORE"
 echo "load before: $(uptime)"
-"$out/callpath" -n "$CALLS" -r "$ROUNDS" -s "$SIZE" ${PIN:+-p}
+"$out/callpath" -n "$CALLS" -r "$ROUNDS" -s "$SIZE" ${PIN:+-p} ${BEFORE:+-b "$BEFORE"}
 echo "load after: $(uptime)"
 
 if ! command -v strace >/dev/null; then
@@ -39,11 +42,11 @@ echo
 echo "System calls per call (strace -f -c; sendto/recvfrom are the writer and reader threads):"
 echo
 counts() { # variant mode calls -> "name count" lines
-    strace -f -c -o "$out/trace" "$out/callpath" -s "$SIZE" -t "$1" "$2" "$3" >/dev/null
+    strace -f -c -o "$out/trace" "$out/callpath" -s "$SIZE" ${BEFORE:+-b "$BEFORE"} -t "$1" "$2" "$3" >/dev/null
     awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { print $NF, $4 }' "$out/trace"
 }
 for mode in ign-nb ign-blk dfl-nb dfl-blk; do
-    for v in raw raw+3 splice copy; do
+    for v in raw raw+3 splice copy ${BEFORE:+splice-b copy-b}; do
         counts "$v" "$mode" "$TRACE_N" >"$out/a"
         counts "$v" "$mode" $((TRACE_N * 2)) >"$out/b"
         line=$(awk -v n="$TRACE_N" '
