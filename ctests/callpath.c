@@ -194,7 +194,8 @@ static void test_sendfile_socket_src_timeout(void)
     } else {
         CHECK(r.error == EAGAIN && r.written == 0, "sendfile from a silent socket with SO_RCVTIMEO 200 ms: EAGAIN: " ZT_RES_FMT,
               ZT_RES_ARGS(r));
-        CHECK(took >= 0.19 && took < 0.30, "... after one timeout, not two (%.3f s)", took);
+        /* two timeouts would be 0.40 s; the margin is for a loaded machine */
+        CHECK(took >= 0.19 && took < 0.35, "... after one timeout, not two (%.3f s)", took);
     }
     CHECK(!(fcntl(s[1], F_GETFL) & O_NONBLOCK), "the socket src is still blocking");
     close(s[0]);
