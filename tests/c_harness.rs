@@ -278,4 +278,5 @@ ctests!(
     relay_errors,
     relay_many,
     relay_urgent,
+    nowait,
 );
