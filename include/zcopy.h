@@ -923,8 +923,11 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
 struct zcopy_result zcopy_copy_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
 
 /**
- * zcopy_splice with options: idle timeout, cancel fd and ZCOPY_OPT_EINTR
- * exactly as for zcopy_copy_opts (NULL `opts`: exactly zcopy_splice).
+ * zcopy_splice with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`: exactly
+ * zcopy_splice). Under NOWAIT, splice between two non-pipes keeps the
+ * bytes its pooled pipe holds when dst fills up for the next call on the
+ * pair (as after EINTR); a direct splice (a pipe on one side) holds none.
  * Arguments, result and handled=false cases as for zcopy_splice; errors
  * as for zcopy_splice plus those of zcopy_copy_opts.
  *
@@ -934,9 +937,10 @@ struct zcopy_result zcopy_copy_opts(int dst_fd, int src_fd, int64_t remain, cons
 struct zcopy_result zcopy_splice_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
 
 /**
- * zcopy_sendfile with options: idle timeout, cancel fd and
- * ZCOPY_OPT_EINTR exactly as for zcopy_copy_opts (NULL `opts`: exactly
- * zcopy_sendfile). Arguments, result and handled=false cases as for
+ * zcopy_sendfile with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR
+ * and ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`:
+ * exactly zcopy_sendfile; NOWAIT: EAGAIN as soon as dst is full, nothing
+ * kept in flight). Arguments, result and handled=false cases as for
  * zcopy_sendfile; errors as for zcopy_sendfile plus those of
  * zcopy_copy_opts.
  *
@@ -950,7 +954,8 @@ struct zcopy_result zcopy_sendfile_opts(int dst_fd, int src_fd, int64_t remain, 
  * zcopy_copy_file_range). The filesystem copy itself never waits for a
  * peer, so only the cancel fd and the idle clock matter: they are looked
  * at between rounds of at most 16 MiB (ECANCELED, ETIMEDOUT); a round in
- * progress is not interrupted. Arguments, result and handled=false cases
+ * progress is not interrupted. ZCOPY_OPT_NOWAIT is accepted and changes
+ * nothing (no wait to skip). Arguments, result and handled=false cases
  * as for zcopy_copy_file_range; errors as for it plus those of
  * zcopy_copy_opts.
  *

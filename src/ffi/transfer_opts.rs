@@ -129,8 +129,11 @@ pub unsafe extern "C" fn zcopy_copy_opts(
     }
 }
 
-/// zcopy_splice with options: idle timeout, cancel fd and ZCOPY_OPT_EINTR
-/// exactly as for zcopy_copy_opts (NULL `opts`: exactly zcopy_splice).
+/// zcopy_splice with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR and
+/// ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`: exactly
+/// zcopy_splice). Under NOWAIT, splice between two non-pipes keeps the
+/// bytes its pooled pipe holds when dst fills up for the next call on the
+/// pair (as after EINTR); a direct splice (a pipe on one side) holds none.
 /// Arguments, result and handled=false cases as for zcopy_splice; errors
 /// as for zcopy_splice plus those of zcopy_copy_opts.
 ///
@@ -151,9 +154,10 @@ pub unsafe extern "C" fn zcopy_splice_opts(
     }
 }
 
-/// zcopy_sendfile with options: idle timeout, cancel fd and
-/// ZCOPY_OPT_EINTR exactly as for zcopy_copy_opts (NULL `opts`: exactly
-/// zcopy_sendfile). Arguments, result and handled=false cases as for
+/// zcopy_sendfile with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR
+/// and ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`:
+/// exactly zcopy_sendfile; NOWAIT: EAGAIN as soon as dst is full, nothing
+/// kept in flight). Arguments, result and handled=false cases as for
 /// zcopy_sendfile; errors as for zcopy_sendfile plus those of
 /// zcopy_copy_opts.
 ///
@@ -178,7 +182,8 @@ pub unsafe extern "C" fn zcopy_sendfile_opts(
 /// zcopy_copy_file_range). The filesystem copy itself never waits for a
 /// peer, so only the cancel fd and the idle clock matter: they are looked
 /// at between rounds of at most 16 MiB (ECANCELED, ETIMEDOUT); a round in
-/// progress is not interrupted. Arguments, result and handled=false cases
+/// progress is not interrupted. ZCOPY_OPT_NOWAIT is accepted and changes
+/// nothing (no wait to skip). Arguments, result and handled=false cases
 /// as for zcopy_copy_file_range; errors as for it plus those of
 /// zcopy_copy_opts.
 ///
@@ -334,7 +339,8 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at_opts(
 ) -> Transfer {
     let m = crate::ZCOPY_METHOD_COPY_FILE_RANGE;
     // SAFETY: the caller's promise about both offsets.
-    let (mut d, mut s) = match unsafe { (required_offset(dst_offset), required_offset(src_offset)) } {
+    let (mut d, mut s) = match unsafe { (required_offset(dst_offset), required_offset(src_offset)) }
+    {
         (Ok(d), Ok(s)) => (d, s),
         (Err(e), _) | (_, Err(e)) => return guarded(m, || Transfer::done(m, 0, e)),
     };
