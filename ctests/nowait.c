@@ -10,7 +10,8 @@
  *   returns at once, the next continues where the last stopped, and every
  *   byte arrives intact.
  * - Splice through the pool: the bytes held in the pipe when dst filled up
- *   are delivered first by the next call (the stream has no gap).
+ *   are delivered first by the next call (the stream has no gap); the
+ *   same for the read/write path's buffer (socket -> pty).
  * - NOWAIT with a cancel fd already readable: ECANCELED, nothing moved.
  * - The _at_opts calls with a timeout and with a cancel from another
  *   thread; bad arguments (NULL or negative offsets, bad fds, unknown
@@ -19,6 +20,7 @@
 #include "control.h"
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 
 #define BIG ((size_t)zt_vg(4 << 20, 8))
 
@@ -244,6 +246,72 @@ static void pooled_bytes_go_first(void)
     free(out);
 }
 
+/* The read/write path under NOWAIT (zcopy_copy from a socket to a
+ * character device: a pty in raw mode, whose small buffer fills at once):
+ * the bytes read from src that dst would not take wait in the library and
+ * go first on the next call. */
+static void read_write_tail_goes_first(void)
+{
+    size_t n = (size_t)zt_vg(1 << 20, 4), got = 0;
+    unsigned char *data = zt_random_buf(n, 78), *out = malloc(n);
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave, s[2], first = 1, calls = 0;
+    int64_t moved = 0;
+    struct termios tio;
+    zcopy_options o = nowait_opts();
+    struct zt_writer w;
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 || out == NULL)
+        DIE("posix_openpt");
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (slave < 0 || tcgetattr(slave, &tio) != 0)
+        DIE("pty slave");
+    cfmakeraw(&tio);
+    if (tcsetattr(slave, TCSANOW, &tio) != 0)
+        DIE("tcsetattr");
+    zt_set_nonblock(master, 1);
+    zt_unix_pair(s);
+    zt_set_nonblock(s[1], 1);
+    zt_writer_start_shut(&w, s[0], data, n, 0);
+    usleep(50000);
+    /* Invariant: moved bytes reached the pty, got of them were read back. */
+    while (got < n && calls < 100000) {
+        zcopy_result r = zcopy_copy_opts(slave, s[1], ZCOPY_ALL, &o);
+        calls++;
+        moved += r.written;
+        if (r.error == 0 && r.written == 0)
+            break; /* src at its end: nothing more will come */
+        if (first) {
+            CHECK(r.error == EAGAIN && r.written > 0 && r.method == ZCOPY_METHOD_READ_WRITE,
+                  "zcopy_copy_opts NOWAIT socket -> pty: read/write, EAGAIN once the pty is full: " ZT_RES_FMT,
+                  ZT_RES_ARGS(r));
+            first = 0;
+        }
+        if (r.error != 0 && r.error != EAGAIN) {
+            CHECK(0, "read/write NOWAIT: unexpected " ZT_RES_FMT, ZT_RES_ARGS(r));
+            break;
+        }
+        for (int reads = 0;; reads++) {
+            struct pollfd p = { master, POLLIN, 0 };
+            ssize_t k;
+            if (poll(&p, 1, reads == 0 ? 50 : 0) <= 0)
+                break;
+            k = read(master, out + got, n - got);
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+        }
+    }
+    zt_join(w.th, 20, "writer");
+    CHECK(got == n && zt_diff(out, data, n) < 0,
+          "read/write NOWAIT: all %zu bytes through the pty once, in order (%lld counted, %d calls)", n,
+          (long long)moved, calls);
+    close(s[0]);
+    close(s[1]);
+    close(slave);
+    close(master);
+    free(data);
+    free(out);
+}
+
 /* NOWAIT and a cancel fd already readable: ECANCELED, nothing moved. */
 static void cancelled_at_once(void)
 {
@@ -296,6 +364,13 @@ static void file_to_file_at(void)
         CHECK(zt_pos(src) == 7 && zt_pos(dst) == 3, "both file positions untouched");
         CHECK(pread(dst, back, n - 1000, 5000) == (ssize_t)(n - 1000) && memcmp(back, data + 1000, n - 1000) == 0,
               "the bytes landed at dst's offset");
+    }
+    {
+        int d2 = zt_tmpfile();
+        r = zcopy_copy_file_range_opts(d2, src, ZCOPY_ALL, &o);
+        CHECK(!r.handled || (zt_ok(r, (int64_t)n - 7) && zt_pos(src) == (off_t)n),
+              "copy_file_range_opts NOWAIT: from the position to the end: " ZT_RES_FMT, ZT_RES_ARGS(r));
+        close(d2);
     }
     r = zcopy_copy_file_range_at_opts(dst, &d0, src, &so, 0, NULL);
     CHECK(zt_ok(r, 0), "remain 0, NULL options: nothing, success");
@@ -435,6 +510,7 @@ int main(void)
     full_socket_returns_at_once();
     slow_reader_gets_every_byte();
     pooled_bytes_go_first();
+    read_write_tail_goes_first();
     cancelled_at_once();
     file_to_file_at();
     at_opts_timeout_and_cancel();
