@@ -77,6 +77,13 @@
  * an event loop to wait for readiness itself and call again. Bytes taken
  * from src and not yet delivered (a pooled pipe, the read/write buffer)
  * are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
+ * Event-loop recipe: after EAGAIN, `zcopy_held(dst, src) > 0` means dst
+ * is full (wait for dst writable), 0 means src had nothing (wait for src
+ * readable; from a regular file src EAGAIN always means dst). A thread
+ * keeps at most 1024 such pairs: a call on a new pair past that returns
+ * ENOBUFS with nothing taken from src (deliver the held pairs, i.e. call
+ * again on them, or use zcopy_splicer); no held byte is ever dropped
+ * while its fds still name the same files.
  * zcopy_relay and zcopy_engine_add refuse it (EINVAL): they own their
  * waits.
  */
@@ -391,6 +398,39 @@ void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_st
  * `e` is NULL or a live engine from zcopy_engine_new, freed once.
  */
 void zcopy_engine_free(struct zcopy_engine *e);
+
+/**
+ * The bytes the calling thread holds for the pair (`dst_fd`, `src_fd`):
+ * taken from src by an earlier `zcopy_*_opts` call on this thread that
+ * returned EAGAIN (ZCOPY_OPT_NOWAIT) or EINTR (ZCOPY_OPT_EINTR) before
+ * they reached dst (a pooled pipe's contents, the read/write buffer's
+ * tail, the byte past an urgent mark). The next transfer call on the same
+ * pair from this thread delivers them first.
+ *
+ * The event-loop recipe after EAGAIN from zcopy_splice_opts or
+ * zcopy_copy_opts with a socket or pipe src: `zcopy_held(dst, src) > 0`
+ * means dst stopped the call (wait for dst writable, POLLOUT / EPOLLOUT);
+ * 0 means src had nothing (wait for src readable, POLLIN / EPOLLIN).
+ *
+ * - `dst_fd`, `src_fd`: the pair as passed to the transfer call, in that
+ *   order (each direction of a relay is its own pair).
+ *
+ * Returns the bytes held, >= 0. 0 also when the fds now name other files
+ * than when the bytes were kept (closed and reused: that connection is
+ * gone, and its entry is discarded here), when either fd is closed, or in
+ * a child after fork().
+ *
+ * Errors: -1 with errno EBADF for a negative fd (errno ZCOPY_EPANIC after
+ * an internal panic). errno is left alone on success.
+ *
+ * Thread safety: safe from any thread; it answers for the calling
+ * thread's own held bytes only (another thread's are invisible, and are
+ * delivered only by calls from that thread).
+ *
+ * Blocking: never (a hash look-up, and two fstat(2) when something is
+ * held for the pair).
+ */
+int64_t zcopy_held(int dst_fd, int src_fd);
 
 /**
  * The library's version, e.g. "0.1.0": a static NUL-terminated string,
@@ -866,10 +906,12 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  *     or reordered. Bytes already taken from src and not yet delivered
  *     (in a pipe, in the read/write buffer) are kept by the calling
  *     thread and delivered first by its next transfer call with the same
- *     (dst_fd, src_fd); they are discarded if that call finds other files
- *     behind those fd numbers, if the thread exits or forks, or if more
- *     than 8 interrupted pairs pile up on one thread. Without the flag a
- *     signal is retried, as for zcopy_copy.
+ *     (dst_fd, src_fd) (zcopy_held tells how many); they are discarded
+ *     if that call finds other files behind those fd numbers, or if the
+ *     thread exits or forks. A thread keeps at most 1024 pairs: a call on
+ *     a new pair past that is refused with ENOBUFS before it takes any
+ *     byte (entries of closed or reused fds are discarded first). Without
+ *     the flag a signal is retried, as for zcopy_copy.
  *   - `flags` ZCOPY_OPT_NOWAIT: the call never waits for an fd (for an
  *     event loop that waits itself). At the first EAGAIN -- src has no
  *     data, or dst has no room -- it returns with `error` EAGAIN,
@@ -881,14 +923,15 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  *     read/write buffer) are kept exactly as for ZCOPY_OPT_EINTR: by the
  *     calling thread, delivered first by its next transfer call with the
  *     same (dst_fd, src_fd), discarded on the same conditions (other files
- *     behind the fd numbers, thread exit, fork, more than 8 pairs kept on
- *     one thread). sendfile and copy_file_range hold nothing in flight.
+ *     behind the fd numbers, thread exit, fork; never to make room: past
+ *     1024 pairs held on one thread a new pair gets ENOBUFS, nothing
+ *     taken). sendfile and copy_file_range hold nothing in flight.
  *     Which fd to wait for: when src is a regular file (sendfile,
  *     copy_file_range, zcopy_copy from a file) EAGAIN always means dst is
- *     full: wait until dst is writable. With a socket or pipe src the
- *     result does not say which side stopped it; an event loop relaying
- *     such fds should use zcopy_splicer_step, whose zcopy_splicer_wants
- *     tells. With NOWAIT, `cancel_fd` is looked at once when the call
+ *     full: wait until dst is writable. With a socket or pipe src ask
+ *     `zcopy_held(dst_fd, src_fd)`: > 0, dst stopped the call (wait for
+ *     dst writable); 0, src had nothing (wait for src readable). With
+ *     NOWAIT, `cancel_fd` is looked at once when the call
  *     begins (and every 5 ms while bytes keep moving), never waited on;
  *     `idle_timeout_ms` is accepted and has no effect (a call that never
  *     sleeps cannot be idle). ZCOPY_OPT_EINTR with NOWAIT changes nothing
@@ -901,7 +944,11 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
  * unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
  * below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
- * ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed).
+ * ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed),
+ * ENOBUFS (EINTR or NOWAIT asked, and the calling thread already holds
+ * bytes for 1024 other live pairs: too many pairs with bytes held on
+ * this thread; deliver them (call again on those pairs) or use
+ * zcopy_splicer. `written` 0, handled true, nothing taken from src).
  *
  * Blocking: with ZCOPY_OPT_NOWAIT never, beyond the system calls
  * themselves (a regular file's reads). Otherwise every wait is the library's own poll(2) on the fds plus the

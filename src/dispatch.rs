@@ -169,6 +169,14 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
         if first == remain {
             return Transfer::done(ZCOPY_METHOD_NONE, first, 0);
         }
+        // Every row but file to file may stop with bytes in flight (a
+        // pooled pipe, the read/write buffer): make sure they could be kept
+        // before any is taken.
+        if !(d.kind == Kind::File && s.kind == Kind::File) {
+            if let Err(e) = inflight::admit(ctl, dst, src) {
+                return Transfer::done(ZCOPY_METHOD_NONE, first, e);
+            }
+        }
         let mut t = if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
             // Holes stay holes; each data extent goes through the row as
             // usual.

@@ -9,12 +9,19 @@
 //! files, and the next transfer call on this thread with the same fds
 //! delivers them first, then goes on with src.
 //!
-//! What discards them (the bytes are then lost, as with any error): a
-//! later call on this thread with the same fd numbers finding other files
-//! behind them (an fd closed and reused); a timeout, cancellation or error
-//! while delivering them; more than MAX_PARKED interrupted pairs on one
-//! thread (the oldest goes); the thread's exit; fork() (the child never
-//! delivers the parent's bytes).
+//! A live pair's bytes are never dropped to make room. A call that may
+//! park (EINTR or NOWAIT asked) first asks `admit`: with MAX_PARKED pairs
+//! held, entries whose fds no longer name the same files are discarded
+//! (their connection is gone: no caller can still receive those bytes);
+//! if every entry is live the call is refused with ENOBUFS before it takes
+//! anything from src. So `park` always finds room for the one pair the call
+//! runs on.
+//!
+//! What discards parked bytes (they are then lost, as with any error): a
+//! later call or `held` on this thread finding other files behind the fd
+//! numbers (an fd closed and reused); a timeout, cancellation or error
+//! while delivering them; the thread's exit; fork() (the child never
+//! delivers the parent's pipe).
 //!
 //! A thread with nothing parked pays one thread-local look per call.
 
@@ -24,18 +31,37 @@ use crate::pool;
 use crate::read_write::write_all;
 use crate::sys::fstat;
 use std::cell::RefCell;
+use std::collections::HashMap;
 
-/// Interrupted pairs kept per thread.
-const MAX_PARKED: usize = 8;
+/// Pairs with bytes held per thread before a new pair is refused
+/// (ENOBUFS). Large enough for an event loop with a thousand connections
+/// stalled at once on one thread, small enough to bound what a thread can
+/// pin: an entry is a pipe (2 fds and its pages) or a buffer of at most
+/// one read/write chunk (BUFFER_SIZE, 256 KiB; usually far less: what dst
+/// refused of one read). Past it the caller is told (ENOBUFS), never
+/// robbed.
+pub(crate) const MAX_PARKED: usize = 1024;
 
 /// One interrupted pair's undelivered bytes: `bytes` first, then what the
 /// pipe holds.
 struct Parked {
-    dst: i32,
-    src: i32,
     ids: [(u64, u64); 2],
     bytes: Vec<u8>,
     pipe: Option<Pipe>,
+}
+
+impl Parked {
+    fn held(&self) -> usize {
+        self.bytes.len() + self.pipe.as_ref().map_or(0, |p| p.held())
+    }
+
+    /// The same files are still behind both fds, and the pipe (if any) is
+    /// this process's (not inherited over fork).
+    fn still_ours(&self, dst: i32, src: i32) -> bool {
+        let same = matches!((identity(dst), identity(src)),
+            (Some(d), Some(s)) if self.ids == [d, s]);
+        same && self.pipe.as_ref().map_or(true, pool::owned_by_this_process)
+    }
 }
 
 impl Drop for Parked {
@@ -46,16 +72,68 @@ impl Drop for Parked {
     }
 }
 
+type Table = HashMap<(i32, i32), Parked>;
+
 thread_local! {
-    static PARKED: RefCell<Vec<Parked>> = const { RefCell::new(Vec::new()) };
+    static PARKED: RefCell<Table> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` on this thread's table; None once the thread is exiting.
+fn with_table<R>(f: impl FnOnce(&mut Table) -> R) -> Option<R> {
+    PARKED.try_with(|t| f(&mut t.borrow_mut())).ok()
 }
 
 fn identity(fd: i32) -> Option<(u64, u64)> {
     fstat(fd).ok().map(|st| (st.st_dev, st.st_ino))
 }
 
+/// Before a call that may park takes anything from src: Ok when (dst, src)
+/// could be kept if the call stops with bytes in flight. With the table
+/// full, entries of closed or reused fds are discarded first; if all are
+/// live, Err(ENOBUFS). A call that can never park (no EINTR, no NOWAIT)
+/// is always admitted.
+pub(crate) fn admit(ctl: &Control, dst: i32, src: i32) -> Result<(), i32> {
+    if !ctl.settings().eintr && !ctl.nowait() {
+        return Ok(());
+    }
+    with_table(|t| {
+        if t.len() < MAX_PARKED || t.contains_key(&(dst, src)) {
+            return Ok(());
+        }
+        t.retain(|&(d, s), p| p.still_ours(d, s));
+        if t.len() < MAX_PARKED {
+            Ok(())
+        } else {
+            Err(libc::ENOBUFS)
+        }
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// zcopy_held: the bytes this thread keeps for (dst, src), 0 when none or
+/// when other files are now behind those fds (that entry is discarded).
+pub(crate) fn held(dst: i32, src: i32) -> i64 {
+    with_table(|t| {
+        if t.is_empty() {
+            return 0;
+        }
+        let Some(p) = t.get(&(dst, src)) else {
+            return 0;
+        };
+        if p.still_ours(dst, src) {
+            return p.held() as i64;
+        }
+        t.remove(&(dst, src));
+        0
+    })
+    .unwrap_or(0)
+}
+
 /// Keeps `bytes`, then the pipe's bytes, for the next call on (dst, src).
 /// Nothing to keep (empty bytes, empty or no pipe) releases the pipe.
+/// Never drops another pair's bytes: the call was admitted (`admit`), and
+/// `resume` took this pair's entry out before anything moved, so the pair
+/// has no entry here and the table has room.
 pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     let pipe = match pipe {
         Some(p) if p.held() > 0 => Some(p),
@@ -68,6 +146,8 @@ pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     if bytes.is_empty() && pipe.is_none() {
         return;
     }
+    // An fd closed under the call (by another thread): nothing can be
+    // delivered to or from it any more.
     let (Some(d), Some(s)) = (identity(dst), identity(src)) else {
         if let Some(p) = pipe {
             pool::release(p);
@@ -75,42 +155,27 @@ pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
         return;
     };
     let entry = Parked {
-        dst,
-        src,
         ids: [d, s],
         bytes: bytes.to_vec(),
         pipe,
     };
-    let _ = PARKED.try_with(|list| {
-        let mut list = list.borrow_mut();
-        list.retain(|p| (p.dst, p.src) != (dst, src));
-        if list.len() >= MAX_PARKED {
-            list.remove(0);
-        }
-        list.push(entry);
+    with_table(|t| {
+        let old = t.insert((dst, src), entry);
+        debug_assert!(old.is_none(), "a pair parked twice in one call");
     });
 }
 
 /// Takes what is parked for (dst, src), if the same files are still behind
 /// both fds (else it is discarded).
 fn take(dst: i32, src: i32) -> Option<Parked> {
-    let found = PARKED
-        .try_with(|list| {
-            let mut list = list.borrow_mut();
-            if list.is_empty() {
-                return None;
-            }
-            let i = list.iter().position(|p| (p.dst, p.src) == (dst, src))?;
-            Some(list.remove(i))
-        })
-        .ok()
-        .flatten()?;
-    let same = found.ids == [identity(dst)?, identity(src)?];
-    let ours = found
-        .pipe
-        .as_ref()
-        .map_or(true, pool::owned_by_this_process);
-    (same && ours).then_some(found)
+    let found = with_table(|t| {
+        if t.is_empty() {
+            return None;
+        }
+        t.remove(&(dst, src))
+    })
+    .flatten()?;
+    found.still_ours(dst, src).then_some(found)
 }
 
 /// Delivers what an interrupted call on (dst, src) left, at most `remain`

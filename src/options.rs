@@ -21,6 +21,13 @@ pub const ZCOPY_OPT_CLOSE_BOTH: u32 = 2;
 /// an event loop to wait for readiness itself and call again. Bytes taken
 /// from src and not yet delivered (a pooled pipe, the read/write buffer)
 /// are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
+/// Event-loop recipe: after EAGAIN, `zcopy_held(dst, src) > 0` means dst
+/// is full (wait for dst writable), 0 means src had nothing (wait for src
+/// readable; from a regular file src EAGAIN always means dst). A thread
+/// keeps at most 1024 such pairs: a call on a new pair past that returns
+/// ENOBUFS with nothing taken from src (deliver the held pairs, i.e. call
+/// again on them, or use zcopy_splicer); no held byte is ever dropped
+/// while its fds still name the same files.
 /// zcopy_relay and zcopy_engine_add refuse it (EINVAL): they own their
 /// waits.
 pub const ZCOPY_OPT_NOWAIT: u32 = 4;

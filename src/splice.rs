@@ -69,6 +69,12 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
         if left == 0 {
             return Transfer::done(ZCOPY_METHOD_SPLICE, first, 0);
         }
+        // A pooled pipe may be left holding bytes, a direct splice the byte
+        // past an urgent mark: make sure they could be kept before any is
+        // taken from src.
+        if let Err(e) = inflight::admit(ctl, dst, src) {
+            return Transfer::done(ZCOPY_METHOD_SPLICE, first, e);
+        }
         let o = if !direct_path {
             through_pool(ctl, dst, src, left)
         } else {

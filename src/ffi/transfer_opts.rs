@@ -61,10 +61,12 @@ unsafe fn with_options(
 ///     or reordered. Bytes already taken from src and not yet delivered
 ///     (in a pipe, in the read/write buffer) are kept by the calling
 ///     thread and delivered first by its next transfer call with the same
-///     (dst_fd, src_fd); they are discarded if that call finds other files
-///     behind those fd numbers, if the thread exits or forks, or if more
-///     than 8 interrupted pairs pile up on one thread. Without the flag a
-///     signal is retried, as for zcopy_copy.
+///     (dst_fd, src_fd) (zcopy_held tells how many); they are discarded
+///     if that call finds other files behind those fd numbers, or if the
+///     thread exits or forks. A thread keeps at most 1024 pairs: a call on
+///     a new pair past that is refused with ENOBUFS before it takes any
+///     byte (entries of closed or reused fds are discarded first). Without
+///     the flag a signal is retried, as for zcopy_copy.
 ///   - `flags` ZCOPY_OPT_NOWAIT: the call never waits for an fd (for an
 ///     event loop that waits itself). At the first EAGAIN -- src has no
 ///     data, or dst has no room -- it returns with `error` EAGAIN,
@@ -76,14 +78,15 @@ unsafe fn with_options(
 ///     read/write buffer) are kept exactly as for ZCOPY_OPT_EINTR: by the
 ///     calling thread, delivered first by its next transfer call with the
 ///     same (dst_fd, src_fd), discarded on the same conditions (other files
-///     behind the fd numbers, thread exit, fork, more than 8 pairs kept on
-///     one thread). sendfile and copy_file_range hold nothing in flight.
+///     behind the fd numbers, thread exit, fork; never to make room: past
+///     1024 pairs held on one thread a new pair gets ENOBUFS, nothing
+///     taken). sendfile and copy_file_range hold nothing in flight.
 ///     Which fd to wait for: when src is a regular file (sendfile,
 ///     copy_file_range, zcopy_copy from a file) EAGAIN always means dst is
-///     full: wait until dst is writable. With a socket or pipe src the
-///     result does not say which side stopped it; an event loop relaying
-///     such fds should use zcopy_splicer_step, whose zcopy_splicer_wants
-///     tells. With NOWAIT, `cancel_fd` is looked at once when the call
+///     full: wait until dst is writable. With a socket or pipe src ask
+///     `zcopy_held(dst_fd, src_fd)`: > 0, dst stopped the call (wait for
+///     dst writable); 0, src had nothing (wait for src readable). With
+///     NOWAIT, `cancel_fd` is looked at once when the call
 ///     begins (and every 5 ms while bytes keep moving), never waited on;
 ///     `idle_timeout_ms` is accepted and has no effect (a call that never
 ///     sleeps cannot be idle). ZCOPY_OPT_EINTR with NOWAIT changes nothing
@@ -96,7 +99,11 @@ unsafe fn with_options(
 /// Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
 /// unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
 /// below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
-/// ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed).
+/// ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed),
+/// ENOBUFS (EINTR or NOWAIT asked, and the calling thread already holds
+/// bytes for 1024 other live pairs: too many pairs with bytes held on
+/// this thread; deliver them (call again on those pairs) or use
+/// zcopy_splicer. `written` 0, handled true, nothing taken from src).
 ///
 /// Blocking: with ZCOPY_OPT_NOWAIT never, beyond the system calls
 /// themselves (a regular file's reads). Otherwise every wait is the library's own poll(2) on the fds plus the
