@@ -279,4 +279,5 @@ ctests!(
     relay_many,
     relay_urgent,
     nowait,
+    nowait_many,
 );
