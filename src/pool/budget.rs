@@ -114,8 +114,16 @@ pub(super) fn ask(wanted: u64, pipes: u64, own: u64) -> u64 {
     if budget == 0 || EXPLICIT.load(Relaxed) {
         return wanted;
     }
+    size_within(wanted, budget, pipes, pages_alive().saturating_sub(own))
+}
+
+/// The budget's decision: the largest power-of-two size <= `wanted`, <=
+/// half the budget split over the pipes alive (`pipes` others and this
+/// one), <= what the budget has left after the `others_pages` the other
+/// pipes hold; at least FLOOR (or `wanted` when that is less).
+fn size_within(wanted: u64, budget: u64, pipes: u64, others_pages: u64) -> u64 {
     let share = budget / (2 * (pipes + 1));
-    let left = (budget + own).saturating_sub(pages_alive());
+    let left = budget.saturating_sub(others_pages);
     let pages = share.min(left).min(wanted / PAGE).max(1);
     (pow2_floor(pages) * PAGE).clamp(FLOOR.min(wanted), wanted)
 }
@@ -161,4 +169,49 @@ fn coarse_ns() -> i64 {
     // SAFETY: ts is valid for clock_gettime to write.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{size_within, PAGE};
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn decision_table() {
+        // (wanted, budget pages, other pipes, their pages) -> size
+        let rows = [
+            (MIB, 8192, 0, 0, MIB),             // alone: the pool's size
+            (MIB, 8192, 15, 15 * 256, MIB),     // the 16th: still 1 MiB
+            (MIB, 8192, 16, 16 * 256, MIB / 2), // the 17th: half
+            (MIB, 8192, 40, 8000, MIB / 4),     // the share: 99 pages -> 64
+            (MIB, 8192, 40, 8192, 16 * 1024),   // budget spent: the floor
+            (MIB, 8192, 5000, 9000, 16 * 1024), // far past it: the floor
+            (64 * 1024, 8192, 0, 0, 64 * 1024), // never above wanted
+            (4096, 8192, 9000, 9000, 4096),     // a wanted below the floor
+            (3 * MIB, 8192, 0, 0, 2 * MIB),     // powers of two
+        ];
+        for (wanted, budget, pipes, others, want) in rows {
+            assert_eq!(
+                size_within(wanted, budget, pipes, others),
+                want,
+                "wanted {wanted} budget {budget} pipes {pipes} others {others}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_defaults_stay_within_the_budget_until_the_floor() {
+        // 200 pipes made one after another with the defaults.
+        let (mut pages, mut sizes) = (0, Vec::new());
+        for k in 0..200 {
+            let s = size_within(MIB, 8192, k, pages);
+            pages += s / PAGE;
+            sizes.push(s);
+        }
+        assert!(sizes[..16].iter().all(|&s| s == MIB));
+        assert!(sizes[16..32].iter().all(|&s| s == MIB / 2));
+        assert!(sizes[32..64].iter().all(|&s| s == MIB / 4));
+        assert!(sizes[64..].iter().all(|&s| s == 16 * 1024));
+        assert_eq!(pages, 8192 + 136 * 4);
+    }
 }
