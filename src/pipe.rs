@@ -93,7 +93,14 @@ impl Pipe {
         let mut got = unsafe { libc::fcntl(self.wfd, libc::F_SETPIPE_SZ, asked) };
         let grow = if got < 0 {
             let e = errno();
-            got = unsafe { libc::fcntl(self.wfd, libc::F_GETPIPE_SZ) };
+            // A refused resize changes nothing (pipe_set_size fails before
+            // touching the ring): a pipe already measured keeps its size;
+            // a new one is asked what it got.
+            got = if self.capacity > 0 {
+                self.capacity as libc::c_int
+            } else {
+                unsafe { libc::fcntl(self.wfd, libc::F_GETPIPE_SZ) }
+            };
             Grow::Refused(e)
         } else {
             Grow::Granted
