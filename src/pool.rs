@@ -155,13 +155,15 @@ pub fn release(mut p: Pipe) {
         // The pipe size changed since it was made: close it quietly.
         return;
     }
-    if p.capacity() < p.wanted() {
-        regrow(&mut p);
-    }
     // Claim an idle place first, so idle never exceeds max_idle.
     if !claim_idle_place() {
         DISCARDED.fetch_add(1, Relaxed);
         return;
+    }
+    // Kept: a small one may grow now (not before: one over the cap is
+    // closed, a grow would be wasted on it).
+    if p.capacity() < p.wanted() {
+        regrow(&mut p);
     }
     // The thread's own slot first; when it is taken (or the thread is
     // exiting and its slot is gone), the shared list.
@@ -190,8 +192,9 @@ fn regrow(p: &mut Pipe) {
     if !budget::may_grow() {
         return;
     }
-    // Alive besides p: p is no longer counted in use.
-    let others = IDLE.load(Relaxed) + IN_USE.load(Relaxed);
+    // Alive besides p: p is no longer counted in use, and its idle place
+    // is already claimed.
+    let others = IDLE.load(Relaxed).saturating_sub(1) + IN_USE.load(Relaxed);
     let target = budget::ask(p.wanted(), others, p.capacity() / 4096);
     if target > p.capacity() {
         let grow = p.resize(target);
