@@ -28,7 +28,8 @@
  * - Threads: every function may be called from any thread at once (on
  *   different fds). The transfer functions block the calling thread until
  *   done (poll(2) waits; nothing spins), so call them off an event loop's
- *   thread; zcopy_splicer_step never waits and suits event loops.
+ *   thread, or give the *_opts calls ZCOPY_OPT_NOWAIT (EAGAIN instead of
+ *   a wait); zcopy_splicer_step never waits and suits event loops.
  */
 
 #ifndef ZCOPY_H
@@ -67,6 +68,19 @@
  * both write sides and ends the relay at once.
  */
 #define ZCOPY_OPT_CLOSE_BOTH 2
+
+/**
+ * The transfer calls with options (`zcopy_*_opts`, `zcopy_*_at_opts`):
+ * never wait for an fd. At the first EAGAIN (src has no data, dst has no
+ * room) the call returns what moved so far in `written` with error
+ * EAGAIN, handled true (0 bytes and EAGAIN when nothing could move), for
+ * an event loop to wait for readiness itself and call again. Bytes taken
+ * from src and not yet delivered (a pooled pipe, the read/write buffer)
+ * are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
+ * zcopy_relay and zcopy_engine_add refuse it (EINVAL): they own their
+ * waits.
+ */
+#define ZCOPY_OPT_NOWAIT 4
 
 /**
  * `wants`: wait until src is readable, then step again.
@@ -862,6 +876,29 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  *     behind those fd numbers, if the thread exits or forks, or if more
  *     than 8 interrupted pairs pile up on one thread. Without the flag a
  *     signal is retried, as for zcopy_copy.
+ *   - `flags` ZCOPY_OPT_NOWAIT: the call never waits for an fd (for an
+ *     event loop that waits itself). At the first EAGAIN -- src has no
+ *     data, or dst has no room -- it returns with `error` EAGAIN,
+ *     `handled` true, `method` the mechanism that ran and `written` the
+ *     bytes that reached dst so far (0 when nothing could move). Blocking
+ *     fds are made O_NONBLOCK for the call (see Blocking), so the kernel
+ *     does not wait either. Bytes already taken from src and not yet
+ *     delivered (in a pooled pipe: splice between two non-pipes; in the
+ *     read/write buffer) are kept exactly as for ZCOPY_OPT_EINTR: by the
+ *     calling thread, delivered first by its next transfer call with the
+ *     same (dst_fd, src_fd), discarded on the same conditions (other files
+ *     behind the fd numbers, thread exit, fork, more than 8 pairs kept on
+ *     one thread). sendfile and copy_file_range hold nothing in flight.
+ *     Which fd to wait for: when src is a regular file (sendfile,
+ *     copy_file_range, zcopy_copy from a file) EAGAIN always means dst is
+ *     full: wait until dst is writable. With a socket or pipe src the
+ *     result does not say which side stopped it; an event loop relaying
+ *     such fds should use zcopy_splicer_step, whose zcopy_splicer_wants
+ *     tells. With NOWAIT, `cancel_fd` is looked at once when the call
+ *     begins (and every 5 ms while bytes keep moving), never waited on;
+ *     `idle_timeout_ms` is accepted and has no effect (a call that never
+ *     sleeps cannot be idle). ZCOPY_OPT_EINTR with NOWAIT changes nothing
+ *     (no wait to interrupt).
  *
  * Returns as zcopy_copy. `written` is exact whatever ends the call. Bytes
  * taken from src and not delivered when a timeout or cancel ends the call
@@ -870,9 +907,10 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
  * unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
  * below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
- * ECANCELED, EINTR.
+ * ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed).
  *
- * Blocking: every wait is the library's own poll(2) on the fds plus the
+ * Blocking: with ZCOPY_OPT_NOWAIT never, beyond the system calls
+ * themselves (a regular file's reads). Otherwise every wait is the library's own poll(2) on the fds plus the
  * cancel fd, bounded by the timeout. To keep the kernel from waiting
  * inside a system call, blocking fds are made O_NONBLOCK for the length
  * of the call and restored before it returns; the flag belongs to the
@@ -891,8 +929,11 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
 struct zcopy_result zcopy_copy_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
 
 /**
- * zcopy_splice with options: idle timeout, cancel fd and ZCOPY_OPT_EINTR
- * exactly as for zcopy_copy_opts (NULL `opts`: exactly zcopy_splice).
+ * zcopy_splice with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`: exactly
+ * zcopy_splice). Under NOWAIT, splice between two non-pipes keeps the
+ * bytes its pooled pipe holds when dst fills up for the next call on the
+ * pair (as after EINTR); a direct splice (a pipe on one side) holds none.
  * Arguments, result and handled=false cases as for zcopy_splice; errors
  * as for zcopy_splice plus those of zcopy_copy_opts.
  *
@@ -902,9 +943,10 @@ struct zcopy_result zcopy_copy_opts(int dst_fd, int src_fd, int64_t remain, cons
 struct zcopy_result zcopy_splice_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
 
 /**
- * zcopy_sendfile with options: idle timeout, cancel fd and
- * ZCOPY_OPT_EINTR exactly as for zcopy_copy_opts (NULL `opts`: exactly
- * zcopy_sendfile). Arguments, result and handled=false cases as for
+ * zcopy_sendfile with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR
+ * and ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`:
+ * exactly zcopy_sendfile; NOWAIT: EAGAIN as soon as dst is full, nothing
+ * kept in flight). Arguments, result and handled=false cases as for
  * zcopy_sendfile; errors as for zcopy_sendfile plus those of
  * zcopy_copy_opts.
  *
@@ -918,7 +960,8 @@ struct zcopy_result zcopy_sendfile_opts(int dst_fd, int src_fd, int64_t remain, 
  * zcopy_copy_file_range). The filesystem copy itself never waits for a
  * peer, so only the cancel fd and the idle clock matter: they are looked
  * at between rounds of at most 16 MiB (ECANCELED, ETIMEDOUT); a round in
- * progress is not interrupted. Arguments, result and handled=false cases
+ * progress is not interrupted. ZCOPY_OPT_NOWAIT is accepted and changes
+ * nothing (no wait to skip). Arguments, result and handled=false cases
  * as for zcopy_copy_file_range; errors as for it plus those of
  * zcopy_copy_opts.
  *
@@ -926,6 +969,98 @@ struct zcopy_result zcopy_sendfile_opts(int dst_fd, int src_fd, int64_t remain, 
  * `opts` must be NULL or point to a readable zcopy_options.
  */
 struct zcopy_result zcopy_copy_file_range_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
+
+/**
+ * zcopy_sendfile_at with options: sends from `*src_offset` (pread
+ * semantics) under an idle timeout, a cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT, each exactly as for zcopy_copy_opts.
+ *
+ * - `dst_fd`: any fd the kernel can write to (socket, pipe, file not
+ *   opened O_APPEND); non-blocking for an event loop (a blocking one is
+ *   made O_NONBLOCK for the call when options are given).
+ * - `src_fd`: a file the kernel can page in (regular file, block device).
+ *   Its file position is neither used nor changed, so many threads and
+ *   connections can send ranges of one shared fd at once.
+ * - `src_offset`: required (NULL is EINVAL; use zcopy_sendfile_opts to
+ *   send from the file position): the offset in src to start at, >= 0.
+ *   On return it has advanced by exactly `written`, whatever ended the
+ *   call, so the next call continues where this one stopped.
+ * - `remain`: the most bytes to move; ZCOPY_ALL means until end of file;
+ *   0 moves nothing and succeeds.
+ * - `opts`: NULL behaves exactly as zcopy_sendfile_at; otherwise as for
+ *   zcopy_copy_opts. With ZCOPY_OPT_NOWAIT the call returns at the first
+ *   EAGAIN with the bytes sent so far (0 and EAGAIN on a full socket):
+ *   wait until dst is writable (EPOLLOUT), then call again with the
+ *   advanced offset. sendfile keeps nothing in flight: every byte taken
+ *   from the file reached dst.
+ *
+ * Returns a zcopy_result whose `method` is ZCOPY_METHOD_SENDFILE; end of
+ * file ends the call without error; `handled` false as for
+ * zcopy_sendfile (EINVAL, ENOSYS, EOPNOTSUPP, EPERM before any progress:
+ * nothing consumed, `*src_offset` unchanged).
+ *
+ * Errors (handled true): EINVAL (NULL or negative `src_offset`, negative
+ * `remain`, bad options: nothing moved), EBADF (a negative or closed fd,
+ * a `cancel_fd` not open), EAGAIN (ZCOPY_OPT_NOWAIT and dst full, or a
+ * socket's SO_SNDTIMEO ran out), ETIMEDOUT, ECANCELED (also at once, with
+ * nothing moved, when the cancel fd is already readable), EINTR, EPIPE /
+ * ECONNRESET (dst's peer gone; no SIGPIPE reaches the process), and any
+ * other errno the kernel reports.
+ *
+ * Blocking: with ZCOPY_OPT_NOWAIT never waits for dst (only the file's
+ * own reads, as pread would); otherwise waits with poll(2) as
+ * zcopy_copy_opts does. Signals: SIGPIPE as for zcopy_splice.
+ *
+ * Thread safety: safe from any thread; each call must pass its own
+ * offset variable.
+ *
+ * # Safety
+ * `src_offset` must be NULL or point to a readable and writable int64_t;
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_result zcopy_sendfile_at_opts(int dst_fd, int src_fd, int64_t *src_offset, int64_t remain, const struct zcopy_options *opts);
+
+/**
+ * zcopy_copy_file_range_at with options: copies from `*src_offset` in
+ * src to `*dst_offset` in dst (pread/pwrite semantics on both sides)
+ * under an idle timeout, a cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT.
+ *
+ * - `dst_fd`: a regular file opened for writing, not O_APPEND.
+ * - `dst_offset`: required (NULL is EINVAL), >= 0: where in dst to write;
+ *   advanced by exactly `written` on return. dst's file position is left
+ *   alone.
+ * - `src_fd`: a regular file opened for reading.
+ * - `src_offset`: required (NULL is EINVAL), >= 0: where in src to read;
+ *   advanced by exactly `written`. src's file position is left alone.
+ * - `remain`: the most bytes to copy; ZCOPY_ALL means until end of file;
+ *   0 copies nothing and succeeds.
+ * - `opts`: NULL behaves exactly as zcopy_copy_file_range_at; otherwise
+ *   as for zcopy_copy_file_range_opts: the filesystem copy never waits
+ *   for a peer, so the cancel fd and the idle clock are looked at between
+ *   rounds of at most 16 MiB (a round in progress is not interrupted),
+ *   ZCOPY_OPT_EINTR has nothing to interrupt, and ZCOPY_OPT_NOWAIT
+ *   changes nothing (no EAGAIN comes from regular files; nothing is kept
+ *   in flight).
+ *
+ * Returns a zcopy_result whose `method` is ZCOPY_METHOD_COPY_FILE_RANGE;
+ * `handled` false as for zcopy_copy_file_range (nothing copied, both
+ * offsets unchanged: fall back).
+ *
+ * Errors (handled true): EINVAL (a NULL or negative offset, negative
+ * `remain`, bad options: nothing copied), EBADF (a negative or closed fd,
+ * one opened the wrong way, a `cancel_fd` not open), ECANCELED,
+ * ETIMEDOUT, ENOSPC, EFBIG, and any errno the kernel reports after some
+ * progress.
+ *
+ * Blocking: only on the filesystem. Thread safety: safe from any thread;
+ * each call must pass its own offset variables.
+ *
+ * # Safety
+ * Each offset must be NULL or point to a readable and writable int64_t;
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_result zcopy_copy_file_range_at_opts(int dst_fd, int64_t *dst_offset, int src_fd, int64_t *src_offset, int64_t remain, const struct zcopy_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,4 +1,5 @@
-//! Bytes in flight kept across an interrupted call (ZCOPY_OPT_EINTR).
+//! Bytes in flight kept across an interrupted call (ZCOPY_OPT_EINTR), or
+//! one that found dst full under ZCOPY_OPT_NOWAIT.
 //!
 //! When a signal ends a call while bytes it took from src have not reached
 //! dst yet (in a pooled pipe, in the read/write buffer, the byte past a TCP
@@ -114,8 +115,8 @@ fn take(dst: i32, src: i32) -> Option<Parked> {
 
 /// Delivers what an interrupted call on (dst, src) left, at most `remain`
 /// bytes, before the call goes on with src. Ok(bytes delivered); Err with
-/// the bytes delivered and the errno that stopped it (EINTR again: the rest
-/// stays parked).
+/// the bytes delivered and the errno that stopped it (EINTR again, or
+/// EAGAIN under NOWAIT: the rest stays parked).
 pub(crate) fn resume(
     ctl: &mut Control,
     dst: i32,
@@ -163,9 +164,14 @@ pub(crate) fn resume(
         }
     };
     let rest = !p.bytes.is_empty() || p.pipe.as_ref().is_some_and(|q| q.held() > 0);
+    let keep = match result {
+        Ok(_) => true,
+        Err((_, e)) => ctl.resumable(e),
+    };
     match result {
-        // Interrupted again, or `remain` reached first: keep the rest.
-        Err((_, libc::EINTR)) | Ok(_) if rest => {
+        // Interrupted again (or dst full again under NOWAIT), or `remain`
+        // reached first: keep the rest.
+        _ if rest && keep => {
             let bytes = std::mem::take(&mut p.bytes);
             park(dst, src, &bytes, p.pipe.take());
         }

@@ -41,7 +41,11 @@ pub(crate) fn sendfile_with(
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
     }
-    let _nb = NonBlocking::for_pair(dst, None, src, None, !ctl.is_plain());
+    let _nb = if ctl.is_plain() {
+        NonBlocking::for_pair(dst, None, src, None, false)
+    } else {
+        options_guard(dst, src)
+    };
     without_sigpipe(|| {
         let first = match inflight::resume(ctl, dst, src, remain) {
             Ok(n) => n,
@@ -54,6 +58,23 @@ pub(crate) fn sendfile_with(
             .after(first)
             .into_transfer(ZCOPY_METHOD_SENDFILE)
     })
+}
+
+/// With options every blocking fd is made non-blocking for the call, so
+/// that no wait happens in the kernel (ZCOPY_OPT_NOWAIT, the cancel fd and
+/// the timeout all need that) -- except a regular file or block device
+/// src: O_NONBLOCK means nothing to them, and setting it (on a file fd
+/// an event loop shares among its connections) would cost four fcntl per
+/// call. One fstat tells.
+fn options_guard(dst: i32, src: i32) -> NonBlocking {
+    let mut g = NonBlocking::none();
+    g.add(dst, None, Wait::Write, true);
+    let file = crate::sys::fstat(src)
+        .is_ok_and(|st| matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFBLK));
+    if !file {
+        g.add(src, None, Wait::Read, true);
+    }
+    g
 }
 
 /// The loop itself, for callers that already hold the SIGPIPE guard.
@@ -92,7 +113,7 @@ pub(crate) fn send_loop(
             continue;
         }
         let e = if n == 0 { 0 } else { errno() };
-        if n == 0 || (e == libc::EAGAIN && waited) {
+        if n == 0 || (e == libc::EAGAIN && (waited || ctl.nowait())) {
             // End of file (also on the first call: handled, Go issue 53658),
             // unless src is a TCP socket (sendfile into a pipe is a splice
             // since 5.12) stopped at its urgent mark: step over it as read(2)

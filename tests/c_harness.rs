@@ -279,4 +279,5 @@ ctests!(
     relay_errors,
     relay_many,
     relay_urgent,
+    nowait,
 );
