@@ -264,6 +264,7 @@ ctests!(
     abi,
     atfork,
     pipesize,
+    pipesoft,
     control_timeout,
     control_cancel,
     control_eintr,

@@ -261,9 +261,13 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
 
     Args:
         max_idle: the most idle pipes kept (1 to 65536; default 16).
-        pipe_size: bytes new pipes are grown to (4096 to 1 GiB; default
-            1 MiB; the kernel rounds up to a power-of-two number of pages).
-            Changing it closes the idle pipes of the old size.
+        pipe_size: bytes every new pipe is grown to (4096 to 1 GiB; the
+            kernel rounds up to a power-of-two number of pages). Changing
+            it closes the idle pipes of the old size. Never set: 1 MiB,
+            except that a process without CAP_SYS_RESOURCE sizes new pipes
+            down (to 16 KiB at least) once its pipes use half of
+            /proc/sys/fs/pipe-user-pages-soft. Either way a pipe the kernel
+            refused to grow is kept and used at its real size.
 
     Raises:
         ValueError: a value is out of range (nothing changed).
