@@ -162,20 +162,15 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     };
     without_sigpipe(|| {
         // Bytes an interrupted call on this pair left in flight go first.
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Every row but file to file may stop holding some (a pooled pipe,
+        // the read/write buffer).
+        let files = d.kind == Kind::File && s.kind == Kind::File;
+        let first = match inflight::resume(ctl, dst, src, remain, || !files) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_NONE, n, e),
         };
         if first == remain {
             return Transfer::done(ZCOPY_METHOD_NONE, first, 0);
-        }
-        // Every row but file to file may stop with bytes in flight (a
-        // pooled pipe, the read/write buffer): make sure they could be kept
-        // before any is taken.
-        if !(d.kind == Kind::File && s.kind == Kind::File) {
-            if let Err(e) = inflight::admit(ctl, dst, src) {
-                return Transfer::done(ZCOPY_METHOD_NONE, first, e);
-            }
         }
         let mut t = if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
             // Holes stay holes; each data extent goes through the row as

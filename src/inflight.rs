@@ -9,9 +9,9 @@
 //! files, and the next transfer call on this thread with the same fds
 //! delivers them first, then goes on with src.
 //!
-//! A live pair's bytes are never dropped to make room. A call that may
-//! park (EINTR or NOWAIT asked) first asks `admit`: with MAX_PARKED pairs
-//! held, entries whose fds no longer name the same files are discarded
+//! A live pair's bytes are never dropped to make room. Every call that
+//! may park (EINTR or NOWAIT asked) begins with `resume`, which also
+//! admits it: with MAX_PARKED other pairs held, entries whose fds no longer name the same files are discarded
 //! (their connection is gone: no caller can still receive those bytes);
 //! if every entry is live the call is refused with ENOBUFS before it takes
 //! anything from src. So `park` always finds room for the one pair the call
@@ -87,27 +87,23 @@ fn identity(fd: i32) -> Option<(u64, u64)> {
     fstat(fd).ok().map(|st| (st.st_dev, st.st_ino))
 }
 
-/// Before a call that may park takes anything from src: Ok when (dst, src)
-/// could be kept if the call stops with bytes in flight. With the table
-/// full, entries of closed or reused fds are discarded first; if all are
-/// live, Err(ENOBUFS). A call that can never park (no EINTR, no NOWAIT)
-/// is always admitted.
-pub(crate) fn admit(ctl: &Control, dst: i32, src: i32) -> Result<(), i32> {
+/// A call on a pair with nothing held, with the table full: Ok when the
+/// call may go on, Err(ENOBUFS) when it could be left holding bytes
+/// (`may_hold`, asked only here) that there is no room to keep. Entries of
+/// closed or reused fds are discarded first. A call that can never park
+/// (no EINTR, no NOWAIT) always goes on.
+fn admit(ctl: &Control, may_hold: impl FnOnce() -> bool) -> Result<(), i32> {
     if !ctl.settings().eintr && !ctl.nowait() {
         return Ok(());
     }
-    with_table(|t| {
-        if t.len() < MAX_PARKED || t.contains_key(&(dst, src)) {
-            return Ok(());
-        }
+    let room = with_table(|t| {
         t.retain(|&(d, s), p| p.still_ours(d, s));
-        if t.len() < MAX_PARKED {
-            Ok(())
-        } else {
-            Err(libc::ENOBUFS)
-        }
-    })
-    .unwrap_or(Ok(()))
+        t.len() < MAX_PARKED
+    });
+    match room {
+        Some(false) if may_hold() => Err(libc::ENOBUFS),
+        _ => Ok(()),
+    }
 }
 
 /// zcopy_held: the bytes this thread keeps for (dst, src), 0 when none or
@@ -131,9 +127,9 @@ pub(crate) fn held(dst: i32, src: i32) -> i64 {
 
 /// Keeps `bytes`, then the pipe's bytes, for the next call on (dst, src).
 /// Nothing to keep (empty bytes, empty or no pipe) releases the pipe.
-/// Never drops another pair's bytes: the call was admitted (`admit`), and
-/// `resume` took this pair's entry out before anything moved, so the pair
-/// has no entry here and the table has room.
+/// Never drops another pair's bytes: the call began with `resume`, which
+/// took this pair's entry out or admitted the pair, so the pair has no
+/// entry here and the table has room.
 pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     let pipe = match pipe {
         Some(p) if p.held() > 0 => Some(p),
@@ -165,31 +161,60 @@ pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     });
 }
 
+/// What this thread holds for a pair.
+enum Found {
+    /// Its undelivered bytes, taken out of the table.
+    Held(Parked),
+    /// Nothing; `full`: the table has no room for another pair.
+    Nothing { full: bool },
+}
+
 /// Takes what is parked for (dst, src), if the same files are still behind
-/// both fds (else it is discarded).
-fn take(dst: i32, src: i32) -> Option<Parked> {
+/// both fds (else it is discarded). One thread-local look; a thread with
+/// nothing parked pays only that.
+fn take(dst: i32, src: i32) -> Found {
     let found = with_table(|t| {
         if t.is_empty() {
-            return None;
+            return Found::Nothing { full: false };
         }
-        t.remove(&(dst, src))
-    })
-    .flatten()?;
-    found.still_ours(dst, src).then_some(found)
+        match t.remove(&(dst, src)) {
+            Some(p) => Found::Held(p),
+            None => Found::Nothing {
+                full: t.len() >= MAX_PARKED,
+            },
+        }
+    });
+    match found {
+        Some(Found::Held(p)) if !p.still_ours(dst, src) => Found::Nothing { full: false },
+        Some(f) => f,
+        None => Found::Nothing { full: false },
+    }
 }
 
 /// Delivers what an interrupted call on (dst, src) left, at most `remain`
 /// bytes, before the call goes on with src. Ok(bytes delivered); Err with
 /// the bytes delivered and the errno that stopped it (EINTR again, or
-/// EAGAIN under NOWAIT: the rest stays parked).
+/// EAGAIN under NOWAIT: the rest stays parked; or ENOBUFS with 0: see
+/// below).
+///
+/// Also the admission of every call that may park: with nothing held for
+/// the pair and MAX_PARKED other pairs held, a call that `may_hold` bytes
+/// in flight (asked only then) is refused with ENOBUFS here, before it
+/// takes anything from src, once entries of closed or reused fds have been
+/// discarded. That is why `park` always has room.
 pub(crate) fn resume(
     ctl: &mut Control,
     dst: i32,
     src: i32,
     remain: i64,
+    may_hold: impl FnOnce() -> bool,
 ) -> Result<i64, (i64, i32)> {
-    let Some(mut p) = take(dst, src) else {
-        return Ok(0);
+    let mut p = match take(dst, src) {
+        Found::Held(p) => p,
+        Found::Nothing { full: false } => return Ok(0),
+        Found::Nothing { full: true } => {
+            return admit(ctl, may_hold).map(|()| 0).map_err(|e| (0, e))
+        }
     };
     let mut moved: i64 = 0;
     // Invariant: `moved` bytes of the parked ones reached dst, in order;
@@ -243,4 +268,52 @@ pub(crate) fn resume(
         _ => {}
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Settings;
+
+    fn dev_null() -> i32 {
+        // SAFETY: a NUL-terminated path.
+        unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }
+    }
+
+    #[test]
+    fn a_full_table_refuses_new_pairs_and_reused_fds_make_room() {
+        let mut ctl = Control::new(Settings {
+            nowait: true,
+            ..Settings::default()
+        });
+        // 32 x 32 pairs of fds naming one file: MAX_PARKED entries.
+        let fds: Vec<i32> = (0..33).map(|_| dev_null()).collect();
+        for &d in &fds[..32] {
+            for &s in &fds[..32] {
+                park(d, s, b"xy", None);
+            }
+        }
+        assert_eq!(held(fds[3], fds[4]), 2);
+        let (d, s) = (fds[32], fds[0]);
+        assert_eq!(resume(&mut ctl, d, s, 10, || true), Err((0, libc::ENOBUFS)));
+        // A call that can hold nothing, or a plain one, is not refused.
+        assert_eq!(resume(&mut ctl, d, s, 10, || false), Ok(0));
+        assert_eq!(resume(&mut Control::plain(), d, s, 10, || true), Ok(0));
+        // fds[0]'s number reused by another file: its 63 pairs are dead.
+        let (mut p, t) = ([0; 2], fds[0]);
+        // SAFETY: room for two fds; t is ours.
+        unsafe {
+            assert_eq!(libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC), 0);
+            assert_eq!(libc::dup2(p[0], t), t);
+        }
+        assert_eq!(resume(&mut ctl, d, s, 10, || true), Ok(0));
+        assert_eq!(with_table(|t| t.len()), Some(MAX_PARKED - 63));
+        assert_eq!(held(fds[0], fds[1]), 0);
+        assert_eq!(held(fds[5], fds[6]), 2, "live pairs keep their bytes");
+        with_table(|t| t.clear());
+        for fd in fds.iter().chain(&p) {
+            // SAFETY: the test owns these fds.
+            unsafe { libc::close(*fd) };
+        }
+    }
 }

@@ -47,22 +47,20 @@ pub(crate) fn sendfile_with(
         options_guard(dst, src)
     };
     without_sigpipe(|| {
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Only a socket src (sendfile into a pipe, since 5.12) can leave a
+        // byte in flight, the one past an urgent mark; a file or block
+        // device never does (asked with one fstat, only when the thread
+        // holds too many pairs to take another).
+        let may_hold = || {
+            let kind = crate::sys::fstat(src).map(|st| st.st_mode & libc::S_IFMT);
+            !matches!(kind, Ok(libc::S_IFREG | libc::S_IFBLK))
+        };
+        let first = match inflight::resume(ctl, dst, src, remain, may_hold) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e),
         };
         if first == remain {
             return Transfer::done(ZCOPY_METHOD_SENDFILE, first, 0);
-        }
-        // Only a socket src (sendfile into a pipe, since 5.12) can leave a
-        // byte in flight, the one past an urgent mark; a file or block
-        // device src never does, so only such a call is refused when the thread holds too
-        // many pairs (the fstat only then).
-        if let Err(e) = inflight::admit(ctl, dst, src) {
-            let kind = crate::sys::fstat(src).map(|st| st.st_mode & libc::S_IFMT);
-            if !matches!(kind, Ok(libc::S_IFREG | libc::S_IFBLK)) {
-                return Transfer::done(ZCOPY_METHOD_SENDFILE, first, e);
-            }
         }
         send_loop(ctl, dst, src, offset, remain - first)
             .after(first)

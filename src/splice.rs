@@ -61,19 +61,15 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
     let direct_path = dst_pipe || src_pipe;
     let _nb = pair_guard(ctl, direct_path, dst, dst_flags, src);
     without_sigpipe(|| {
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Any path may be left holding bytes (a pooled pipe; the byte past
+        // an urgent mark of a direct splice).
+        let first = match inflight::resume(ctl, dst, src, remain, || true) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SPLICE, n, e),
         };
         let left = remain - first;
         if left == 0 {
             return Transfer::done(ZCOPY_METHOD_SPLICE, first, 0);
-        }
-        // A pooled pipe may be left holding bytes, a direct splice the byte
-        // past an urgent mark: make sure they could be kept before any is
-        // taken from src.
-        if let Err(e) = inflight::admit(ctl, dst, src) {
-            return Transfer::done(ZCOPY_METHOD_SPLICE, first, e);
         }
         let o = if !direct_path {
             through_pool(ctl, dst, src, left)
