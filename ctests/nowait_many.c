@@ -13,7 +13,7 @@
  *   from src; every parked pair still holds its bytes; once a dst fd is
  *   closed and its number reused, zcopy_held says 0 and the refused pair
  *   gets in.
- * - zcopy_held with a negative fd: -1, EBADF.
+ * - zcopy_held with a negative fd: -1, EBADF; in a forked child: 0.
  */
 #include "zc_test.h"
 #include <poll.h>
@@ -304,6 +304,35 @@ static void the_bound_refuses_before_taking(void)
     close(master);
 }
 
+/* A forked child does not see (nor deliver) what the parent's thread
+ * holds: the parent still owns that stream. */
+static void a_forked_child_holds_nothing(void)
+{
+    int slave, master = raw_pty(&slave), s[2], status = -1;
+    zcopy_options o = nowait_opts();
+    fill_pty(slave);
+    zt_unix_pair(s);
+    if (send(s[0], "xyz", 3, 0) != 3)
+        DIE("send");
+    zcopy_result r = zcopy_copy_opts(slave, s[1], ZCOPY_ALL, &o);
+    int64_t before = zcopy_held(slave, s[1]);
+    pid_t pid = fork();
+    if (pid < 0)
+        DIE("fork");
+    if (pid == 0)
+        _exit(zcopy_held(slave, s[1]) == 0 ? 0 : 1);
+    waitpid(pid, &status, 0);
+    CHECK(r.error == EAGAIN && before == 3 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+              zcopy_held(slave, s[1]) == 3,
+          "fork: the child holds nothing of the parent's pair, the parent still 3 bytes "
+          "(status %d, " ZT_RES_FMT ")",
+          status, ZT_RES_ARGS(r));
+    close(s[0]);
+    close(s[1]);
+    close(slave);
+    close(master);
+}
+
 static void held_bad_arguments(void)
 {
     int p[2];
@@ -335,5 +364,6 @@ int main(void)
     many_socket_pairs_lose_nothing();
     many_pty_pairs_lose_nothing();
     the_bound_refuses_before_taking();
+    a_forked_child_holds_nothing();
     return zt_finish();
 }

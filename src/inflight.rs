@@ -11,8 +11,9 @@
 //!
 //! A live pair's bytes are never dropped to make room. Every call that
 //! may park (EINTR or NOWAIT asked) begins with `resume`, which also
-//! admits it: with MAX_PARKED other pairs held, entries whose fds no longer name the same files are discarded
-//! (their connection is gone: no caller can still receive those bytes);
+//! admits it: with MAX_PARKED other pairs held, entries whose fds no
+//! longer name the same files are discarded (their connection is gone:
+//! no caller can still receive those bytes);
 //! if every entry is live the call is refused with ENOBUFS before it takes
 //! anything from src. So `park` always finds room for the one pair the call
 //! runs on.
@@ -21,7 +22,8 @@
 //! later call or `held` on this thread finding other files behind the fd
 //! numbers (an fd closed and reused); a timeout, cancellation or error
 //! while delivering them; the thread's exit; fork() (the child never
-//! delivers the parent's pipe).
+//! delivers what the parent's thread held: the parent still owns the
+//! stream, and a second copy would duplicate bytes in it).
 //!
 //! A thread with nothing parked pays one thread-local look per call.
 
@@ -46,6 +48,8 @@ pub(crate) const MAX_PARKED: usize = 1024;
 /// pipe holds.
 struct Parked {
     ids: [(u64, u64); 2],
+    /// The process that parked them (a forked child sees the entry too).
+    pid: u32,
     bytes: Vec<u8>,
     pipe: Option<Pipe>,
 }
@@ -55,12 +59,13 @@ impl Parked {
         self.bytes.len() + self.pipe.as_ref().map_or(0, |p| p.held())
     }
 
-    /// The same files are still behind both fds, and the pipe (if any) is
-    /// this process's (not inherited over fork).
+    /// The same files are still behind both fds, and the entry (with its
+    /// pipe, if any) is this process's, not inherited over fork.
     fn still_ours(&self, dst: i32, src: i32) -> bool {
         let same = matches!((identity(dst), identity(src)),
             (Some(d), Some(s)) if self.ids == [d, s]);
-        same && self.pipe.as_ref().map_or(true, pool::owned_by_this_process)
+        same && self.pid == std::process::id()
+            && self.pipe.as_ref().map_or(true, pool::owned_by_this_process)
     }
 }
 
@@ -152,6 +157,7 @@ pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     };
     let entry = Parked {
         ids: [d, s],
+        pid: std::process::id(),
         bytes: bytes.to_vec(),
         pipe,
     };
