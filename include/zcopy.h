@@ -79,7 +79,9 @@
  * are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
  * Event-loop recipe: after EAGAIN, `zcopy_held(dst, src) > 0` means dst
  * is full (wait for dst writable), 0 means src had nothing (wait for src
- * readable; from a regular file src EAGAIN always means dst). A thread
+ * readable); exact when neither fd is a pipe (with one, 0 can mean
+ * either: wait for src readable, then dst writable). From a regular file
+ * src EAGAIN always means dst. A thread
  * keeps at most 1024 such pairs: a call on a new pair past that returns
  * ENOBUFS with nothing taken from src (deliver the held pairs, i.e. call
  * again on them, or use zcopy_splicer); no held byte is ever dropped
@@ -408,9 +410,14 @@ void zcopy_engine_free(struct zcopy_engine *e);
  * pair from this thread delivers them first.
  *
  * The event-loop recipe after EAGAIN from zcopy_splice_opts or
- * zcopy_copy_opts with a socket or pipe src: `zcopy_held(dst, src) > 0`
- * means dst stopped the call (wait for dst writable, POLLOUT / EPOLLOUT);
- * 0 means src had nothing (wait for src readable, POLLIN / EPOLLIN).
+ * zcopy_copy_opts with a socket src: `zcopy_held(dst, src) > 0` means dst
+ * stopped the call (wait for dst writable, POLLOUT / EPOLLOUT); 0 means
+ * src had nothing (wait for src readable, POLLIN / EPOLLIN). That is
+ * exact when neither fd is a pipe: the pooled splice and read/write take
+ * from src before they meet a full dst, so a full dst always leaves bytes
+ * held. With a pipe on either side (a direct splice, which holds nothing)
+ * 0 may also mean dst is full: wait for src readable, then for dst
+ * writable, before calling again.
  *
  * - `dst_fd`, `src_fd`: the pair as passed to the transfer call, in that
  *   order (each direction of a relay is its own pair).
@@ -934,10 +941,12 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  *     taken). sendfile and copy_file_range hold nothing in flight.
  *     Which fd to wait for: when src is a regular file (sendfile,
  *     copy_file_range, zcopy_copy from a file) EAGAIN always means dst is
- *     full: wait until dst is writable. With a socket or pipe src ask
+ *     full: wait until dst is writable. With a socket src ask
  *     `zcopy_held(dst_fd, src_fd)`: > 0, dst stopped the call (wait for
- *     dst writable); 0, src had nothing (wait for src readable). With
- *     NOWAIT, `cancel_fd` is looked at once when the call
+ *     dst writable); 0, src had nothing (wait for src readable). That is
+ *     exact when neither fd is a pipe; with a pipe on either side (direct
+ *     splice, nothing held) 0 can mean either: wait for src readable,
+ *     then for dst writable. With NOWAIT, `cancel_fd` is looked at once when the call
  *     begins (and every 5 ms while bytes keep moving), never waited on;
  *     `idle_timeout_ms` is accepted and has no effect (a call that never
  *     sleeps cannot be idle). ZCOPY_OPT_EINTR with NOWAIT changes nothing

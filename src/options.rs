@@ -23,7 +23,9 @@ pub const ZCOPY_OPT_CLOSE_BOTH: u32 = 2;
 /// are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
 /// Event-loop recipe: after EAGAIN, `zcopy_held(dst, src) > 0` means dst
 /// is full (wait for dst writable), 0 means src had nothing (wait for src
-/// readable; from a regular file src EAGAIN always means dst). A thread
+/// readable); exact when neither fd is a pipe (with one, 0 can mean
+/// either: wait for src readable, then dst writable). From a regular file
+/// src EAGAIN always means dst. A thread
 /// keeps at most 1024 such pairs: a call on a new pair past that returns
 /// ENOBUFS with nothing taken from src (deliver the held pairs, i.e. call
 /// again on them, or use zcopy_splicer); no held byte is ever dropped

@@ -12,9 +12,14 @@ use std::ffi::c_int;
 /// pair from this thread delivers them first.
 ///
 /// The event-loop recipe after EAGAIN from zcopy_splice_opts or
-/// zcopy_copy_opts with a socket or pipe src: `zcopy_held(dst, src) > 0`
-/// means dst stopped the call (wait for dst writable, POLLOUT / EPOLLOUT);
-/// 0 means src had nothing (wait for src readable, POLLIN / EPOLLIN).
+/// zcopy_copy_opts with a socket src: `zcopy_held(dst, src) > 0` means dst
+/// stopped the call (wait for dst writable, POLLOUT / EPOLLOUT); 0 means
+/// src had nothing (wait for src readable, POLLIN / EPOLLIN). That is
+/// exact when neither fd is a pipe: the pooled splice and read/write take
+/// from src before they meet a full dst, so a full dst always leaves bytes
+/// held. With a pipe on either side (a direct splice, which holds nothing)
+/// 0 may also mean dst is full: wait for src readable, then for dst
+/// writable, before calling again.
 ///
 /// - `dst_fd`, `src_fd`: the pair as passed to the transfer call, in that
 ///   order (each direction of a relay is its own pair).

@@ -83,10 +83,12 @@ unsafe fn with_options(
 ///     taken). sendfile and copy_file_range hold nothing in flight.
 ///     Which fd to wait for: when src is a regular file (sendfile,
 ///     copy_file_range, zcopy_copy from a file) EAGAIN always means dst is
-///     full: wait until dst is writable. With a socket or pipe src ask
+///     full: wait until dst is writable. With a socket src ask
 ///     `zcopy_held(dst_fd, src_fd)`: > 0, dst stopped the call (wait for
-///     dst writable); 0, src had nothing (wait for src readable). With
-///     NOWAIT, `cancel_fd` is looked at once when the call
+///     dst writable); 0, src had nothing (wait for src readable). That is
+///     exact when neither fd is a pipe; with a pipe on either side (direct
+///     splice, nothing held) 0 can mean either: wait for src readable,
+///     then for dst writable. With NOWAIT, `cancel_fd` is looked at once when the call
 ///     begins (and every 5 ms while bytes keep moving), never waited on;
 ///     `idle_timeout_ms` is accepted and has no effect (a call that never
 ///     sleeps cannot be idle). ZCOPY_OPT_EINTR with NOWAIT changes nothing
