@@ -117,7 +117,10 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     }
     without_sigpipe(|| {
         // Bytes an interrupted call on this pair left in flight go first.
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Every row but file to file may stop holding some (a pooled pipe,
+        // the read/write buffer).
+        let files = d.kind == Kind::File && s.kind == Kind::File;
+        let first = match inflight::resume(ctl, dst, src, remain, || !files) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_NONE, n, e),
         };

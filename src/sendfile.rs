@@ -53,10 +53,18 @@ pub(crate) fn sendfile_with(
         g.add(dst, None, Wait::Write, false);
         g
     } else {
-        NonBlocking::for_pair(dst, None, src, None, true)
+        options_guard(dst, src)
     };
     without_sigpipe(|| {
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Only a socket src (sendfile into a pipe, since 5.12) can leave a
+        // byte in flight, the one past an urgent mark; a file or block
+        // device never does (asked with one fstat, only when the thread
+        // holds too many pairs to take another).
+        let may_hold = || {
+            let kind = crate::sys::fstat(src).map(|st| st.st_mode & libc::S_IFMT);
+            !matches!(kind, Ok(libc::S_IFREG | libc::S_IFBLK))
+        };
+        let first = match inflight::resume(ctl, dst, src, remain, may_hold) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e),
         };
@@ -67,6 +75,23 @@ pub(crate) fn sendfile_with(
             .after(first)
             .into_transfer(ZCOPY_METHOD_SENDFILE)
     })
+}
+
+/// With options every blocking fd is made non-blocking for the call, so
+/// that no wait happens in the kernel (ZCOPY_OPT_NOWAIT, the cancel fd and
+/// the timeout all need that) -- except a regular file or block device
+/// src: O_NONBLOCK means nothing to them, and setting it (on a file fd
+/// an event loop shares among its connections) would cost four fcntl per
+/// call. One fstat tells.
+fn options_guard(dst: i32, src: i32) -> NonBlocking {
+    let mut g = NonBlocking::none();
+    g.add(dst, None, Wait::Write, true);
+    let file = crate::sys::fstat(src)
+        .is_ok_and(|st| matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFBLK));
+    if !file {
+        g.add(src, None, Wait::Read, true);
+    }
+    g
 }
 
 /// The loop itself, for callers that already hold the SIGPIPE guard.
@@ -108,7 +133,7 @@ pub(crate) fn send_loop(
             continue;
         }
         let e = if n == 0 { 0 } else { errno() };
-        if n == 0 || (e == libc::EAGAIN && waited) {
+        if n == 0 || (e == libc::EAGAIN && (waited || ctl.nowait())) {
             // End of file (also on the first call: handled, Go issue 53658),
             // unless src is a TCP socket (sendfile into a pipe is a splice
             // since 5.12) stopped at its urgent mark: step over it as read(2)

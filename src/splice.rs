@@ -110,7 +110,9 @@ fn run(
     remain: i64,
 ) -> Transfer {
     without_sigpipe(|| {
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Any path may be left holding bytes (a pooled pipe; the byte past
+        // an urgent mark of a direct splice).
+        let first = match inflight::resume(ctl, dst, src, remain, || true) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SPLICE, n, e),
         };
@@ -189,7 +191,10 @@ pub(crate) fn direct(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> 
                 ctl.progress();
                 continue;
             }
-            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
+            // (NOWAIT: no wait comes first; look at once.)
+            Err(libc::EAGAIN) if (waited || ctl.nowait()) && urgent::at_mark(src) => {
+                urgent::step_over(src)
+            }
             Err(libc::EAGAIN) => {
                 // Which side is not ready is not said: wait for src to have
                 // data, then for dst to have room, then retry.
