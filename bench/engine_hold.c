@@ -2,13 +2,17 @@
  * engine_hold: many relays held at once on one engine, a few of them
  * active at any moment (issue 15's 10 000-relay target).
  *
- *   engine_hold [RELAYS [ACTIVE [MSG [SECONDS [THREADS [UID [SOFT]]]]]]]
+ *   engine_hold [RELAYS [ACTIVE [MSG [SECONDS [THREADS [UID [SOFT [READ]]]]]]]]
  *
  * Defaults: 10000 relays, 100 active per round (1%), 65536-byte messages,
  * 10 seconds, 2 engine threads; UID (e.g. 65534): fork, raise the limits,
  * then setuid to it and run there (the unprivileged case); SOFT 1: first
  * use up that user's pipe-user-pages-soft with 1 MiB pipes (held to the
- * end), so that every pipe the relays get is a 2-page one.
+ * end), so that every pipe the relays get is a 2-page one (UID -1: stay
+ * root). READ: the most bytes the driver reads from one connection per poll
+ * turn (default 65536, what it writes per turn); less makes a slow reader:
+ * the relays' destinations fill up and each busy direction holds a pool
+ * pipe with bytes in flight, which is what the pool's pipe sizing is for.
  *
  * Each relay is a pair of unix stream connections: a driver process (forked)
  * connects 2 x RELAYS times to an abstract unix socket, the engine's process
@@ -110,7 +114,8 @@ struct leg {
 
 /* Runs the legs to completion; returns the number of wrong legs (a bad
  * byte, EOF, an error, or 10 s without progress). */
-static long round_trip(struct leg *g, int n, size_t msg, struct pollfd *p, unsigned char *buf, size_t cap)
+static long round_trip(struct leg *g, int n, size_t msg, struct pollfd *p, unsigned char *buf, size_t cap,
+                       size_t rcap)
 {
     long bad = 0;
     int i, left = n;
@@ -141,7 +146,7 @@ static long round_trip(struct leg *g, int n, size_t msg, struct pollfd *p, unsig
                 }
             }
             if (p[i].revents & (POLLIN | POLLHUP | POLLERR) && l->in) {
-                ssize_t r = read(l->fd, buf, l->in < cap ? l->in : cap);
+                ssize_t r = read(l->fd, buf, l->in < rcap ? l->in : rcap);
                 size_t k;
                 if (r <= 0) {
                     bad++;
@@ -183,6 +188,8 @@ static struct sockaddr_un rendezvous(socklen_t *len)
 /* The driver: connects 2n times (sending each connection's id), waits for
  * the go byte, runs the rounds, shuts every connection down, and writes
  * its totals to `ctl`. */
+static size_t read_cap = 65536;
+
 static int drive(struct sockaddr_un u, socklen_t ulen, int ctl, long n, long active, size_t msg, double secs)
 {
     struct peer *x = calloc((size_t)n, sizeof *x);
@@ -230,7 +237,7 @@ static int drive(struct sockaddr_un u, socklen_t ulen, int ctl, long n, long act
             g[2 * i] = (struct leg){ r->c, sa, sb, r->sent_ab, r->sent_ba, 0, 0 };
             g[2 * i + 1] = (struct leg){ r->s, sb, sa, r->sent_ba, r->sent_ab, 0, 0 };
         }
-        bad += round_trip(g, (int)(2 * active), msg, p, buf, cap);
+        bad += round_trip(g, (int)(2 * active), msg, p, buf, cap, read_cap);
         for (i = 0; i < active; i++) {
             x[pick[i]].sent_ab += msg;
             x[pick[i]].sent_ba += msg;
@@ -257,6 +264,15 @@ static int drive(struct sockaddr_un u, socklen_t ulen, int ctl, long n, long act
     return bad ? 1 : 0;
 }
 
+/* user + system CPU seconds of this process (the engine's threads, and
+ * the sampler's few wakeups; the driver is another process). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void *sampler(void *arg)
 {
     zcopy_engine *e = arg;
@@ -280,6 +296,7 @@ static int run(long n, long active, size_t msg, double secs, unsigned threads)
     socklen_t ulen;
     uint64_t sums[2] = { 0, 0 }, total = 0;
     long i, bad = 0, rss0, rss1;
+    double cpu0, cpu1;
     int l, ctl[2], status;
     pthread_t th;
     pid_t pid;
@@ -334,8 +351,10 @@ static int run(long n, long active, size_t msg, double secs, unsigned threads)
     fflush(stdout);
     sampling = 1;
     pthread_create(&th, NULL, sampler, e);
+    cpu0 = cpu_seconds();
     if (write(ctl[0], "g", 1) != 1 || read(ctl[0], sums, sizeof sums) != (ssize_t)sizeof sums)
         bad++;
+    cpu1 = cpu_seconds();
     for (i = 0; i < 3000 && done_calls < n; i++)
         usleep(10000);
     sampling = 0;
@@ -347,8 +366,11 @@ static int run(long n, long active, size_t msg, double secs, unsigned threads)
         total += (uint64_t)(x[i].r.a_to_b + x[i].r.b_to_a);
         bad += x[i].done != 1 || x[i].r.error != 0;
     }
-    printf("most pipes in use seen: %llu (pool: %llu created, %llu idle)\n", (unsigned long long)max_pipes,
-           (unsigned long long)ps.created, (unsigned long long)ps.idle);
+    printf("engine process CPU during the rounds: %.2f s, %.3f s/GB\n", cpu1 - cpu0,
+           (cpu1 - cpu0) / ((double)(sums[0] + sums[1]) / 1e9));
+    printf("most pipes in use seen: %llu (pool: %llu created, %llu reused, %llu discarded, %llu idle)\n",
+           (unsigned long long)max_pipes, (unsigned long long)ps.created, (unsigned long long)ps.reused,
+           (unsigned long long)ps.discarded, (unsigned long long)ps.idle);
     printf("end: active=%llu finished=%llu bytes=%llu (results %llu, driver sent %llu) pipes_in_use=%llu; "
            "%ld relays wrong; driver %s\n",
            (unsigned long long)st.active, (unsigned long long)st.finished, (unsigned long long)st.bytes,
@@ -371,6 +393,8 @@ int main(int argc, char **argv)
     long spare = soft ? 300 : 64; /* stdio, epoll, eventfds (+ the held pipes) */
     struct rlimit rl;
     pid_t pid;
+    if (argc > 8 && atol(argv[8]) > 0)
+        read_cap = (size_t)atol(argv[8]) < 65536 ? (size_t)atol(argv[8]) : 65536;
     rl.rlim_cur = rl.rlim_max = (rlim_t)(2 * n + spare);
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
         getrlimit(RLIMIT_NOFILE, &rl);

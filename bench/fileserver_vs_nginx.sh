@@ -12,10 +12,18 @@
 #   make wrk reconnect every 1000 requests; the fileserver has no limit);
 # - fileserver: examples/fileserver.c as committed, defaults (one event loop
 #   per CPU; bodies up to 16 KiB pread + one send);
-# - fileserver-s0: the same with -s 0 (every body through zcopy_sendfile_at).
+# - fileserver-s0: the same with -s 0 (every body through
+#   zcopy_sendfile_at_opts with ZCOPY_OPT_NOWAIT).
 # Both fileservers link target/release/libzcopy.so.
 #
-#   bash bench/fileserver_vs_nginx.sh        (ROUNDS=3 CURLS=3 WRK_SECS=10)
+# Then, unless STRACE=0 (or strace is missing), system calls per request:
+# strace -f -c attached to each server's processes over a wrk -d3s of the
+# 4 KiB file (calls / requests), and over one 1 GiB download (calls per
+# 2 MiB chunk, 512 of them).
+#
+#   bash bench/fileserver_vs_nginx.sh        (ROUNDS=3 CURLS=3 WRK_SECS=10 STRACE=1)
+# Run it under the machine's benchmark lock:
+#   flock /tmp/zcopy-bench.lock bash bench/fileserver_vs_nginx.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -146,6 +154,48 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 echo "load after: $(uptime)"
+
+# strace -c of one server's processes (nginx: its workers) while CMD runs;
+# prints "calls syscall" lines, the busiest first.
+strace_counts() { # server, file for the table, command...
+    local s=$1 table=$2 p
+    shift 2
+    local -a attach=()
+    for p in ${pid_of[$s]} $(pgrep -P "${pid_of[$s]}" || true); do attach+=(-p "$p"); done
+    strace -f -c -o "$table" "${attach[@]}" 2>/dev/null &
+    local st=$!
+    sleep 0.5
+    "$@"
+    kill -INT "$st" 2>/dev/null || true
+    wait "$st" 2>/dev/null || true
+}
+if [ "${STRACE:-1}" != 0 ] && command -v strace >/dev/null; then
+    echo
+    echo "system calls per 4 KiB request (wrk -t2 -c32 -d3s under strace -f -c) and per 2 MiB chunk of 1 GiB:"
+    for s in "${servers[@]}"; do
+        url="http://127.0.0.1:${port_of[$s]}"
+        strace_counts "$s" "$out/strace-4k-$s" sh -c "wrk -t2 -c32 -d3s '$url/4k.bin' > '$out/wrk-strace-$s'"
+        n=$(awk '/requests in/ {print $1}' "$out/wrk-strace-$s")
+        strace_counts "$s" "$out/strace-1g-$s" curl -sf -o /dev/null "$url/1g.bin"
+        python3 - "$s" "$n" "$out/strace-4k-$s" "$out/strace-1g-$s" "$((${BIG_MB:-1024} / 2))" <<'PY'
+import sys
+s, n, f4, f1, chunks = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+def counts(path):
+    out = {}
+    for line in open(path):
+        f = line.split()
+        # "% time seconds usecs/call calls [errors] syscall"
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+            out[f[-1]] = int(f[3])
+    return out
+for what, path, per in (("4k, per request", f4, n), ("1g, per 2 MiB chunk", f1, chunks)):
+    c = counts(path)
+    total = sum(c.values()) / max(per, 1)
+    top = ", ".join(f"{k} {v / max(per, 1):.2f}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])[:8])
+    print(f"  {s} {what}: {total:.2f} calls ({top})")
+PY
+    done
+fi
 
 python3 - "$res" "$hz" "${servers[@]}" <<'EOF'
 import statistics, sys

@@ -15,7 +15,7 @@ static void bad_options(void)
         int want;
     } bad[] = {
         { "size 16", 16, 0, 0, -1, 0, EINVAL },       { "size 32", 32, 0, 0, -1, 0, EINVAL },
-        { "unknown flag 4", 24, 4, 0, -1, 0, EINVAL }, { "flag bit 31", 24, 1u << 31, 0, -1, 0, EINVAL },
+        { "unknown flag 8", 24, 8, 0, -1, 0, EINVAL }, { "flag bit 31", 24, 1u << 31, 0, -1, 0, EINVAL },
         { "reserved 1", 24, 0, 0, -1, 1, EINVAL },    { "timeout -1", 24, 0, -1, -1, 0, EINVAL },
         { "cancel_fd -2", 24, 0, 0, -2, 0, EINVAL },  { "cancel_fd closed", 24, 0, 0, 999, 0, EBADF },
     };

@@ -1,8 +1,9 @@
 /*
- * pipesize.c: the pool keeps only pipes that are what it promises: empty,
- * and of the configured size. A pipe the kernel refused to grow (above
- * pipe-max-size, or past pipe-user-pages-soft, where new pipes get 2 pages
- * and cannot grow) is closed after use, not pooled as if it were big.
+ * pipesize.c: the pool keeps empty pipes, also one the kernel refused to
+ * grow (above pipe-max-size, or past pipe-user-pages-soft, where new pipes
+ * get 2 pages and cannot grow): it is pooled and lent again at its real
+ * size instead of being closed and made again on every take (a new one
+ * would be refused as well). ctests/pipesoft.c covers the soft limit.
  */
 #include "zc_test.h"
 
@@ -65,11 +66,15 @@ int main(void)
     CHECK(zcopy_pool_configure(0, big) == 0, "pipe_size %llu accepted", (unsigned long long)big);
     zcopy_pool_get_stats(&before);
     after = one_splice("pipe_size above pipe-max-size", 3 << 20);
-    CHECK(after.idle == before.idle, "the pipe the kernel would not grow is not pooled (idle %llu -> %llu)",
-          (unsigned long long)before.idle, (unsigned long long)after.idle);
-    CHECK(after.discarded == before.discarded + 1, "it is closed and counted as discarded (%llu -> %llu)",
-          (unsigned long long)before.discarded, (unsigned long long)after.discarded);
+    CHECK(after.idle == before.idle + 1 && after.discarded == before.discarded,
+          "the pipe the kernel would not grow is pooled, not closed (idle %llu -> %llu, discarded %llu -> %llu)",
+          (unsigned long long)before.idle, (unsigned long long)after.idle, (unsigned long long)before.discarded,
+          (unsigned long long)after.discarded);
     CHECK(after.in_use == 0, "nothing lent (%llu)", (unsigned long long)after.in_use);
+    after = one_splice("pipe_size above pipe-max-size, again", 3 << 20);
+    CHECK(after.created == before.created + 1 && after.reused >= before.reused + 1,
+          "and lent again at its real size, not made again (created +%llu, reused +%llu)",
+          (unsigned long long)(after.created - before.created), (unsigned long long)(after.reused - before.reused));
 
     /* The kernel's own limit: pipes grow, and are pooled. */
     CHECK(zcopy_pool_configure(0, (uint64_t)max) == 0, "pipe_size %ld accepted", max);

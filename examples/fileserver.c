@@ -1,5 +1,5 @@
 /*
- * fileserver: a small HTTP/1.1 static file server on zcopy_sendfile_at.
+ * fileserver: a small HTTP/1.1 static file server on zcopy_sendfile_at_opts.
  *
  *   fileserver [-v] [-t THREADS] [-s BYTES] ROOT PORT [ADDR]
  *
@@ -15,7 +15,7 @@
  *   -t THREADS  event loops, one thread each (default: one per CPU)
  *   -s BYTES    bodies up to this size are read with pread(2) and sent in
  *               the same send(2) as the headers (default 16384, at most
- *               16384; 0: every body goes through zcopy_sendfile_at)
+ *               16384; 0: every body goes through zcopy_sendfile_at_opts)
  *
  * FILESERVER_NO_OPENAT2 set in the environment: paths are walked as on a
  * kernel without openat2 (every symlink refused); for the tests.
@@ -24,16 +24,16 @@
  * sockets, with a listening socket of its own (SO_REUSEPORT: the kernel
  * spreads connections over the loops). A response is its headers and
  * then its body: headers sent with MSG_MORE (so they leave in the same
- * segment as the body's first bytes), the body by zcopy_sendfile_at
+ * segment as the body's first bytes), the body by zcopy_sendfile_at_opts
  * straight from the page cache, in chunks of 2 MiB so a big download
  * yields to the other connections of its loop; a body of more than one
  * chunk is sent with TCP_CORK set, so no chunk ends in a short segment.
  *
- * zcopy_sendfile_at on a full socket waits with poll(2) for at most the
- * socket's SO_SNDTIMEO, then returns EAGAIN with `written` and the offset
- * telling how far it got. Every connection has SO_SNDTIMEO = 1 ms, so a
- * client that stops reading costs its loop at most that before the loop
- * moves on and waits for EPOLLOUT.
+ * The body calls pass ZCOPY_OPT_NOWAIT: on a full socket the call returns
+ * at once with EAGAIN, `written` and the advanced offset telling how far
+ * it got, and the loop waits for EPOLLOUT on that connection and goes on
+ * from the offset when it comes. The loop never sleeps anywhere but in
+ * epoll_wait, however many clients stop reading.
  *
  * The files: fileserver/files.h (paths beneath ROOT with openat2, the
  * shared-fd cache). HTTP parsing: fileserver/http.h. They are headers of
@@ -60,7 +60,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +74,7 @@
 
 static int log_requests;
 static int64_t small_max = SMALL_LIMIT;
+static zcopy_options nowait; /* ZCOPY_OPT_NOWAIT, set up in main */
 
 struct conn {
     int fd;
@@ -280,7 +280,7 @@ static int conn_flush(struct conn *c) {
             continue;
         } else {
             int64_t want = c->left < CHUNK ? c->left : CHUNK;
-            zcopy_result res = zcopy_sendfile_at(c->fd, c->file->fd, &c->off, want);
+            zcopy_result res = zcopy_sendfile_at_opts(c->fd, c->file->fd, &c->off, want, &nowait);
             if (!res.handled) {
                 c->copy = 1;
                 c->how = "pread+send (sendfile refused)";
@@ -289,7 +289,7 @@ static int conn_flush(struct conn *c) {
             c->left -= res.written;
             c->sent += res.written;
             if (res.error == EAGAIN)
-                return 0; /* c->off says where to go on */
+                return 0; /* the socket is full: c->off says where to go on */
             if (res.error != 0 || res.written < want)
                 return -1; /* peer gone, or the file shrank */
             if (c->left > 0)
@@ -382,7 +382,6 @@ static void loop_accept(struct loop *l) {
     for (;;) {
         struct epoll_event ev;
         struct conn *c;
-        struct timeval tv = {0, 1000}; /* see the top: zcopy's wait on a full socket */
         int one = 1;
         int fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
@@ -392,7 +391,6 @@ static void loop_accept(struct loop *l) {
             close(fd);
             continue;
         }
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
         c->events = EPOLLIN;
@@ -509,6 +507,8 @@ int main(int argc, char **argv) {
        call, not a signal. zcopy then skips its per-call SIGPIPE guard (one
        rt_sigaction read instead of two rt_sigprocmask). */
     signal(SIGPIPE, SIG_IGN);
+    zcopy_options_init(&nowait);
+    nowait.flags = ZCOPY_OPT_NOWAIT;
     /* To exercise the walk that stands in for openat2 on older kernels. */
     openat2_missing = getenv("FILESERVER_NO_OPENAT2") != NULL;
     cache_init();

@@ -28,7 +28,8 @@
  * - Threads: every function may be called from any thread at once (on
  *   different fds). The transfer functions block the calling thread until
  *   done (poll(2) waits; nothing spins), so call them off an event loop's
- *   thread; zcopy_splicer_step never waits and suits event loops.
+ *   thread, or give the *_opts calls ZCOPY_OPT_NOWAIT (EAGAIN instead of
+ *   a wait); zcopy_splicer_step never waits and suits event loops.
  */
 
 #ifndef ZCOPY_H
@@ -67,6 +68,28 @@
  * both write sides and ends the relay at once.
  */
 #define ZCOPY_OPT_CLOSE_BOTH 2
+
+/**
+ * The transfer calls with options (`zcopy_*_opts`, `zcopy_*_at_opts`):
+ * never wait for an fd. At the first EAGAIN (src has no data, dst has no
+ * room) the call returns what moved so far in `written` with error
+ * EAGAIN, handled true (0 bytes and EAGAIN when nothing could move), for
+ * an event loop to wait for readiness itself and call again. Bytes taken
+ * from src and not yet delivered (a pooled pipe, the read/write buffer)
+ * are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
+ * Event-loop recipe: after EAGAIN, `zcopy_held(dst, src) > 0` means dst
+ * is full (wait for dst writable), 0 means src had nothing (wait for src
+ * readable); exact when neither fd is a pipe (with one, 0 can mean
+ * either: wait for src readable, then dst writable). From a regular file
+ * src EAGAIN always means dst. A thread
+ * keeps at most 1024 such pairs: a call on a new pair past that returns
+ * ENOBUFS with nothing taken from src (deliver the held pairs, i.e. call
+ * again on them, or use zcopy_splicer); no held byte is ever dropped
+ * while its fds still name the same files.
+ * zcopy_relay and zcopy_engine_add refuse it (EINVAL): they own their
+ * waits.
+ */
+#define ZCOPY_OPT_NOWAIT 4
 
 /**
  * `wants`: wait until src is readable, then step again.
@@ -221,9 +244,9 @@ typedef struct zcopy_pool_stats {
    */
   uint64_t reused;
   /**
-   * Pipes closed because they held data, were smaller than pipe_size
-   * (the kernel refused to grow them), overflowed the idle cap, or were
-   * inherited across fork().
+   * Pipes closed because they held data, overflowed the idle cap, or
+   * were inherited across fork(). (A pipe smaller than pipe_size, one
+   * the kernel refused to grow, is kept and lent at its real size.)
    */
   uint64_t discarded;
 } zcopy_pool_stats;
@@ -379,6 +402,44 @@ void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_st
 void zcopy_engine_free(struct zcopy_engine *e);
 
 /**
+ * The bytes the calling thread holds for the pair (`dst_fd`, `src_fd`):
+ * taken from src by an earlier `zcopy_*_opts` call on this thread that
+ * returned EAGAIN (ZCOPY_OPT_NOWAIT) or EINTR (ZCOPY_OPT_EINTR) before
+ * they reached dst (a pooled pipe's contents, the read/write buffer's
+ * tail, the byte past an urgent mark). The next transfer call on the same
+ * pair from this thread delivers them first.
+ *
+ * The event-loop recipe after EAGAIN from zcopy_splice_opts or
+ * zcopy_copy_opts with a socket src: `zcopy_held(dst, src) > 0` means dst
+ * stopped the call (wait for dst writable, POLLOUT / EPOLLOUT); 0 means
+ * src had nothing (wait for src readable, POLLIN / EPOLLIN). That is
+ * exact when neither fd is a pipe: the pooled splice and read/write take
+ * from src before they meet a full dst, so a full dst always leaves bytes
+ * held. With a pipe on either side (a direct splice, which holds nothing)
+ * 0 may also mean dst is full: wait for src readable, then for dst
+ * writable, before calling again.
+ *
+ * - `dst_fd`, `src_fd`: the pair as passed to the transfer call, in that
+ *   order (each direction of a relay is its own pair).
+ *
+ * Returns the bytes held, >= 0. 0 also when the fds now name other files
+ * than when the bytes were kept (closed and reused: that connection is
+ * gone, and its entry is discarded here), when either fd is closed, or in
+ * a child after fork().
+ *
+ * Errors: -1 with errno EBADF for a negative fd (errno ZCOPY_EPANIC after
+ * an internal panic). errno is left alone on success.
+ *
+ * Thread safety: safe from any thread; it answers for the calling
+ * thread's own held bytes only (another thread's are invisible, and are
+ * delivered only by calls from that thread).
+ *
+ * Blocking: never (a hash look-up, and two fstat(2) when something is
+ * held for the pair).
+ */
+int64_t zcopy_held(int dst_fd, int src_fd);
+
+/**
  * The library's version, e.g. "0.1.0": a static NUL-terminated string,
  * never to be freed. Thread safety: safe from any thread.
  */
@@ -437,10 +498,16 @@ uint64_t zcopy_pool_drain(void);
  * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
  *   it are closed. 0 keeps the current value; at most 65536.
  * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
- *   (default 1 MiB; the kernel rounds it up to a power-of-two number of
- *   pages, and a failure to grow is ignored). 0 keeps the current value;
- *   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
- *   size. It is also the most bytes one splice round moves.
+ *   (the kernel rounds it up to a power-of-two number of pages). 0 keeps
+ *   the current value; otherwise 4096 to 1 GiB. Changing it closes the
+ *   idle pipes of the old size. It is also the most bytes one splice
+ *   round moves. Default (never set): 1 MiB, except that a process without
+ *   CAP_SYS_RESOURCE or CAP_SYS_ADMIN sizes new pipes down (to 16 KiB at
+ *   least) once its pipes use half of /proc/sys/fs/pipe-user-pages-soft,
+ *   because past that limit the kernel makes every new pipe 8 KiB (see
+ *   docs/INTERNALS.md). A size set here is asked for every pipe, as is.
+ *   Either way a pipe the kernel refused to grow is kept and lent at its
+ *   real size, and grown again later when the kernel allows.
  *
  * Returns 0, or EINVAL when a value is out of range (nothing changed), or
  * ZCOPY_EPANIC after an internal panic.
@@ -650,8 +717,11 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  * Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
  * `handled` is false (nothing consumed from src; fall back to another
  * mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
- * kernel cannot splice from src (`error` EINVAL), when dst is opened
- * O_APPEND (`error` EINVAL, decided before any syscall), or when splice(2)
+ * kernel cannot splice from src (`error` EINVAL), when dst is a file or
+ * pipe opened O_APPEND (`error` EINVAL, decided before any splice; on a
+ * socket, where O_APPEND means nothing, the flag is not looked at: splice
+ * refuses it after the first drain, those bytes are delivered with
+ * write(2), and the call ends with EINVAL), or when splice(2)
  * itself is missing or forbidden (`error` ENOSYS, or EPERM from a seccomp
  * filter).
  *
@@ -852,10 +922,38 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  *     or reordered. Bytes already taken from src and not yet delivered
  *     (in a pipe, in the read/write buffer) are kept by the calling
  *     thread and delivered first by its next transfer call with the same
- *     (dst_fd, src_fd); they are discarded if that call finds other files
- *     behind those fd numbers, if the thread exits or forks, or if more
- *     than 8 interrupted pairs pile up on one thread. Without the flag a
- *     signal is retried, as for zcopy_copy.
+ *     (dst_fd, src_fd) (zcopy_held tells how many); they are discarded
+ *     if that call finds other files behind those fd numbers, or if the
+ *     thread exits or forks. A thread keeps at most 1024 pairs: a call on
+ *     a new pair past that is refused with ENOBUFS before it takes any
+ *     byte (entries of closed or reused fds are discarded first). Without
+ *     the flag a signal is retried, as for zcopy_copy.
+ *   - `flags` ZCOPY_OPT_NOWAIT: the call never waits for an fd (for an
+ *     event loop that waits itself). At the first EAGAIN -- src has no
+ *     data, or dst has no room -- it returns with `error` EAGAIN,
+ *     `handled` true, `method` the mechanism that ran and `written` the
+ *     bytes that reached dst so far (0 when nothing could move). Blocking
+ *     fds are made O_NONBLOCK for the call (see Blocking), so the kernel
+ *     does not wait either. Bytes already taken from src and not yet
+ *     delivered (in a pooled pipe: splice between two non-pipes; in the
+ *     read/write buffer) are kept exactly as for ZCOPY_OPT_EINTR: by the
+ *     calling thread, delivered first by its next transfer call with the
+ *     same (dst_fd, src_fd), discarded on the same conditions (other files
+ *     behind the fd numbers, thread exit, fork; never to make room: past
+ *     1024 pairs held on one thread a new pair gets ENOBUFS, nothing
+ *     taken). sendfile and copy_file_range hold nothing in flight.
+ *     Which fd to wait for: when src is a regular file (sendfile,
+ *     copy_file_range, zcopy_copy from a file) EAGAIN always means dst is
+ *     full: wait until dst is writable. With a socket src ask
+ *     `zcopy_held(dst_fd, src_fd)`: > 0, dst stopped the call (wait for
+ *     dst writable); 0, src had nothing (wait for src readable). That is
+ *     exact when neither fd is a pipe; with a pipe on either side (direct
+ *     splice, nothing held) 0 can mean either: wait for src readable,
+ *     then for dst writable. With NOWAIT, `cancel_fd` is looked at once when the call
+ *     begins (and every 5 ms while bytes keep moving), never waited on;
+ *     `idle_timeout_ms` is accepted and has no effect (a call that never
+ *     sleeps cannot be idle). ZCOPY_OPT_EINTR with NOWAIT changes nothing
+ *     (no wait to interrupt).
  *
  * Returns as zcopy_copy. `written` is exact whatever ends the call. Bytes
  * taken from src and not delivered when a timeout or cancel ends the call
@@ -864,9 +962,14 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
  * unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
  * below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
- * ECANCELED, EINTR.
+ * ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed),
+ * ENOBUFS (EINTR or NOWAIT asked, and the calling thread already holds
+ * bytes for 1024 other live pairs: too many pairs with bytes held on
+ * this thread; deliver them (call again on those pairs) or use
+ * zcopy_splicer. `written` 0, handled true, nothing taken from src).
  *
- * Blocking: every wait is the library's own poll(2) on the fds plus the
+ * Blocking: with ZCOPY_OPT_NOWAIT never, beyond the system calls
+ * themselves (a regular file's reads). Otherwise every wait is the library's own poll(2) on the fds plus the
  * cancel fd, bounded by the timeout. To keep the kernel from waiting
  * inside a system call, blocking fds are made O_NONBLOCK for the length
  * of the call and restored before it returns; the flag belongs to the
@@ -885,8 +988,11 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
 struct zcopy_result zcopy_copy_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
 
 /**
- * zcopy_splice with options: idle timeout, cancel fd and ZCOPY_OPT_EINTR
- * exactly as for zcopy_copy_opts (NULL `opts`: exactly zcopy_splice).
+ * zcopy_splice with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`: exactly
+ * zcopy_splice). Under NOWAIT, splice between two non-pipes keeps the
+ * bytes its pooled pipe holds when dst fills up for the next call on the
+ * pair (as after EINTR); a direct splice (a pipe on one side) holds none.
  * Arguments, result and handled=false cases as for zcopy_splice; errors
  * as for zcopy_splice plus those of zcopy_copy_opts.
  *
@@ -896,9 +1002,10 @@ struct zcopy_result zcopy_copy_opts(int dst_fd, int src_fd, int64_t remain, cons
 struct zcopy_result zcopy_splice_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
 
 /**
- * zcopy_sendfile with options: idle timeout, cancel fd and
- * ZCOPY_OPT_EINTR exactly as for zcopy_copy_opts (NULL `opts`: exactly
- * zcopy_sendfile). Arguments, result and handled=false cases as for
+ * zcopy_sendfile with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR
+ * and ZCOPY_OPT_NOWAIT exactly as for zcopy_copy_opts (NULL `opts`:
+ * exactly zcopy_sendfile; NOWAIT: EAGAIN as soon as dst is full, nothing
+ * kept in flight). Arguments, result and handled=false cases as for
  * zcopy_sendfile; errors as for zcopy_sendfile plus those of
  * zcopy_copy_opts.
  *
@@ -912,7 +1019,8 @@ struct zcopy_result zcopy_sendfile_opts(int dst_fd, int src_fd, int64_t remain, 
  * zcopy_copy_file_range). The filesystem copy itself never waits for a
  * peer, so only the cancel fd and the idle clock matter: they are looked
  * at between rounds of at most 16 MiB (ECANCELED, ETIMEDOUT); a round in
- * progress is not interrupted. Arguments, result and handled=false cases
+ * progress is not interrupted. ZCOPY_OPT_NOWAIT is accepted and changes
+ * nothing (no wait to skip). Arguments, result and handled=false cases
  * as for zcopy_copy_file_range; errors as for it plus those of
  * zcopy_copy_opts.
  *
@@ -920,6 +1028,98 @@ struct zcopy_result zcopy_sendfile_opts(int dst_fd, int src_fd, int64_t remain, 
  * `opts` must be NULL or point to a readable zcopy_options.
  */
 struct zcopy_result zcopy_copy_file_range_opts(int dst_fd, int src_fd, int64_t remain, const struct zcopy_options *opts);
+
+/**
+ * zcopy_sendfile_at with options: sends from `*src_offset` (pread
+ * semantics) under an idle timeout, a cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT, each exactly as for zcopy_copy_opts.
+ *
+ * - `dst_fd`: any fd the kernel can write to (socket, pipe, file not
+ *   opened O_APPEND); non-blocking for an event loop (a blocking one is
+ *   made O_NONBLOCK for the call when options are given).
+ * - `src_fd`: a file the kernel can page in (regular file, block device).
+ *   Its file position is neither used nor changed, so many threads and
+ *   connections can send ranges of one shared fd at once.
+ * - `src_offset`: required (NULL is EINVAL; use zcopy_sendfile_opts to
+ *   send from the file position): the offset in src to start at, >= 0.
+ *   On return it has advanced by exactly `written`, whatever ended the
+ *   call, so the next call continues where this one stopped.
+ * - `remain`: the most bytes to move; ZCOPY_ALL means until end of file;
+ *   0 moves nothing and succeeds.
+ * - `opts`: NULL behaves exactly as zcopy_sendfile_at; otherwise as for
+ *   zcopy_copy_opts. With ZCOPY_OPT_NOWAIT the call returns at the first
+ *   EAGAIN with the bytes sent so far (0 and EAGAIN on a full socket):
+ *   wait until dst is writable (EPOLLOUT), then call again with the
+ *   advanced offset. sendfile keeps nothing in flight: every byte taken
+ *   from the file reached dst.
+ *
+ * Returns a zcopy_result whose `method` is ZCOPY_METHOD_SENDFILE; end of
+ * file ends the call without error; `handled` false as for
+ * zcopy_sendfile (EINVAL, ENOSYS, EOPNOTSUPP, EPERM before any progress:
+ * nothing consumed, `*src_offset` unchanged).
+ *
+ * Errors (handled true): EINVAL (NULL or negative `src_offset`, negative
+ * `remain`, bad options: nothing moved), EBADF (a negative or closed fd,
+ * a `cancel_fd` not open), EAGAIN (ZCOPY_OPT_NOWAIT and dst full, or a
+ * socket's SO_SNDTIMEO ran out), ETIMEDOUT, ECANCELED (also at once, with
+ * nothing moved, when the cancel fd is already readable), EINTR, EPIPE /
+ * ECONNRESET (dst's peer gone; no SIGPIPE reaches the process), and any
+ * other errno the kernel reports.
+ *
+ * Blocking: with ZCOPY_OPT_NOWAIT never waits for dst (only the file's
+ * own reads, as pread would); otherwise waits with poll(2) as
+ * zcopy_copy_opts does. Signals: SIGPIPE as for zcopy_splice.
+ *
+ * Thread safety: safe from any thread; each call must pass its own
+ * offset variable.
+ *
+ * # Safety
+ * `src_offset` must be NULL or point to a readable and writable int64_t;
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_result zcopy_sendfile_at_opts(int dst_fd, int src_fd, int64_t *src_offset, int64_t remain, const struct zcopy_options *opts);
+
+/**
+ * zcopy_copy_file_range_at with options: copies from `*src_offset` in
+ * src to `*dst_offset` in dst (pread/pwrite semantics on both sides)
+ * under an idle timeout, a cancel fd, ZCOPY_OPT_EINTR and
+ * ZCOPY_OPT_NOWAIT.
+ *
+ * - `dst_fd`: a regular file opened for writing, not O_APPEND.
+ * - `dst_offset`: required (NULL is EINVAL), >= 0: where in dst to write;
+ *   advanced by exactly `written` on return. dst's file position is left
+ *   alone.
+ * - `src_fd`: a regular file opened for reading.
+ * - `src_offset`: required (NULL is EINVAL), >= 0: where in src to read;
+ *   advanced by exactly `written`. src's file position is left alone.
+ * - `remain`: the most bytes to copy; ZCOPY_ALL means until end of file;
+ *   0 copies nothing and succeeds.
+ * - `opts`: NULL behaves exactly as zcopy_copy_file_range_at; otherwise
+ *   as for zcopy_copy_file_range_opts: the filesystem copy never waits
+ *   for a peer, so the cancel fd and the idle clock are looked at between
+ *   rounds of at most 16 MiB (a round in progress is not interrupted),
+ *   ZCOPY_OPT_EINTR has nothing to interrupt, and ZCOPY_OPT_NOWAIT
+ *   changes nothing (no EAGAIN comes from regular files; nothing is kept
+ *   in flight).
+ *
+ * Returns a zcopy_result whose `method` is ZCOPY_METHOD_COPY_FILE_RANGE;
+ * `handled` false as for zcopy_copy_file_range (nothing copied, both
+ * offsets unchanged: fall back).
+ *
+ * Errors (handled true): EINVAL (a NULL or negative offset, negative
+ * `remain`, bad options: nothing copied), EBADF (a negative or closed fd,
+ * one opened the wrong way, a `cancel_fd` not open), ECANCELED,
+ * ETIMEDOUT, ENOSPC, EFBIG, and any errno the kernel reports after some
+ * progress.
+ *
+ * Blocking: only on the filesystem. Thread safety: safe from any thread;
+ * each call must pass its own offset variables.
+ *
+ * # Safety
+ * Each offset must be NULL or point to a readable and writable int64_t;
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_result zcopy_copy_file_range_at_opts(int dst_fd, int64_t *dst_offset, int src_fd, int64_t *src_offset, int64_t remain, const struct zcopy_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

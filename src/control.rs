@@ -54,6 +54,7 @@ impl Control {
                 cancel_fd: None,
                 eintr: false,
                 close_both: false,
+                nowait: false,
             },
             idle_deadline: 0,
             next_check: 0,
@@ -79,6 +80,22 @@ impl Control {
     /// True when nothing beyond a plain call was asked.
     pub fn is_plain(&self) -> bool {
         self.settings.is_plain()
+    }
+
+    /// ZCOPY_OPT_NOWAIT: every wait is an EAGAIN return instead.
+    #[inline]
+    pub fn nowait(&self) -> bool {
+        self.settings.nowait
+    }
+
+    /// True when a call that stops with `e` may keep the bytes it has in
+    /// flight for the next call on the same pair (see `inflight`): a
+    /// signal (EINTR, only asked for with ZCOPY_OPT_EINTR) or a wait not
+    /// taken (EAGAIN under ZCOPY_OPT_NOWAIT). Any other error discards
+    /// them.
+    #[inline]
+    pub fn resumable(&self, e: i32) -> bool {
+        e == libc::EINTR || (e == libc::EAGAIN && self.settings.nowait)
     }
 
     /// A byte moved: the idle clock starts again.
@@ -135,10 +152,18 @@ impl Control {
     /// monotonic ns deadline such as a socket's SO_RCVTIMEO, was reached),
     /// EINTR (a signal arrived and the caller asked for ZCOPY_OPT_EINTR;
     /// otherwise EINTR is retried), or poll's own errno. More than
-    /// MAX_WAIT_FDS fds is EINVAL.
+    /// MAX_WAIT_FDS fds is EINVAL. Under ZCOPY_OPT_NOWAIT: EAGAIN at once,
+    /// no system call.
     pub fn wait(&mut self, fds: &mut [libc::pollfd], until: Option<i64>) -> Result<(), i32> {
         if fds.len() > MAX_WAIT_FDS {
             return Err(libc::EINVAL);
+        }
+        if self.settings.nowait {
+            // ZCOPY_OPT_NOWAIT: the caller's event loop does the waiting.
+            // The cancel fd was looked at when the call began (and between
+            // rounds that moved bytes); the idle clock cannot run out in a
+            // call that never sleeps.
+            return Err(libc::EAGAIN);
         }
         let n = fds.len();
         let mut all = [libc::pollfd {
@@ -286,6 +311,24 @@ mod tests {
         for fd in [r, w, cr, cw] {
             close(fd);
         }
+    }
+
+    #[test]
+    fn nowait_never_sleeps_and_keeps_only_eagain_and_eintr() {
+        let (r, w) = pipe();
+        let mut c = Control::new(Settings {
+            nowait: true,
+            idle_timeout_ms: 10_000,
+            ..Settings::default()
+        });
+        let t0 = now_ns();
+        assert_eq!(c.wait_one(r, libc::POLLIN, None), Err(libc::EAGAIN));
+        assert!(now_ns() - t0 < 5_000_000);
+        assert!(c.resumable(libc::EAGAIN) && c.resumable(libc::EINTR));
+        assert!(!c.resumable(libc::EPIPE));
+        assert!(!Control::plain().resumable(libc::EAGAIN));
+        close(r);
+        close(w);
     }
 
     #[test]

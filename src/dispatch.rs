@@ -1,5 +1,5 @@
 //! zcopy_copy: io.Copy's best-path dispatch. Looks at both fds once per call
-//! (fstat and F_GETFL) and picks a mechanism from the table below, falling
+//! (fstat and F_GETFL; for a socket less, see `FdInfo::of_dst`) and picks a mechanism from the table below, falling
 //! back down the row whenever a mechanism says it cannot serve the pair.
 //!
 //! | src                   | dst                        | tried in order                         |
@@ -23,67 +23,13 @@ use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
-use crate::sys::{fd_flags, fstat};
+mod fdinfo;
+
+pub use fdinfo::{FdInfo, Kind};
+
 use crate::transfer::*;
+use crate::wait::Wait;
 use crate::{copy_file_range, read_write, sendfile, sparse, splice};
-
-/// What kind of file an fd is, for the dispatch table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A regular file.
-    File,
-    /// A block device (pages in like a file).
-    Block,
-    /// A pipe or FIFO.
-    Pipe,
-    /// A socket.
-    Socket,
-    /// A character device (tty, /dev/null, ...).
-    Char,
-    /// A directory or anything else.
-    Other,
-}
-
-/// What the dispatch learns about an fd, once per call.
-#[derive(Clone, Copy, Debug)]
-pub struct FdInfo {
-    /// The file's kind.
-    pub kind: Kind,
-    /// fcntl(F_GETFL) flags.
-    pub flags: i32,
-    dev: u64,
-    ino: u64,
-    size: i64,
-    blocks: i64,
-}
-
-impl FdInfo {
-    /// fstat + F_GETFL, or the errno (EBADF for a closed fd).
-    pub fn of(fd: i32) -> Result<FdInfo, i32> {
-        let st = fstat(fd)?;
-        let flags = fd_flags(fd)?;
-        let kind = match st.st_mode & libc::S_IFMT {
-            libc::S_IFREG => Kind::File,
-            libc::S_IFBLK => Kind::Block,
-            libc::S_IFIFO => Kind::Pipe,
-            libc::S_IFSOCK => Kind::Socket,
-            libc::S_IFCHR => Kind::Char,
-            _ => Kind::Other,
-        };
-        Ok(FdInfo {
-            kind,
-            flags,
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size,
-            blocks: st.st_blocks,
-        })
-    }
-
-    fn append(&self) -> bool {
-        self.flags & libc::O_APPEND != 0
-    }
-}
 
 /// The mechanisms to try, in order, for a pair of fds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +84,7 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
     }
-    let (d, s) = match (FdInfo::of(dst), FdInfo::of(src)) {
+    let (d, s) = match (FdInfo::of_dst(dst), FdInfo::of_src(src)) {
         (Ok(d), Ok(s)) => (d, s),
         (Err(e), _) | (_, Err(e)) => return Transfer::done(ZCOPY_METHOD_NONE, 0, e),
     };
@@ -154,15 +100,27 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     }
     let plan = plan(&d, &s);
     // Socket timeouts on blocking fds: bounded once (see nonblock.rs and
-    // splice::pair_guard for the pooled row).
-    let _nb = if plan == Plan::PooledSplice {
-        splice::pair_guard(ctl, false, dst, d.flags, src)
-    } else {
-        NonBlocking::for_pair(dst, Some(d.flags), src, Some(s.flags), !ctl.is_plain())
-    };
+    // splice::pair_guard: the pooled row counts a src timeout the kernel
+    // waited out, so a plain call guards only its dst).
+    let always = !ctl.is_plain();
+    let mut nb = NonBlocking::none();
+    // Only a socket has a timeout, and of_dst / of_src already know which
+    // fd is one: no getsockopt is asked twice, none of a file or pipe.
+    match d.timeout_ms {
+        Some(t) if t >= 0 || always => nb.set_for_call(dst, None),
+        Some(_) => {}
+        None if always => nb.add(dst, d.known_flags(), Wait::Write, true),
+        None => {} // not a socket
+    }
+    if always || (plan != Plan::PooledSplice && s.kind == Kind::Socket) {
+        nb.add(src, s.known_flags(), Wait::Read, always);
+    }
     without_sigpipe(|| {
         // Bytes an interrupted call on this pair left in flight go first.
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Every row but file to file may stop holding some (a pooled pipe,
+        // the read/write buffer).
+        let files = d.kind == Kind::File && s.kind == Kind::File;
+        let first = match inflight::resume(ctl, dst, src, remain, || !files) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_NONE, n, e),
         };

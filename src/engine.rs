@@ -174,7 +174,7 @@ impl Engine {
         if a == b {
             return Err(libc::EINVAL);
         }
-        let settings = Settings::from_options(opts)?;
+        let settings = Settings::from_options_waiting(opts)?;
         for fd in [a, b] {
             let st = crate::sys::fstat(fd)?;
             if matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {

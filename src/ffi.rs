@@ -4,6 +4,7 @@
 //! in one file per domain below; this file holds what they share.
 
 mod engine;
+mod held;
 mod names;
 mod options;
 mod pool;
@@ -13,6 +14,7 @@ mod transfer;
 mod transfer_opts;
 
 pub use engine::*;
+pub use held::*;
 pub use names::*;
 pub use options::*;
 pub use pool::*;
@@ -42,4 +44,18 @@ pub(crate) fn guarded(method: i32, f: impl FnOnce() -> Transfer) -> Transfer {
 pub(crate) fn set_errno(e: i32) {
     // SAFETY: __errno_location always returns this thread's errno.
     unsafe { *libc::__errno_location() = e };
+}
+
+/// Runs `f` for an export that returns a number rather than a
+/// zcopy_result: Ok(v) is returned as is (errno left alone), Err(e)
+/// returns `failed` with errno e, a panic returns `failed` with errno
+/// ZCOPY_EPANIC.
+pub(crate) fn guarded_value<T>(failed: T, f: impl FnOnce() -> Result<T, i32>) -> T {
+    match catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(ZCOPY_EPANIC)) {
+        Ok(v) => v,
+        Err(e) => {
+            set_errno(e);
+            failed
+        }
+    }
 }

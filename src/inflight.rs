@@ -1,4 +1,5 @@
-//! Bytes in flight kept across an interrupted call (ZCOPY_OPT_EINTR).
+//! Bytes in flight kept across an interrupted call (ZCOPY_OPT_EINTR), or
+//! one that found dst full under ZCOPY_OPT_NOWAIT.
 //!
 //! When a signal ends a call while bytes it took from src have not reached
 //! dst yet (in a pooled pipe, in the read/write buffer, the byte past a TCP
@@ -8,12 +9,21 @@
 //! files, and the next transfer call on this thread with the same fds
 //! delivers them first, then goes on with src.
 //!
-//! What discards them (the bytes are then lost, as with any error): a
-//! later call on this thread with the same fd numbers finding other files
-//! behind them (an fd closed and reused); a timeout, cancellation or error
-//! while delivering them; more than MAX_PARKED interrupted pairs on one
-//! thread (the oldest goes); the thread's exit; fork() (the child never
-//! delivers the parent's bytes).
+//! A live pair's bytes are never dropped to make room. Every call that
+//! may park (EINTR or NOWAIT asked) begins with `resume`, which also
+//! admits it: with MAX_PARKED other pairs held, entries whose fds no
+//! longer name the same files are discarded (their connection is gone:
+//! no caller can still receive those bytes);
+//! if every entry is live the call is refused with ENOBUFS before it takes
+//! anything from src. So `park` always finds room for the one pair the call
+//! runs on.
+//!
+//! What discards parked bytes (they are then lost, as with any error): a
+//! later call or `held` on this thread finding other files behind the fd
+//! numbers (an fd closed and reused); a timeout, cancellation or error
+//! while delivering them; the thread's exit; fork() (the child never
+//! delivers what the parent's thread held: the parent still owns the
+//! stream, and a second copy would duplicate bytes in it).
 //!
 //! A thread with nothing parked pays one thread-local look per call.
 
@@ -23,18 +33,40 @@ use crate::pool;
 use crate::read_write::write_all;
 use crate::sys::fstat;
 use std::cell::RefCell;
+use std::collections::HashMap;
 
-/// Interrupted pairs kept per thread.
-const MAX_PARKED: usize = 8;
+/// Pairs with bytes held per thread before a new pair is refused
+/// (ENOBUFS). Large enough for an event loop with a thousand connections
+/// stalled at once on one thread, small enough to bound what a thread can
+/// pin: an entry is a pipe (2 fds and its pages) or a buffer of at most
+/// one read/write chunk (BUFFER_SIZE, 256 KiB; usually far less: what dst
+/// refused of one read). Past it the caller is told (ENOBUFS), never
+/// robbed.
+pub(crate) const MAX_PARKED: usize = 1024;
 
 /// One interrupted pair's undelivered bytes: `bytes` first, then what the
 /// pipe holds.
 struct Parked {
-    dst: i32,
-    src: i32,
     ids: [(u64, u64); 2],
+    /// The process that parked them (a forked child sees the entry too).
+    pid: u32,
     bytes: Vec<u8>,
     pipe: Option<Pipe>,
+}
+
+impl Parked {
+    fn held(&self) -> usize {
+        self.bytes.len() + self.pipe.as_ref().map_or(0, |p| p.held())
+    }
+
+    /// The same files are still behind both fds, and the entry (with its
+    /// pipe, if any) is this process's, not inherited over fork.
+    fn still_ours(&self, dst: i32, src: i32) -> bool {
+        let same = matches!((identity(dst), identity(src)),
+            (Some(d), Some(s)) if self.ids == [d, s]);
+        same && self.pid == std::process::id()
+            && self.pipe.as_ref().map_or(true, pool::owned_by_this_process)
+    }
 }
 
 impl Drop for Parked {
@@ -45,16 +77,64 @@ impl Drop for Parked {
     }
 }
 
+type Table = HashMap<(i32, i32), Parked>;
+
 thread_local! {
-    static PARKED: RefCell<Vec<Parked>> = const { RefCell::new(Vec::new()) };
+    static PARKED: RefCell<Table> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` on this thread's table; None once the thread is exiting.
+fn with_table<R>(f: impl FnOnce(&mut Table) -> R) -> Option<R> {
+    PARKED.try_with(|t| f(&mut t.borrow_mut())).ok()
 }
 
 fn identity(fd: i32) -> Option<(u64, u64)> {
     fstat(fd).ok().map(|st| (st.st_dev, st.st_ino))
 }
 
+/// A call on a pair with nothing held, with the table full: Ok when the
+/// call may go on, Err(ENOBUFS) when it could be left holding bytes
+/// (`may_hold`, asked only here) that there is no room to keep. Entries of
+/// closed or reused fds are discarded first. A call that can never park
+/// (no EINTR, no NOWAIT) always goes on.
+fn admit(ctl: &Control, may_hold: impl FnOnce() -> bool) -> Result<(), i32> {
+    if !ctl.settings().eintr && !ctl.nowait() {
+        return Ok(());
+    }
+    let room = with_table(|t| {
+        t.retain(|&(d, s), p| p.still_ours(d, s));
+        t.len() < MAX_PARKED
+    });
+    match room {
+        Some(false) if may_hold() => Err(libc::ENOBUFS),
+        _ => Ok(()),
+    }
+}
+
+/// zcopy_held: the bytes this thread keeps for (dst, src), 0 when none or
+/// when other files are now behind those fds (that entry is discarded).
+pub(crate) fn held(dst: i32, src: i32) -> i64 {
+    with_table(|t| {
+        if t.is_empty() {
+            return 0;
+        }
+        let Some(p) = t.get(&(dst, src)) else {
+            return 0;
+        };
+        if p.still_ours(dst, src) {
+            return p.held() as i64;
+        }
+        t.remove(&(dst, src));
+        0
+    })
+    .unwrap_or(0)
+}
+
 /// Keeps `bytes`, then the pipe's bytes, for the next call on (dst, src).
 /// Nothing to keep (empty bytes, empty or no pipe) releases the pipe.
+/// Never drops another pair's bytes: the call began with `resume`, which
+/// took this pair's entry out or admitted the pair, so the pair has no
+/// entry here and the table has room.
 pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     let pipe = match pipe {
         Some(p) if p.held() > 0 => Some(p),
@@ -67,6 +147,8 @@ pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
     if bytes.is_empty() && pipe.is_none() {
         return;
     }
+    // An fd closed under the call (by another thread): nothing can be
+    // delivered to or from it any more.
     let (Some(d), Some(s)) = (identity(dst), identity(src)) else {
         if let Some(p) = pipe {
             pool::release(p);
@@ -74,56 +156,71 @@ pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
         return;
     };
     let entry = Parked {
-        dst,
-        src,
         ids: [d, s],
+        pid: std::process::id(),
         bytes: bytes.to_vec(),
         pipe,
     };
-    let _ = PARKED.try_with(|list| {
-        let mut list = list.borrow_mut();
-        list.retain(|p| (p.dst, p.src) != (dst, src));
-        if list.len() >= MAX_PARKED {
-            list.remove(0);
-        }
-        list.push(entry);
+    with_table(|t| {
+        let old = t.insert((dst, src), entry);
+        debug_assert!(old.is_none(), "a pair parked twice in one call");
     });
 }
 
+/// What this thread holds for a pair.
+enum Found {
+    /// Its undelivered bytes, taken out of the table.
+    Held(Parked),
+    /// Nothing; `full`: the table has no room for another pair.
+    Nothing { full: bool },
+}
+
 /// Takes what is parked for (dst, src), if the same files are still behind
-/// both fds (else it is discarded).
-fn take(dst: i32, src: i32) -> Option<Parked> {
-    let found = PARKED
-        .try_with(|list| {
-            let mut list = list.borrow_mut();
-            if list.is_empty() {
-                return None;
-            }
-            let i = list.iter().position(|p| (p.dst, p.src) == (dst, src))?;
-            Some(list.remove(i))
-        })
-        .ok()
-        .flatten()?;
-    let same = found.ids == [identity(dst)?, identity(src)?];
-    let ours = found
-        .pipe
-        .as_ref()
-        .map_or(true, pool::owned_by_this_process);
-    (same && ours).then_some(found)
+/// both fds (else it is discarded). One thread-local look; a thread with
+/// nothing parked pays only that.
+fn take(dst: i32, src: i32) -> Found {
+    let found = with_table(|t| {
+        if t.is_empty() {
+            return Found::Nothing { full: false };
+        }
+        match t.remove(&(dst, src)) {
+            Some(p) => Found::Held(p),
+            None => Found::Nothing {
+                full: t.len() >= MAX_PARKED,
+            },
+        }
+    });
+    match found {
+        Some(Found::Held(p)) if !p.still_ours(dst, src) => Found::Nothing { full: false },
+        Some(f) => f,
+        None => Found::Nothing { full: false },
+    }
 }
 
 /// Delivers what an interrupted call on (dst, src) left, at most `remain`
 /// bytes, before the call goes on with src. Ok(bytes delivered); Err with
-/// the bytes delivered and the errno that stopped it (EINTR again: the rest
-/// stays parked).
+/// the bytes delivered and the errno that stopped it (EINTR again, or
+/// EAGAIN under NOWAIT: the rest stays parked; or ENOBUFS with 0: see
+/// below).
+///
+/// Also the admission of every call that may park: with nothing held for
+/// the pair and MAX_PARKED other pairs held, a call that `may_hold` bytes
+/// in flight (asked only then) is refused with ENOBUFS here, before it
+/// takes anything from src, once entries of closed or reused fds have been
+/// discarded. That is why `park` always has room.
 pub(crate) fn resume(
     ctl: &mut Control,
     dst: i32,
     src: i32,
     remain: i64,
+    may_hold: impl FnOnce() -> bool,
 ) -> Result<i64, (i64, i32)> {
-    let Some(mut p) = take(dst, src) else {
-        return Ok(0);
+    let mut p = match take(dst, src) {
+        Found::Held(p) => p,
+        Found::Nothing { full: false } => return Ok(0),
+        Found::Nothing { full: true } => {
+            return admit(ctl, may_hold).map(|()| 0).map_err(|e| (0, e))
+        }
     };
     let mut moved: i64 = 0;
     // Invariant: `moved` bytes of the parked ones reached dst, in order;
@@ -163,13 +260,66 @@ pub(crate) fn resume(
         }
     };
     let rest = !p.bytes.is_empty() || p.pipe.as_ref().is_some_and(|q| q.held() > 0);
+    let keep = match result {
+        Ok(_) => true,
+        Err((_, e)) => ctl.resumable(e),
+    };
     match result {
-        // Interrupted again, or `remain` reached first: keep the rest.
-        Err((_, libc::EINTR)) | Ok(_) if rest => {
+        // Interrupted again (or dst full again under NOWAIT), or `remain`
+        // reached first: keep the rest.
+        _ if rest && keep => {
             let bytes = std::mem::take(&mut p.bytes);
             park(dst, src, &bytes, p.pipe.take());
         }
         _ => {}
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Settings;
+
+    fn dev_null() -> i32 {
+        // SAFETY: a NUL-terminated path.
+        unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }
+    }
+
+    #[test]
+    fn a_full_table_refuses_new_pairs_and_reused_fds_make_room() {
+        let mut ctl = Control::new(Settings {
+            nowait: true,
+            ..Settings::default()
+        });
+        // 32 x 32 pairs of fds naming one file: MAX_PARKED entries.
+        let fds: Vec<i32> = (0..33).map(|_| dev_null()).collect();
+        for &d in &fds[..32] {
+            for &s in &fds[..32] {
+                park(d, s, b"xy", None);
+            }
+        }
+        assert_eq!(held(fds[3], fds[4]), 2);
+        let (d, s) = (fds[32], fds[0]);
+        assert_eq!(resume(&mut ctl, d, s, 10, || true), Err((0, libc::ENOBUFS)));
+        // A call that can hold nothing, or a plain one, is not refused.
+        assert_eq!(resume(&mut ctl, d, s, 10, || false), Ok(0));
+        assert_eq!(resume(&mut Control::plain(), d, s, 10, || true), Ok(0));
+        // fds[0]'s number reused by another file: its 63 pairs are dead.
+        let (mut p, t) = ([0; 2], fds[0]);
+        // SAFETY: room for two fds; t is ours.
+        unsafe {
+            assert_eq!(libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC), 0);
+            assert_eq!(libc::dup2(p[0], t), t);
+        }
+        assert_eq!(resume(&mut ctl, d, s, 10, || true), Ok(0));
+        assert_eq!(with_table(|t| t.len()), Some(MAX_PARKED - 63));
+        assert_eq!(held(fds[0], fds[1]), 0);
+        assert_eq!(held(fds[5], fds[6]), 2, "live pairs keep their bytes");
+        with_table(|t| t.clear());
+        for fd in fds.iter().chain(&p) {
+            // SAFETY: the test owns these fds.
+            unsafe { libc::close(*fd) };
+        }
+    }
 }

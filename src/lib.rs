@@ -33,7 +33,7 @@ mod wait;
 /// The dispatch's former name: `zcopy::dispatch::copy` is `dispatch::copy`.
 pub use dispatch as copy;
 
-pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR};
+pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR, ZCOPY_OPT_NOWAIT};
 pub use transfer::{
     method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
     ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE, ZCOPY_METHOD_SPLICE,

@@ -50,6 +50,16 @@ impl NonBlocking {
         if !always && socket_timeout_ms(fd, how) < 0 {
             return;
         }
+        self.set_for_call(fd, flags);
+    }
+
+    /// Makes `fd` non-blocking for the call if it is blocking, whatever its
+    /// timeout (the caller already knows one matters). `flags` is its
+    /// F_GETFL value when known; otherwise one F_GETFL asks.
+    pub(crate) fn set_for_call(&mut self, fd: i32, flags: Option<i32>) {
+        if self.fds[..self.n].contains(&fd) || self.n == self.fds.len() {
+            return;
+        }
         let Some(fl) = flags.or_else(|| fd_flags(fd).ok()) else {
             return; // a bad fd: the call itself reports it
         };

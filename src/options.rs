@@ -14,8 +14,28 @@ pub const ZCOPY_OPT_EINTR: u32 = 1;
 /// both write sides and ends the relay at once.
 pub const ZCOPY_OPT_CLOSE_BOTH: u32 = 2;
 
+/// The transfer calls with options (`zcopy_*_opts`, `zcopy_*_at_opts`):
+/// never wait for an fd. At the first EAGAIN (src has no data, dst has no
+/// room) the call returns what moved so far in `written` with error
+/// EAGAIN, handled true (0 bytes and EAGAIN when nothing could move), for
+/// an event loop to wait for readiness itself and call again. Bytes taken
+/// from src and not yet delivered (a pooled pipe, the read/write buffer)
+/// are kept as for ZCOPY_OPT_EINTR and delivered first by the next call.
+/// Event-loop recipe: after EAGAIN, `zcopy_held(dst, src) > 0` means dst
+/// is full (wait for dst writable), 0 means src had nothing (wait for src
+/// readable); exact when neither fd is a pipe (with one, 0 can mean
+/// either: wait for src readable, then dst writable). From a regular file
+/// src EAGAIN always means dst. A thread
+/// keeps at most 1024 such pairs: a call on a new pair past that returns
+/// ENOBUFS with nothing taken from src (deliver the held pairs, i.e. call
+/// again on them, or use zcopy_splicer); no held byte is ever dropped
+/// while its fds still name the same files.
+/// zcopy_relay and zcopy_engine_add refuse it (EINVAL): they own their
+/// waits.
+pub const ZCOPY_OPT_NOWAIT: u32 = 4;
+
 /// Every flag this version knows; any other bit is EINVAL.
-const KNOWN_FLAGS: u32 = ZCOPY_OPT_EINTR | ZCOPY_OPT_CLOSE_BOTH;
+const KNOWN_FLAGS: u32 = ZCOPY_OPT_EINTR | ZCOPY_OPT_CLOSE_BOTH | ZCOPY_OPT_NOWAIT;
 
 /// Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
 /// zcopy_options_init, then set what you need.
@@ -64,6 +84,8 @@ pub struct Settings {
     pub eintr: bool,
     /// ZCOPY_OPT_CLOSE_BOTH.
     pub close_both: bool,
+    /// ZCOPY_OPT_NOWAIT.
+    pub nowait: bool,
 }
 
 impl Settings {
@@ -94,13 +116,23 @@ impl Settings {
             cancel_fd: (o.cancel_fd >= 0).then_some(o.cancel_fd),
             eintr: o.flags & ZCOPY_OPT_EINTR != 0,
             close_both: o.flags & ZCOPY_OPT_CLOSE_BOTH != 0,
+            nowait: o.flags & ZCOPY_OPT_NOWAIT != 0,
         })
     }
 
     /// True when nothing beyond a plain call is asked: no timeout, no
-    /// cancel fd, EINTR retried.
+    /// cancel fd, EINTR retried, waits allowed.
     pub fn is_plain(&self) -> bool {
-        self.idle_timeout_ms == 0 && self.cancel_fd.is_none() && !self.eintr
+        self.idle_timeout_ms == 0 && self.cancel_fd.is_none() && !self.eintr && !self.nowait
+    }
+
+    /// [`Settings::from_options`] for the calls that own their waits
+    /// (zcopy_relay, the engine): ZCOPY_OPT_NOWAIT is EINVAL there.
+    pub fn from_options_waiting(opts: Option<&Options>) -> Result<Settings, i32> {
+        match Settings::from_options(opts)? {
+            s if s.nowait => Err(libc::EINVAL),
+            s => Ok(s),
+        }
     }
 }
 
@@ -123,7 +155,11 @@ mod tests {
                 ..Options::default()
             },
             Options {
-                flags: 4,
+                flags: 8,
+                ..Options::default()
+            },
+            Options {
+                flags: 1 << 31,
                 ..Options::default()
             },
             Options {
@@ -142,6 +178,18 @@ mod tests {
         for o in bad {
             assert_eq!(Settings::from_options(Some(&o)), Err(libc::EINVAL), "{o:?}");
         }
+    }
+
+    #[test]
+    fn nowait_is_known_but_not_for_relays() {
+        let o = Options {
+            flags: ZCOPY_OPT_NOWAIT,
+            ..Options::default()
+        };
+        let s = Settings::from_options(Some(&o)).unwrap();
+        assert!(s.nowait && !s.is_plain());
+        assert_eq!(Settings::from_options_waiting(Some(&o)), Err(libc::EINVAL));
+        assert!(Settings::from_options_waiting(None).is_ok());
     }
 
     #[test]

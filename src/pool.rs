@@ -2,17 +2,23 @@
 //! that are not pipes themselves.
 //!
 //! Design:
-//! - A pipe is made with pipe2(O_CLOEXEC | O_NONBLOCK) and grown with
-//!   F_SETPIPE_SZ; that error is ignored (past pipe-user-pages-soft the
-//!   kernel hands out 2-page pipes that cannot grow; they still work, with
-//!   more system calls).
+//! - A pipe is made with pipe2(O_CLOEXEC | O_NONBLOCK) and sized with
+//!   F_SETPIPE_SZ to what `budget` decides (the configured size, or less
+//!   for an unprivileged process with many pipes, so that the user's
+//!   pipe-user-pages-soft is not used up); a refusal is not an error (past
+//!   that limit the kernel hands out 2-page pipes that cannot grow; they
+//!   still work, with more system calls).
 //! - Each thread keeps one idle pipe in a thread-local slot in front of the
 //!   shared list (as HAProxy does), so the common get/put pair takes no lock.
 //!   A thread's slot goes back to the shared list when the thread exits.
 //! - A pipe goes back to the pool only when it is empty (it counts its
-//!   bytes, see `pipe`) and of the promised size; any other is closed, so no
-//!   transfer ever sees another's bytes or a 2-page pipe posing as 1 MiB.
-//!   At most `max_idle` idle pipes are kept; the rest are closed.
+//!   bytes, see `pipe`), so no transfer ever sees another's bytes. A pipe
+//!   smaller than promised is kept too, and lent at its real size (every
+//!   borrower sizes its splices by `Pipe::capacity`): closing it would only
+//!   make the next borrower pay pipe2 + fcntl + two closes for a pipe no
+//!   bigger while the limit is hit. It is grown again when it comes back
+//!   and the budget allows (see `budget`). At most `max_idle` idle pipes
+//!   (of any size) are kept; the rest are closed.
 //! - Pipes are lent for as long as the borrower likes (a `Splicer` keeps its
 //!   pipe across event-loop turns), so nothing here assumes a lend is short.
 //! - fork(): parent and child would share every pooled pipe, and two
@@ -24,6 +30,7 @@
 //!   made in; a pipe from an older generation (a thread slot, a splicer's) is
 //!   closed instead of used, and counted in `discarded`.
 
+mod budget;
 mod fork;
 mod shared;
 mod stats;
@@ -120,26 +127,27 @@ pub fn acquire() -> Result<Pipe, i32> {
         }
     }
     fork::register_fork_handlers();
-    let p = Pipe::create(PIPE_SIZE.load(Relaxed), GENERATION.load(Relaxed))?;
+    let wanted = PIPE_SIZE.load(Relaxed);
+    let ask = budget::ask(wanted, IDLE.load(Relaxed) + IN_USE.load(Relaxed), 0);
+    let (p, grow) = Pipe::create(wanted, ask, GENERATION.load(Relaxed))?;
+    budget::noted(grow, ask);
     CREATED.fetch_add(1, Relaxed);
     IN_USE.fetch_add(1, Relaxed);
     Ok(p)
 }
 
 /// Returns a borrowed pipe. The pool keeps it only when it is empty (a
-/// pipe holding bytes would hand them to the next borrower) and as big as
-/// the pool promises (a pipe the kernel refused to grow, above
-/// pipe-max-size or past pipe-user-pages-soft, would make every later
-/// borrower pay for a small one); any other is closed, and counted in
-/// `discarded`.
-pub fn release(p: Pipe) {
+/// pipe holding bytes would hand them to the next borrower); one holding
+/// bytes is closed, and counted in `discarded`. A pipe smaller than
+/// promised is kept (see `regrow`).
+pub fn release(mut p: Pipe) {
     if !owned_by_this_process(&p) {
         // Lent before a fork: not counted in this process's in_use.
         DISCARDED.fetch_add(1, Relaxed);
         return;
     }
     IN_USE.fetch_sub(1, Relaxed);
-    if p.held() != 0 || !p.full_size() {
+    if p.held() != 0 {
         DISCARDED.fetch_add(1, Relaxed);
         return;
     }
@@ -151,6 +159,11 @@ pub fn release(p: Pipe) {
     if !claim_idle_place() {
         DISCARDED.fetch_add(1, Relaxed);
         return;
+    }
+    // Kept: a small one may grow now (not before: one over the cap is
+    // closed, a grow would be wasted on it).
+    if p.capacity() < p.wanted() {
+        regrow(&mut p);
     }
     // The thread's own slot first; when it is taken (or the thread is
     // exiting and its slot is gone), the shared list.
@@ -165,6 +178,27 @@ pub fn release(p: Pipe) {
     });
     if let Some(p) = spare {
         park_counted(p);
+    }
+}
+
+/// An empty pipe smaller than promised came back: the kernel refused to
+/// grow it (past pipe-user-pages-soft: pipe_set_size's EPERM), or the
+/// budget asked for less while many pipes were alive. Grows it to what
+/// the budget allows now when that is more, unless a grow was refused in
+/// the last moments (`budget::may_grow`: no syscall per release while the
+/// limit is hit). It is kept either way: at its real size it still works,
+/// and a new pipe would come out no bigger.
+fn regrow(p: &mut Pipe) {
+    if !budget::may_grow() {
+        return;
+    }
+    // Alive besides p: p is no longer counted in use, and its idle place
+    // is already claimed.
+    let others = IDLE.load(Relaxed).saturating_sub(1) + IN_USE.load(Relaxed);
+    let target = budget::ask(p.wanted(), others, p.capacity() / 4096);
+    if target > p.capacity() {
+        let grow = p.resize(target);
+        budget::noted(grow, target);
     }
 }
 
@@ -222,6 +256,10 @@ pub fn configure(max_idle: u64, pipe_size: u64) -> Result<(), i32> {
     }
     if max_idle != 0 {
         MAX_IDLE.store(max_idle, Relaxed);
+    }
+    if pipe_size != 0 {
+        // The user's size wins over the budget (see `budget`).
+        budget::EXPLICIT.store(true, Relaxed);
     }
     if pipe_size != 0 && pipe_size != PIPE_SIZE.load(Relaxed) {
         PIPE_SIZE.store(pipe_size, Relaxed);

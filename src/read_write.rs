@@ -94,7 +94,8 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
 
 /// The loop behind [`copy`]. It serves any pair, so it never falls back.
 /// Bytes read but not written when a signal interrupts the write's wait
-/// (EINTR) are kept for the next call on the pair (see `inflight`).
+/// (EINTR), or dst is full under ZCOPY_OPT_NOWAIT, are kept for the next
+/// call on the pair (see `inflight`).
 pub(crate) fn copy_loop(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
     let mut written: i64 = 0;
     with_buffer(|buf| {
@@ -111,7 +112,7 @@ pub(crate) fn copy_loop(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) 
             };
             ctl.progress();
             if let Err((w, e)) = write_all(ctl, dst, &buf[..n]) {
-                if e == libc::EINTR {
+                if ctl.resumable(e) {
                     inflight::park(dst, src, &buf[w..n], None);
                 }
                 return Outcome::Error(written + w as i64, e);

@@ -1,6 +1,7 @@
 //! sendfile(2): Go's SendFile. Moves bytes from a file (anything the
 //! kernel can page in: regular files, block devices) to any fd.
 
+use crate::control::now_ns;
 use crate::control::Control;
 use crate::inflight;
 use crate::nonblock::NonBlocking;
@@ -9,7 +10,7 @@ use crate::sigpipe::without_sigpipe;
 use crate::sys::errno;
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
 use crate::urgent::{self, deliver_byte, Mark};
-use crate::wait::{wait_ready, Wait};
+use crate::wait::{wait_ready, wait_ready_since, Wait};
 
 /// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask
 /// for no more, so a request never overflows on any platform.
@@ -41,9 +42,29 @@ pub(crate) fn sendfile_with(
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
     }
-    let _nb = NonBlocking::for_pair(dst, None, src, None, !ctl.is_plain());
+    // A blocking socket's timeout, bounded once (see nonblock.rs). A plain
+    // call guards dst only: src is a file, which never waits; or (dst a
+    // pipe, Linux 5.12+) a socket, on which the kernel waits SO_RCVTIMEO
+    // at most once per sendfile, and the wait after its EAGAIN counts from
+    // before that call (`send_loop`). That spares a getsockopt on the file
+    // (ENOTSOCK) per call.
+    let _nb = if ctl.is_plain() {
+        let mut g = NonBlocking::none();
+        g.add(dst, None, Wait::Write, false);
+        g
+    } else {
+        options_guard(dst, src)
+    };
     without_sigpipe(|| {
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Only a socket src (sendfile into a pipe, since 5.12) can leave a
+        // byte in flight, the one past an urgent mark; a file or block
+        // device never does (asked with one fstat, only when the thread
+        // holds too many pairs to take another).
+        let may_hold = || {
+            let kind = crate::sys::fstat(src).map(|st| st.st_mode & libc::S_IFMT);
+            !matches!(kind, Ok(libc::S_IFREG | libc::S_IFBLK))
+        };
+        let first = match inflight::resume(ctl, dst, src, remain, may_hold) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e),
         };
@@ -54,6 +75,23 @@ pub(crate) fn sendfile_with(
             .after(first)
             .into_transfer(ZCOPY_METHOD_SENDFILE)
     })
+}
+
+/// With options every blocking fd is made non-blocking for the call, so
+/// that no wait happens in the kernel (ZCOPY_OPT_NOWAIT, the cancel fd and
+/// the timeout all need that) -- except a regular file or block device
+/// src: O_NONBLOCK means nothing to them, and setting it (on a file fd
+/// an event loop shares among its connections) would cost four fcntl per
+/// call. One fstat tells.
+fn options_guard(dst: i32, src: i32) -> NonBlocking {
+    let mut g = NonBlocking::none();
+    g.add(dst, None, Wait::Write, true);
+    let file = crate::sys::fstat(src)
+        .is_ok_and(|st| matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFBLK));
+    if !file {
+        g.add(src, None, Wait::Read, true);
+    }
+    g
 }
 
 /// The loop itself, for callers that already hold the SIGPIPE guard.
@@ -82,6 +120,9 @@ pub(crate) fn send_loop(
             break stop;
         }
         let len = remain.min(MAX_CHUNK) as usize;
+        // A blocking socket src may wait in the kernel (SO_RCVTIMEO): the
+        // wait after its EAGAIN counts from here.
+        let t0 = now_ns();
         // SAFETY: pos_ptr is NULL or points to `pos`, alive for the call.
         let n = unsafe { libc::sendfile(dst, src, pos_ptr, len) };
         if n > 0 {
@@ -92,7 +133,7 @@ pub(crate) fn send_loop(
             continue;
         }
         let e = if n == 0 { 0 } else { errno() };
-        if n == 0 || (e == libc::EAGAIN && waited) {
+        if n == 0 || (e == libc::EAGAIN && (waited || ctl.nowait())) {
             // End of file (also on the first call: handled, Go issue 53658),
             // unless src is a TCP socket (sendfile into a pipe is a splice
             // since 5.12) stopped at its urgent mark: step over it as read(2)
@@ -123,7 +164,7 @@ pub(crate) fn send_loop(
                 // pipe is a splice, which also takes a socket or pipe as src,
                 // and then EAGAIN can mean src has no data: wait for both
                 // (a regular file is always readable), so nothing spins.
-                match wait_ready(ctl, src, Wait::Read)
+                match wait_ready_since(ctl, src, Wait::Read, t0)
                     .and_then(|_| wait_ready(ctl, dst, Wait::Write))
                 {
                     Ok(()) => {

@@ -5,10 +5,13 @@
 //! Cost on the plain path: one rt_sigaction read when SIGPIPE is already
 //! ignored (Rust and Python programs, most servers: the kernel then drops a
 //! SIGPIPE, so there is nothing to block or consume); otherwise two
-//! rt_sigprocmask, and rt_sigpending only after an EPIPE / ECONNRESET (the
-//! only errors that come with a SIGPIPE).
+//! rt_sigprocmask (the read itself only every 64th call once it found
+//! SIGPIPE not ignored: see SEEN_NOT_IGNORED), and rt_sigpending only after
+//! an EPIPE / ECONNRESET (the only errors that come with a SIGPIPE) or when
+//! SIGPIPE was blocked already.
 
 use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// Blocks SIGPIPE in the calling thread for the length of one call, so that
 /// writing to a socket or pipe whose reader is gone returns EPIPE instead of
@@ -32,6 +35,30 @@ fn sigpipe_set() -> libc::sigset_t {
         libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
         set.assume_init()
     }
+}
+
+/// Calls (process-wide) that may still skip the disposition read: set when
+/// a read found SIGPIPE not ignored. Blocking SIGPIPE is safe whatever the
+/// disposition (a SIGPIPE raised while it is blocked is queued, then
+/// consumed), so a stale "not ignored" only costs the two rt_sigprocmask a
+/// read would have spared; "ignored" is never remembered, since a program
+/// may restore SIG_DFL between two calls and the next EPIPE would kill it.
+/// The count makes a later switch to SIG_IGN seen within that many calls.
+static SEEN_NOT_IGNORED: AtomicU32 = AtomicU32::new(0);
+
+/// Calls that skip the read after it found SIGPIPE not ignored.
+const SKIP_READS: u32 = 64;
+
+/// False when a recent read found SIGPIPE not ignored (then the guard
+/// blocks it without asking again, and counts the call).
+fn might_be_ignored() -> bool {
+    let left = SEEN_NOT_IGNORED.load(Relaxed);
+    if left == 0 {
+        return true;
+    }
+    // A lost update between threads only shifts when the next read comes.
+    SEEN_NOT_IGNORED.store(left - 1, Relaxed);
+    false
 }
 
 /// True when SIGPIPE's disposition is SIG_IGN (one rt_sigaction read).
@@ -65,13 +92,16 @@ impl SigpipeGuard {
     /// thread that sets SIGPIPE to SIG_DFL while another is inside a call
     /// races that call, as it would any write(2) to a closed peer.)
     pub fn new() -> SigpipeGuard {
-        if sigpipe_ignored() {
-            return SigpipeGuard {
-                ignored: true,
-                was_blocked: false,
-                was_pending: false,
-                error: 0,
-            };
+        if might_be_ignored() {
+            if sigpipe_ignored() {
+                return SigpipeGuard {
+                    ignored: true,
+                    was_blocked: false,
+                    was_pending: false,
+                    error: 0,
+                };
+            }
+            SEEN_NOT_IGNORED.store(SKIP_READS, Relaxed);
         }
         let set = sigpipe_set();
         let mut old = MaybeUninit::<libc::sigset_t>::uninit();

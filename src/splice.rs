@@ -13,7 +13,7 @@ use crate::sigpipe::without_sigpipe;
 use crate::sys::{fd_flags, fstat, raw_splice};
 use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
 use crate::urgent::{self, Mark};
-use crate::wait::{wait_ready, Wait};
+use crate::wait::{socket_timeout, wait_ready, Wait};
 pub(crate) use pooled::{pump_some, through_pool};
 
 /// Largest length asked of one splice(2) in the direct loop (MAX_RW_COUNT).
@@ -32,6 +32,13 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
     }
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
+    }
+    // The cheapest first question for the common case, a socket dst: its
+    // SO_SNDTIMEO, which also says that it is a socket (ENOTSOCK else).
+    if ctl.is_plain() {
+        if let Ok(timeout) = socket_timeout(dst, Wait::Write) {
+            return to_socket(ctl, dst, timeout, src, remain);
+        }
     }
     // splice(2) refuses an O_APPEND dst with EINVAL, but only after the
     // drain has already taken bytes from src: check up front (Go's os
@@ -60,8 +67,52 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
     }
     let direct_path = dst_pipe || src_pipe;
     let _nb = pair_guard(ctl, direct_path, dst, dst_flags, src);
+    run(ctl, dst, dst_pipe, src, direct_path, remain)
+}
+
+/// The plain call into a socket: getsockopt(SO_SNDTIMEO) on dst (made
+/// already), F_GETPIPE_SZ on src, the SIGPIPE guard and the splices; the
+/// general path's questions are answered without asking:
+/// - O_APPEND: not looked at. It means nothing to a socket, but splice(2)
+///   refuses any O_APPEND dst with EINVAL; the pooled loop then delivers
+///   the drained bytes with write(2) (its rescue path) and ends with
+///   EINVAL, so nothing is lost.
+/// - the same pipe on both sides: impossible, dst is no pipe.
+/// - which path: the direct loop when src is a pipe, else the pooled one.
+/// - the timeout bound (see `pair_guard`): only a socket with SO_SNDTIMEO
+///   needs it, then one F_GETFL (and the F_SETFLs when it is blocking); a
+///   pipe src has no SO_RCVTIMEO, and the pooled loop counts a socket
+///   src's timeout from before each drain.
+///
+/// Nothing is remembered across calls: every answer comes from this call's
+/// own system calls (fd numbers are reused).
+fn to_socket(ctl: &mut Control, dst: i32, timeout: i32, src: i32, remain: i64) -> Transfer {
+    // F_GETPIPE_SZ answers EBADF for anything but a pipe (also for a bad
+    // src: the first splice then reports EBADF, with nothing moved).
+    // SAFETY: F_GETPIPE_SZ takes no argument.
+    let src_pipe = unsafe { libc::fcntl(src, libc::F_GETPIPE_SZ) } >= 0;
+    let mut nb = NonBlocking::none();
+    if timeout >= 0 {
+        nb.set_for_call(dst, None);
+    }
+    run(ctl, dst, false, src, src_pipe, remain)
+}
+
+/// The transfer itself, once the path is chosen and the fds guarded: the
+/// bytes an interrupted call left first, then the direct or pooled loop,
+/// under the SIGPIPE guard.
+fn run(
+    ctl: &mut Control,
+    dst: i32,
+    dst_pipe: bool,
+    src: i32,
+    direct_path: bool,
+    remain: i64,
+) -> Transfer {
     without_sigpipe(|| {
-        let first = match inflight::resume(ctl, dst, src, remain) {
+        // Any path may be left holding bytes (a pooled pipe; the byte past
+        // an urgent mark of a direct splice).
+        let first = match inflight::resume(ctl, dst, src, remain, || true) {
             Ok(n) => n,
             Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SPLICE, n, e),
         };
@@ -140,7 +191,10 @@ pub(crate) fn direct(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> 
                 ctl.progress();
                 continue;
             }
-            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
+            // (NOWAIT: no wait comes first; look at once.)
+            Err(libc::EAGAIN) if (waited || ctl.nowait()) && urgent::at_mark(src) => {
+                urgent::step_over(src)
+            }
             Err(libc::EAGAIN) => {
                 // Which side is not ready is not said: wait for src to have
                 // data, then for dst to have room, then retry.

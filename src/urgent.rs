@@ -74,13 +74,14 @@ pub(crate) fn step_over(src: i32) -> Mark {
 }
 
 /// Writes the byte taken past an urgent mark to dst; kept for the next call
-/// when a signal interrupts the wait (EINTR).
+/// when a signal interrupts the wait (EINTR) or dst is full under
+/// ZCOPY_OPT_NOWAIT.
 pub(crate) fn deliver_byte(ctl: &mut Control, dst: i32, src: i32, b: u8) -> Result<(), i32> {
     match write_all(ctl, dst, &[b]) {
         Ok(()) => Ok(()),
-        Err((_, libc::EINTR)) => {
+        Err((_, e)) if ctl.resumable(e) => {
             inflight::park(dst, src, &[b], None);
-            Err(libc::EINTR)
+            Err(e)
         }
         Err((_, e)) => Err(e),
     }

@@ -15,6 +15,13 @@ pub enum Wait {
 /// The socket's SO_RCVTIMEO / SO_SNDTIMEO in milliseconds, or -1 (wait
 /// forever) when it is not a socket or has no timeout set.
 pub(crate) fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
+    socket_timeout(fd, how).unwrap_or(-1)
+}
+
+/// One getsockopt(2) that answers two questions: Ok(the timeout in ms, or
+/// -1 for none) when `fd` is a socket, Err(errno) when it is not (ENOTSOCK)
+/// or is no fd at all (EBADF).
+pub(crate) fn socket_timeout(fd: i32, how: Wait) -> Result<i32, i32> {
     let opt = match how {
         Wait::Read => libc::SO_RCVTIMEO,
         Wait::Write => libc::SO_SNDTIMEO,
@@ -34,15 +41,18 @@ pub(crate) fn socket_timeout_ms(fd: i32, how: Wait) -> i32 {
             &mut len,
         )
     };
-    if r < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0) {
-        return -1;
+    if r < 0 {
+        return Err(crate::sys::errno());
+    }
+    if tv.tv_sec == 0 && tv.tv_usec == 0 {
+        return Ok(-1);
     }
     // Saturating: the kernel accepts (and returns) huge timeouts.
     let ms = tv
         .tv_sec
         .saturating_mul(1000)
         .saturating_add((tv.tv_usec + 999) / 1000);
-    ms.clamp(1, i32::MAX as i64) as i32
+    Ok(ms.clamp(1, i32::MAX as i64) as i32)
 }
 
 /// Blocks until `fd` is ready for `how`, so that a retry after EAGAIN makes

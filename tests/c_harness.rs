@@ -264,6 +264,7 @@ ctests!(
     abi,
     atfork,
     pipesize,
+    pipesoft,
     control_timeout,
     control_cancel,
     control_eintr,
@@ -279,4 +280,7 @@ ctests!(
     relay_many,
     relay_urgent,
     relay_copymode,
+    callpath,
+    nowait,
+    nowait_many,
 );

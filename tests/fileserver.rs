@@ -5,8 +5,10 @@
 //! swapped for a symlink after it was cached), keep-alive (hundreds of
 //! requests and a pipelined batch on one connection), a file replaced on
 //! disk, concurrent downloads that share one fd (counted in
-//! /proc/PID/fd), a stalled client next to others on one event loop, the
-//! log off unless -v, checked by SHA-256.
+//! /proc/PID/fd), a stalled client next to others on one event loop, an
+//! event loop that sleeps only in epoll_wait while eight clients read
+//! slowly (sampled from /proc/PID/task/TID/syscall), the log off unless
+//! -v, checked by SHA-256.
 //!
 //! Needs gcc, curl and sha256sum (a missing one fails the test with the
 //! command that installs it).
@@ -683,4 +685,83 @@ fn fileserver_closes_connections_whose_client_left_mid_body() {
     );
     let (code, _, body) = s.curl("/small.txt", &[]);
     assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+}
+
+/// The system call the thread `tid` of `pid` is blocked in (its number,
+/// the first field of /proc/PID/task/TID/syscall), or None while it runs.
+fn blocked_in(pid: u32, tid: &str) -> Option<i64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn fileserver_loop_never_waits_on_a_slow_client() {
+    // One event loop, eight clients reading a big body slowly (their
+    // sockets fill up, take a little, fill up again): the loop must only
+    // ever sleep in epoll_wait, never inside a transfer call (zcopy waits
+    // with poll(2); ZCOPY_OPT_NOWAIT returns EAGAIN instead), and a fast
+    // client next to them is answered promptly.
+    let s = site_with("fs-slow", &["-t", "1"]);
+    let huge = random_bytes(32 * 1024 * 1024 + 11, 6);
+    std::fs::write(s.root.join("huge.bin"), &huge).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slow: Vec<_> = (0..8)
+        .map(|_| {
+            let c = stalled_get(&s.server.addr(), "/huge.bin", None);
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Slowly while the loop is watched, then to the end.
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let n = (&c).read(&mut buf).unwrap();
+                    got.extend_from_slice(&buf[..n]);
+                    std::thread::sleep(Duration::from_micros(300));
+                }
+                (&c).read_to_end(&mut got).unwrap();
+                got
+            })
+        })
+        .collect();
+    let pid = s.server.bg.child.id();
+    let tids: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(tids.len(), 1, "-t 1: one thread");
+    let (mut in_epoll, mut in_poll, mut samples) = (0, 0, 0);
+    let t_end = Instant::now() + Duration::from_secs(2);
+    let mut fast = 0;
+    while Instant::now() < t_end {
+        for _ in 0..200 {
+            match blocked_in(pid, &tids[0]) {
+                // poll, ppoll, select, pselect6, nanosleep, clock_nanosleep
+                Some(7 | 271 | 23 | 270 | 35 | 230) => in_poll += 1,
+                Some(232 | 281 | 441) => in_epoll += 1, // epoll_wait, epoll_pwait(2)
+                _ => {}
+            }
+            samples += 1;
+        }
+        let t0 = Instant::now();
+        let (code, _, body) = s.curl("/small.txt", &["--max-time", "5"]);
+        assert_eq!((code, body.as_slice()), (200, &b"hello, zcopy\n"[..]));
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        fast += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{samples} samples: {in_epoll} in epoll_wait, {in_poll} in another wait; {fast} fast requests");
+    assert!(in_epoll > 0, "sampling saw the loop waiting at all");
+    assert_eq!(
+        in_poll, 0,
+        "the loop slept outside epoll_wait in {in_poll} of {samples} samples"
+    );
+    let dir = s.root.parent().unwrap().to_path_buf();
+    let want = sha256_bytes(&huge, &dir);
+    for t in slow {
+        let all = t.join().unwrap();
+        let end = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(all.len() - end, huge.len(), "a slow client's body is whole");
+        assert_eq!(sha256_bytes(&all[end..], &dir), want);
+    }
 }

@@ -42,10 +42,16 @@ pub extern "C" fn zcopy_pool_drain() -> u64 {
 /// - `max_idle`: the most idle pipes kept (default 16); pipes returned past
 ///   it are closed. 0 keeps the current value; at most 65536.
 /// - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
-///   (default 1 MiB; the kernel rounds it up to a power-of-two number of
-///   pages, and a failure to grow is ignored). 0 keeps the current value;
-///   otherwise 4096 to 1 GiB. Changing it closes the idle pipes of the old
-///   size. It is also the most bytes one splice round moves.
+///   (the kernel rounds it up to a power-of-two number of pages). 0 keeps
+///   the current value; otherwise 4096 to 1 GiB. Changing it closes the
+///   idle pipes of the old size. It is also the most bytes one splice
+///   round moves. Default (never set): 1 MiB, except that a process without
+///   CAP_SYS_RESOURCE or CAP_SYS_ADMIN sizes new pipes down (to 16 KiB at
+///   least) once its pipes use half of /proc/sys/fs/pipe-user-pages-soft,
+///   because past that limit the kernel makes every new pipe 8 KiB (see
+///   docs/INTERNALS.md). A size set here is asked for every pipe, as is.
+///   Either way a pipe the kernel refused to grow is kept and lent at its
+///   real size, and grown again later when the kernel allows.
 ///
 /// Returns 0, or EINVAL when a value is out of range (nothing changed), or
 /// ZCOPY_EPANIC after an internal panic.

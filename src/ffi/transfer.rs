@@ -22,8 +22,11 @@ use std::ffi::c_int;
 /// Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
 /// `handled` is false (nothing consumed from src; fall back to another
 /// mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
-/// kernel cannot splice from src (`error` EINVAL), when dst is opened
-/// O_APPEND (`error` EINVAL, decided before any syscall), or when splice(2)
+/// kernel cannot splice from src (`error` EINVAL), when dst is a file or
+/// pipe opened O_APPEND (`error` EINVAL, decided before any splice; on a
+/// socket, where O_APPEND means nothing, the flag is not looked at: splice
+/// refuses it after the first drain, those bytes are delivered with
+/// write(2), and the call ends with EINVAL), or when splice(2)
 /// itself is missing or forbidden (`error` ENOSYS, or EPERM from a seccomp
 /// filter).
 ///

@@ -15,9 +15,9 @@ pub struct PoolStats {
     pub created: u64,
     /// Times a call got an idle pipe instead of a new one.
     pub reused: u64,
-    /// Pipes closed because they held data, were smaller than pipe_size
-    /// (the kernel refused to grow them), overflowed the idle cap, or were
-    /// inherited across fork().
+    /// Pipes closed because they held data, overflowed the idle cap, or
+    /// were inherited across fork(). (A pipe smaller than pipe_size, one
+    /// the kernel refused to grow, is kept and lent at its real size.)
     pub discarded: u64,
 }
 

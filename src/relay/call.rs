@@ -22,7 +22,7 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
     if a == b {
         return RelayResult::failed(libc::EINVAL, -1);
     }
-    let settings = match Settings::from_options(opts) {
+    let settings = match Settings::from_options_waiting(opts) {
         Ok(s) => s,
         Err(e) => return RelayResult::failed(e, -1),
     };

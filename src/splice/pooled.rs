@@ -31,7 +31,11 @@ fn drain(ctl: &mut Control, pipe: &mut Pipe, src: i32, max: usize) -> Result<Dra
         let mark = match pipe.fill_from(src, max) {
             Ok(0) => urgent::step_over(src),
             Ok(_) => return Ok(Drained::Filled),
-            Err(libc::EAGAIN) if waited && urgent::at_mark(src) => urgent::step_over(src),
+            // (Under NOWAIT there is no wait: look at once, or a caller
+            // polling for readable would spin on the mark.)
+            Err(libc::EAGAIN) if (waited || ctl.nowait()) && urgent::at_mark(src) => {
+                urgent::step_over(src)
+            }
             Err(libc::EAGAIN) => {
                 wait_ready_since(ctl, src, Wait::Read, t0)?;
                 waited = true;
@@ -127,7 +131,7 @@ pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i6
             // so that a caller falling back to read/write leaves no hole.
             let (moved, e2, unwritten) = deliver_from_pipe(ctl, &mut pipe, dst);
             written += moved as i64;
-            if e2 == libc::EINTR {
+            if ctl.resumable(e2) {
                 inflight::park(dst, src, &unwritten, Some(pipe));
                 return Outcome::Error(written, e2);
             }
@@ -137,9 +141,10 @@ pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i6
                 Outcome::Fallback(written, libc::EINVAL)
             };
         }
-        if e == libc::EINTR {
-            // A signal while dst was full (ZCOPY_OPT_EINTR): the bytes in
-            // the pipe go first on the next call on this pair.
+        if ctl.resumable(e) {
+            // A signal while dst was full (ZCOPY_OPT_EINTR), or dst full
+            // under ZCOPY_OPT_NOWAIT: the bytes in the pipe go first on
+            // the next call on this pair.
             inflight::park(dst, src, &[], Some(pipe));
             return Outcome::Error(written, e);
         }

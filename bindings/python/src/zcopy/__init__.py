@@ -36,7 +36,7 @@ import os
 from typing import NamedTuple, Optional, Protocol, Union
 
 from . import _loader
-from ._control import CancelToken, Control
+from ._control import OPT_NOWAIT, CancelToken, Control
 from ._errors import EPANIC, Cancelled, Error, NotHandled, method_name
 from ._transfer import ALL, offset_arg, transfer
 
@@ -82,8 +82,9 @@ class _HasFileno(Protocol):
 FileLike = Union[int, _HasFileno]
 
 
-def _controlled(timeout: Optional[float], cancel: Optional[CancelToken], dst: FileLike, src: FileLike) -> Control:
-    return Control(timeout, cancel, (dst, src))
+def _controlled(timeout: Optional[float], cancel: Optional[CancelToken], dst: FileLike, src: FileLike,
+                flags: int = 0) -> Control:
+    return Control(timeout, cancel, (dst, src), flags)
 
 
 def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
@@ -110,7 +111,7 @@ def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
 
 
 def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offset: Optional[int] = None,
-             timeout: Optional[float] = None, cancel: Optional[CancelToken] = None) -> int:
+             timeout: Optional[float] = None, cancel: Optional[CancelToken] = None, nowait: bool = False) -> int:
     """Moves up to ``count`` bytes from the file src to dst with sendfile(2).
 
     With ``offset=None`` the bytes come from src's file position, which
@@ -120,22 +121,37 @@ def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offse
     ``offset + returned``. Returns the bytes moved (fewer than ``count`` at
     end of file).
 
+    ``nowait=True`` (for event loops, like ``socket.send`` on a
+    non-blocking socket): the call never waits for room in dst. It returns
+    the bytes that fitted (possibly fewer than ``count`` before end of
+    file: wait until dst is writable, then call again from where it
+    stopped), and raises BlockingIOError when not one byte fitted.
+    ``timeout`` has no effect then; ``cancel`` is looked at once.
+
     Raises:
         NotHandled: src is not a file the kernel can send from, or dst is
             O_APPEND (nothing consumed).
         TimeoutError: ``timeout`` seconds (or the socket's own timeout) passed
             with no byte moved; a zcopy.Error with ``.written``.
         zcopy.Cancelled: ``cancel`` was cancelled; with ``.written``.
+        BlockingIOError: ``nowait=True`` and dst had no room (a zcopy.Error,
+            ``.written`` 0).
         Error: any other failure, as the matching OSError subclass.
-        ValueError: ``count`` or ``offset`` is negative, or ``offset`` with
-            ``timeout``/``cancel`` (the positional call has no options).
+        ValueError: ``count`` or ``offset`` is negative.
     """
-    if offset is None:
-        return transfer(_lib.zcopy_sendfile_opts, dst, src, count, control=_controlled(timeout, cancel, dst, src))
-    _no_control("offset", timeout, cancel)
-    off = offset_arg("offset", offset)
-    return transfer(lambda d, s, n, _: _lib.zcopy_sendfile_at(d, s, ctypes.byref(off), n),
-                    dst, src, count, control=None, positional=True)
+    control = _controlled(timeout, cancel, dst, src, OPT_NOWAIT if nowait else 0)
+    try:
+        if offset is None:
+            return transfer(_lib.zcopy_sendfile_opts, dst, src, count, control=control)
+        off = offset_arg("offset", offset)
+        return transfer(lambda d, s, n, o: _lib.zcopy_sendfile_at_opts(d, s, ctypes.byref(off), n, o),
+                        dst, src, count, control=control, positional=True)
+    except BlockingIOError as e:
+        # nowait: what fitted is the result, as socket.send returns it
+        written = getattr(e, "written", 0)
+        if nowait and written:
+            return int(written)
+        raise
 
 
 def copy_file_range(
@@ -163,29 +179,33 @@ def copy_file_range(
             with no byte moved; a zcopy.Error with ``.written``.
         zcopy.Cancelled: ``cancel`` was cancelled; with ``.written``.
         Error: any other failure, as the matching OSError subclass.
-        ValueError: ``count`` or an offset is negative, or an offset with
-            ``timeout``/``cancel`` (the positional call has no options).
+        ValueError: ``count`` or an offset is negative.
     """
+    control = _controlled(timeout, cancel, dst, src)
     if src_offset is None and dst_offset is None:
-        return transfer(_lib.zcopy_copy_file_range_opts, dst, src, count,
-                        control=_controlled(timeout, cancel, dst, src))
-    _no_control("src_offset/dst_offset", timeout, cancel)
+        return transfer(_lib.zcopy_copy_file_range_opts, dst, src, count, control=control)
     so = None if src_offset is None else offset_arg("src_offset", src_offset)
     do = None if dst_offset is None else offset_arg("dst_offset", dst_offset)
 
-    def call(d: int, s: int, n: int, _: object) -> _loader.Result:
-        dp = None if do is None else ctypes.byref(do)
-        sp = None if so is None else ctypes.byref(so)
-        r: _loader.Result = _lib.zcopy_copy_file_range_at(d, dp, s, sp, n)
+    def call(d: int, s: int, n: int, opts: object) -> _loader.Result:
+        # zcopy_copy_file_range_at_opts takes both offsets: a side given
+        # none copies at that file's position, which then moves on by the
+        # bytes copied, as copy_file_range(2) with a NULL offset does.
+        try:
+            dp = do if do is not None else ctypes.c_int64(os.lseek(d, 0, os.SEEK_CUR))
+            sp = so if so is not None else ctypes.c_int64(os.lseek(s, 0, os.SEEK_CUR))
+        except OSError:  # ESPIPE: a pipe or socket, which copy_file_range refuses
+            r0 = _loader.Result()
+            r0.error, r0.method, r0.handled = _errno.EINVAL, 3, False
+            return r0
+        r: _loader.Result = _lib.zcopy_copy_file_range_at_opts(d, ctypes.byref(dp), s, ctypes.byref(sp), n, opts)
+        if do is None and r.written:
+            os.lseek(d, dp.value, os.SEEK_SET)
+        if so is None and r.written:
+            os.lseek(s, sp.value, os.SEEK_SET)
         return r
 
-    return transfer(call, dst, src, count, control=None, positional=so is not None)
-
-
-def _no_control(what: str, timeout: object, cancel: object) -> None:
-    # the positional C calls have no options variant
-    if timeout is not None or cancel is not None:
-        raise ValueError(f"timeout= and cancel= cannot be combined with {what}=")
+    return transfer(call, dst, src, count, control=control, positional=so is not None)
 
 
 def copy(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
@@ -241,9 +261,13 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
 
     Args:
         max_idle: the most idle pipes kept (1 to 65536; default 16).
-        pipe_size: bytes new pipes are grown to (4096 to 1 GiB; default
-            1 MiB; the kernel rounds up to a power-of-two number of pages).
-            Changing it closes the idle pipes of the old size.
+        pipe_size: bytes every new pipe is grown to (4096 to 1 GiB; the
+            kernel rounds up to a power-of-two number of pages). Changing
+            it closes the idle pipes of the old size. Never set: 1 MiB,
+            except that a process without CAP_SYS_RESOURCE sizes new pipes
+            down (to 16 KiB at least) once its pipes use half of
+            /proc/sys/fs/pipe-user-pages-soft. Either way a pipe the kernel
+            refused to grow is kept and used at its real size.
 
     Raises:
         ValueError: a value is out of range (nothing changed).

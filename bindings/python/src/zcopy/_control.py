@@ -32,6 +32,8 @@ OPT_EINTR = 1
 """ZCOPY_OPT_EINTR: a signal interrupting a wait ends the call with EINTR."""
 OPT_CLOSE_BOTH = 2
 """ZCOPY_OPT_CLOSE_BOTH: the first end of stream ends both directions of a relay."""
+OPT_NOWAIT = 4
+"""ZCOPY_OPT_NOWAIT: a call that would wait returns EAGAIN with what it moved instead."""
 
 _lib = _loader.LIB
 _check_signals = ctypes.pythonapi.PyErr_CheckSignals

@@ -94,9 +94,9 @@ def transfer(call: Call, dst: Any, src: Any, count: Optional[int], *,
              control: Optional[Control], positional: bool = False) -> int:
     """Moves up to ``count`` bytes from the object src to the object dst; returns them.
 
-    ``control``: the call's timeout/cancel/EINTR handling (None for the
-    positional calls, which have no options variant). ``positional``: src
-    is read at an explicit offset, so its position and buffer stay.
+    ``control``: the call's timeout/cancel/EINTR handling (None: the call
+    is made once, with no options). ``positional``: src is read at an
+    explicit offset, so its position and buffer stay.
     """
     n = count_arg(count)
     d = _objects.sink(dst)
