@@ -33,10 +33,12 @@
 mod budget;
 mod fork;
 mod shared;
+mod small;
 mod stats;
 
 pub use crate::pipe::Pipe;
 use shared::SHARED;
+pub use small::{lends_small, SMALL_PIPE};
 pub use stats::{stats, PoolStats};
 use stats::{CREATED, DISCARDED, IDLE, IN_USE, REUSED};
 use std::cell::Cell;
@@ -165,6 +167,7 @@ pub fn release(mut p: Pipe) {
     if p.capacity() < p.wanted() {
         regrow(&mut p);
     }
+    small::returned(p.capacity());
     // The thread's own slot first; when it is taken (or the thread is
     // exiting and its slot is gone), the shared list.
     let mut spare = Some(p);

@@ -280,6 +280,7 @@ ctests!(
     relay_many,
     relay_urgent,
     relay_copymode,
+    relay_smallpipe,
     callpath,
     nowait,
     nowait_many,

@@ -43,7 +43,7 @@ const PAGE: u64 = 4096;
 /// another 8 192 such pipes fit in the half of the soft limit left.
 const FLOOR: u64 = 4 * PAGE;
 /// After a refused grow, no grow is tried again for this long.
-const RETRY_NS: i64 = 50_000_000;
+pub(super) const RETRY_NS: i64 = 50_000_000;
 
 /// Set by zcopy_pool_configure with a pipe_size: then that size is asked
 /// for every pipe.
@@ -161,7 +161,7 @@ fn pipe_max_size() -> u64 {
 }
 
 /// CLOCK_MONOTONIC_COARSE: answered by the vDSO, no system call.
-fn coarse_ns() -> i64 {
+pub(super) fn coarse_ns() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

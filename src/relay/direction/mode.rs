@@ -29,11 +29,36 @@
 //! EAGAIN, EOF and the fallbacks leave the mode as it is. A direction
 //! starts in Copy: a relay that only ever moves small messages never
 //! borrows a pipe.
+//!
+//! How a take in Splice mode goes, by the pipe it would use:
+//!
+//! | pipe | take |
+//! | --- | --- |
+//! | the pool lends small ones lately (`pool::lends_small`) | copy, BULK_COPY_CHUNK, no pipe borrowed |
+//! | borrowed, capacity below `pool::SMALL_PIPE` (64 KiB) | give it back empty, copy, BULK_COPY_CHUNK |
+//! | borrowed, 64 KiB or more | splice, at most its capacity |
+//!
+//! Either copy take moves the mode as a splice take of that many bytes
+//! would. Why: a pipe the kernel would not grow (past pipe-user-pages-soft
+//! every new pipe is 8 KiB and F_SETPIPE_SZ is refused) makes a splice
+//! take and its delivery two system calls per 8 KiB; a read(2) + write(2)
+//! of 64 KiB is two per 64 KiB and copies each byte twice. Measured with
+//! iperf3 -P 8 through the engine as an unprivileged user past the limit
+//! (bench/results/pipesoft.md, "Copying instead of 8 KiB pipes"): see the
+//! figures there. The rule keys on the real capacity whatever made it
+//! small, so a pipe size below 64 KiB set with zcopy_pool_configure also
+//! copies: such a size bounds what one splice moves just the same.
 
 /// Most bytes one copy-mode read(2) takes. A read that fills it means src
 /// had at least this much waiting: time to splice. 8 KiB: where copying
 /// stopped being cheaper than splicing (above); 16 KiB was compared too.
 pub(super) const COPY_CHUNK: usize = 8 * 1024;
+
+/// Most bytes one copy take reads in place of a splice through a small
+/// pipe (the table above); bounded by the thread's copy buffer (256 KiB),
+/// and what dst does not take at once is kept, so it also bounds a
+/// direction's Held::Buffer, as the fallback's chunk does.
+pub(super) const BULK_COPY_CHUNK: usize = 64 * 1024;
 
 /// A splice take shorter than this counts as small.
 pub(super) const SMALL_SPLICE: usize = COPY_CHUNK;

@@ -1,8 +1,9 @@
-//! Taking from src: a copy take while messages are small (mode.rs),
-//! else splice(2) into an empty pooled pipe; and stepping over a TCP urgent
-//! mark, which only a splice take needs.
+//! Taking from src: a copy take while messages are small (mode.rs), or
+//! while the pool's pipes are small, else splice(2) into an empty pooled
+//! pipe; and stepping over a TCP urgent mark, which only a splice take
+//! needs.
 
-use super::mode::{Mode, COPY_CHUNK};
+use super::mode::{Mode, BULK_COPY_CHUNK, COPY_CHUNK};
 use super::{Direction, Flow, Held, Want, FALLBACK_CHUNK};
 use crate::pool;
 use crate::urgent::{self, Mark};
@@ -26,13 +27,21 @@ impl Direction {
             }
             return Ok(n > 0);
         }
+        if self.spare.is_none() && pool::lends_small() {
+            return self.take_copied();
+        }
         let Some(mut pipe) = self.spare.take().or_else(|| pool::acquire().ok()) else {
             // No pipe to be had (EMFILE, ENFILE): this take goes through
             // user space; the next one tries the pool again.
             return Ok(self.take_buffered(FALLBACK_CHUNK)? > 0);
         };
-        // The pipe's real size: the kernel may have refused to grow it.
-        let max = pipe.capacity().max(4096) as usize;
+        if pipe.capacity() < pool::SMALL_PIPE {
+            // The kernel refused to grow it (mode.rs): back to the pool
+            // empty, where it may grow and is noted as small.
+            pool::release(pipe);
+            return self.take_copied();
+        }
+        let max = pipe.capacity() as usize;
         let woken = std::mem::take(&mut self.woken);
         match pipe.fill_from(self.src, max) {
             Ok(0) => {
@@ -67,6 +76,19 @@ impl Direction {
                 }
             }
         }
+    }
+
+    /// A take in Splice mode when the pipes are small: read(2) and write(2)
+    /// through the thread's copy buffer, BULK_COPY_CHUNK at a time, no
+    /// pipe held; the mode follows as for a splice take. read(2) steps over
+    /// an urgent mark by itself, as in copy mode.
+    fn take_copied(&mut self) -> Result<bool, Flow> {
+        self.woken = false;
+        let n = self.take_buffered(BULK_COPY_CHUNK)?;
+        if n > 0 {
+            self.mode = self.mode.after_splice(n);
+        }
+        Ok(n > 0)
     }
 
     /// After a splice from src answered 0 (`eagain` false) or EAGAIN: at a
