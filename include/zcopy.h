@@ -92,11 +92,6 @@
 #define ZCOPY_OPT_NOWAIT 4
 
 /**
- * Pipes below this many bytes are small (the figures: mode.rs).
- */
-#define SMALL_PIPE (64 * 1024)
-
-/**
  * `wants`: wait until src is readable, then step again.
  */
 #define ZCOPY_WANT_READ 1

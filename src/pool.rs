@@ -38,7 +38,7 @@ mod stats;
 
 pub use crate::pipe::Pipe;
 use shared::SHARED;
-pub use small::{lends_small, SMALL_PIPE};
+pub(crate) use small::{lends_small, SMALL_PIPE};
 pub use stats::{stats, PoolStats};
 use stats::{CREATED, DISCARDED, IDLE, IN_USE, REUSED};
 use std::cell::Cell;

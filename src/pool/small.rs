@@ -19,7 +19,7 @@ use super::PIPE_SIZE;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
 /// Pipes below this many bytes are small (the figures: mode.rs).
-pub const SMALL_PIPE: u64 = 64 * 1024;
+pub(crate) const SMALL_PIPE: u64 = 64 * 1024;
 
 /// When a small pipe last came back to the pool (CLOCK_MONOTONIC_COARSE
 /// ns); 0: since the last large one, none.
@@ -39,7 +39,7 @@ pub(super) fn returned(capacity: u64) {
 /// size is (the kernel rounds a size up to a power of two pages, so 60 000
 /// is 64 KiB and not small), or a small one came back in the last
 /// RETRY_NS and no large one since. No system call.
-pub fn lends_small() -> bool {
+pub(crate) fn lends_small() -> bool {
     let at = SMALL_AT.load(Relaxed);
     // The clock only matters once a small pipe came back.
     let now = if at != 0 { coarse_ns() } else { 0 };
