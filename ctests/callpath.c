@@ -18,20 +18,6 @@
  */
 #include "relay.h"
 
-static int mask_has(int sig)
-{
-    sigset_t cur;
-    pthread_sigmask(SIG_SETMASK, NULL, &cur);
-    return sigismember(&cur, sig) == 1;
-}
-
-static int pending(int sig)
-{
-    sigset_t p;
-    sigpending(&p);
-    return sigismember(&p, sig) == 1;
-}
-
 /* n small socket -> socket transfers that succeed. */
 static void small_calls(int n, const char *what)
 {
@@ -78,9 +64,9 @@ static void check_epipe(const char *what, zcopy_result r, int want_blocked)
 {
     CHECK(r.handled && (r.error == EPIPE || r.error == ECONNRESET), "%s: EPIPE/ECONNRESET, process alive: " ZT_RES_FMT,
           what, ZT_RES_ARGS(r));
-    CHECK(mask_has(SIGPIPE) == want_blocked, "%s: SIGPIPE %s in the mask, as before the call", what,
+    CHECK(zt_mask_has(SIGPIPE) == want_blocked, "%s: SIGPIPE %s in the mask, as before the call", what,
           want_blocked ? "still" : "not");
-    CHECK(!pending(SIGPIPE), "%s: no SIGPIPE left pending", what);
+    CHECK(!zt_pending(SIGPIPE), "%s: no SIGPIPE left pending", what);
 }
 
 static void test_disposition_switches(void)
@@ -120,10 +106,10 @@ static void test_pending_kept(void)
         pthread_kill(pthread_self(), SIGPIPE);
         r = epipe_call(use_copy);
         CHECK(r.handled && (r.error == EPIPE || r.error == ECONNRESET), "%s: " ZT_RES_FMT, what, ZT_RES_ARGS(r));
-        CHECK(pending(SIGPIPE) && mask_has(SIGPIPE), "%s: still pending and blocked", what);
+        CHECK(zt_pending(SIGPIPE) && zt_mask_has(SIGPIPE), "%s: still pending and blocked", what);
         sigemptyset(&one);
         sigaddset(&one, SIGPIPE);
-        CHECK(sigtimedwait(&one, NULL, &zero) == SIGPIPE && !pending(SIGPIPE), "%s: exactly one pending", what);
+        CHECK(sigtimedwait(&one, NULL, &zero) == SIGPIPE && !zt_pending(SIGPIPE), "%s: exactly one pending", what);
     }
     pthread_sigmask(SIG_UNBLOCK, &s, NULL);
 }

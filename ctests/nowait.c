@@ -64,7 +64,10 @@ static void fill_solid(int fd)
 }
 
 /* A full socket: sendfile_at_opts, sendfile_opts, copy_opts and splice_opts
- * with NOWAIT return EAGAIN at once, nothing moved. */
+ * with NOWAIT return EAGAIN at once. Nothing should move, but a loaded
+ * machine's TCP stack may still free some room after fill_solid gave up
+ * (seen in CI: 16 KiB), so what is checked is EAGAIN, at once, and the
+ * offset and file position advanced by exactly what was written. */
 static void full_socket_returns_at_once(void)
 {
     unsigned char *data = zt_random_buf(1 << 20, 71);
@@ -74,6 +77,7 @@ static void full_socket_returns_at_once(void)
     const char *names[] = { "zcopy_sendfile_at_opts", "zcopy_sendfile_opts", "zcopy_copy_opts",
                             "zcopy_splice_opts (empty src)" };
     int i;
+    int64_t pos_moved = 0; /* by sendfile_opts and copy_opts */
     full_pair(t);
     zt_unix_pair(u);
     zt_set_nonblock(t[1], 1);
@@ -94,16 +98,21 @@ static void full_socket_returns_at_once(void)
             r = zcopy_splice_opts(t[1], u[1], ZCOPY_ALL, &o); /* src has nothing */
         wall = (zt_now() - w0) * 1e3;
         cpu = (zt_thread_cpu() - c0) * 1e3;
-        CHECK(r.handled && r.error == EAGAIN && r.written == 0 && errno == EAGAIN,
-              "%s, NOWAIT on a full socket: EAGAIN, 0 bytes: " ZT_RES_FMT, names[i], ZT_RES_ARGS(r));
+        CHECK(r.handled && r.error == EAGAIN && errno == EAGAIN && r.written >= 0 && r.written <= 256 * 1024,
+              "%s, NOWAIT on a full socket: EAGAIN (%lld bytes fitted): " ZT_RES_FMT, names[i],
+              (long long)r.written, ZT_RES_ARGS(r));
+        if (i == 1 || i == 2)
+            pos_moved += r.written;
         CHECK(wall < 50 * slack() && cpu < 20 * slack(), "%s: returned at once (%.2f ms wall, %.2f ms CPU)", names[i],
               wall, cpu);
         CHECK(r.method == (i == 3 ? ZCOPY_METHOD_SPLICE : ZCOPY_METHOD_SENDFILE), "%s: method %s", names[i],
               zcopy_method_name(r.method));
         if (i == 0)
-            CHECK(off == 4096, "sendfile_at_opts: offset unchanged (%lld)", (long long)off);
+            CHECK(off == 4096 + r.written, "sendfile_at_opts: offset advanced by exactly written (%lld)",
+                  (long long)off);
     }
-    CHECK(zt_pos(file) == 0, "the file's position is still 0");
+    CHECK(zt_pos(file) == pos_moved, "the file's position moved by what the position calls wrote (%lld, %lld)",
+          (long long)zt_pos(file), (long long)pos_moved);
     /* The same call without NOWAIT waits: what the test tells apart. */
     {
         zcopy_options w;
@@ -124,8 +133,9 @@ static void full_socket_returns_at_once(void)
         int64_t off = 0;
         double w0 = zt_now();
         zcopy_result r = zcopy_sendfile_at_opts(t[1], file, &off, ZCOPY_ALL, &o);
-        CHECK(r.error == EAGAIN && r.written == 0 && (zt_now() - w0) * 1e3 < 50 * slack(),
-              "blocking full dst with NOWAIT: EAGAIN at once: " ZT_RES_FMT, ZT_RES_ARGS(r));
+        CHECK(r.error == EAGAIN && off == r.written && (zt_now() - w0) * 1e3 < 50 * slack(),
+              "blocking full dst with NOWAIT: EAGAIN at once, offset moved by written: " ZT_RES_FMT,
+              ZT_RES_ARGS(r));
         CHECK(!nonblock_of(t[1]), "and the dst is blocking again afterwards");
     }
     close(t[0]);

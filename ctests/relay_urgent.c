@@ -85,7 +85,12 @@ static void one_case(int oobinline, int linger_ms)
     }
     CHECK(ok_c && ok_s, "%s: both peers got what read(2) gives, in order (%zu, %zu of %zu)", label,
           rc.got, rs.got, want);
-    CHECK(cpu < 50 + linger_ms / 4, "%s: no spinning at the mark (%.1f ms CPU)", label, cpu);
+    /* The fixed part is the relay's work on 400 KB; under valgrind the
+     * first relay of the process also pays for translating the library's
+     * code (75 ms measured for the first case, under 8 ms for the
+     * others). A spin at the mark would add about the whole linger. */
+    CHECK(cpu < (zt_valgrind() ? 150 : 50) + linger_ms / 4, "%s: no spinning at the mark (%.1f ms CPU)", label,
+          cpu);
     free(rc.buf);
     free(rs.buf);
     close(a);

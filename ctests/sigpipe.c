@@ -10,20 +10,6 @@
 
 typedef zcopy_result (*call_fn)(int dst, int src, int64_t remain);
 
-static int mask_has(int sig)
-{
-    sigset_t cur;
-    pthread_sigmask(SIG_SETMASK, NULL, &cur);
-    return sigismember(&cur, sig) == 1;
-}
-
-static int pending(int sig)
-{
-    sigset_t p;
-    sigpending(&p);
-    return sigismember(&p, sig) == 1;
-}
-
 static zcopy_result splicer_call(int dst, int src, int64_t remain)
 {
     zcopy_splicer *s = zcopy_splicer_new();
@@ -100,8 +86,8 @@ static void one(const char *name, call_fn fn, int src_kind, int dst_kind, int re
     for (i = 1; i < 32; i++)
         if (sigismember(&before, i) != sigismember(&after, i))
             same = 0;
-    CHECK(same && !mask_has(SIGPIPE), "%s: signal mask restored (SIGPIPE unblocked again)", label);
-    CHECK(!pending(SIGPIPE), "%s: no SIGPIPE left pending", label);
+    CHECK(same && !zt_mask_has(SIGPIPE), "%s: signal mask restored (SIGPIPE unblocked again)", label);
+    CHECK(!zt_pending(SIGPIPE), "%s: no SIGPIPE left pending", label);
     close(d[0]);
     close(src);
     if (feed >= 0)
@@ -125,26 +111,26 @@ static void test_pending_kept(void)
     sigaddset(&s, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &s, NULL);
     pthread_kill(pthread_self(), SIGPIPE);
-    CHECK(pending(SIGPIPE), "setup: a SIGPIPE is pending and blocked");
+    CHECK(zt_pending(SIGPIPE), "setup: a SIGPIPE is pending and blocked");
     zt_tcp_pair(d);
     close(d[1]);
     r = zcopy_splice(d[0], f, ZCOPY_ALL);
     CHECK(r.error == EPIPE || r.error == ECONNRESET, "splice file -> closed TCP peer with SIGPIPE blocked: " ZT_RES_FMT,
           ZT_RES_ARGS(r));
-    CHECK(pending(SIGPIPE), "the SIGPIPE pending before the call is still pending");
-    CHECK(mask_has(SIGPIPE) && mask_has(SIGUSR1), "the mask still blocks SIGPIPE and SIGUSR1 as before");
+    CHECK(zt_pending(SIGPIPE), "the SIGPIPE pending before the call is still pending");
+    CHECK(zt_mask_has(SIGPIPE) && zt_mask_has(SIGUSR1), "the mask still blocks SIGPIPE and SIGUSR1 as before");
     sigemptyset(&got);
     sigaddset(&got, SIGPIPE);
     CHECK(sigtimedwait(&got, NULL, &zero) == SIGPIPE, "the pending SIGPIPE can be collected");
-    CHECK(!pending(SIGPIPE), "exactly one was pending (no second one from the call left)");
+    CHECK(!zt_pending(SIGPIPE), "exactly one was pending (no second one from the call left)");
 
     /* Blocked but not pending: the call's own SIGPIPE is consumed. */
     lseek(f, 0, SEEK_SET);
     r = zcopy_sendfile(d[0], f, ZCOPY_ALL);
     CHECK(r.error == EPIPE || r.error == ECONNRESET, "sendfile to closed peer with SIGPIPE blocked: " ZT_RES_FMT,
           ZT_RES_ARGS(r));
-    CHECK(!pending(SIGPIPE), "SIGPIPE raised by the call is not left pending");
-    CHECK(mask_has(SIGPIPE), "SIGPIPE still blocked, as the caller had it");
+    CHECK(!zt_pending(SIGPIPE), "SIGPIPE raised by the call is not left pending");
+    CHECK(zt_mask_has(SIGPIPE), "SIGPIPE still blocked, as the caller had it");
     pthread_sigmask(SIG_UNBLOCK, &s, NULL);
     close(d[0]);
     close(f);
@@ -169,7 +155,7 @@ static void test_mask_other(void)
     close(d[1]);
     r = zcopy_copy(d[0], f, ZCOPY_ALL);
     CHECK(r.error == EPIPE || r.error == ECONNRESET, "zcopy_copy file -> closed unix peer: " ZT_RES_FMT, ZT_RES_ARGS(r));
-    CHECK(mask_has(SIGUSR1) && mask_has(SIGUSR2) && mask_has(SIGTERM) && !mask_has(SIGPIPE),
+    CHECK(zt_mask_has(SIGUSR1) && zt_mask_has(SIGUSR2) && zt_mask_has(SIGTERM) && !zt_mask_has(SIGPIPE),
           "mask with SIGUSR1/SIGUSR2/SIGTERM blocked restored exactly");
     pthread_sigmask(SIG_UNBLOCK, &s, NULL);
     close(d[0]);

@@ -666,4 +666,20 @@ static inline int zt_finish_drained(int fds_before)
     return zt_finish();
 }
 
+/* True when the calling thread's signal mask blocks sig. */
+static inline int zt_mask_has(int sig)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    return sigismember(&cur, sig) == 1;
+}
+
+/* True when sig is pending for the thread or the process. */
+static inline int zt_pending(int sig)
+{
+    sigset_t p;
+    sigpending(&p);
+    return sigismember(&p, sig) == 1;
+}
+
 #endif /* ZC_TEST_H */
