@@ -162,8 +162,10 @@ impl Direction {
         matches!(self.held, Held::Pipe(_))
     }
 
-    /// True while the next take splices (the copy mode is off: data came
-    /// faster than it left); false while it copies.
+    /// True while the direction is in Splice mode (data came faster than
+    /// it left); false in the copy mode. In Splice mode a take still
+    /// copies, 64 KiB at a time, while the pool's pipes are below 64 KiB
+    /// (mode.rs).
     pub fn splicing(&self) -> bool {
         self.splice && self.mode != Mode::Copy
     }
