@@ -229,4 +229,18 @@ impl Server {
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
+
+    /// The log once `done(log)` holds, or as it is after `timeout`: the
+    /// server's stderr is read by another thread, so the lines of the last
+    /// requests may arrive a moment after their responses.
+    pub fn log_when(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log_text();
+            if done(&log) || Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
