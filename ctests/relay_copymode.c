@@ -8,79 +8,7 @@
  * data, EOF and half-close right after a small message, and a slow reader
  * behave as in splice mode.
  */
-#include "engine.h"
-#include "relay_util.h"
-
-enum { RUN_CALL, RUN_ENGINE1, RUN_ENGINE2 };
-static const char *const run_name[] = { "zcopy_relay", "engine 1 thread", "engine 2 threads" };
-
-/* One relay between a and b, run by zcopy_relay on a thread or by an engine. */
-struct run {
-    int kind, a, b;
-    pthread_t th;
-    zcopy_engine *e;
-    struct done_rec d;
-    zcopy_relay_result r;
-};
-
-static void *call_main(void *arg)
-{
-    struct run *x = arg;
-    zcopy_options o;
-    zcopy_options_init(&o);
-    o.idle_timeout_ms = 20000; /* a stall ends as ETIMEDOUT, not a hang */
-    x->r = zcopy_relay(x->a, x->b, &o);
-    return NULL;
-}
-
-static void run_start(struct run *x, int kind, int a, int b)
-{
-    memset(x, 0, sizeof *x);
-    x->kind = kind;
-    x->a = a;
-    x->b = b;
-    if (kind == RUN_CALL) {
-        if (pthread_create(&x->th, NULL, call_main, x) != 0)
-            DIE("pthread_create relay");
-        return;
-    }
-    x->e = zcopy_engine_new(kind == RUN_ENGINE1 ? 1 : 2);
-    if (!x->e)
-        DIE("zcopy_engine_new");
-    rec_init(&x->d);
-    if (zcopy_engine_add(x->e, a, b, NULL, rec_done, &x->d) != 0)
-        DIE("zcopy_engine_add");
-}
-
-/* The engine's pipes in use now (0 for zcopy_relay: nothing to ask). */
-static uint64_t run_pipes(struct run *x)
-{
-    zcopy_engine_stats st;
-    if (!x->e)
-        return 0;
-    zcopy_engine_get_stats(x->e, &st);
-    return st.pipes_in_use;
-}
-
-static zcopy_relay_result run_end(struct run *x)
-{
-    if (x->kind == RUN_CALL) {
-        zt_join(x->th, 30, "relay");
-        return x->r;
-    }
-    if (!rec_wait(&x->d, 30))
-        DIE("engine relay did not end");
-    zcopy_engine_free(x->e);
-    return x->d.r;
-}
-
-/* Pipes the pool has handed out since start (made or reused). */
-static uint64_t acquisitions(void)
-{
-    zcopy_pool_stats st;
-    zcopy_pool_get_stats(&st);
-    return st.created + st.reused;
-}
+#include "relay_run.h"
 
 /* Sends msg[0..n) into wfd while reading n bytes from rfd (both made
  * non-blocking), so a message larger than every buffer on the way cannot
@@ -122,7 +50,7 @@ static void end_both(struct run *x, int ca, int sb, int64_t ab, int64_t ba, cons
     zt_set_nonblock(ca, 0);
     zt_set_nonblock(sb, 0);
     CHECK(read(sb, &c, 1) == 0 && read(ca, &c, 1) == 0, "%s: both peers see EOF", what);
-    r = run_end(x);
+    r = run_end(x, 30);
     CHECK(r.error == 0 && r.a_to_b == ab && r.b_to_a == ba, "%s: " RL_FMT " (want %lld / %lld)", what,
           RL_ARGS(r), (long long)ab, (long long)ba);
 }
@@ -243,7 +171,7 @@ static void urgent_in_copy_mode(int kind, int oobinline)
         int fd = side ? ca : sb;
         n[side] = zt_read_full(fd, got[side], sizeof got[side]);
     }
-    r = run_end(&x);
+    r = run_end(&x, 30);
     getrusage(RUSAGE_SELF, &r1);
     cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e3 +
           (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e3;

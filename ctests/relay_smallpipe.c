@@ -12,72 +12,12 @@
  *   most, not one per step); once the pages are freed the pool's pipe
  *   grows back and the relay splices again.
  */
-#include "engine.h"
-#include "relay_util.h"
+#include "relay_run.h"
 
 #include <grp.h>
 #include <sys/wait.h>
 
 #define U(x) ((unsigned long long)(x))
-enum { RUN_CALL, RUN_ENGINE1, RUN_ENGINE2 };
-static const char *const run_name[] = { "zcopy_relay", "engine 1 thread", "engine 2 threads" };
-
-struct run {
-    int kind, a, b;
-    pthread_t th;
-    zcopy_engine *e;
-    struct done_rec d;
-    zcopy_relay_result r;
-};
-
-static void *call_main(void *arg)
-{
-    struct run *x = arg;
-    zcopy_options o;
-    zcopy_options_init(&o);
-    o.idle_timeout_ms = 20000; /* a stall ends as ETIMEDOUT, not a hang */
-    x->r = zcopy_relay(x->a, x->b, &o);
-    return NULL;
-}
-
-static void run_start(struct run *x, int kind, int a, int b)
-{
-    memset(x, 0, sizeof *x);
-    x->kind = kind;
-    x->a = a;
-    x->b = b;
-    if (kind == RUN_CALL) {
-        if (pthread_create(&x->th, NULL, call_main, x) != 0)
-            DIE("pthread_create relay");
-        return;
-    }
-    x->e = zcopy_engine_new(kind == RUN_ENGINE1 ? 1 : 2);
-    if (!x->e)
-        DIE("zcopy_engine_new");
-    rec_init(&x->d);
-    if (zcopy_engine_add(x->e, a, b, NULL, rec_done, &x->d) != 0)
-        DIE("zcopy_engine_add");
-}
-
-static zcopy_relay_result run_end(struct run *x)
-{
-    if (x->kind == RUN_CALL) {
-        zt_join(x->th, 60, "relay");
-        return x->r;
-    }
-    if (!rec_wait(&x->d, 60))
-        DIE("engine relay did not end");
-    zcopy_engine_free(x->e);
-    return x->d.r;
-}
-
-/* Pipes the pool has handed out since start (made or reused). */
-static uint64_t acquisitions(void)
-{
-    zcopy_pool_stats st;
-    zcopy_pool_get_stats(&st);
-    return st.created + st.reused;
-}
 
 /* n bytes both ways (a: tcp, b: unix) through one relay, each peer
  * half-closing after its last byte; checks every byte and the counts and
@@ -97,7 +37,7 @@ static uint64_t bulk(int kind, size_t n, const char *what, uint64_t seed)
     run_start(&x, kind, a, b);
     rl_talk_start(&t, ca, sb, n, n, seed);
     rl_talk_end(&t, label, 0);
-    r = run_end(&x);
+    r = run_end(&x, 60);
     CHECK(r.error == 0 && r.a_to_b == (int64_t)n && r.b_to_a == (int64_t)n, "%s: " RL_FMT " (want %zu both ways)",
           label, RL_ARGS(r), n);
     close(a), close(ca), close(b), close(sb);
@@ -128,7 +68,7 @@ static void urgent_in_bulk(int kind)
           "%s, urgent byte in a bulk stream over 8 KiB pipes: the 2 MiB around it, in order (got %zu)",
           run_name[kind], rd.got);
     shutdown(sb, SHUT_WR);
-    r = run_end(&x);
+    r = run_end(&x, 60);
     CHECK(r.error == 0 && r.a_to_b == 2 * HALF && r.b_to_a == 0, "%s, urgent byte in bulk: " RL_FMT,
           run_name[kind], RL_ARGS(r));
     CHECK(acquisitions() == before, "%s, urgent byte in bulk: no pipe borrowed (%llu)", run_name[kind],
