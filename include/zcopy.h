@@ -327,8 +327,9 @@ struct zcopy_engine *zcopy_engine_new(uint32_t threads);
  * (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
  *
  * - `e`: the engine.
- * - `a_fd`, `b_fd`: two different fds epoll can watch (sockets, pipes,
- *   ttys), blocking or not: they are switched to O_NONBLOCK while the
+ * - `a_fd`, `b_fd`: two fds epoll can watch (stream sockets, pipes,
+ *   ttys) naming two different files, neither in a relay of this engine
+ *   that is still running, blocking or not: they are switched to O_NONBLOCK while the
  *   relay runs and get their flags back before `done` is called. The
  *   engine never closes them (`done` usually does). Do not read, write
  *   or close them while the relay runs.
@@ -336,20 +337,29 @@ struct zcopy_engine *zcopy_engine_new(uint32_t threads);
  *   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
  *   while it runs) so that one fd can cancel any number of relays.
  * - `done`: called exactly once, from an engine thread, when the relay
- *   ends: after the fds were unregistered and their flags restored, so it
- *   may close them, and it may call zcopy_engine_add again. It must not
- *   block for long (the thread serves other relays) and must not call
- *   zcopy_engine_free for its own engine. NULL is allowed: the relay runs
- *   and ends unobserved (zcopy_engine_get_stats still counts it).
+ *   ends: after the fds were unregistered, their flags restored and
+ *   their claim released, so it may close them, and it may call
+ *   zcopy_engine_add again (with the same fds too). It must not block
+ *   for long (the thread serves other relays). It may call
+ *   zcopy_engine_free for its own engine (see there). NULL is allowed:
+ *   the relay runs and ends unobserved (zcopy_engine_get_stats still
+ *   counts it).
  * - `ctx`: passed to `done` untouched.
  *
  * Returns 0 when the relay was handed over (then `done` will be called),
- * or an errno and nothing started (`done` will not be called): EINVAL
- * (`e` NULL, `a_fd == b_fd`, or `opts` invalid: see zcopy_options),
- * EBADF (an fd negative or not open, or `opts->cancel_fd` not open),
- * EPERM (an fd epoll cannot watch: a regular file or directory), EMFILE
- * (no fd left to dup the cancel fd), ECANCELED (the engine is being
- * freed: an add from a done callback during zcopy_engine_free).
+ * or an errno and nothing started (`done` will not be called), the
+ * running relays left alone: EINVAL (`e` NULL, `a_fd` and `b_fd` one
+ * file (equal, or a dup), a socket that is not SOCK_STREAM (UDP, unix
+ * SOCK_DGRAM or SOCK_SEQPACKET: a relay would cut its messages), or
+ * `opts` invalid: see zcopy_options), EBADF (an fd negative or not open,
+ * or `opts->cancel_fd` not open), EPERM (an fd epoll cannot watch: a
+ * regular file, a directory, a device without poll such as /dev/null),
+ * EEXIST (`a_fd` or `b_fd`, or a dup of either, is in a relay of this
+ * engine that has not ended: one connection is never relayed twice),
+ * EMFILE (no fd left to dup the cancel fd), ECANCELED (the engine is
+ * being freed: an add from a done callback during zcopy_engine_free),
+ * ESTALE (called in a child process on an engine made before fork():
+ * the engine's threads exist only in the parent).
  * Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
  * come through `done` with `error` set.
  *
@@ -392,9 +402,15 @@ void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_st
  *   afterwards, and no other thread may be inside zcopy_engine_add on it.
  *
  * Blocking: until every `done` has returned and every thread exited.
- * Called from inside a `done` callback of the same engine it does not
- * wait for the calling thread, which ends its remaining relays after the
- * callback returns.
+ * It may be called from inside a `done` callback of the same engine:
+ * then it does not wait for the calling thread, which ends its remaining
+ * relays (calling their `done`) after the callback returns.
+ *
+ * After fork(): in a child, an engine inherited from the parent is
+ * inert. Freeing it there returns at once, closes only the child's copies
+ * of the engine's own fds (its epoll and wake-up fds) and touches no lock
+ * and no thread of the parent; the parent's relays and `done` callbacks
+ * are unaffected. zcopy_engine_add on it answers ESTALE.
  *
  * # Safety
  * `e` is NULL or a live engine from zcopy_engine_new, freed once.
@@ -524,9 +540,13 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  * through pooled pipes where the kernel allows it and read(2)/write(2)
  * for a pair it cannot splice.
  *
- * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix sockets, or
- *   anything readable and writable: a pty, a FIFO opened O_RDWR),
- *   blocking or not. They are never closed by the library.
+ * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix SOCK_STREAM
+ *   sockets, or anything readable and writable: a pty, a FIFO opened
+ *   O_RDWR), blocking or not, naming two different files (a dup of
+ *   `a_fd` is the same connection: EINVAL). Datagram sockets (UDP, unix
+ *   SOCK_DGRAM, SOCK_SEQPACKET) are refused with EINVAL: a relay moves
+ *   bytes in chunks of its own size, which would cut messages. They are
+ *   never closed by the library.
  * - `opts`: NULL for the defaults, or options filled by
  *   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
  *   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
@@ -552,13 +572,24 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
  *   is not open (checked before anything moves), or was closed during
  *   the call.
- * - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
- *   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
+ * - EINVAL, error_fd -1: `a_fd` and `b_fd` are one file (equal, or one a
+ *   dup of the other), or bad options (size, unknown flag, reserved,
+ *   negative timeout, ZCOPY_OPT_NOWAIT); EBADF for a closed cancel_fd.
+ * - EINVAL with error_fd: that fd is a socket but not SOCK_STREAM.
  * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
- *   both directions at once. Bytes already taken for the side that did
- *   not fail get one non-blocking push; what does not fit is discarded.
+ *   both directions at once, whichever direction was waiting for what
+ *   (a reset of the client ends the relay at once also while the relay
+ *   only waits for a stalled upstream: both fds are always watched for
+ *   errors). Bytes already taken for the side that did not fail get one
+ *   non-blocking push; what does not fit is discarded.
+ * - EPIPE with error_fd: that fd hung up (its unix peer closed, or both
+ *   halves of the TCP connection are shut) and everything read from it
+ *   was delivered, so the other direction could never deliver to it
+ *   again. Until then the direction reading it goes on: a client that
+ *   sends and closes at once still has its bytes delivered.
  * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
- *   fd ended the relay; bytes held in flight are discarded (the caller is
+ *   fd ended the relay (a timeout too large for the clock, up to
+ *   INT64_MAX ms, means never); bytes held in flight are discarded (the caller is
  *   expected to close both connections).
  * - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
  *   the call waited. Nothing is lost: the bytes in flight are kept for

@@ -26,18 +26,35 @@
 //!   bytes move, and a lazy heap (timers.rs) that sets epoll_wait's
 //!   timeout. A cancel fd is dup'ed and the dup watched in epoll (one fd
 //!   may cancel many relays; epoll watches a file once per fd number).
+//! - One file, one relay: the identities (st_dev, st_ino) of the fds of
+//!   every running relay are kept in one set per engine (busy.rs), so an
+//!   fd already relayed, a dup of it, or a pair added again reversed is
+//!   refused with EEXIST in the caller's thread, and the running relay is
+//!   left alone. A worker takes a relay's identities out before its
+//!   `done` runs, so `done` may hand the same fds to a new relay.
+//! - fork(): the threads exist only in the parent. An engine remembers
+//!   the pool's fork generation when it is made; in a child, add refuses
+//!   with ESTALE and drop only closes the child's copies of the engine's
+//!   epoll and eventfd fds (no lock is taken, no thread is woken or
+//!   joined: a lock may have been held by a parent thread at the fork).
 
+mod busy;
 mod epoll;
 mod job;
 mod relay_job;
 mod slots;
+mod stats;
 mod timers;
 mod worker;
 
 pub use job::RelayResult;
+use stats::Counters;
+pub use stats::EngineStats;
 
 use crate::options::{Options, Settings};
+use crate::relay::check_pair;
 use crate::sys::errno;
+use busy::Busy;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -53,48 +70,12 @@ pub const MAX_THREADS: u32 = 1024;
 /// A relay's callback, called once from an engine thread when it ends.
 pub type Done = Box<dyn FnOnce(RelayResult) + Send + 'static>;
 
-/// Counters of one worker, on a cache line of their own (each worker
-/// writes only its own; `stats` sums them).
-#[repr(align(64))]
-#[derive(Debug, Default)]
-pub struct Counters {
-    finished: AtomicU64,
-    bytes: AtomicU64,
-    pipes: AtomicU64,
-}
-
-impl Counters {
-    fn add_bytes(&self, n: u64) {
-        self.bytes.fetch_add(n, Relaxed);
-    }
-    /// `n` may be a wrapped negative delta: a worker's line only ever
-    /// holds the sum of its own live relays' pipes, so it never goes below 0.
-    fn add_pipes(&self, n: u64) {
-        self.pipes.fetch_add(n, Relaxed);
-    }
-    fn finish_one(&self) {
-        self.finished.fetch_add(1, Relaxed);
-    }
-}
-
-/// Engine counters, as in `zcopy_engine_stats`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    /// Relays running now (added and not yet ended).
-    pub active: u64,
-    /// Relays ended since the engine started (their done was called or is
-    /// being called).
-    pub finished: u64,
-    /// Bytes delivered, both directions, all relays, since start.
-    pub bytes: u64,
-    /// Pool pipes held by the engine's relays now (bytes in flight).
-    pub pipes_in_use: u64,
-}
-
 struct Thread {
     shared: Arc<Shared>,
     handle: Option<JoinHandle<()>>,
+    /// The worker's epoll fd (the worker owns it): closed by a child's
+    /// drop, where the worker does not exist.
+    epoll_fd: i32,
 }
 
 /// A set of worker threads relaying pairs of fds.
@@ -102,6 +83,14 @@ pub struct Engine {
     threads: Vec<Thread>,
     next: AtomicUsize,
     added: AtomicU64,
+    /// The fds of the running relays, by identity.
+    busy: Arc<Busy>,
+    /// An epoll set of the caller's side, used only to ask whether a
+    /// character device can be watched at all (/dev/null cannot: EPERM),
+    /// so that add answers it synchronously.
+    probe: epoll::Epoll,
+    /// The pool's fork generation when the engine was made.
+    generation: u64,
 }
 
 impl Engine {
@@ -120,6 +109,9 @@ impl Engine {
             threads: Vec::with_capacity(n),
             next: AtomicUsize::new(0),
             added: AtomicU64::new(0),
+            busy: Arc::new(Busy::default()),
+            probe: epoll::Epoll::new()?,
+            generation: crate::pool::fork_generation(),
         };
         // Spawned with every signal blocked: the threads inherit the mask,
         // so no signal can reach one before it runs.
@@ -133,10 +125,12 @@ impl Engine {
         let ep = epoll::Epoll::new()?;
         let waker = epoll::Waker::new()?;
         ep.add(waker.fd(), epoll::READ_EVENTS, slots::TAG_WAKE)?;
+        let epoll_fd = ep.fd();
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox::default()),
             waker,
             counters: Counters::default(),
+            busy: Arc::clone(&self.busy),
         });
         let s = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
@@ -146,6 +140,7 @@ impl Engine {
         self.threads.push(Thread {
             shared,
             handle: Some(handle),
+            epoll_fd,
         });
         Ok(())
     }
@@ -155,12 +150,21 @@ impl Engine {
         self.threads.len()
     }
 
+    /// True in a child forked after the engine was made: its threads
+    /// exist only in the parent.
+    fn inherited(&self) -> bool {
+        self.generation != crate::pool::fork_generation()
+    }
+
     /// Hands `a` and `b` to a worker; `done` gets the result once. Errors
     /// (nothing started, `done` not called): EBADF (an fd negative or not
-    /// open), EINVAL (a == b, bad options), EPERM (an fd epoll cannot
-    /// watch: a regular file or a directory), EMFILE (no fd left for the
-    /// cancel fd's dup), ECANCELED (the engine is stopping), or fcntl's
-    /// errno switching an fd to O_NONBLOCK.
+    /// open), EINVAL (a and b one file, a socket that is not a stream, bad
+    /// options), EPERM (an fd epoll cannot watch: a regular file, a
+    /// directory, a device such as /dev/null), EEXIST (a or b, or a dup of
+    /// either, is in a relay of this engine that is still running), EMFILE
+    /// (no fd left for the cancel fd's dup), ECANCELED (the engine is
+    /// stopping), ESTALE (in a child forked after the engine was made), or
+    /// fcntl's errno switching an fd to O_NONBLOCK.
     pub fn add(
         &self,
         a: i32,
@@ -168,6 +172,9 @@ impl Engine {
         opts: Option<&Options>,
         done: Option<Done>,
     ) -> Result<(), i32> {
+        if self.inherited() {
+            return Err(libc::ESTALE);
+        }
         if a < 0 || b < 0 {
             return Err(libc::EBADF);
         }
@@ -175,12 +182,35 @@ impl Engine {
             return Err(libc::EINVAL);
         }
         let settings = Settings::from_options_waiting(opts)?;
+        let ids = check_pair(a, b).map_err(|(e, _)| e)?;
         for fd in [a, b] {
             let st = crate::sys::fstat(fd)?;
-            if matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {
-                return Err(libc::EPERM);
+            match st.st_mode & libc::S_IFMT {
+                libc::S_IFREG | libc::S_IFDIR => return Err(libc::EPERM),
+                // A device may have no poll method: ask epoll itself.
+                libc::S_IFCHR | libc::S_IFBLK => self.probe.probe(fd)?,
+                _ => {}
             }
         }
+        // From here on the pair is this relay's until its worker ends it.
+        self.busy.claim(ids)?;
+        let started = self.start(a, b, settings, ids, done);
+        if started.is_err() {
+            self.busy.release(ids);
+        }
+        started
+    }
+
+    /// add, once the pair is claimed: the job, the cancel fd's dup, the
+    /// hand-over.
+    fn start(
+        &self,
+        a: i32,
+        b: i32,
+        settings: Settings,
+        ids: (busy::Identity, busy::Identity),
+        done: Option<Done>,
+    ) -> Result<(), i32> {
         let job = relay_job::RelayJob::new(a, b, settings)?;
         let cancel = match settings.cancel_fd {
             None => None,
@@ -195,6 +225,7 @@ impl Engine {
             idle_ns: settings.idle_timeout_ms.saturating_mul(1_000_000),
             cancel,
             done,
+            ids: Some(ids),
         })
     }
 
@@ -224,10 +255,7 @@ impl Engine {
     pub fn stats(&self) -> EngineStats {
         let mut s = EngineStats::default();
         for t in &self.threads {
-            let c = &t.shared.counters;
-            s.finished += c.finished.load(Relaxed);
-            s.bytes = s.bytes.wrapping_add(c.bytes.load(Relaxed));
-            s.pipes_in_use = s.pipes_in_use.wrapping_add(c.pipes.load(Relaxed));
+            t.shared.counters.add_to(&mut s);
         }
         s.active = self.added.load(Relaxed).saturating_sub(s.finished);
         s
@@ -240,6 +268,22 @@ impl Drop for Engine {
     /// engine thread), that thread is not joined: it finishes its own
     /// relays after the callback returns and exits by itself.
     fn drop(&mut self) {
+        if self.inherited() {
+            // A child after fork(): the workers are the parent's. Their
+            // locks may have been held at the fork and their threads
+            // cannot be joined; close the child's copies of their fds
+            // and leave the rest as the parent's snapshot.
+            for t in self.threads.drain(..) {
+                // SAFETY: fds this engine made, inherited by the child;
+                // no thread of the child uses them.
+                unsafe {
+                    libc::close(t.epoll_fd);
+                    libc::close(t.shared.waker.fd());
+                }
+                std::mem::forget(t);
+            }
+            return;
+        }
         for t in &self.threads {
             t.shared
                 .inbox

@@ -61,6 +61,14 @@ pub(crate) fn owned_by_this_process(p: &Pipe) -> bool {
     p.generation == GENERATION.load(Relaxed)
 }
 
+/// How many fork()s this process is away from the one that loaded the
+/// library (bumped in the child by the pool's atfork handler): an object
+/// that remembers it at creation can tell, in a child, that it was
+/// inherited (the engine: its threads exist only in the parent).
+pub(crate) fn fork_generation() -> u64 {
+    GENERATION.load(Relaxed)
+}
+
 /// True when the pipe was made in this process for the pool's current
 /// pipe size.
 fn current(p: &Pipe) -> bool {

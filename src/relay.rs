@@ -20,6 +20,18 @@
 //!   fd the failing system call was made on. Bytes held for the side that
 //!   did not fail get one non-blocking push (no wait); what does not fit
 //!   is discarded with its pipe (closed, never pooled).
+//! - A hard error is also one the kernel reports on an fd that no direction
+//!   is using at the moment (a reset on the client while the relay waits
+//!   only for a stalled upstream): the drivers always watch both fds for
+//!   POLLERR / POLLHUP, and the step reads the socket's pending error
+//!   (SO_ERROR) and ends both directions with it at once.
+//! - A hang-up (POLLHUP without an error: the peer of a unix socket closed,
+//!   or both halves of a TCP socket are shut) means nothing more can be
+//!   written to that fd. The direction reading it still delivers what it
+//!   took and what is left to read (nothing is lost, as at a half-close);
+//!   once it has (its EOF), the direction that writes to that fd can never
+//!   deliver again, and the relay ends with EPIPE on that fd at once,
+//!   instead of waiting for the other side.
 //! - ZCOPY_OPT_CLOSE_BOTH: at the first EOF the other direction stops
 //!   taking; what it already holds gets one non-blocking push (no wait),
 //!   both write sides are shut down and the relay ends with error 0. Bytes
@@ -31,11 +43,15 @@
 
 mod call;
 mod direction;
+mod pair;
+mod progress;
 mod resume;
 
 pub use call::relay;
 pub(crate) use call::NonBlocking;
 pub use direction::{Direction, Flow, Want};
+pub(crate) use pair::{check_pair, Identity};
+pub use progress::{Interest, Progress, RelayResult};
 
 use crate::control::Control;
 
@@ -43,69 +59,11 @@ use crate::control::Control;
 /// direction cannot starve the other one or the rest of an event loop.
 pub const RELAY_STEP_BUDGET: i64 = 4 << 20;
 
-/// What a relay did: the bytes each way and why it ended.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RelayResult {
-    /// Bytes delivered from a_fd to b_fd.
-    pub a_to_b: i64,
-    /// Bytes delivered from b_fd to a_fd.
-    pub b_to_a: i64,
-    /// 0: both directions reached EOF (or close-both ended the relay);
-    /// else the errno that ended it.
-    pub error: i32,
-    /// The fd the error came from (a_fd or b_fd), or -1.
-    pub error_fd: i32,
-}
-
-const _: () = assert!(std::mem::size_of::<RelayResult>() == 24);
-
 // An event loop moves relays between its threads.
 const _: fn() = || {
     fn send<T: Send>() {}
     send::<Relay>();
 };
-
-impl RelayResult {
-    /// A relay that ended with `error` on `fd` before moving anything.
-    pub fn failed(error: i32, fd: i32) -> RelayResult {
-        RelayResult {
-            error,
-            error_fd: fd,
-            ..RelayResult::default()
-        }
-    }
-}
-
-/// Which poll(2) events each fd needs before the next step can move
-/// anything: POLLIN, POLLOUT, both, or 0 (nothing to wait for on that fd;
-/// leave it out of the poll set, or its POLLHUP would wake the loop for
-/// nothing).
-///
-/// Every bit comes from an EAGAIN of that very fd in the last step (unless
-/// `Relay::set_level_triggered` asked otherwise), so an edge-triggered
-/// epoll registration is enough.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Interest {
-    /// Events for a_fd.
-    pub a: i16,
-    /// Events for b_fd.
-    pub b: i16,
-}
-
-/// The outcome of one `Relay::step`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// Nothing can move now: wait for these events, then step again.
-    Wait(Interest),
-    /// A direction spent its budget with more to move: step again soon
-    /// (an event loop serves its other relays first; no event will come
-    /// for what is already readable).
-    Busy,
-    /// The relay is over (every later step returns the same). The counts
-    /// are since the relay was made.
-    Done(RelayResult),
-}
 
 /// Both directions of one pair of fds.
 ///
@@ -125,6 +83,10 @@ pub struct Relay {
     ba: Direction,
     close_both: bool,
     result: Option<RelayResult>,
+    /// a (0) or b (1) reported POLLHUP, or a POLLERR with no error to
+    /// read: a driver leaves such an fd out of its poll set while no
+    /// direction waits on it, or its sticky event would wake it for ever.
+    hung: [bool; 2],
 }
 
 impl Relay {
@@ -139,7 +101,15 @@ impl Relay {
             ba: Direction::new(b, a),
             close_both,
             result: None,
+            hung: [false; 2],
         }
+    }
+
+    /// True once `fd` (a or b) reported a hang-up: a driver watches it only
+    /// for what a direction waits for (its POLLHUP would repeat for ever);
+    /// every other fd is watched for errors even when nothing waits on it.
+    pub fn hung_up(&self, fd: i32) -> bool {
+        (fd == self.a && self.hung[0]) || (fd == self.b && self.hung[1])
     }
 
     /// The two fds, as given to `new`.
@@ -207,6 +177,23 @@ impl Relay {
         let ab_ready = ready.map(|r| (readable(r.a), writable(r.b)));
         let ba_ready = ready.map(|r| (readable(r.b), writable(r.a)));
         let before = self.counts();
+        if let Some(r) = ready {
+            // An error the kernel reported on either fd ends the relay now,
+            // whichever direction waits for what: a reset on a side no
+            // direction is using would otherwise wait for the other side.
+            for (i, fd, ev) in [(0, self.a, r.a), (1, self.b, r.b)] {
+                if ev & libc::POLLERR != 0 {
+                    match progress::pending_error(fd) {
+                        Some(e) => return self.fail(e, fd, before, control),
+                        // Only the error queue (timestamps): not ours.
+                        None => self.hung[i] = true,
+                    }
+                }
+                if ev & libc::POLLHUP != 0 {
+                    self.hung[i] = true;
+                }
+            }
+        }
         let ab = self.ab.step_told(RELAY_STEP_BUDGET, ab_ready);
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
@@ -217,25 +204,17 @@ impl Relay {
             control.progress();
         }
         // Decision table, first match wins:
-        //   either Failed           -> Done(error, fd)
-        //   close_both, either Eof  -> flush the other once, shut both, Done(0)
-        //   both Eof                -> Done(0)
-        //   either Budget           -> Busy
-        //   otherwise               -> Wait(what each Blocked wants)
+        //   either Failed                    -> Done(error, fd)
+        //   close_both, either Eof           -> flush the other once, shut both, Done(0)
+        //   both Eof                         -> Done(0)
+        //   an fd hung up, its reader at Eof,
+        //     its writer not done            -> Done(EPIPE, that fd)
+        //   either Budget                    -> Busy
+        //   otherwise                        -> Wait(what each Blocked wants)
+        let dead_end = self.dead_end(ab, ba);
         match (ab, ba) {
             (Flow::Failed { error, fd }, _) | (_, Flow::Failed { error, fd }) => {
-                // Bytes held for the side that did not fail get one
-                // non-blocking push: they were taken, and their
-                // destination is fine.
-                for d in [&mut self.ab, &mut self.ba] {
-                    if d.dst() != fd {
-                        d.last_push();
-                    }
-                }
-                if self.counts() != before {
-                    control.progress();
-                }
-                self.finish(error, fd)
+                self.fail(error, fd, before, control)
             }
             (Flow::Eof, Flow::Eof) => self.finish(0, -1),
             (Flow::Eof, _) | (_, Flow::Eof) if self.close_both => {
@@ -247,6 +226,10 @@ impl Relay {
                 self.ab.shut_dst();
                 self.ba.shut_dst();
                 self.finish(0, -1)
+            }
+            _ if dead_end.is_some() => {
+                let fd = dead_end.unwrap_or(-1);
+                self.fail(libc::EPIPE, fd, before, control)
             }
             (Flow::Budget, _) | (_, Flow::Budget) => Progress::Busy,
             _ => {
@@ -265,6 +248,35 @@ impl Relay {
                 Progress::Wait(i)
             }
         }
+    }
+
+    /// The fd that hung up once everything read from it was delivered,
+    /// while the direction writing to it is not done: that direction can
+    /// never deliver again (EPIPE), so waiting for its source is pointless.
+    fn dead_end(&self, ab: Flow, ba: Flow) -> Option<i32> {
+        // ab reads a and writes b; ba reads b and writes a.
+        if self.hung[0] && ab == Flow::Eof && !self.ba.ended() {
+            return Some(self.a);
+        }
+        if self.hung[1] && ba == Flow::Eof && !self.ab.ended() {
+            return Some(self.b);
+        }
+        None
+    }
+
+    /// A hard error on `fd` ends both directions: bytes held for the side
+    /// that did not fail get one non-blocking push (they were taken, and
+    /// their destination is fine); the rest is discarded.
+    fn fail(&mut self, error: i32, fd: i32, before: (i64, i64), control: &mut Control) -> Progress {
+        for d in [&mut self.ab, &mut self.ba] {
+            if d.dst() != fd {
+                d.last_push();
+            }
+        }
+        if self.counts() != before {
+            control.progress();
+        }
+        self.finish(error, fd)
     }
 
     /// Ends the relay for good; the counts are since `new`.

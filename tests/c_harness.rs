@@ -281,6 +281,8 @@ ctests!(
     relay_urgent,
     relay_copymode,
     relay_smallpipe,
+    relay_hostile,
+    engine_fork,
     callpath,
     nowait,
     nowait_many,

@@ -76,6 +76,27 @@ impl Epoll {
         Ok(())
     }
 
+    /// The epoll fd itself.
+    pub fn fd(&self) -> i32 {
+        self.fd
+    }
+
+    /// Whether `fd` can be watched at all: added and removed again at
+    /// once. EPERM for a file with no poll method (a regular file,
+    /// /dev/null). The set must be one no other code adds `fd` to.
+    pub fn probe(&self, fd: i32) -> Result<(), i32> {
+        match self.add(fd, libc::EPOLLET as u32, 0) {
+            Ok(()) => {
+                self.delete(fd);
+                Ok(())
+            }
+            // Another add of a dup of the same file is probing right now:
+            // that file can be watched.
+            Err(libc::EEXIST) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Stops watching `fd`. Errors are ignored: an fd that is already gone
     /// from the set (closed by its owner) has nothing left to remove.
     pub fn delete(&self, fd: i32) {

@@ -17,7 +17,16 @@ pub(crate) const A_OUT: Ready = 2;
 pub(crate) const B_IN: Ready = 4;
 /// b_fd became writable (or failed).
 pub(crate) const B_OUT: Ready = 8;
-/// Every bit: the first step after adoption, when nothing is known yet.
+/// a_fd reported EPOLLERR (an error may be pending: the step reads it).
+pub(crate) const A_ERR: Ready = 16;
+/// a_fd reported EPOLLHUP.
+pub(crate) const A_HUP: Ready = 32;
+/// b_fd reported EPOLLERR.
+pub(crate) const B_ERR: Ready = 64;
+/// b_fd reported EPOLLHUP.
+pub(crate) const B_HUP: Ready = 128;
+/// Every readiness bit: the first step after adoption, when nothing is
+/// known yet (no error or hang-up bit: those only come from the kernel).
 pub(crate) const ALL: Ready = A_IN | A_OUT | B_IN | B_OUT;
 
 /// The outcome of one step, as the worker acts on it.
@@ -55,17 +64,27 @@ pub trait Job: Send {
 }
 
 /// Maps one epoll event of fd `a` (side 0) or `b` (side 1) to ready bits.
+/// An error or hang-up also keeps its own bit, so that the relay can end
+/// at once on a reset of an fd no direction is waiting for.
 pub fn ready_bits(side: u64, events: u32) -> Ready {
+    let (rd, wr, err, hup) = if side == 0 {
+        (A_IN, A_OUT, A_ERR, A_HUP)
+    } else {
+        (B_IN, B_OUT, B_ERR, B_HUP)
+    };
     let failed = events & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
     let mut r = 0;
     if failed || events & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0 {
-        r |= A_IN;
+        r |= rd;
     }
     if failed || events & libc::EPOLLOUT as u32 != 0 {
-        r |= A_OUT;
+        r |= wr;
     }
-    if side == 1 {
-        r <<= 2;
+    if events & libc::EPOLLERR as u32 != 0 {
+        r |= err;
+    }
+    if events & libc::EPOLLHUP as u32 != 0 {
+        r |= hup;
     }
     r
 }

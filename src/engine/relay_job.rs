@@ -11,7 +11,9 @@
 //! connection ready at that moment. A direction that stopped for its budget always
 //! runs, ready or not.
 
-use super::job::{Job, Ready, RelayResult, Step, A_IN, A_OUT, B_IN, B_OUT};
+use super::job::{
+    Job, Ready, RelayResult, Step, A_ERR, A_HUP, A_IN, A_OUT, B_ERR, B_HUP, B_IN, B_OUT,
+};
 use crate::control::Control;
 use crate::options::Settings;
 use crate::relay::{Interest, NonBlocking, Progress, Relay};
@@ -52,12 +54,15 @@ impl RelayJob {
 
 /// The worker's ready bits as poll events per fd.
 fn events(ready: Ready) -> Interest {
-    let ev = |r: Ready, rd: Ready, wr: Ready| {
-        (if r & rd != 0 { libc::POLLIN } else { 0 }) | (if r & wr != 0 { libc::POLLOUT } else { 0 })
+    let ev = |bits: [(Ready, i16); 4]| {
+        bits.iter()
+            .filter(|(bit, _)| ready & bit != 0)
+            .fold(0, |acc, (_, e)| acc | e)
     };
+    let (inp, out, err, hup) = (libc::POLLIN, libc::POLLOUT, libc::POLLERR, libc::POLLHUP);
     Interest {
-        a: ev(ready, A_IN, A_OUT),
-        b: ev(ready, B_IN, B_OUT),
+        a: ev([(A_IN, inp), (A_OUT, out), (A_ERR, err), (A_HUP, hup)]),
+        b: ev([(B_IN, inp), (B_OUT, out), (B_ERR, err), (B_HUP, hup)]),
     }
 }
 
@@ -114,5 +119,8 @@ mod tests {
         let both = libc::POLLIN | libc::POLLOUT;
         assert_eq!((i.a, i.b), (both, both));
         assert_eq!(events(0), Interest::default());
+        let i = events(A_ERR | A_HUP | B_HUP);
+        assert_eq!(i.a, libc::POLLERR | libc::POLLHUP);
+        assert_eq!(i.b, libc::POLLHUP);
     }
 }

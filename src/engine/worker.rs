@@ -8,6 +8,7 @@
 //! its fds *before* `done` runs: the callback usually closes them, and a
 //! closed fd number may come back at once for another relay.
 
+use super::busy::{Busy, Identity};
 use super::epoll::{relay_events, Epoll, Waker, READ_EVENTS};
 use super::job::{ready_bits, Job, Ready, Step, ALL};
 use super::slots::{Slots, Token, TAG_A, TAG_B, TAG_CANCEL, TAG_WAKE};
@@ -29,6 +30,9 @@ pub struct NewRelay {
     pub cancel: Option<i32>,
     /// The callback.
     pub done: Option<Done>,
+    /// The fds' identities as claimed in the engine's `Busy` set (None:
+    /// nothing claimed, as for the jobs of the engine's own tests).
+    pub ids: Option<(Identity, Identity)>,
 }
 
 /// What `add` (any thread) shares with one worker.
@@ -39,6 +43,8 @@ pub struct Shared {
     pub waker: Waker,
     /// This worker's counters.
     pub counters: Counters,
+    /// The engine's set of files in running relays.
+    pub busy: Arc<Busy>,
 }
 
 /// The part of `Shared` behind the lock.
@@ -69,6 +75,8 @@ pub struct Live {
     armed: [u32; 2],
     /// Already in `run`.
     queued: bool,
+    /// What to release from the engine's `Busy` set when it ends.
+    ids: Option<(Identity, Identity)>,
 }
 
 /// Events taken from the kernel per epoll_wait.
@@ -203,6 +211,7 @@ impl Worker {
             ready: ALL,
             queued: true,
             armed: [relay_events(libc::POLLIN); 2],
+            ids: nr.ids,
         };
         let t = self.slots.insert(live);
         let mut failed = None;

@@ -57,8 +57,9 @@ pub extern "C" fn zcopy_engine_new(threads: u32) -> *mut Engine {
 /// (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
 ///
 /// - `e`: the engine.
-/// - `a_fd`, `b_fd`: two different fds epoll can watch (sockets, pipes,
-///   ttys), blocking or not: they are switched to O_NONBLOCK while the
+/// - `a_fd`, `b_fd`: two fds epoll can watch (stream sockets, pipes,
+///   ttys) naming two different files, neither in a relay of this engine
+///   that is still running, blocking or not: they are switched to O_NONBLOCK while the
 ///   relay runs and get their flags back before `done` is called. The
 ///   engine never closes them (`done` usually does). Do not read, write
 ///   or close them while the relay runs.
@@ -66,20 +67,29 @@ pub extern "C" fn zcopy_engine_new(threads: u32) -> *mut Engine {
 ///   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
 ///   while it runs) so that one fd can cancel any number of relays.
 /// - `done`: called exactly once, from an engine thread, when the relay
-///   ends: after the fds were unregistered and their flags restored, so it
-///   may close them, and it may call zcopy_engine_add again. It must not
-///   block for long (the thread serves other relays) and must not call
-///   zcopy_engine_free for its own engine. NULL is allowed: the relay runs
-///   and ends unobserved (zcopy_engine_get_stats still counts it).
+///   ends: after the fds were unregistered, their flags restored and
+///   their claim released, so it may close them, and it may call
+///   zcopy_engine_add again (with the same fds too). It must not block
+///   for long (the thread serves other relays). It may call
+///   zcopy_engine_free for its own engine (see there). NULL is allowed:
+///   the relay runs and ends unobserved (zcopy_engine_get_stats still
+///   counts it).
 /// - `ctx`: passed to `done` untouched.
 ///
 /// Returns 0 when the relay was handed over (then `done` will be called),
-/// or an errno and nothing started (`done` will not be called): EINVAL
-/// (`e` NULL, `a_fd == b_fd`, or `opts` invalid: see zcopy_options),
-/// EBADF (an fd negative or not open, or `opts->cancel_fd` not open),
-/// EPERM (an fd epoll cannot watch: a regular file or directory), EMFILE
-/// (no fd left to dup the cancel fd), ECANCELED (the engine is being
-/// freed: an add from a done callback during zcopy_engine_free).
+/// or an errno and nothing started (`done` will not be called), the
+/// running relays left alone: EINVAL (`e` NULL, `a_fd` and `b_fd` one
+/// file (equal, or a dup), a socket that is not SOCK_STREAM (UDP, unix
+/// SOCK_DGRAM or SOCK_SEQPACKET: a relay would cut its messages), or
+/// `opts` invalid: see zcopy_options), EBADF (an fd negative or not open,
+/// or `opts->cancel_fd` not open), EPERM (an fd epoll cannot watch: a
+/// regular file, a directory, a device without poll such as /dev/null),
+/// EEXIST (`a_fd` or `b_fd`, or a dup of either, is in a relay of this
+/// engine that has not ended: one connection is never relayed twice),
+/// EMFILE (no fd left to dup the cancel fd), ECANCELED (the engine is
+/// being freed: an add from a done callback during zcopy_engine_free),
+/// ESTALE (called in a child process on an engine made before fork():
+/// the engine's threads exist only in the parent).
 /// Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
 /// come through `done` with `error` set.
 ///
@@ -159,9 +169,15 @@ pub unsafe extern "C" fn zcopy_engine_get_stats(e: *const Engine, out: *mut Engi
 ///   afterwards, and no other thread may be inside zcopy_engine_add on it.
 ///
 /// Blocking: until every `done` has returned and every thread exited.
-/// Called from inside a `done` callback of the same engine it does not
-/// wait for the calling thread, which ends its remaining relays after the
-/// callback returns.
+/// It may be called from inside a `done` callback of the same engine:
+/// then it does not wait for the calling thread, which ends its remaining
+/// relays (calling their `done`) after the callback returns.
+///
+/// After fork(): in a child, an engine inherited from the parent is
+/// inert. Freeing it there returns at once, closes only the child's copies
+/// of the engine's own fds (its epoll and wake-up fds) and touches no lock
+/// and no thread of the parent; the parent's relays and `done` callbacks
+/// are unaffected. zcopy_engine_add on it answers ESTALE.
 ///
 /// # Safety
 /// `e` is NULL or a live engine from zcopy_engine_new, freed once.

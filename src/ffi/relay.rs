@@ -11,9 +11,13 @@ use std::ffi::c_int;
 /// through pooled pipes where the kernel allows it and read(2)/write(2)
 /// for a pair it cannot splice.
 ///
-/// - `a_fd`, `b_fd`: two connected stream fds (TCP or unix sockets, or
-///   anything readable and writable: a pty, a FIFO opened O_RDWR),
-///   blocking or not. They are never closed by the library.
+/// - `a_fd`, `b_fd`: two connected stream fds (TCP or unix SOCK_STREAM
+///   sockets, or anything readable and writable: a pty, a FIFO opened
+///   O_RDWR), blocking or not, naming two different files (a dup of
+///   `a_fd` is the same connection: EINVAL). Datagram sockets (UDP, unix
+///   SOCK_DGRAM, SOCK_SEQPACKET) are refused with EINVAL: a relay moves
+///   bytes in chunks of its own size, which would cut messages. They are
+///   never closed by the library.
 /// - `opts`: NULL for the defaults, or options filled by
 ///   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
 ///   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
@@ -39,13 +43,24 @@ use std::ffi::c_int;
 /// - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
 ///   is not open (checked before anything moves), or was closed during
 ///   the call.
-/// - EINVAL, error_fd -1: `a_fd == b_fd`, or bad options (size, unknown
-///   flag, reserved, negative timeout); EBADF for a closed cancel_fd.
+/// - EINVAL, error_fd -1: `a_fd` and `b_fd` are one file (equal, or one a
+///   dup of the other), or bad options (size, unknown flag, reserved,
+///   negative timeout, ZCOPY_OPT_NOWAIT); EBADF for a closed cancel_fd.
+/// - EINVAL with error_fd: that fd is a socket but not SOCK_STREAM.
 /// - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
-///   both directions at once. Bytes already taken for the side that did
-///   not fail get one non-blocking push; what does not fit is discarded.
+///   both directions at once, whichever direction was waiting for what
+///   (a reset of the client ends the relay at once also while the relay
+///   only waits for a stalled upstream: both fds are always watched for
+///   errors). Bytes already taken for the side that did not fail get one
+///   non-blocking push; what does not fit is discarded.
+/// - EPIPE with error_fd: that fd hung up (its unix peer closed, or both
+///   halves of the TCP connection are shut) and everything read from it
+///   was delivered, so the other direction could never deliver to it
+///   again. Until then the direction reading it goes on: a client that
+///   sends and closes at once still has its bytes delivered.
 /// - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
-///   fd ended the relay; bytes held in flight are discarded (the caller is
+///   fd ended the relay (a timeout too large for the clock, up to
+///   INT64_MAX ms, means never); bytes held in flight are discarded (the caller is
 ///   expected to close both connections).
 /// - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
 ///   the call waited. Nothing is lost: the bytes in flight are kept for

@@ -6,7 +6,8 @@
 //! state machine never blocks) and SIGPIPE is blocked in the thread; both
 //! are undone on every way out, unwinding included, by guard objects.
 
-use super::resume::{self, identity};
+use super::pair::check_pair;
+use super::resume;
 use super::{Interest, Progress, Relay, RelayResult};
 use crate::control::Control;
 use crate::options::{Options, Settings};
@@ -26,10 +27,11 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
         Ok(s) => s,
         Err(e) => return RelayResult::failed(e, -1),
     };
-    let ids = match (identity(a), identity(b)) {
-        (Err(e), _) => return RelayResult::failed(e, a),
-        (_, Err(e)) => return RelayResult::failed(e, b),
-        (Ok(x), Ok(y)) => (x, y),
+    // Two different stream endpoints (a dup of one socket, or a datagram
+    // socket, is EINVAL before anything moves).
+    let ids = match check_pair(a, b) {
+        Ok(ids) => ids,
+        Err((e, fd)) => return RelayResult::failed(e, fd),
     };
     let _flags = match NonBlocking::set(a, b) {
         Ok(g) => g,
@@ -89,11 +91,17 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
             Progress::Busy => continue,
             Progress::Wait(i) => i,
         };
-        // An fd with nothing to wait for is left out (fd -1 is skipped by
-        // poll): its POLLHUP, say after the peer closed a direction that
-        // is already done, would otherwise wake us for nothing, forever.
+        // An fd with nothing to wait for stays in the set with no events:
+        // poll still reports its POLLERR / POLLHUP, so a reset on a side no
+        // direction is using ends the relay at once. Once it has hung up
+        // it is left out (fd -1 is skipped by poll): that POLLHUP is sticky
+        // and would wake us for nothing, for ever.
         let entry = |fd: i32, events: i16| libc::pollfd {
-            fd: if events == 0 { -1 } else { fd },
+            fd: if events == 0 && relay.hung_up(fd) {
+                -1
+            } else {
+                fd
+            },
             events,
             revents: 0,
         };

@@ -10,12 +10,9 @@
 //! longer being the same files, the thread's exit, or the call ending any
 //! way other than EINTR.
 
+use super::pair::Identity;
 use super::Relay;
-use crate::sys::fstat;
 use std::cell::RefCell;
-
-/// What an fd is: (st_dev, st_ino).
-type Identity = (u64, u64);
 
 /// The saved relay and what its fds were.
 struct Saved {
@@ -25,11 +22,6 @@ struct Saved {
 
 thread_local! {
     static SAVED: RefCell<Option<Saved>> = const { RefCell::new(None) };
-}
-
-/// The identity of `fd`, or the errno of fstat (EBADF: not open).
-pub fn identity(fd: i32) -> Result<Identity, i32> {
-    fstat(fd).map(|st| (st.st_dev, st.st_ino))
 }
 
 /// The relay saved for exactly these fds on this thread, if any; any other

@@ -36,6 +36,10 @@ impl Worker {
         }
         let job = live.job.take().expect("a live relay has its job");
         let result = finish(job, how);
+        // The files are free again before `done`, which may relay them anew.
+        if let Some(ids) = live.ids.take() {
+            self.shared.busy.release(ids);
+        }
         let counters = &self.shared.counters;
         counters.add_pipes(0u64.wrapping_sub(live.pipes));
         counters.finish_one();
@@ -74,6 +78,9 @@ impl Worker {
                     unsafe { libc::close(c) };
                 }
                 let result = finish(nr.job, Err((error, -1)));
+                if let Some(ids) = nr.ids.take() {
+                    self.shared.busy.release(ids);
+                }
                 self.shared.counters.finish_one();
                 if let Some(done) = nr.done.take() {
                     let _ = catch_unwind(AssertUnwindSafe(move || done(result)));
