@@ -282,6 +282,7 @@ ctests!(
     relay_copymode,
     relay_smallpipe,
     relay_hostile,
+    datagram,
     engine_fork,
     callpath,
     nowait,

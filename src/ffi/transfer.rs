@@ -42,6 +42,18 @@ use std::ffi::c_int;
 /// pipe, which is closed rather than pooled (use zcopy_splicer for a
 /// transfer that keeps them).
 ///
+/// Datagram sources (UDP, unix SOCK_DGRAM and SOCK_SEQPACKET sockets) are
+/// read as a stream, one message per take, and the message boundaries do
+/// not survive into a stream dst. A message moves whole when it fits both
+/// what is left of `remain` and the take (a pooled pipe: 1 MiB by
+/// default, as small as 16 KiB past pipe-user-pages-soft; the read(2)
+/// buffer of the fallback: 256 KiB). A longer message loses its tail: the
+/// kernel discards what a read of a datagram does not take, and `written`
+/// counts only what was taken. To move datagrams, pass `remain` no smaller
+/// than the largest message and keep messages under 16 KiB (or configure
+/// the pool's pipe size), or use recvmsg/sendmsg. zcopy_relay and the
+/// engine refuse datagram sockets (EINVAL).
+///
 /// Blocking: the call returns when the transfer is done; while src has no
 /// data or dst no room it waits with poll(2) (no spinning), or, on a
 /// blocking fd without a socket timeout, in the kernel as read(2)/write(2)
@@ -170,6 +182,9 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 /// the process), EAGAIN (a socket's SO_RCVTIMEO / SO_SNDTIMEO ran out with
 /// no progress, as for zcopy_splice), ENOSPC, EIO and any other errno the
 /// kernel reports.
+///
+/// Datagram sources: as for zcopy_splice (a message longer than what is
+/// left of `remain` or than the take loses its tail).
 ///
 /// Blocking, signals and thread safety as for zcopy_splice.
 #[no_mangle]
