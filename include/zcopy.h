@@ -456,6 +456,28 @@ void zcopy_engine_free(struct zcopy_engine *e);
 int64_t zcopy_held(int dst_fd, int src_fd);
 
 /**
+ * Drops the bytes the calling thread keeps in flight for the pair
+ * (`dst_fd`, `src_fd`), instead of delivering them: what an earlier
+ * transfer call with ZCOPY_OPT_EINTR or ZCOPY_OPT_NOWAIT left held for
+ * that pair (see zcopy_held), and a relay zcopy_relay kept on this thread
+ * after an EINTR return whose fds are these two (in either order). Their
+ * pooled pipes are closed, so no fd or pipe stays behind.
+ *
+ * For a caller that gives up on a stream after an EINTR or EAGAIN return
+ * (Ctrl-C in a script, a connection being closed): without it the bytes,
+ * a pipe and its two fds stay with the thread until its next call on the
+ * same pair, or until a call finds the fds closed or reused.
+ *
+ * Returns the bytes dropped, >= 0 (0 when nothing was kept, or when the
+ * fds now name other files). Errors: -1 with errno EBADF for a negative
+ * fd (errno ZCOPY_EPANIC after an internal panic).
+ *
+ * Thread safety: safe from any thread; it drops the calling thread's own
+ * kept bytes only. Blocking: never.
+ */
+int64_t zcopy_held_discard(int dst_fd, int src_fd);
+
+/**
  * The library's version, e.g. "0.1.0": a static NUL-terminated string,
  * never to be freed. Thread safety: safe from any thread.
  */

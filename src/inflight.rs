@@ -130,6 +130,17 @@ pub(crate) fn held(dst: i32, src: i32) -> i64 {
     .unwrap_or(0)
 }
 
+/// zcopy_held_discard: drops what this thread keeps for (dst, src) (its
+/// pipe is closed, never pooled) and returns how many bytes that was (0
+/// when the entry no longer matched the files behind the fds).
+pub(crate) fn discard(dst: i32, src: i32) -> i64 {
+    with_table(|t| match t.remove(&(dst, src)) {
+        Some(p) if p.still_ours(dst, src) => p.held() as i64,
+        _ => 0,
+    })
+    .unwrap_or(0)
+}
+
 /// Keeps `bytes`, then the pipe's bytes, for the next call on (dst, src).
 /// Nothing to keep (empty bytes, empty or no pipe) releases the pipe.
 /// Never drops another pair's bytes: the call began with `resume`, which

@@ -52,6 +52,7 @@ pub(crate) use call::NonBlocking;
 pub use direction::{Direction, Flow, Want};
 pub(crate) use pair::{check_pair, Identity};
 pub use progress::{Interest, Progress, RelayResult};
+pub(crate) use resume::discard as discard_kept;
 
 use crate::control::Control;
 

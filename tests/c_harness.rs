@@ -283,6 +283,7 @@ ctests!(
     relay_smallpipe,
     relay_hostile,
     datagram,
+    held_discard,
     engine_fork,
     callpath,
     nowait,

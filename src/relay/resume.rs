@@ -41,3 +41,21 @@ pub fn take(a: i32, b: i32, ids: (Identity, Identity)) -> Option<Relay> {
 pub fn save(relay: Relay, ids: (Identity, Identity)) {
     let _ = SAVED.try_with(|s| *s.borrow_mut() = Some(Saved { ids, relay }));
 }
+
+/// Drops the relay kept on this thread for the fds `x` and `y` (as a and
+/// b in either order), with the bytes it held in flight (their pipes are
+/// closed); returns how many bytes that was. Any other kept relay stays.
+pub fn discard(x: i32, y: i32) -> i64 {
+    SAVED
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let ours = s
+                .as_ref()
+                .is_some_and(|k| k.relay.fds() == (x, y) || k.relay.fds() == (y, x));
+            if !ours {
+                return 0;
+            }
+            s.take().map_or(0, |k| k.relay.held())
+        })
+        .unwrap_or(0)
+}
