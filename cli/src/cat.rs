@@ -62,7 +62,7 @@ fn stdout_file() -> Option<std::fs::Metadata> {
 pub fn run(g: &Global, a: &CatArgs) -> Result<(), Fail> {
     if early::stdout_was_closed() {
         // Rust's start-up put /dev/null there: nothing may go to it.
-        eprintln!("zcopy cat: write error: {}", errstr(libc::EBADF));
+        eprintln!("zcopy cat: standard output: {}", errstr(libc::EBADF));
         return Err(Fail::Error);
     }
     let stdin_only = ["-".to_string()];

@@ -59,7 +59,10 @@ pub fn apply(s: &Settings, src: &Path, meta: &Metadata, dst: &Path, new_dir: boo
             // Not root: keep at least the group, when the user is in it.
             // SAFETY: as above; -1 leaves the owner as it is.
             let g = check(unsafe { libc::lchown(d.as_ptr(), u32::MAX, meta.gid()) });
-            if g.is_err() {
+            // cp says nothing when a user cannot give a file away (EPERM),
+            // even under --preserve=ownership.
+            let denied = matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL));
+            if g.is_err() && !denied {
                 failed(s, "ownership", dst, &e, &mut errors);
             }
         }

@@ -57,9 +57,12 @@ fn confirm(progress: &Progress, dst: &Path) -> bool {
 /// keeps its mode; with -f one that cannot be opened is removed and made
 /// anew.
 fn open_destination(s: &Settings, dst: &Path, mode: u32, exists: bool) -> std::io::Result<File> {
+    // --sparse=always reads the copy back to find its zero blocks.
+    let reading = s.sparse == When::Always;
     let create = || {
         OpenOptions::new()
             .write(true)
+            .read(reading)
             .create_new(true)
             .mode(mode)
             .open(dst)
@@ -70,7 +73,12 @@ fn open_destination(s: &Settings, dst: &Path, mode: u32, exists: bool) -> std::i
             r => return r,
         }
     }
-    match OpenOptions::new().write(true).truncate(true).open(dst) {
+    match OpenOptions::new()
+        .write(true)
+        .read(reading)
+        .truncate(true)
+        .open(dst)
+    {
         Err(_) if s.force => {
             std::fs::remove_file(dst)?;
             create()

@@ -99,7 +99,7 @@ impl<'a> Copier<'a> {
         let made = if ft.is_symlink() {
             self.symlink(src, &meta, dst)
         } else if special && self.s.recursive {
-            self.special(&meta, dst)
+            self.special(src, &meta, dst)
         } else {
             file::copy(self.s, &mut self.progress, src, &meta, dst).map(|d| match d {
                 Done::Copied(m) => {
@@ -133,7 +133,7 @@ impl<'a> Copier<'a> {
 
     /// A destination in the way of a link or special file: left alone (-n,
     /// or -i answered no), or removed. Ok(false): leave it.
-    fn clear(&mut self, src: &Meta, dst: &Path) -> Result<bool, String> {
+    fn clear(&mut self, src: &Path, meta: &Meta, dst: &Path) -> Result<bool, String> {
         let Ok(dm) = std::fs::symlink_metadata(dst) else {
             return Ok(true);
         };
@@ -143,8 +143,8 @@ impl<'a> Copier<'a> {
                 "cannot overwrite directory '{d}' with non-directory"
             ));
         }
-        if dm.dev() == src.dev() && dm.ino() == src.ino() {
-            return Err(format!("'{d}' and '{d}' are the same file"));
+        if dm.dev() == meta.dev() && dm.ino() == meta.ino() {
+            return Err(format!("'{}' and '{d}' are the same file", src.display()));
         }
         if self.s.no_clobber {
             return Ok(false);
@@ -155,7 +155,12 @@ impl<'a> Copier<'a> {
 
     fn hard_link(&mut self, first: &Path, dst: &Path) {
         let r = std::fs::symlink_metadata(first).map_err(|e| io_errstr(&e));
-        let r = r.and_then(|m| self.clear(&m, dst)).and_then(|go| {
+        if let (Ok(f), Ok(d)) = (&r, std::fs::symlink_metadata(dst)) {
+            if f.dev() == d.dev() && f.ino() == d.ino() {
+                return; // already that link (a copy made again over itself)
+            }
+        }
+        let r = r.and_then(|m| self.clear(first, &m, dst)).and_then(|go| {
             if go {
                 std::fs::hard_link(first, dst).map_err(|e| {
                     format!(
@@ -183,7 +188,7 @@ impl<'a> Copier<'a> {
                 io_errstr(&e)
             )
         })?;
-        if !self.clear(meta, dst)? {
+        if !self.clear(src, meta, dst)? {
             return Ok(false);
         }
         std::os::unix::fs::symlink(&target, dst).map_err(|e| {
@@ -197,8 +202,8 @@ impl<'a> Copier<'a> {
     }
 
     /// -r: a FIFO, device or socket is made anew (mknod), not read.
-    fn special(&mut self, meta: &Metadata, dst: &Path) -> Result<bool, String> {
-        if !self.clear(meta, dst)? {
+    fn special(&mut self, src: &Path, meta: &Metadata, dst: &Path) -> Result<bool, String> {
+        if !self.clear(src, meta, dst)? {
             return Ok(false);
         }
         let c = std::ffi::CString::new(dst.as_os_str().as_bytes()).unwrap_or_default();
