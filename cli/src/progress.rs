@@ -26,6 +26,9 @@ fn layout(width: usize, known_total: bool) -> (String, usize) {
     if !known_total {
         // stdin or a pipe: no size, so no bar, percentage or ETA.
         let fixed = 10 + 1 + 13;
+        if w <= fixed {
+            return (RATE.to_string(), 0); // 13 columns: w >= 19 here
+        }
         let name = w.saturating_sub(fixed + 1);
         let t = "{binary_bytes:>10!} ".to_string() + RATE;
         return match name {
