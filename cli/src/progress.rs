@@ -163,6 +163,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f` (a prompt) with the bar off the screen.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(b) => b.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Leaves the last state of the bar on its line; later messages start
     /// on a line of their own.
     pub fn finish(&self) {

@@ -51,6 +51,17 @@ fn both(dir: &Path, args: &[&str], uid: Option<u32>) -> Output {
     );
     let (cm, zm) = (cm.join("\n"), zm.join("\n"));
     assert_eq!(zm.replace("out", "ref"), cm, "cp {args:?}: messages");
+    // -v lines, in any order (cp lists a directory in readdir order).
+    let lines = |o: &Output| {
+        let mut v: Vec<String> = stdout_str(o).lines().map(str::to_string).collect();
+        v.sort();
+        v.join("\n")
+    };
+    assert_eq!(
+        lines(&z).replace("out", "ref"),
+        lines(&c),
+        "cp {args:?}: stdout"
+    );
     z
 }
 
@@ -99,6 +110,7 @@ fn trees_as_root_match_coreutils() {
         (&["-a", "--sparse=always", "src", "{}"][..], true),
         (&["-a", "--sparse=never", "src", "{}"][..], true),
         (&["-a", "--reflink=never", "src", "{}"][..], true),
+        (&["-av", "src", "{}"][..], true),
         (&["-r", "--preserve=mode,ownership", "src", "{}"][..], false),
     ] {
         fresh(d);
@@ -196,6 +208,7 @@ fn errors_match_coreutils() {
         (&["secret", "{}/s"][..], nobody),                 // no permission to read
         (&["file", "locked/f"][..], nobody),               // no permission to write
         (&["-n", "file", "{}/f"][..], None),               // -n: kept, status 0
+        (&["-iv", "file", "{}/f"][..], None),              // -i, no answer: kept
         (&["--reflink=always", "file", "{}/r"][..], None), // tmpfs/ext4 cannot clone
     ] {
         both(d, args, uid);

@@ -46,9 +46,12 @@ fn is_write_error(e: i32) -> bool {
 
 /// -i: asks on stderr, reads a line on stdin; y or Y goes on.
 fn confirm(progress: &Progress, dst: &Path) -> bool {
-    progress.say(&format!("zcopy cp: overwrite '{}'? ", dst.display()));
     let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
+    progress.suspend(|| {
+        // The answer goes on the prompt's line, as with cp.
+        eprint!("zcopy cp: overwrite '{}'? ", dst.display());
+        let _ = std::io::stdin().lock().read_line(&mut line);
+    });
     matches!(line.trim_start().chars().next(), Some('y' | 'Y'))
 }
 

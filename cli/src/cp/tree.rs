@@ -91,7 +91,7 @@ impl<'a> Copier<'a> {
         let key = (meta.dev(), meta.ino());
         if self.s.links && meta.nlink() > 1 {
             if let Some(first) = self.links.get(&key).cloned() {
-                return self.hard_link(&first, dst);
+                return self.hard_link(src, &first, dst);
             }
         }
         let ft = meta.file_type();
@@ -153,7 +153,7 @@ impl<'a> Copier<'a> {
         Ok(true)
     }
 
-    fn hard_link(&mut self, first: &Path, dst: &Path) {
+    fn hard_link(&mut self, src: &Path, first: &Path, dst: &Path) {
         let r = std::fs::symlink_metadata(first).map_err(|e| io_errstr(&e));
         if let (Ok(f), Ok(d)) = (&r, std::fs::symlink_metadata(dst)) {
             if f.dev() == d.dev() && f.ino() == d.ino() {
@@ -175,7 +175,7 @@ impl<'a> Copier<'a> {
         });
         match r {
             Err(m) => self.report(&m),
-            Ok(true) if self.s.verbose => file::verbose(first, dst),
+            Ok(true) if self.s.verbose => file::verbose(src, dst),
             Ok(_) => {}
         }
     }
