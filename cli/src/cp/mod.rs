@@ -3,6 +3,7 @@
 //! --stats line.
 
 mod attrs;
+mod dir;
 mod file;
 mod opts;
 mod reflink;
