@@ -89,6 +89,9 @@ pub struct CpArgs {
     /// always follow symbolic links in SOURCE
     #[arg(short = 'L', long)]
     pub dereference: bool,
+    /// follow the symbolic links named on the command line only
+    #[arg(short = 'H')]
+    pub h: bool,
     /// same as --preserve=mode,ownership,timestamps
     #[arg(short = 'p')]
     pub p: bool,

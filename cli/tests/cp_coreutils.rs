@@ -107,6 +107,7 @@ fn trees_as_root_match_coreutils() {
         (&["-r", "src", "{}"][..], false),
         (&["-R", "-p", "src", "{}"][..], true),
         (&["-rL", "src", "{}"][..], false),
+        (&["-RH", "src", "{}"][..], false),
         (&["-a", "--sparse=always", "src", "{}"][..], true),
         (&["-a", "--sparse=never", "src", "{}"][..], true),
         (&["-a", "--reflink=never", "src", "{}"][..], true),
@@ -116,6 +117,14 @@ fn trees_as_root_match_coreutils() {
         fresh(d);
         both(d, args, None);
         same_trees(d, times, &format!("cp {args:?}"));
+    }
+    // A link to the tree named on the command line: -H follows it (and no
+    // other), -r alone copies the link itself.
+    sh(d, "ln -s src srclink");
+    for args in [&["-RH", "srclink", "{}"][..], &["-r", "srclink", "{}"][..]] {
+        fresh(d);
+        both(d, args, None);
+        same_trees(d, false, &format!("cp {args:?}"));
     }
     // Copying into an existing directory, and again over the copy.
     fresh(d);
@@ -191,7 +200,7 @@ fn errors_match_coreutils() {
         "mkdir -p dir/sub loop/a ref out; echo data > file; echo x > ref/f; echo x > out/f
          ln -s .. loop/a/up; chmod 777 . ref out
          echo secret > secret; chmod 600 secret
-         mkdir locked; chmod 555 locked",
+         mkdir locked; chmod 555 locked; ln -s nowhere dangling",
     );
     let nobody = Some(NOBODY);
     for (args, uid) in [
@@ -205,6 +214,7 @@ fn errors_match_coreutils() {
         (&["-T", "file", "dir"][..], None),                // file onto a directory
         (&["-t", "file", "dir"][..], None),                // -t not a directory
         (&["file", "nosuchdir/x"][..], None),              // no such directory
+        (&["file", "dangling"][..], None),                 // through a dangling link
         (&["secret", "{}/s"][..], nobody),                 // no permission to read
         (&["file", "locked/f"][..], nobody),               // no permission to write
         (&["-n", "file", "{}/f"][..], None),               // -n: kept, status 0

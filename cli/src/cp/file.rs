@@ -101,6 +101,10 @@ pub fn copy(
 ) -> Result<Done, String> {
     let (sp, dp) = (src.display(), dst.display());
     let existing = std::fs::metadata(dst).ok();
+    if existing.is_none() && std::fs::symlink_metadata(dst).is_ok_and(|m| m.is_symlink()) {
+        // cp will not make a file where a dangling link points.
+        return Err(format!("not writing through dangling symlink '{dp}'"));
+    }
     if let Some(dm) = &existing {
         if dm.dev() == meta.dev() && dm.ino() == meta.ino() {
             return Err(format!("'{sp}' and '{dp}' are the same file"));

@@ -10,7 +10,8 @@ pub enum Deref {
     Always,
     /// -P, -d, -a, and -r/-R without -L: none (copied as links).
     Never,
-    /// No -r: the operands' own (a plain cp copies what a link points to).
+    /// -H, or no -r: the operands' own (a plain cp copies what a link
+    /// points to).
     Operands,
 }
 
@@ -65,6 +66,9 @@ impl Settings {
         }
         if a.archive || a.d || a.no_dereference {
             s.deref = Deref::Never;
+        }
+        if a.h {
+            s.deref = Deref::Operands;
         }
         if a.dereference {
             s.deref = Deref::Always;
