@@ -6,7 +6,7 @@
 
 use crate::args::{CatArgs, Fail, Global};
 use crate::early;
-use crate::progress::{pump, Progress};
+use crate::progress::{fit, pump, Progress};
 use crate::stats::{mb_per_s, method, print_pool};
 use crate::{errstr, io_errstr};
 use std::fs::File;
@@ -138,14 +138,17 @@ pub fn run(g: &Global, a: &CatArgs) -> Result<(), Fail> {
         }
         if g.stats {
             let took = t0.elapsed();
-            progress.say(&format!(
-                "zcopy cat: '{}': {} bytes, {:.3} s, {:.1} MB/s, method {}",
-                if file.is_some() { shown } else { "stdin" },
+            let rest = format!(
+                ": {} bytes, {:.3} s, {:.1} MB/s, method {}",
                 t.written,
                 took.as_secs_f64(),
                 mb_per_s(t.written as u64, took),
                 method(t.method)
-            ));
+            );
+            // Under 100 columns: a long path gives up its start.
+            let room = 99usize.saturating_sub("zcopy cat: ''".len() + rest.chars().count());
+            let name = fit(if file.is_some() { shown } else { "stdin" }, room);
+            progress.say(&format!("zcopy cat: '{name}'{rest}"));
         }
     }
     progress.finish();

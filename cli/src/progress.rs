@@ -65,7 +65,7 @@ fn layout(width: usize, known_total: bool) -> (String, usize) {
 }
 
 /// The last `n` columns of `name` ("…" marks a cut), or nothing for n = 0.
-fn fit(name: &str, n: usize) -> String {
+pub fn fit(name: &str, n: usize) -> String {
     let chars: Vec<char> = name.chars().collect();
     if chars.len() <= n {
         return name.to_string();

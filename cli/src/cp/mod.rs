@@ -83,8 +83,9 @@ fn destination(src: &str, target: &str) -> PathBuf {
 }
 
 /// The bytes of regular files the copy will read, for the bar's ETA (only
-/// walked when the bar is drawn).
-fn total_bytes(s: &Settings, p: &Path, operand: bool) -> u64 {
+/// walked when the bar is drawn). `seen`: the directories on the way down,
+/// so that a followed link back up (-L) ends the walk as it ends the copy.
+fn total_bytes(s: &Settings, p: &Path, operand: bool, seen: &mut Vec<(u64, u64)>) -> u64 {
     let m = if s.follow(operand) {
         std::fs::metadata(p)
     } else {
@@ -92,13 +93,18 @@ fn total_bytes(s: &Settings, p: &Path, operand: bool) -> u64 {
     };
     match m {
         Ok(m) if m.is_file() => m.size(),
-        Ok(m) if m.is_dir() && s.recursive => std::fs::read_dir(p)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .map(|e| total_bytes(s, &e.path(), false))
-                    .sum()
-            })
-            .unwrap_or(0),
+        Ok(m) if m.is_dir() && s.recursive && !seen.contains(&(m.dev(), m.ino())) => {
+            seen.push((m.dev(), m.ino()));
+            let mut sum = 0;
+            if let Ok(rd) = std::fs::read_dir(p) {
+                // Invariant: sum holds the entries read so far.
+                for e in rd.filter_map(Result::ok) {
+                    sum += total_bytes(s, &e.path(), false, seen);
+                }
+            }
+            seen.pop();
+            sum
+        }
         _ => 0,
     }
 }
@@ -107,12 +113,11 @@ pub fn run(g: &Global, a: &CpArgs) -> Result<(), Fail> {
     let s = Settings::new(g, a)?;
     let (sources, target, into_dir) = operands(a)?;
     let total = if s.progress && std::io::stderr().is_terminal() {
-        Some(
-            sources
-                .iter()
-                .map(|p| total_bytes(&s, Path::new(p), true))
-                .sum(),
-        )
+        let mut seen = Vec::new();
+        let sizes = sources
+            .iter()
+            .map(|p| total_bytes(&s, Path::new(p), true, &mut seen));
+        Some(sizes.sum())
     } else {
         None
     };
