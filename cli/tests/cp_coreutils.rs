@@ -200,7 +200,8 @@ fn errors_match_coreutils() {
         "mkdir -p dir/sub loop/a ref out; echo data > file; echo x > ref/f; echo x > out/f
          ln -s .. loop/a/up; chmod 777 . ref out
          echo secret > secret; chmod 600 secret
-         mkdir locked; chmod 555 locked; ln -s nowhere dangling",
+         mkdir locked; chmod 555 locked; ln -s nowhere dangling
+         for d in ref out; do echo old > $d/ro; chmod 444 $d/ro; done",
     );
     let nobody = Some(NOBODY);
     for (args, uid) in [
@@ -215,6 +216,8 @@ fn errors_match_coreutils() {
         (&["-t", "file", "dir"][..], None),                // -t not a directory
         (&["file", "nosuchdir/x"][..], None),              // no such directory
         (&["file", "dangling"][..], None),                 // through a dangling link
+        (&["file", "{}/ro"][..], nobody),                  // a read-only file: refused
+        (&["-f", "file", "{}/ro"][..], nobody),            // -f: removed, made anew
         (&["secret", "{}/s"][..], nobody),                 // no permission to read
         (&["file", "locked/f"][..], nobody),               // no permission to write
         (&["-n", "file", "{}/f"][..], None),               // -n: kept, status 0
@@ -223,6 +226,9 @@ fn errors_match_coreutils() {
     ] {
         both(d, args, uid);
     }
-    sh(d, "test \"$(cat out/f)\" = x");
+    sh(
+        d,
+        "test \"$(cat out/f)\" = x; test \"$(cat out/ro)\" = data",
+    );
     assert_eq!(std::fs::read(d.join("file")).unwrap(), b"data\n");
 }
