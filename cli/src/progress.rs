@@ -187,14 +187,24 @@ const CHUNK: i64 = 8 << 20;
 /// in chunks when a progress bar is shown. Returns the bytes moved, the
 /// last method that moved bytes, and the errno that ended it (0 at EOF).
 pub fn pump(dst: i32, src: i32, progress: &mut Progress) -> Transfer {
+    pump_with(dst, src, progress, zcopy::dispatch::copy)
+}
+
+/// `pump` with another copy call of zcopy_copy's shape (dst, src, limit).
+pub fn pump_with(
+    dst: i32,
+    src: i32,
+    progress: &mut Progress,
+    copy: fn(i32, i32, i64) -> Transfer,
+) -> Transfer {
     if !progress.on() {
-        return zcopy::dispatch::copy(dst, src, ZCOPY_ALL);
+        return copy(dst, src, ZCOPY_ALL);
     }
     let mut total = Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
     // Invariant: total holds every chunk so far; a chunk that moved nothing
     // without an error is end of file.
     loop {
-        let t = zcopy::dispatch::copy(dst, src, CHUNK);
+        let t = copy(dst, src, CHUNK);
         total.written += t.written;
         if t.written > 0 || total.method == ZCOPY_METHOD_NONE {
             total.method = t.method;

@@ -5,7 +5,7 @@
 use super::opts::Settings;
 use super::reflink;
 use crate::args::When;
-use crate::progress::{pump, Progress};
+use crate::progress::{pump, pump_with, Progress};
 use crate::stats::data_bytes;
 use crate::{errstr, io_errstr};
 use std::fs::{File, Metadata, OpenOptions};
@@ -144,7 +144,10 @@ pub fn copy(
         }
     }
     progress.set_file(&sp.to_string());
-    let t = pump(out, inp, progress);
+    let t = match s.reflink {
+        When::Never => pump_with(out, inp, progress, reflink::copy_no_clone),
+        _ => pump(out, inp, progress),
+    };
     if t.error != 0 {
         return Err(if is_write_error(t.error) {
             format!("error writing '{dp}': {}", errstr(t.error))
