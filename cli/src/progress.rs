@@ -6,7 +6,7 @@
 //! the line never wraps: every field has a fixed width and the file name
 //! gets what is left, cut at its start (the end of a path says the most).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 use zcopy::transfer::Transfer;
@@ -15,23 +15,41 @@ use zcopy::{ZCOPY_ALL, ZCOPY_METHOD_NONE};
 /// Fixed-width fields (indicatif pads and, with `!`, cuts to the width).
 const PCT: &str = "{percent:>3}%";
 const RATE: &str = "{binary_bytes_per_sec:>13!}";
+/// The rate in at most 7 columns ("1023K/s", "12.3G/s"): see `short_rate`.
+const SHORT_RATE: &str = "{short_rate:>7!}";
 const ETA: &str = "ETA {eta:>4!}";
 const BYTES: &str = "{binary_bytes:>10!}/{binary_total_bytes:<10!}";
 
+/// Bytes per second in binary units, in at most 7 columns.
+fn short_rate(per_sec: f64) -> String {
+    let mut v = per_sec.max(0.0);
+    let mut unit = 0;
+    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+    // Invariant: v is per_sec in UNITS[unit].
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v < 10.0 && unit > 0 {
+        format!("{v:.1}{}/s", UNITS[unit])
+    } else {
+        format!("{v:.0}{}/s", UNITS[unit])
+    }
+}
+
 /// A layout for `width` columns: the template and the columns left for the
 /// file name. The line stays one column short of the width, so that the
-/// cursor never sits past the edge (where some terminals wrap).
+/// cursor never sits past the edge (where some terminals wrap). Rate and
+/// ETA are kept at every width from 20 up; the bar and the name take what
+/// the fixed fields leave.
 fn layout(width: usize, known_total: bool) -> (String, usize) {
     let w = width.saturating_sub(1);
     if !known_total {
         // stdin or a pipe: no size, so no bar, percentage or ETA.
-        let fixed = 10 + 1 + 13;
-        if w <= fixed {
-            return (RATE.to_string(), 0); // 13 columns: w >= 19 here
-        }
-        let name = w.saturating_sub(fixed + 1);
-        let t = "{binary_bytes:>10!} ".to_string() + RATE;
-        return match name {
+        let fixed = 10 + 1 + 7;
+        let t = "{binary_bytes:>10!} ".to_string() + SHORT_RATE;
+        return match w.saturating_sub(fixed + 1) {
+            _ if w <= fixed => (SHORT_RATE.to_string(), 0),
             0..=3 => (t, 0),
             n => (format!("{{msg:{n}!}} {t}"), n),
         };
@@ -51,15 +69,20 @@ fn layout(width: usize, known_total: bool) -> (String, usize) {
         return (t, n);
     }
     if w >= 39 {
-        // name bar pct ETA
-        let bar = 10;
-        let n = w - 1 - (bar + 1 + 4 + 1 + 8);
-        let t = format!("{{msg:{n}!}} {{bar:{bar}}} {PCT} {ETA}");
+        // name bar pct rate ETA: 23 fixed columns and 4 spaces
+        let bar = (w - 27) / 3;
+        let n = w - 27 - bar;
+        let t = format!("{{msg:{n}!}} {{bar:{bar}}} {PCT} {SHORT_RATE} {ETA}");
         return (t, n);
     }
     if w >= 19 {
-        let bar = w - (1 + 4 + 1 + 8);
-        return (format!("{{bar:{bar}}} {PCT} {ETA}"), 0);
+        // bar pct rate ETA (its number only): 16 fixed columns, 3 spaces
+        let bar = w - 19;
+        let t = format!("{PCT} {SHORT_RATE} {{eta:>4!}}");
+        return match bar {
+            0 => (t, 0),
+            b => (format!("{{bar:{b}}} {t}"), 0),
+        };
     }
     (PCT.to_string(), 0)
 }
@@ -126,7 +149,10 @@ impl Progress {
         let Some(bar) = &self.bar else { return };
         let (template, cols) = layout(width, self.known_total);
         if let Ok(style) = ProgressStyle::with_template(&template) {
-            bar.set_style(style.progress_chars("=> "));
+            let rate = |st: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = out.write_str(&short_rate(st.per_sec()));
+            };
+            bar.set_style(style.with_key("short_rate", rate).progress_chars("=> "));
         }
         self.width = width;
         self.name_cols = cols;
@@ -229,6 +255,7 @@ mod tests {
             for (k, v) in [
                 ("{percent:>3}%", 4),
                 ("{binary_bytes_per_sec:>13!}", 13),
+                ("{short_rate:>7!}", 7),
                 ("{eta:>4!}", 4),
                 ("{binary_bytes:>10!}", 10),
                 ("{binary_total_bytes:<10!}", 10),
@@ -257,6 +284,18 @@ mod tests {
             }
         }
         assert_eq!(fit("abcdef", 4), "…def");
+        for r in [
+            0.0,
+            9.99,
+            1023.0,
+            1024.0 * 1023.9,
+            1e9,
+            12.3 * (1u64 << 30) as f64,
+            1e15,
+        ] {
+            assert!(short_rate(r).chars().count() <= 7, "{r}: {}", short_rate(r));
+        }
+        assert_eq!(short_rate(1.5 * 1048576.0), "1.5M/s");
         assert_eq!(fit("abc", 4), "abc");
     }
 }
