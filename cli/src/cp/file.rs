@@ -124,7 +124,14 @@ pub fn copy(
     let output = open_destination(s, dst, meta.mode() & 0o777, existing.is_some())
         .map_err(|e| format!("cannot create regular file '{dp}': {}", io_errstr(&e)))?;
     let (out, inp) = (output.as_raw_fd(), input.as_raw_fd());
-    if meta.is_file() && s.reflink != When::Never {
+    // auto clones only when the holes are to stay as they are: a clone
+    // shares the source's layout, which --sparse=always/never would change.
+    let clone = match s.reflink {
+        When::Always => true,
+        When::Auto => s.sparse == When::Auto,
+        When::Never => false,
+    };
+    if meta.is_file() && clone {
         match reflink::clone(out, inp) {
             Ok(()) => {
                 progress.add(meta.len());
