@@ -138,11 +138,16 @@ fn trees_as_root_match_coreutils() {
         same_trees(d, true, "cp -a SRC... DIR, twice");
     }
     // Single files: -p keeps an owner, a plain cp gives the file to root.
-    for args in [&["-p", "src/suid", "{}"][..], &["src/suid", "{}"][..]] {
+    // -L --preserve=all: the xattrs and times of what the link points to.
+    for args in [
+        &["-p", "src/suid", "{}"][..],
+        &["src/suid", "{}"][..],
+        &["-L", "--preserve=all", "src/link", "{}"][..],
+    ] {
         fresh(d);
         sh(d, "mkdir ref out");
         both(d, args, None);
-        same_trees(d, args[0] == "-p", &format!("cp {args:?}"));
+        same_trees(d, args.len() > 2, &format!("cp {args:?}"));
     }
 }
 

@@ -1,8 +1,10 @@
 //! What -p, -a and --preserve keep: owner, mode bits, extended attributes
 //! and times, set in that order (chown clears setuid bits, so the mode
 //! comes after it; any later change would move the times, so they come
-//! last). Paths are used without following a final symlink, so one code
-//! serves files, directories, links and special files.
+//! last). Paths are used, so one code serves files, directories, links and
+//! special files: a symlink copied as a link is changed itself (lchown,
+//! l*xattr, AT_SYMLINK_NOFOLLOW); for anything else links are followed
+//! (a source named through a followed link, a destination cp wrote through).
 
 use super::opts::Settings;
 use crate::io_errstr;
@@ -50,15 +52,18 @@ pub fn apply(s: &Settings, src: &Path, meta: &Metadata, dst: &Path, new_dir: boo
     let mut errors = Vec::new();
     let link = meta.file_type().is_symlink();
     let d = cpath(dst);
+    // A link is changed itself; anything else through the path, which is
+    // a link only where cp wrote through an existing one.
+    let chown = if link { libc::lchown } else { libc::chown };
     let mut owned = true;
     if s.ownership {
         // SAFETY: d is a NUL-terminated path that outlives the call.
-        let r = check(unsafe { libc::lchown(d.as_ptr(), meta.uid(), meta.gid()) });
+        let r = check(unsafe { chown(d.as_ptr(), meta.uid(), meta.gid()) });
         if let Err(e) = r {
             owned = false;
             // Not root: keep at least the group, when the user is in it.
             // SAFETY: as above; -1 leaves the owner as it is.
-            let g = check(unsafe { libc::lchown(d.as_ptr(), u32::MAX, meta.gid()) });
+            let g = check(unsafe { chown(d.as_ptr(), u32::MAX, meta.gid()) });
             // cp says nothing when a user cannot give a file away (EPERM),
             // even under --preserve=ownership.
             let denied = matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL));
@@ -89,7 +94,7 @@ pub fn apply(s: &Settings, src: &Path, meta: &Metadata, dst: &Path, new_dir: boo
         }
     }
     if s.xattr {
-        if let Err(e) = copy_xattrs(src, dst) {
+        if let Err(e) = copy_xattrs(src, dst, !link) {
             failed(s, "extended attributes", dst, &e, &mut errors);
         }
     }
@@ -108,7 +113,7 @@ pub fn apply(s: &Settings, src: &Path, meta: &Metadata, dst: &Path, new_dir: boo
                 libc::AT_FDCWD,
                 d.as_ptr(),
                 times.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
+                if link { libc::AT_SYMLINK_NOFOLLOW } else { 0 },
             )
         };
         if let Err(e) = check(r) {
@@ -141,12 +146,41 @@ fn fetch(f: impl Fn(*mut libc::c_void, usize) -> isize) -> std::io::Result<Vec<u
     }
 }
 
-/// Every extended attribute of `src` onto `dst` (neither link followed).
+type ListFn = unsafe extern "C" fn(*const libc::c_char, *mut libc::c_char, usize) -> isize;
+type GetFn = unsafe extern "C" fn(
+    *const libc::c_char,
+    *const libc::c_char,
+    *mut libc::c_void,
+    usize,
+) -> isize;
+type SetFn = unsafe extern "C" fn(
+    *const libc::c_char,
+    *const libc::c_char,
+    *const libc::c_void,
+    usize,
+    libc::c_int,
+) -> libc::c_int;
+
+/// Every extended attribute of `src` onto `dst`, through links or of the
+/// links themselves (`follow`).
 /// A file system without xattrs (ENOTSUP on the source) has none to copy.
-fn copy_xattrs(src: &Path, dst: &Path) -> std::io::Result<()> {
+fn copy_xattrs(src: &Path, dst: &Path, follow: bool) -> std::io::Result<()> {
     let (s, d) = (cpath(src), cpath(dst));
+    let (list, get, set) = if follow {
+        (
+            libc::listxattr as ListFn,
+            libc::getxattr as GetFn,
+            libc::setxattr as SetFn,
+        )
+    } else {
+        (
+            libc::llistxattr as ListFn,
+            libc::lgetxattr as GetFn,
+            libc::lsetxattr as SetFn,
+        )
+    };
     // SAFETY: s is a NUL-terminated path; buf/len come from fetch.
-    let names = match fetch(|b, n| unsafe { libc::llistxattr(s.as_ptr(), b.cast(), n) }) {
+    let names = match fetch(|b, n| unsafe { list(s.as_ptr(), b.cast(), n) }) {
         Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
         r => r?,
     };
@@ -154,12 +188,10 @@ fn copy_xattrs(src: &Path, dst: &Path) -> std::io::Result<()> {
     for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let cname = CString::new(name).unwrap_or_default();
         // SAFETY: paths and name are NUL-terminated; buf/len from fetch.
-        let value = fetch(|b, n| unsafe { libc::lgetxattr(s.as_ptr(), cname.as_ptr(), b, n) });
+        let value = fetch(|b, n| unsafe { get(s.as_ptr(), cname.as_ptr(), b, n) });
         let r = value.and_then(|v| {
             // SAFETY: v is a live buffer of v.len() bytes.
-            check(unsafe {
-                libc::lsetxattr(d.as_ptr(), cname.as_ptr(), v.as_ptr().cast(), v.len(), 0)
-            })
+            check(unsafe { set(d.as_ptr(), cname.as_ptr(), v.as_ptr().cast(), v.len(), 0) })
         });
         // Go on with the others; the first failure is the one reported.
         if let Err(e) = r {
