@@ -1,101 +1,82 @@
 //! `zcopy`: the zcopy library from a shell.
 //!
 //! ```text
-//! zcopy cp [-p] [--stats] [--progress] SRC... DST
-//! zcopy cat [--stats] [--progress] [FILE...]
-//! zcopy relay [--stats] [--idle-timeout S] [--close-both] [--threads N]
-//!             [HOST]:PORT HOST:PORT
+//! zcopy [--stats] [--progress] cp [-aRrpfinvTLPd] [--preserve=LIST] SRC... DST
+//! zcopy [--stats] [--progress] cat [FILE...]
+//! zcopy [--stats] relay [--idle-timeout S] [--close-both] [--threads N]
+//!       [HOST]:PORT HOST:PORT
 //! ```
 //!
-//! One module per job: `args` (the command line), `progress` (the bar, the
-//! copy loop that feeds it, the --stats lines), and one per command (`cp`,
-//! `cat`, `relay`). Exit status: 0 success, 1 failure (the message on
-//! stderr names the path or address), 2 usage error.
+//! One module per job: `args` (the command line, for clap), `early` (what
+//! the process inherited), `progress` (the bar and the copy loop that feeds
+//! it), `stats` (the --stats figures) and one per command. Exit status: 0
+//! success, 1 failure (the message on stderr names the path or address), 2
+//! usage error.
 
 mod args;
 mod cat;
 mod cp;
+mod early;
 mod progress;
 mod relay;
+mod stats;
 
-use args::{Fail, Opts};
+use args::{Cli, Cmd, Fail};
+use clap::error::ErrorKind;
+use clap::Parser;
 use std::process::ExitCode;
 
-const MAIN_HELP: &str = "\
-zcopy - copy data with splice, sendfile and copy_file_range (zcopy library)
+/// The command a usage error belongs to: the first operand naming one.
+fn command_named(argv: &[String]) -> Option<&'static str> {
+    let first = argv.iter().skip(1).find(|a| !a.starts_with('-'))?;
+    ["cp", "cat", "relay"].into_iter().find(|c| c == first)
+}
 
-Usage:
-  zcopy cp [-p] [--stats] [--progress] SRC DST
-  zcopy cp [-p] [--stats] [--progress] SRC... DIR
-  zcopy cat [--stats] [--progress] [FILE...]
-  zcopy relay [--stats] [--idle-timeout SECONDS] [--close-both] [--threads N]
-              [HOST]:PORT HOST:PORT
-  zcopy --version
-  zcopy COMMAND --help
-
-Commands:
-  cp      copy files as cp does (holes kept; -p keeps mode and times)
-  cat     write files (none, or -, for stdin) to stdout
-  relay   a bidirectional TCP proxy (zcopy_relay, or the engine)
-
-Options (every command):
-  --stats      print the method used, bytes, MB/s and pipe pool counters
-               on stderr
-  --progress   a progress bar on stderr when stderr is a terminal (cp, cat)
-  -h, --help   this help, or a command's help
-
-Exit status: 0 success, 1 failure, 2 usage error.
-";
-
-/// A command's entry point.
-type Command = fn(&Opts) -> Result<(), Fail>;
-
-/// The second line of every usage error (the first says what is wrong).
-const TRY: &str = "Try 'zcopy --help' for more information.";
-
-/// A usage error: one line naming the command, the hint, exit status 2.
+/// A usage error: one line saying what is wrong, then where to read more
+/// (the command's own help when there is a command), exit status 2.
 fn usage_error(cmd: Option<&str>, msg: &str) -> ExitCode {
     match cmd {
-        Some(c) => eprintln!("zcopy {c}: {msg}\n{TRY}"),
-        None => eprintln!("zcopy: {msg}\n{TRY}"),
+        Some(c) => eprintln!("zcopy {c}: {msg}\nTry 'zcopy {c} --help' for more information."),
+        None => eprintln!("zcopy: {msg}\nTry 'zcopy --help' for more information."),
     }
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = argv.first() else {
-        return usage_error(None, "missing command (cp, cat or relay)");
-    };
-    let (help, run): (&str, Command) = match cmd.as_str() {
-        "-h" | "--help" | "help" => {
-            print!("{MAIN_HELP}");
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        "-V" | "--version" => {
-            println!(
-                "zcopy {} (library {})",
-                env!("CARGO_PKG_VERSION"),
-                zcopy::VERSION
-            );
-            return ExitCode::SUCCESS;
+        Err(e) => {
+            // clap's first line, without its "error: " and the usage block
+            // that follows: the help is one command away.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let msg = first.strip_prefix("error: ").unwrap_or(first);
+            return usage_error(command_named(&argv), msg);
         }
-        "cp" => (cp::HELP, cp::run),
-        "cat" => (cat::HELP, cat::run),
-        "relay" => (relay::HELP, relay::run),
-        other => return usage_error(None, &format!("unknown command '{other}'")),
     };
-    let opts = match args::parse(cmd, &argv[1..]) {
-        Ok(o) => o,
-        Err(e) => return usage_error(Some(cmd), &e),
-    };
-    if opts.help {
-        print!("{help}");
+    if cli.version {
+        println!(
+            "zcopy {} (library {})",
+            env!("CARGO_PKG_VERSION"),
+            zcopy::VERSION
+        );
         return ExitCode::SUCCESS;
     }
-    match run(&opts) {
+    let g = cli.global;
+    let (name, result) = match cli.command {
+        None => return usage_error(None, "missing command (cp, cat or relay)"),
+        Some(Cmd::Cp(a)) => ("cp", cp::run(&g, &a)),
+        Some(Cmd::Cat(a)) => ("cat", cat::run(&g, &a)),
+        Some(Cmd::Relay(a)) => ("relay", relay::run(&g, &a)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Fail::Usage(m)) => usage_error(Some(cmd), &m),
+        Err(Fail::Usage(m)) => usage_error(Some(name), &m),
         Err(Fail::Error) => ExitCode::from(1),
     }
 }

@@ -5,7 +5,7 @@
 mod addr;
 mod conn;
 
-use crate::args::{Fail, Opts};
+use crate::args::{Fail, Global, RelayArgs};
 use crate::io_errstr;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -13,44 +13,17 @@ use std::time::Duration;
 use zcopy::engine::Engine;
 use zcopy::{Options, ZCOPY_OPT_CLOSE_BOTH};
 
-pub const HELP: &str = "\
-Usage: zcopy relay [--stats] [--idle-timeout SECONDS] [--close-both]
-                   [--threads N] [HOST]:PORT HOST:PORT
-
-Accepts TCP connections on the first [HOST]:PORT (no HOST: every address;
-port 0 picks a free one; the address is printed on stderr) and connects
-each to the second HOST:PORT (no HOST: this machine). HOST is a name, an
-IPv4 address or an IPv6 one in brackets; names are looked up once, at the
-start, and a name that does not resolve is an error (exit 1).
-
-Both directions move at once with splice through the library's pipe pool
-(zcopy_relay): at end of stream the other side gets a half-close (shutdown
-of its write side) and the other direction goes on; both sockets close
-when both directions are done, or at once when either side fails. Each
-connection has a thread of its own, unless --threads is given. Runs until
-killed.
-
-  --idle-timeout SECONDS  close a connection that moved no byte either way
-                          for SECONDS (decimals allowed)
-  --close-both            the first end of stream closes both directions
-  --threads N             relay every connection on an engine of N threads
-                          (0: one per CPU) instead of a thread each
-  --stats                 per connection bytes each way, duration, MB/s,
-                          why it ended, engine and pool counters on stderr
-  -h, --help              this help
-";
-
-pub fn run(o: &Opts) -> Result<(), Fail> {
-    let [listen, target] = &o.args[..] else {
+pub fn run(g: &Global, o: &RelayArgs) -> Result<(), Fail> {
+    let [listen, target] = &o.addresses[..] else {
         return Err(Fail::Usage(format!(
             "expected [HOST]:PORT HOST:PORT, got {} argument(s)",
-            o.args.len()
+            o.addresses.len()
         )));
     };
     let listen_addrs = addr::addresses("listen address", listen, true)?;
     let targets = addr::addresses("target address", target, false)?;
     let mut opts = Options {
-        idle_timeout_ms: o.idle_timeout_ms.unwrap_or(0),
+        idle_timeout_ms: o.idle_timeout.unwrap_or(0),
         ..Options::default()
     };
     if o.close_both {
@@ -77,7 +50,7 @@ pub fn run(o: &Opts) -> Result<(), Fail> {
     let shared = Arc::new(conn::Shared {
         targets,
         opts,
-        stats: o.stats,
+        stats: g.stats,
         engine,
     });
     // Invariant: every accepted connection has a thread, or was reported

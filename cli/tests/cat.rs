@@ -108,6 +108,16 @@ fn cat_to_a_socket() {
     // file -> socket is sendfile's case.
     assert!(err.contains("method sendfile"), "{err}");
     assert!(err.contains(&format!("total {} bytes", all.len())), "{err}");
+    // Concise: no line of zero pool counters (sendfile takes no pipe), no
+    // line as wide as a terminal.
+    assert!(!err.contains("pool:"), "{err}");
+    for l in err.lines() {
+        assert!(
+            l.chars().count() < 100,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
 }
 
 #[test]

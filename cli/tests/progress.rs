@@ -37,7 +37,7 @@ fn progress_bar_only_on_a_terminal() {
     let o = run_ok(Command::new("script").args(["-qec", &line, "/dev/null"]), T);
     let tty = stdout_str(&o);
     assert!(
-        tty.contains('\r') && tty.contains("100%") && tty.contains("MiB"),
+        tty.contains('\r') && tty.contains("100%") && tty.contains("B/s"),
         "{tty:?}"
     );
     assert!(std::fs::read(&dst).unwrap() == data);

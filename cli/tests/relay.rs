@@ -89,6 +89,13 @@ fn relay_carries_echo_traffic_with_stats() {
         );
         assert!(log.contains("ended: both ends closed"), "{mode:?}: {log}");
         assert!(log.contains("pool: idle"), "{mode:?}: {log}");
+        for l in log.lines() {
+            assert!(
+                l.chars().count() < 100,
+                "{mode:?}: {} columns: {l}",
+                l.chars().count()
+            );
+        }
         if !mode.is_empty() {
             assert!(log.contains("engine: threads 1, active "), "{log}");
         }

@@ -1,5 +1,7 @@
 //! `zcopy` with no command, --help, --version, and usage errors: one line
-//! saying what is wrong, then the hint, on stderr, exit status 2.
+//! saying what is wrong, then the hint (the command's own help when there
+//! is a command), on stderr, exit status 2. Global options before or after
+//! the command.
 
 mod support;
 
@@ -33,13 +35,18 @@ fn help_version_and_usage_errors() {
         vec!["bogus"],
         vec!["cp"],
         vec!["cp", "a"],
-        vec!["cp", "a", "b", "c"],
         vec!["cp", "--bogus", "a", "b"],
         vec!["cat", "-p"],
         vec!["relay", "127.0.0.1:0"],
         vec!["relay", "not-an-address", "127.0.0.1:1"],
         vec!["relay", "127.0.0.1:0", "127.0.0.1:http"],
         vec!["relay", "127.0.0.1:0", "127.0.0.1:65536"],
+        vec!["relay", "127.0.0.1:0", "127.0.0.1:0"],
+        vec!["relay", "127.0.0.1:0", ":0"],
+        vec!["cp", "--preserve=colour", "a", "b"],
+        vec!["cp", "--sparse=sometimes", "a", "b"],
+        vec!["cp", "-t", "/tmp", "-T", "a"],
+        vec!["cp", "-T", "a", "b", "c"],
         vec!["relay", "127.0.0.1:0", "127.0.0.1:1", "--idle-timeout"],
         vec!["relay", "--idle-timeout", "0", "127.0.0.1:0", "127.0.0.1:1"],
         vec!["relay", "--idle-timeout=-1", "127.0.0.1:0", "127.0.0.1:1"],
@@ -65,6 +72,63 @@ fn help_version_and_usage_errors() {
         let lines: Vec<&str> = err.lines().collect();
         assert_eq!(lines.len(), 2, "{args:?}: {err}");
         assert!(lines[0].starts_with("zcopy"), "{args:?}: {err}");
-        assert_eq!(lines[1], "Try 'zcopy --help' for more information.");
+        let hint = match args.first() {
+            Some(&c) if ["cp", "cat", "relay"].contains(&c) => format!("zcopy {c} --help"),
+            _ => "zcopy --help".to_string(),
+        };
+        assert_eq!(lines[1], format!("Try '{hint}' for more information."));
+        if hint != "zcopy --help" {
+            assert!(
+                lines[0].starts_with(&format!("zcopy {}: ", args[0])),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn global_options_before_or_after_the_command() {
+    let tmp = TempDir::new("cli-usage-global");
+    let src = tmp.path().join("a");
+    std::fs::write(&src, b"abc").unwrap();
+    for (i, args) in [
+        ["--stats", "cp", "SRC"],
+        ["cp", "--stats", "SRC"],
+        ["cp", "SRC", "--stats"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let dst = tmp.path().join(format!("b{i}"));
+        let mut c = zcopy();
+        for a in args {
+            c.arg(if *a == "SRC" {
+                src.as_os_str()
+            } else {
+                a.as_ref()
+            });
+        }
+        let o = run_ok(c.arg(&dst), T);
+        assert!(
+            stderr_str(&o).contains("3 bytes"),
+            "{args:?}: {}",
+            stderr_str(&o)
+        );
+        assert_eq!(std::fs::read(&dst).unwrap(), b"abc");
+    }
+    let o = run_ok(zcopy().args(["--progress", "cat"]).arg(&src), T);
+    assert_eq!(o.stdout, b"abc");
+    // A command's help names its own options.
+    let o = run_ok(zcopy().args(["cp", "--help"]), T);
+    for opt in [
+        "--archive",
+        "--recursive",
+        "--preserve",
+        "--no-clobber",
+        "--sparse",
+        "--reflink",
+        "--stats",
+    ] {
+        assert!(stdout_str(&o).contains(opt), "cp --help lacks {opt}");
     }
 }

@@ -19,6 +19,12 @@ pub fn addresses(what: &str, s: &str, listen: bool) -> Result<Vec<SocketAddr>, F
             "{what} '{s}': '{port}' is not a port number"
         )));
     };
+    if port == 0 && !listen {
+        // Port 0 means "any free port" to bind; nothing listens there.
+        return Err(Fail::Usage(format!(
+            "{what} '{s}': port 0 is no port to connect to"
+        )));
+    }
     let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(h) => h,
         None if host.is_empty() && listen => "0.0.0.0",

@@ -2,7 +2,7 @@
 //! zcopy_relay's semantics (in this thread, or on the engine), report.
 
 use super::addr::connect;
-use crate::progress::{mb_per_s, print_pool};
+use crate::stats::{human, mb_per_s, print_pool};
 use crate::{errstr, io_errstr};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
@@ -109,8 +109,10 @@ impl Ending {
             libc::ETIMEDOUT => "idle timeout".to_string(),
             e => errstr(e),
         };
+        // Two short lines rather than one of ~140 columns: who, then what.
+        eprintln!("zcopy relay: {peer} -> {target} ended: {why}");
         eprintln!(
-            "zcopy relay: {peer} <-> {target}: {} bytes to target, {} bytes to client, {:.3} s, {:.1} MB/s, ended: {why}",
+            "zcopy relay: {} bytes to target, {} bytes to client, {:.3} s, {:.1} MB/s",
             r.a_to_b,
             r.b_to_a,
             took.as_secs_f64(),
@@ -119,11 +121,11 @@ impl Ending {
         if let Some(e) = self.engine.as_ref().and_then(Weak::upgrade) {
             let s = e.stats();
             eprintln!(
-                "zcopy relay: engine: threads {}, active {}, finished {}, bytes {}, pipes in use {}",
+                "zcopy relay: engine: threads {}, active {}, finished {}, {}, pipes {}",
                 e.threads(),
                 s.active,
                 s.finished,
-                s.bytes,
+                human(s.bytes),
                 s.pipes_in_use
             );
         }

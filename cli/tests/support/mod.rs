@@ -8,6 +8,8 @@
 #[path = "../../../tests/support/mod.rs"]
 mod shared;
 
+pub mod tree;
+
 // Each test uses some of them; the rest are not "unused".
 #[allow(unused_imports)]
 pub use shared::files::{random_bytes, TempDir};
