@@ -138,6 +138,20 @@ def seconds(timeout: Any) -> Optional[float]:
     return None if math.isinf(timeout) else float(timeout)
 
 
+#: The largest idle_timeout_ms the C options hold; any longer timeout means
+#: "never" in practice (292 million years), so it is clamped to this, never
+#: wrapped (ctypes would keep only the low 64 bits) or refused.
+INT64_MAX = (1 << 63) - 1
+
+
+def timeout_ms(seconds_left: float) -> int:
+    """Seconds (> 0, finite) as the C options' milliseconds: rounded up, at least 1, at most INT64_MAX."""
+    ms = seconds_left * 1000.0
+    if ms >= INT64_MAX:  # also inf from an overflowing product
+        return INT64_MAX
+    return max(1, math.ceil(ms))
+
+
 class Control:
     """The options of one blocking call, and its clock across EINTR returns."""
 
@@ -162,7 +176,7 @@ class Control:
             left = self.timeout - (time.monotonic() - self.last_progress)
             if left <= 0:
                 return None
-            o.idle_timeout_ms = max(1, math.ceil(left * 1000))
+            o.idle_timeout_ms = timeout_ms(left)
         return o
 
     def progressed(self, moved: int) -> None:
@@ -186,19 +200,33 @@ def interrupted(error: int) -> bool:
     return True
 
 
-def run(control: Control, step: Callable[[Any], Tuple[int, int]]) -> Tuple[int, int]:
+def run(control: Control, step: Callable[[Any], Tuple[int, int]],
+        pair: Tuple[int, int] = (-1, -1)) -> Tuple[int, int]:
     """Calls ``step(options_pointer) -> (moved, error)`` until it ends other than by EINTR.
 
     Returns (bytes moved by all steps, the last error); ETIMEDOUT when the
-    idle clock ran out between steps.
+    idle clock ran out between steps. ``pair``: the (dst, src) or (a, b)
+    fds whose bytes in flight the library keeps across an EINTR return;
+    when a signal handler raises (Ctrl-C), nothing will resume them, so
+    they are dropped (with their pipe) before the exception leaves.
     """
     total = 0
-    while True:
-        o = control.options()
-        if o is None:
-            return total, _errno.ETIMEDOUT
-        moved, error = step(ctypes.byref(o))
-        total += moved
-        control.progressed(moved)
-        if not interrupted(error):
-            return total, error
+    try:
+        while True:
+            o = control.options()
+            if o is None:
+                return total, _errno.ETIMEDOUT
+            moved, error = step(ctypes.byref(o))
+            total += moved
+            control.progressed(moved)
+            if not interrupted(error):
+                return total, error
+    except BaseException:
+        discard_held(*pair)
+        raise
+
+
+def discard_held(dst: int, src: int) -> None:
+    """Drops what the library keeps in flight on this thread for (dst, src) (and a relay kept for them)."""
+    if dst >= 0 and src >= 0:
+        _lib.zcopy_held_discard(dst, src)

@@ -198,6 +198,7 @@ SIGNATURES = {
     "zcopy_sendfile_at_opts": (Result, [_c_int, _c_int, _p_i64, _i64, _p_opts]),
     "zcopy_copy_file_range_at_opts": (Result, [_c_int, _p_i64, _c_int, _p_i64, _i64, _p_opts]),
     "zcopy_held": (_i64, [_c_int, _c_int]),
+    "zcopy_held_discard": (_i64, [_c_int, _c_int]),
     "zcopy_relay": (RelayResultStruct, [_c_int, _c_int, _p_opts]),
     "zcopy_engine_new": (_engine, [ctypes.c_uint32]),
     "zcopy_engine_add": (ctypes.c_int32, [_engine, _c_int, _c_int, _p_opts, DONE_FN, ctypes.c_void_p]),

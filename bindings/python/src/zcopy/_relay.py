@@ -78,7 +78,7 @@ def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[C
         last_fd[0] = r.error_fd
         return r.a_to_b + r.b_to_a, r.error
 
-    _, err = run(ctl, step)
+    _, err = run(ctl, step, (fa, fb))
     if err:
         raise _relay_error(err, last_fd[0], (fa, fb), (counts[0], counts[1]))
     return counts[0], counts[1]
@@ -111,6 +111,13 @@ class Engine:
     (``asyncio.wrap_future`` hands the result to a loop). :meth:`close`
     (or ``with``, or interpreter exit) ends every relay still running with
     :class:`zcopy.Cancelled` and joins the threads.
+
+    After ``os.fork()`` (``multiprocessing`` with the fork start method, a
+    pre-forking server) the engine's threads exist only in the parent: in
+    the child, :meth:`relay` raises :class:`zcopy.Error` with errno ESTALE
+    (make a new Engine there), :meth:`close` returns at once without
+    touching the parent's relays, and exiting the child never hangs on a
+    lock a parent thread held at the fork.
     """
 
     _ptr: Optional[int] = None  # set before __init__ can fail, so that __del__ finds it
@@ -125,6 +132,7 @@ class Engine:
             err = ctypes.get_errno() or _errno.ENOMEM
             raise OSError(err, f"zcopy_engine_new: {os.strerror(err)}")
         self._ptr = ptr
+        self._pid = os.getpid()  # the process whose threads relay for it
         # held around zcopy_engine_add and while close() takes the pointer:
         # the C engine must not be freed while another thread is inside add
         self._use = threading.Lock()
@@ -153,6 +161,11 @@ class Engine:
         """
         if self._ptr is None:
             raise ValueError("the engine is closed")
+        if os.getpid() != self._pid:
+            raise error_class(_errno.ESTALE)(
+                _errno.ESTALE,
+                f"this zcopy.Engine was made in process {self._pid} before fork(); its threads "
+                "run only there: make a new Engine in this process")
         fa, fb = _fd(a, "a"), _fd(b, "b")
         opts = Control(timeout, cancel, (a, b), OPT_CLOSE_BOTH if close_both else 0).options()
         assert opts is not None  # a fresh clock has not run out
@@ -171,6 +184,11 @@ class Engine:
             with _lock:
                 del _relays[key]
             raise ValueError("the engine is closed")
+        if rc == _errno.EEXIST:
+            with _lock:
+                del _relays[key]
+            raise error_class(rc)(rc, "zcopy_engine_add: a or b (or a dup of either) is already "
+                                      "in a relay of this engine that has not ended")
         if rc:
             with _lock:
                 del _relays[key]
@@ -240,6 +258,21 @@ def _done(ctx: int, result: Any) -> None:
 
 
 _callback = _loader.DONE_FN(_done)
+
+
+def _after_fork_in_child() -> None:
+    # A parent thread may have held these locks at the fork (inside add or
+    # close): the child gets new ones, or its exit handler could wait for
+    # ever. The engines themselves are inert here (the C side refuses adds
+    # with ESTALE and frees quietly).
+    global _lock
+    _lock = threading.Lock()
+    for e in list(_engines):
+        e._use = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -13,7 +13,7 @@ import errno as _errno
 from typing import Any, Callable, Optional
 
 from . import _loader, _objects
-from ._control import Control, interrupted, run_signal_handlers
+from ._control import Control, discard_held, interrupted, run_signal_handlers
 from ._errors import check
 
 _lib = _loader.LIB
@@ -58,6 +58,17 @@ def move(call: Call, d: int, s: int, n: int, control: Optional[Control]) -> _loa
     if control is None:
         r: _loader.Result = call(d, s, n, None)
         return r
+    try:
+        return _move_rounds(call, d, s, n, control)
+    except BaseException:
+        # a signal handler raised (Ctrl-C): nothing will resume this pair,
+        # so what the library kept in flight for it goes now, with its pipe
+        discard_held(d, s)
+        raise
+
+
+def _move_rounds(call: Call, d: int, s: int, n: int, control: Control) -> _loader.Result:
+    """move() under a Control: the rounds, each a C call of at most CHUNK bytes."""
     total = 0
     last: Optional[_loader.Result] = None
     error = 0
