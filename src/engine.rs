@@ -27,7 +27,7 @@
 //!   timeout. A cancel fd is dup'ed and the dup watched in epoll (one fd
 //!   may cancel many relays; epoll watches a file once per fd number).
 //! - One file, one relay: the identities (st_dev, st_ino) of the fds of
-//!   every running relay are kept in one set per engine (busy.rs), so an
+//!   every running relay are kept in one set per engine (registry.rs), so an
 //!   fd already relayed, a dup of it, or a pair added again reversed is
 //!   refused with EEXIST in the caller's thread, and the running relay is
 //!   left alone. A worker takes a relay's identities out before its
@@ -38,9 +38,10 @@
 //!   epoll and eventfd fds (no lock is taken, no thread is woken or
 //!   joined: a lock may have been held by a parent thread at the fork).
 
-mod busy;
+mod add;
 mod epoll;
 mod job;
+mod registry;
 mod relay_job;
 mod slots;
 mod stats;
@@ -51,14 +52,11 @@ pub use job::RelayResult;
 use stats::Counters;
 pub use stats::EngineStats;
 
-use crate::options::{Options, Settings};
-use crate::relay::check_pair;
-use crate::sys::errno;
-use busy::Busy;
+use registry::Registry;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use worker::{Inbox, NewRelay, Shared};
+use worker::{Inbox, Shared};
 
 /// The errno a relay ends with when a panic inside the engine ended it
 /// (ZCOPY_EPANIC).
@@ -83,8 +81,10 @@ pub struct Engine {
     threads: Vec<Thread>,
     next: AtomicUsize,
     added: AtomicU64,
-    /// The fds of the running relays, by identity.
-    busy: Arc<Busy>,
+    /// The files and handles of the running relays.
+    registry: Arc<Registry>,
+    /// The next relay id (ids start at 1; 0 is the C API's failure).
+    next_id: AtomicU64,
     /// An epoll set of the caller's side, used only to ask whether a
     /// character device can be watched at all (/dev/null cannot: EPERM),
     /// so that add answers it synchronously.
@@ -109,7 +109,8 @@ impl Engine {
             threads: Vec::with_capacity(n),
             next: AtomicUsize::new(0),
             added: AtomicU64::new(0),
-            busy: Arc::new(Busy::default()),
+            registry: Arc::new(Registry::default()),
+            next_id: AtomicU64::new(1),
             probe: epoll::Epoll::new()?,
             generation: crate::pool::fork_generation(),
         };
@@ -130,7 +131,7 @@ impl Engine {
             inbox: Mutex::new(Inbox::default()),
             waker,
             counters: Counters::default(),
-            busy: Arc::clone(&self.busy),
+            registry: Arc::clone(&self.registry),
         });
         let s = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
@@ -154,100 +155,6 @@ impl Engine {
     /// exist only in the parent.
     fn inherited(&self) -> bool {
         self.generation != crate::pool::fork_generation()
-    }
-
-    /// Hands `a` and `b` to a worker; `done` gets the result once. Errors
-    /// (nothing started, `done` not called): EBADF (an fd negative or not
-    /// open), EINVAL (a and b one file, a socket that is not a stream, bad
-    /// options), EPERM (an fd epoll cannot watch: a regular file, a
-    /// directory, a device such as /dev/null), EEXIST (a or b, or a dup of
-    /// either, is in a relay of this engine that is still running), EMFILE
-    /// (no fd left for the cancel fd's dup), ECANCELED (the engine is
-    /// stopping), ESTALE (in a child forked after the engine was made), or
-    /// fcntl's errno switching an fd to O_NONBLOCK.
-    pub fn add(
-        &self,
-        a: i32,
-        b: i32,
-        opts: Option<&Options>,
-        done: Option<Done>,
-    ) -> Result<(), i32> {
-        if self.inherited() {
-            return Err(libc::ESTALE);
-        }
-        if a < 0 || b < 0 {
-            return Err(libc::EBADF);
-        }
-        if a == b {
-            return Err(libc::EINVAL);
-        }
-        let settings = Settings::from_options_waiting(opts)?;
-        let ids = check_pair(a, b).map_err(|(e, _)| e)?;
-        for fd in [a, b] {
-            let st = crate::sys::fstat(fd)?;
-            match st.st_mode & libc::S_IFMT {
-                libc::S_IFREG | libc::S_IFDIR => return Err(libc::EPERM),
-                // A device may have no poll method: ask epoll itself.
-                libc::S_IFCHR | libc::S_IFBLK => self.probe.probe(fd)?,
-                _ => {}
-            }
-        }
-        // From here on the pair is this relay's until its worker ends it.
-        self.busy.claim(ids)?;
-        let started = self.start(a, b, settings, ids, done);
-        if started.is_err() {
-            self.busy.release(ids);
-        }
-        started
-    }
-
-    /// add, once the pair is claimed: the job, the cancel fd's dup, the
-    /// hand-over.
-    fn start(
-        &self,
-        a: i32,
-        b: i32,
-        settings: Settings,
-        ids: (busy::Identity, busy::Identity),
-        done: Option<Done>,
-    ) -> Result<(), i32> {
-        let job = relay_job::RelayJob::new(a, b, settings)?;
-        let cancel = match settings.cancel_fd {
-            None => None,
-            // SAFETY: F_DUPFD_CLOEXEC takes an int; the fd was checked open.
-            Some(fd) => match unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) } {
-                d if d < 0 => return Err(errno()),
-                d => Some(d),
-            },
-        };
-        self.submit(NewRelay {
-            job: Box::new(job),
-            idle_ns: settings.idle_timeout_ms.saturating_mul(1_000_000),
-            cancel,
-            done,
-            ids: Some(ids),
-        })
-    }
-
-    /// Gives a validated relay to the next worker, round robin.
-    fn submit(&self, nr: NewRelay) -> Result<(), i32> {
-        let t = &self.threads[self.next.fetch_add(1, Relaxed) % self.threads.len()];
-        {
-            let mut inbox = t.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
-            if inbox.stop {
-                drop(inbox);
-                if let Some(c) = nr.cancel {
-                    // SAFETY: our own dup.
-                    unsafe { libc::close(c) };
-                }
-                return Err(libc::ECANCELED);
-            }
-            inbox.jobs.push(nr);
-            // Counted under the lock: the worker cannot finish it first.
-            self.added.fetch_add(1, Relaxed);
-        }
-        t.shared.waker.wake();
-        Ok(())
     }
 
     /// The counters (each read atomically; `finished` is read before the

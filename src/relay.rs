@@ -47,8 +47,8 @@ mod pair;
 mod progress;
 mod resume;
 
-pub use call::relay;
 pub(crate) use call::NonBlocking;
+pub use call::{relay, relay_prefixed};
 pub use direction::{Direction, Flow, Want};
 pub(crate) use pair::{check_pair, Identity};
 pub use progress::{Interest, Progress, RelayResult};
@@ -111,6 +111,22 @@ impl Relay {
     /// every other fd is watched for errors even when nothing waits on it.
     pub fn hung_up(&self, fd: i32) -> bool {
         (fd == self.a && self.hung[0]) || (fd == self.b && self.hung[1])
+    }
+
+    /// `new`, with bytes to deliver first in each direction (`a_to_b` to
+    /// b, `b_to_a` to a): what the caller already read from a source before
+    /// it handed the pair over. They count in that direction's total.
+    pub fn with_prefixes(
+        a: i32,
+        b: i32,
+        close_both: bool,
+        a_to_b: Vec<u8>,
+        b_to_a: Vec<u8>,
+    ) -> Relay {
+        let mut r = Relay::new(a, b, close_both);
+        r.ab = Direction::with_prefix(a, b, a_to_b);
+        r.ba = Direction::with_prefix(b, a, b_to_a);
+        r
     }
 
     /// The two fds, as given to `new`.

@@ -59,6 +59,10 @@ pub trait Job: Send {
     fn interest(&self) -> (i16, i16);
     /// Bytes delivered so far, both directions.
     fn bytes(&self) -> u64;
+    /// Bytes delivered so far: (a to b, b to a).
+    fn counts(&self) -> (i64, i64) {
+        (self.bytes() as i64, 0)
+    }
     /// Pool pipes held now.
     fn pipes(&self) -> u64;
 }

@@ -11,6 +11,7 @@
 //! connection ready at that moment. A direction that stopped for its budget always
 //! runs, ready or not.
 
+use super::add::Prefixes;
 use super::job::{
     Job, Ready, RelayResult, Step, A_ERR, A_HUP, A_IN, A_OUT, B_ERR, B_HUP, B_IN, B_OUT,
 };
@@ -32,13 +33,18 @@ impl RelayJob {
     /// Switches the fds to O_NONBLOCK (restored on drop) and makes the
     /// relay. The idle clock and the cancel fd are the worker's, so the
     /// relay's control gets neither (and no EINTR: nothing waits here).
-    pub fn new(a: i32, b: i32, settings: Settings) -> Result<RelayJob, i32> {
+    pub fn new(
+        a: i32,
+        b: i32,
+        (a_to_b, b_to_a): Prefixes,
+        settings: Settings,
+    ) -> Result<RelayJob, i32> {
         let flags = NonBlocking::set(a, b).map_err(|(e, _)| e)?;
         let control = Control::new(Settings {
             close_both: settings.close_both,
             ..Settings::default()
         });
-        let mut relay = Relay::new(a, b, settings.close_both);
+        let mut relay = Relay::with_prefixes(a, b, settings.close_both, a_to_b, b_to_a);
         relay.set_level_triggered(true);
         Ok(RelayJob {
             relay,
@@ -94,6 +100,10 @@ impl Job for RelayJob {
 
     fn interest(&self) -> (i16, i16) {
         (self.interest.a, self.interest.b)
+    }
+
+    fn counts(&self) -> (i64, i64) {
+        self.relay.counts()
     }
 
     fn bytes(&self) -> u64 {

@@ -53,7 +53,7 @@ fn a_panicking_step_ends_only_its_relay_with_epanic() {
             idle_ns: 0,
             cancel: None,
             done: Some(Box::new(move |r| tx.send(r).unwrap())),
-            ids: None,
+            claim: None,
         })
         .unwrap();
     let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -152,7 +152,7 @@ fn a_panic_in_the_loop_ends_that_workers_relays_and_the_loop_goes_on() {
             idle_ns: 0,
             cancel: None,
             done: Some(Box::new(move |r| tx.send(r).unwrap())),
-            ids: None,
+            claim: None,
         })
         .unwrap();
     let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();

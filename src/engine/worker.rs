@@ -8,13 +8,14 @@
 //! its fds *before* `done` runs: the callback usually closes them, and a
 //! closed fd number may come back at once for another relay.
 
-use super::busy::{Busy, Identity};
 use super::epoll::{relay_events, Epoll, Waker, READ_EVENTS};
 use super::job::{ready_bits, Job, Ready, Step, ALL};
+use super::registry::{Claim, Registry};
 use super::slots::{Slots, Token, TAG_A, TAG_B, TAG_CANCEL, TAG_WAKE};
 use super::timers::{timeout_ms, Timers};
 use super::{Counters, Done, EPANIC};
 use crate::control::now_ns;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
@@ -30,9 +31,9 @@ pub struct NewRelay {
     pub cancel: Option<i32>,
     /// The callback.
     pub done: Option<Done>,
-    /// The fds' identities as claimed in the engine's `Busy` set (None:
-    /// nothing claimed, as for the jobs of the engine's own tests).
-    pub ids: Option<(Identity, Identity)>,
+    /// Its files and handle in the engine's registry (None: nothing
+    /// claimed, as for the jobs of the engine's own tests).
+    pub claim: Option<Claim>,
 }
 
 /// What `add` (any thread) shares with one worker.
@@ -43,8 +44,8 @@ pub struct Shared {
     pub waker: Waker,
     /// This worker's counters.
     pub counters: Counters,
-    /// The engine's set of files in running relays.
-    pub busy: Arc<Busy>,
+    /// The engine's files and handles of running relays.
+    pub registry: Arc<Registry>,
 }
 
 /// The part of `Shared` behind the lock.
@@ -54,6 +55,8 @@ pub struct Inbox {
     pub jobs: Vec<NewRelay>,
     /// Set once by the engine's drop: end everything and exit.
     pub stop: bool,
+    /// Ids of relays to end with ECANCELED (zcopy_engine_cancel).
+    pub cancels: Vec<u64>,
 }
 
 /// A relay the worker owns.
@@ -75,8 +78,8 @@ pub struct Live {
     armed: [u32; 2],
     /// Already in `run`.
     queued: bool,
-    /// What to release from the engine's `Busy` set when it ends.
-    ids: Option<(Identity, Identity)>,
+    /// What to release from the engine's registry when it ends.
+    claim: Option<Claim>,
 }
 
 /// Events taken from the kernel per epoll_wait.
@@ -93,6 +96,8 @@ struct Worker {
     next_run: Vec<Token>,
     /// Live relays with an idle timeout (to bound stale timer entries).
     timed: usize,
+    /// Live relays by id, for the engine's cancel.
+    by_id: HashMap<u64, Token>,
 }
 
 /// The thread's body. Returns when the engine stops (every relay ended with
@@ -109,6 +114,7 @@ pub fn run(shared: Arc<Shared>, epoll: Epoll) {
         run: Vec::new(),
         next_run: Vec::new(),
         timed: 0,
+        by_id: HashMap::new(),
     };
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; BATCH];
     loop {
@@ -185,12 +191,23 @@ impl Worker {
     /// Takes the new relays from the inbox and registers them. Returns true
     /// when the engine is stopping.
     fn adopt(&mut self) -> bool {
-        let (jobs, stop) = {
+        let (jobs, cancels, stop) = {
             let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
-            (std::mem::take(&mut inbox.jobs), inbox.stop)
+            (
+                std::mem::take(&mut inbox.jobs),
+                std::mem::take(&mut inbox.cancels),
+                inbox.stop,
+            )
         };
         for nr in jobs {
             self.adopt_one(nr);
+        }
+        // After the adoptions: a relay cancelled right after its add is
+        // already live here.
+        for id in cancels {
+            if let Some(&t) = self.by_id.get(&id) {
+                self.end(t, libc::ECANCELED, -1);
+            }
         }
         stop
     }
@@ -211,9 +228,13 @@ impl Worker {
             ready: ALL,
             queued: true,
             armed: [relay_events(libc::POLLIN); 2],
-            ids: nr.ids,
+            claim: nr.claim,
         };
+        let id = live.claim.as_ref().map(|c| c.handle.id);
         let t = self.slots.insert(live);
+        if let Some(id) = id {
+            self.by_id.insert(id, t);
+        }
         let mut failed = None;
         // Both directions start by reading; the first step (this turn)
         // says what they really wait for.
@@ -319,6 +340,9 @@ impl Worker {
         };
         let (bytes, pipes) = (job.bytes(), job.pipes());
         if bytes != live.bytes {
+            if let Some(c) = &live.claim {
+                c.handle.set_counts(job.counts());
+            }
             counters.add_bytes(bytes.wrapping_sub(live.bytes));
             live.bytes = bytes;
             if live.idle_ns > 0 {

@@ -17,6 +17,20 @@ use crate::sys::fd_flags;
 /// Relays between `a` and `b` until both directions are done, an error
 /// ends it, or the caller's options do; see zcopy_relay in the header.
 pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
+    relay_prefixed(a, b, &[], &[], opts)
+}
+
+/// `relay`, delivering `a_to_b` to b and `b_to_a` to a before anything
+/// else; see zcopy_relay_prefixed. With both prefixes empty it is `relay`
+/// (and resumes a relay kept across EINTR); a prefix while a relay is kept
+/// for these fds is EINVAL (the kept one is left as it was).
+pub fn relay_prefixed(
+    a: i32,
+    b: i32,
+    a_to_b: &[u8],
+    b_to_a: &[u8],
+    opts: Option<&Options>,
+) -> RelayResult {
     if a < 0 || b < 0 {
         return RelayResult::failed(libc::EBADF, -1);
     }
@@ -38,7 +52,16 @@ pub fn relay(a: i32, b: i32, opts: Option<&Options>) -> RelayResult {
         Err((e, fd)) => return RelayResult::failed(e, fd),
     };
     let mut sigpipe = SigpipeGuard::new();
-    let mut relay = resume::take(a, b, ids).unwrap_or_else(|| Relay::new(a, b, false));
+    let mut relay = match resume::take(a, b, ids) {
+        Some(kept) if a_to_b.is_empty() && b_to_a.is_empty() => kept,
+        Some(kept) => {
+            // New bytes cannot go before bytes already taken from the
+            // same sources: resume with zcopy_relay first.
+            resume::save(kept, ids);
+            return RelayResult::failed(libc::EINVAL, -1);
+        }
+        None => Relay::with_prefixes(a, b, false, a_to_b.to_vec(), b_to_a.to_vec()),
+    };
     relay.set_close_both(settings.close_both);
     // Level mode stays off: measured with iperf3 through examples/relay.c
     // (bench/results/relay.md), the poll it saves an EAGAIN for costs more

@@ -37,8 +37,10 @@ impl Worker {
         let job = live.job.take().expect("a live relay has its job");
         let result = finish(job, how);
         // The files are free again before `done`, which may relay them anew.
-        if let Some(ids) = live.ids.take() {
-            self.shared.busy.release(ids);
+        if let Some(c) = live.claim.take() {
+            self.by_id.remove(&c.handle.id);
+            c.handle.set_counts((result.a_to_b, result.b_to_a));
+            self.shared.registry.release(&c);
         }
         let counters = &self.shared.counters;
         counters.add_pipes(0u64.wrapping_sub(live.pipes));
@@ -78,8 +80,8 @@ impl Worker {
                     unsafe { libc::close(c) };
                 }
                 let result = finish(nr.job, Err((error, -1)));
-                if let Some(ids) = nr.ids.take() {
-                    self.shared.busy.release(ids);
+                if let Some(c) = nr.claim.take() {
+                    self.shared.registry.release(&c);
                 }
                 self.shared.counters.finish_one();
                 if let Some(done) = nr.done.take() {

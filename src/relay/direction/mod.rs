@@ -143,6 +143,21 @@ impl Direction {
         }
     }
 
+    /// A direction whose first bytes to deliver are `prefix` (bytes the
+    /// caller already read from src: a request line, a PROXY header), held
+    /// as if taken from src, so they go out before anything new is taken
+    /// and count as delivered when they are.
+    pub fn with_prefix(src: i32, dst: i32, prefix: Vec<u8>) -> Direction {
+        let mut d = Direction::new(src, dst);
+        if !prefix.is_empty() {
+            d.held = Held::Buffer {
+                bytes: prefix,
+                at: 0,
+            };
+        }
+        d
+    }
+
     /// Bytes delivered to dst so far.
     pub fn delivered(&self) -> i64 {
         self.delivered
