@@ -19,8 +19,10 @@
  *   @8, int32 method @12, bool handled @16 (one byte, 0 or 1), uint8
  *   reserved[7] @17, always 0 (map handled as a 4-byte int and it still
  *   reads right). zcopy_pool_stats is five uint64. zcopy_options (where
- *   declared) is 24 bytes: uint32 size, uint32 flags, int64
- *   idle_timeout_ms, int32 cancel_fd, int32 reserved.
+ *   declared) is 40 bytes: uint32 size, uint32 flags, int64
+ *   idle_timeout_ms, int32 cancel_fd, int32 reserved, int64 rate_a_to_b,
+ *   int64 rate_b_to_a; a 24-byte struct (up to reserved) with size 24 is
+ *   version 1 and still accepted.
  * - fds are C ints; remain and offsets are int64: ZCOPY_ALL is INT64_MAX,
  *   which JavaScript callers must pass as a BigInt (9223372036854775807n).
  * - errno: read it right after the call (or just use `error`); cgo's
@@ -92,6 +94,35 @@
 #define ZCOPY_OPT_NOWAIT 4
 
 /**
+ * zcopy_copy_opts between two regular files: never share extents with a
+ * copy-on-write clone; every byte is really copied (no copy_file_range,
+ * which may clone on XFS or btrfs: sendfile or read/write instead).
+ * EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by the other
+ * pairs and calls.
+ */
+#define ZCOPY_OPT_REFLINK_NEVER 8
+
+/**
+ * zcopy_copy_opts between two regular files: clone with FICLONE (as
+ * zcopy_clone) or fail; nothing else is tried. Only a whole-file copy
+ * can be a clone: src at position 0, `remain` ZCOPY_ALL (or at least
+ * src's size) and dst empty at position 0, else EINVAL. Errors as for
+ * zcopy_clone (EOPNOTSUPP where the filesystem cannot clone, EXDEV
+ * across filesystems), with nothing written. Ignored by other pairs.
+ */
+#define ZCOPY_OPT_REFLINK_ALWAYS 16
+
+/**
+ * `size` of a version 1 zcopy_options (up to `reserved`).
+ */
+#define ZCOPY_OPTIONS_V1_SIZE 24
+
+/**
+ * `size` of a version 2 zcopy_options (with the rates).
+ */
+#define ZCOPY_OPTIONS_V2_SIZE 40
+
+/**
  * `wants`: wait until src is readable, then step again.
  */
 #define ZCOPY_WANT_READ 1
@@ -141,12 +172,15 @@ typedef struct zcopy_splicer zcopy_splicer;
  * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
  * zcopy_options_init, then set what you need.
  *
- * Layout (24 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
- * cancel_fd at 16, reserved at 20.
+ * Layout (40 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
+ * cancel_fd at 16, reserved at 20, rate_a_to_b at 24, rate_b_to_a at 32.
+ * A caller built against version 1 passes 24 bytes with `size` 24: it is
+ * read as far as `reserved` only, and the rates count as 0.
  */
 typedef struct zcopy_options {
   /**
-   * sizeof(zcopy_options): 24.
+   * sizeof(zcopy_options): 40 (version 2); 24 (version 1, without the
+   * rates) is still accepted. Any other value is EINVAL.
    */
   uint32_t size;
   /**
@@ -167,6 +201,16 @@ typedef struct zcopy_options {
    * Must be 0.
    */
   int32_t reserved;
+  /**
+   * Version 2: zcopy_relay and the engine: bytes per second from a to
+   * b at most; 0: no limit. Negative: EINVAL; not 0 in any other call:
+   * EINVAL.
+   */
+  int64_t rate_a_to_b;
+  /**
+   * Version 2: the same from b to a.
+   */
+  int64_t rate_b_to_a;
 } zcopy_options;
 
 /**
@@ -454,10 +498,12 @@ const char *zcopy_version(void);
 const char *zcopy_method_name(int32_t method);
 
 /**
- * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
- * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
- * fields you need, so that a later version's new fields get their
- * defaults.
+ * Fills `opts` with the defaults: size 40 (sizeof(zcopy_options), version
+ * 2), flags 0, no idle timeout, cancel_fd -1, reserved 0, both rates 0
+ * (no limit). Call it before setting the fields you need, so that a later
+ * version's new fields get their defaults. It writes all 40 bytes: a
+ * program built against a version 1 header (a 24-byte struct) fills its
+ * struct itself, with `size` 24.
  *
  * - `opts`: the struct to fill; NULL does nothing.
  *
@@ -959,9 +1005,10 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  * taken from src and not delivered when a timeout or cancel ends the call
  * are discarded with their pipe (never pooled), as for any error.
  *
- * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
- * unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
- * below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
+ * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24 or
+ * 40, an unknown flag bit, both REFLINK flags, `reserved` not 0, a
+ * negative timeout or cancel_fd below -1, a version 2 rate other than 0
+ * (rates are for zcopy_relay and the engine); nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
  * ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed),
  * ENOBUFS (EINTR or NOWAIT asked, and the calling thread already holds
  * bytes for 1024 other live pairs: too many pairs with bytes held on

@@ -33,7 +33,10 @@ mod wait;
 /// The dispatch's former name: `zcopy::dispatch::copy` is `dispatch::copy`.
 pub use dispatch as copy;
 
-pub use options::{Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR, ZCOPY_OPT_NOWAIT};
+pub use options::{
+    Options, ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR, ZCOPY_OPT_NOWAIT, ZCOPY_OPT_REFLINK_ALWAYS,
+    ZCOPY_OPT_REFLINK_NEVER,
+};
 pub use transfer::{
     method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
     ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE, ZCOPY_METHOD_SPLICE,

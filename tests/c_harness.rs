@@ -284,4 +284,5 @@ ctests!(
     callpath,
     nowait,
     nowait_many,
+    options_v2,
 );

@@ -129,7 +129,7 @@ REQUIRED_VERSION = (0, 1, 0)
 
 
 class OptionsStruct(ctypes.Structure):
-    """Mirror of ``struct zcopy_options`` (24 bytes)."""
+    """Mirror of ``struct zcopy_options`` (40 bytes, version 2: zcopy_options_init writes all 40)."""
 
     _fields_ = [
         ("size", ctypes.c_uint32),
@@ -137,6 +137,8 @@ class OptionsStruct(ctypes.Structure):
         ("idle_timeout_ms", ctypes.c_int64),
         ("cancel_fd", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
+        ("rate_a_to_b", ctypes.c_int64),
+        ("rate_b_to_a", ctypes.c_int64),
     ]
 
 
