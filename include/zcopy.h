@@ -49,6 +49,23 @@
 #define ZCOPY_VERSION_PATCH 0
 
 
+/**
+ * splice(2): zcopy_splice, the pooled and direct rows of zcopy_copy, the
+ * relay's and the engine's splice takes, zcopy_splicer.
+ */
+#define ZCOPY_DISABLE_SPLICE 1
+
+/**
+ * sendfile(2): zcopy_sendfile and zcopy_copy's file rows.
+ */
+#define ZCOPY_DISABLE_SENDFILE 2
+
+/**
+ * copy_file_range(2): zcopy_copy_file_range and zcopy_copy's file -> file
+ * row.
+ */
+#define ZCOPY_DISABLE_COPY_FILE_RANGE 4
+
 
 
 /**
@@ -338,6 +355,52 @@ typedef struct zcopy_result {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Turns mechanisms off (or back on) for the whole process: `mask` replaces
+ * the mask in force. Bits: ZCOPY_DISABLE_SPLICE (1), ZCOPY_DISABLE_SENDFILE
+ * (2), ZCOPY_DISABLE_COPY_FILE_RANGE (4); others are ignored; 0 turns
+ * everything back on.
+ *
+ * The mask starts from the environment variable ZCOPY_DISABLE, read once
+ * when the library is loaded: names separated by commas (`splice`,
+ * `sendfile`, `copy_file_range`, or `all`), case and blanks ignored,
+ * unknown names ignored. Example: `ZCOPY_DISABLE=splice,sendfile`.
+ *
+ * While a mechanism is off, every call takes the next path of its
+ * dispatch row instead, read/write last, and its result's `method` says
+ * which path moved the bytes (`handled` true):
+ * - zcopy_copy(_opts): the row without that mechanism (file -> file:
+ *   copy_file_range, sendfile, read/write; file -> socket: sendfile,
+ *   read/write; socket or pipe pairs: splice, read/write).
+ * - zcopy_splice(_opts): as zcopy_copy for the pair (read/write, or
+ *   sendfile from a file).
+ * - zcopy_sendfile(_at)(_opts), zcopy_sendfile_hdr: read/write (pread(2)
+ *   at the offset for the _at forms: src's position is still left alone).
+ * - zcopy_copy_file_range(_at)(_opts): sendfile then read/write without
+ *   offsets; pread(2)/pwrite(2) with them.
+ * - zcopy_relay and the engine: every direction copies through user
+ *   space instead of splicing (bytes already in a pipe are delivered).
+ * - zcopy_splicer_step: `handled` false, `error` ENOSYS, nothing taken
+ *   (as if splice(2) were missing), once it holds nothing.
+ *
+ * A call already running keeps the mechanism it started with; the change
+ * applies from the next call (or the next step of a relay).
+ *
+ * Returns the mask now in force (`mask` without unknown bits).
+ *
+ * Thread safety: safe from any thread at any time (one atomic store).
+ * Never blocks.
+ */
+uint32_t zcopy_disable(uint32_t mask);
+
+/**
+ * The mask of mechanisms turned off now (ZCOPY_DISABLE_* bits): from
+ * ZCOPY_DISABLE at load, or the last zcopy_disable.
+ *
+ * Thread safety: safe from any thread. Never blocks.
+ */
+uint32_t zcopy_disabled(void);
 
 /**
  * Starts a relay engine: `threads` threads of its own, each running an
@@ -696,8 +759,11 @@ void zcopy_splicer_free(struct zcopy_splicer *s);
  * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
  *   dst does not take splice (opened O_APPEND, or a file without splice
  *   support: checked before anything is taken); `error` ENOSYS or EPERM:
- *   splice(2) is missing or forbidden by a seccomp filter. Nothing
- *   consumed: fall back to read/write.
+ *   splice(2) is missing or forbidden by a seccomp filter; `error` ENOSYS
+ *   too when the kill switch turned splice off (zcopy_disable,
+ *   ZCOPY_DISABLE=splice) and the splicer holds nothing (bytes it holds
+ *   are still delivered first). Nothing consumed: fall back to
+ *   read/write.
  * - `error` EBADF with nothing taken: dst is closed or not open for
  *   writing (checked the same way), or src is not open for reading.
  * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;

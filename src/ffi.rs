@@ -3,6 +3,7 @@
 //! `catch_unwind`, so that no panic ever crosses into C. The exports live
 //! in one file per domain below; this file holds what they share.
 
+mod disable;
 mod engine;
 mod held;
 mod names;
@@ -13,6 +14,7 @@ mod splicer;
 mod transfer;
 mod transfer_opts;
 
+pub use disable::*;
 pub use engine::*;
 pub use held::*;
 pub use names::*;

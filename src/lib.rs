@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod copy_file_range;
+pub mod disable;
 pub mod dispatch;
 pub mod engine;
 pub mod ffi;
@@ -17,6 +18,7 @@ pub mod options;
 mod outcome;
 mod pipe;
 pub mod pool;
+mod positional;
 mod probe;
 pub mod read_write;
 pub mod relay;

@@ -285,4 +285,5 @@ ctests!(
     nowait,
     nowait_many,
     options_v2,
+    killswitch,
 );

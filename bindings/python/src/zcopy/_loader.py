@@ -205,6 +205,8 @@ SIGNATURES = {
     "zcopy_engine_add": (ctypes.c_int32, [_engine, _c_int, _c_int, _p_opts, DONE_FN, ctypes.c_void_p]),
     "zcopy_engine_get_stats": (None, [_engine, ctypes.POINTER(EngineStatsStruct)]),
     "zcopy_engine_free": (None, [_engine]),
+    "zcopy_disable": (ctypes.c_uint32, [ctypes.c_uint32]),
+    "zcopy_disabled": (ctypes.c_uint32, []),
 }
 
 
