@@ -286,4 +286,5 @@ ctests!(
     nowait_many,
     options_v2,
     killswitch,
+    splice_refuse,
 );
