@@ -287,4 +287,5 @@ ctests!(
     options_v2,
     killswitch,
     splice_refuse,
+    stalled_pipe,
 );
