@@ -111,21 +111,27 @@
 #define ZCOPY_OPT_NOWAIT 4
 
 /**
- * zcopy_copy_opts between two regular files: never share extents with a
- * copy-on-write clone; every byte is really copied (no copy_file_range,
- * which may clone on XFS or btrfs: sendfile or read/write instead).
- * EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by the other
- * pairs and calls.
+ * zcopy_copy_opts between two regular files: never a copy-on-write
+ * clone; every byte is really copied (`cp --reflink=never`). The file ->
+ * file row then leaves out copy_file_range, which clones where the
+ * filesystem can (XFS, btrfs), and uses sendfile, then read/write.
+ * Without either REFLINK flag (`auto`) copy_file_range is tried first and
+ * may clone. EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by
+ * other pairs and calls.
  */
 #define ZCOPY_OPT_REFLINK_NEVER 8
 
 /**
- * zcopy_copy_opts between two regular files: clone with FICLONE (as
- * zcopy_clone) or fail; nothing else is tried. Only a whole-file copy
- * can be a clone: src at position 0, `remain` ZCOPY_ALL (or at least
- * src's size) and dst empty at position 0, else EINVAL. Errors as for
- * zcopy_clone (EOPNOTSUPP where the filesystem cannot clone, EXDEV
- * across filesystems), with nothing written. Ignored by other pairs.
+ * zcopy_copy_opts between two regular files: a copy-on-write clone or
+ * nothing (`cp --reflink=always`). Up to `remain` bytes from src's
+ * position are cloned to dst's position in one FICLONERANGE, and both
+ * positions move past them as a copy's would; `method` is
+ * ZCOPY_METHOD_CLONE. Nothing else is tried, and on any error nothing is
+ * written (`written` 0, `handled` true): EOPNOTSUPP where the filesystem
+ * cannot clone (ext4, tmpfs, XFS without reflink=1), EXDEV across
+ * filesystems, EINVAL for offsets (or a length that stops short of src's
+ * end) not on the filesystem's block size; as zcopy_clone otherwise.
+ * EINVAL together with ZCOPY_OPT_REFLINK_NEVER; ignored by other pairs.
  */
 #define ZCOPY_OPT_REFLINK_ALWAYS 16
 
@@ -176,6 +182,12 @@
 #define ZCOPY_METHOD_READ_WRITE 4
 
 /**
+ * A copy-on-write clone (FICLONE / FICLONERANGE): zcopy_clone, and
+ * zcopy_copy_opts with ZCOPY_OPT_REFLINK_ALWAYS.
+ */
+#define ZCOPY_METHOD_CLONE 5
+
+/**
  * A set of worker threads relaying pairs of fds.
  */
 typedef struct zcopy_engine zcopy_engine;
@@ -184,6 +196,46 @@ typedef struct zcopy_engine zcopy_engine;
  * A non-blocking splice state machine for one direction of a stream.
  */
 typedef struct zcopy_splicer zcopy_splicer;
+
+/**
+ * The result of a transfer.
+ *
+ * `written` counts the bytes that reached `dst`, also when `error` is not 0.
+ * `error` is 0, or the errno value that ended the transfer. `method` is the
+ * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
+ * when the mechanism cannot serve this pair of fds and consumed nothing from
+ * `src`: the caller should fall back to another mechanism; `error` then
+ * carries the reason when a system call gave one, else 0.
+ *
+ * Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
+ * `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
+ * `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
+ * are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
+ * does, still reads the truth). Returned by value.
+ */
+typedef struct zcopy_result {
+  /**
+   * Bytes that reached dst, also when `error` is not 0.
+   */
+  int64_t written;
+  /**
+   * 0, or the errno value that ended the transfer.
+   */
+  int32_t error;
+  /**
+   * The ZCOPY_METHOD_* that moved the bytes, or failed.
+   */
+  int32_t method;
+  /**
+   * false: this mechanism cannot serve this fd pair and consumed nothing
+   * from src; the caller should fall back.
+   */
+  bool handled;
+  /**
+   * Always 0: explicit padding, so that no stale byte reaches the caller.
+   */
+  uint8_t reserved[7];
+} zcopy_result;
 
 /**
  * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
@@ -312,49 +364,49 @@ typedef struct zcopy_pool_stats {
   uint64_t discarded;
 } zcopy_pool_stats;
 
-/**
- * The result of a transfer.
- *
- * `written` counts the bytes that reached `dst`, also when `error` is not 0.
- * `error` is 0, or the errno value that ended the transfer. `method` is the
- * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
- * when the mechanism cannot serve this pair of fds and consumed nothing from
- * `src`: the caller should fall back to another mechanism; `error` then
- * carries the reason when a system call gave one, else 0.
- *
- * Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
- * `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
- * `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
- * are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
- * does, still reads the truth). Returned by value.
- */
-typedef struct zcopy_result {
-  /**
-   * Bytes that reached dst, also when `error` is not 0.
-   */
-  int64_t written;
-  /**
-   * 0, or the errno value that ended the transfer.
-   */
-  int32_t error;
-  /**
-   * The ZCOPY_METHOD_* that moved the bytes, or failed.
-   */
-  int32_t method;
-  /**
-   * false: this mechanism cannot serve this fd pair and consumed nothing
-   * from src; the caller should fall back.
-   */
-  bool handled;
-  /**
-   * Always 0: explicit padding, so that no stale byte reaches the caller.
-   */
-  uint8_t reserved[7];
-} zcopy_result;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Makes the regular file `dst_fd` a copy-on-write clone of the whole of
+ * the regular file `src_fd` (the FICLONE ioctl, as `cp --reflink=always`):
+ * the filesystem shares src's extents with dst instead of copying bytes,
+ * so it takes the same short time for any size, and later writes to
+ * either file leave the other as it was.
+ *
+ * - `dst_fd`: a regular file open for writing (not O_APPEND), on the same
+ *   filesystem as src. Its content becomes src's: what it held is
+ *   replaced and it is cut to src's size.
+ * - `src_fd`: a regular file open for reading.
+ *
+ * Neither file position is used or moved (the clone is of whole files).
+ *
+ * Returns a zcopy_result with `method` ZCOPY_METHOD_CLONE and `written`
+ * src's size on success. The clone is all or nothing: on every error dst
+ * is left as it was, never partly cloned.
+ *
+ * Errors with `handled` false (this pair cannot be cloned here; nothing
+ * changed: copy instead, e.g. with zcopy_copy):
+ * - EOPNOTSUPP: the filesystem cannot clone (ext4, tmpfs, XFS made
+ *   without reflink=1, ...; also one with no such ioctl at all).
+ * - EXDEV: src and dst are on different filesystems (or mounts).
+ * - EINVAL: either fd is not a regular file (a pipe, a socket, a
+ *   directory), or both name the same file, or the filesystem refused
+ *   the pair for its own reasons (e.g. a swap file).
+ *
+ * Errors with `handled` true (nothing changed): EBADF (negative or closed
+ * fd, dst not open for writing, dst O_APPEND, src not open for reading),
+ * EPERM (dst immutable or append-only), ETXTBSY (dst is a running swap
+ * file), EISDIR, ENOSPC and EIO from the filesystem; after the clone,
+ * the errno of the ftruncate that cuts a longer dst to src's size
+ * (`written` 0).
+ *
+ * Thread safety: safe from any thread. Blocking: only on the filesystem
+ * (a clone of a large, fragmented file takes time proportional to its
+ * extents, not its bytes). Kill switch: not concerned (no byte moves).
+ */
+struct zcopy_result zcopy_clone(int dst_fd, int src_fd);
 
 /**
  * Turns mechanisms off (or back on) for the whole process: `mask` replaces

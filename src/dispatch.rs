@@ -102,6 +102,10 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
+    if ctl.settings().reflink == Reflink::Always && d.kind == Kind::File && s.kind == Kind::File {
+        // ZCOPY_OPT_REFLINK_ALWAYS: a clone or nothing (clone.rs).
+        return crate::clone::clone_range(dst, src, remain);
+    }
     let plan = plan(&d, &s);
     // Socket timeouts on blocking fds: bounded once (see nonblock.rs and
     // splice::pair_guard: the pooled row counts a src timeout the kernel

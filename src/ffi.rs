@@ -3,6 +3,7 @@
 //! `catch_unwind`, so that no panic ever crosses into C. The exports live
 //! in one file per domain below; this file holds what they share.
 
+mod clone;
 mod disable;
 mod engine;
 mod held;
@@ -14,6 +15,7 @@ mod splicer;
 mod transfer;
 mod transfer_opts;
 
+pub use clone::*;
 pub use disable::*;
 pub use engine::*;
 pub use held::*;

@@ -5,6 +5,7 @@
 //! the thin C boundary over it. Rust callers can use the mechanism modules
 //! directly; the rest is internal.
 
+pub mod clone;
 pub mod control;
 pub mod copy_file_range;
 pub mod disable;
@@ -40,7 +41,7 @@ pub use options::{
     ZCOPY_OPT_REFLINK_NEVER,
 };
 pub use transfer::{
-    method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
+    method_name, Transfer, ZCOPY_ALL, ZCOPY_METHOD_CLONE, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_NONE,
     ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE, ZCOPY_METHOD_SPLICE,
 };
 

@@ -36,18 +36,24 @@ pub const ZCOPY_OPT_CLOSE_BOTH: u32 = 2;
 /// waits.
 pub const ZCOPY_OPT_NOWAIT: u32 = 4;
 
-/// zcopy_copy_opts between two regular files: never share extents with a
-/// copy-on-write clone; every byte is really copied (no copy_file_range,
-/// which may clone on XFS or btrfs: sendfile or read/write instead).
-/// EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by the other
-/// pairs and calls.
+/// zcopy_copy_opts between two regular files: never a copy-on-write
+/// clone; every byte is really copied (`cp --reflink=never`). The file ->
+/// file row then leaves out copy_file_range, which clones where the
+/// filesystem can (XFS, btrfs), and uses sendfile, then read/write.
+/// Without either REFLINK flag (`auto`) copy_file_range is tried first and
+/// may clone. EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by
+/// other pairs and calls.
 pub const ZCOPY_OPT_REFLINK_NEVER: u32 = 8;
-/// zcopy_copy_opts between two regular files: clone with FICLONE (as
-/// zcopy_clone) or fail; nothing else is tried. Only a whole-file copy
-/// can be a clone: src at position 0, `remain` ZCOPY_ALL (or at least
-/// src's size) and dst empty at position 0, else EINVAL. Errors as for
-/// zcopy_clone (EOPNOTSUPP where the filesystem cannot clone, EXDEV
-/// across filesystems), with nothing written. Ignored by other pairs.
+/// zcopy_copy_opts between two regular files: a copy-on-write clone or
+/// nothing (`cp --reflink=always`). Up to `remain` bytes from src's
+/// position are cloned to dst's position in one FICLONERANGE, and both
+/// positions move past them as a copy's would; `method` is
+/// ZCOPY_METHOD_CLONE. Nothing else is tried, and on any error nothing is
+/// written (`written` 0, `handled` true): EOPNOTSUPP where the filesystem
+/// cannot clone (ext4, tmpfs, XFS without reflink=1), EXDEV across
+/// filesystems, EINVAL for offsets (or a length that stops short of src's
+/// end) not on the filesystem's block size; as zcopy_clone otherwise.
+/// EINVAL together with ZCOPY_OPT_REFLINK_NEVER; ignored by other pairs.
 pub const ZCOPY_OPT_REFLINK_ALWAYS: u32 = 16;
 
 /// Every flag this version knows; any other bit is EINVAL.

@@ -207,6 +207,7 @@ SIGNATURES = {
     "zcopy_engine_free": (None, [_engine]),
     "zcopy_disable": (ctypes.c_uint32, [ctypes.c_uint32]),
     "zcopy_disabled": (ctypes.c_uint32, []),
+    "zcopy_clone": (Result, [_c_int, _c_int]),
 }
 
 
