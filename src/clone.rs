@@ -53,15 +53,35 @@ pub fn clone_file(dst: i32, src: i32) -> Transfer {
         Ok(n) => n,
         Err(e) => return refused(e),
     };
-    // SAFETY: FICLONE takes the source fd as its argument, no pointer.
-    if unsafe { libc::ioctl(dst, libc::FICLONE, src) } != 0 {
-        return refused(errno());
+    if let Err(e) = ficlone(dst, src) {
+        // A dst longer than src refuses a clone whose end is not on a
+        // block boundary (the last block would cover dst's bytes past
+        // src's end): EINVAL with dst untouched. cp empties dst first
+        // (O_TRUNC); do the same and clone again. Any other refusal
+        // (EOPNOTSUPP, EXDEV, ...) came before that and left dst as it was.
+        let longer = fstat(dst).is_ok_and(|st| st.st_size > size);
+        // SAFETY: ftruncate takes no pointer.
+        if !(e == libc::EINVAL && longer && unsafe { libc::ftruncate(dst, 0) } == 0) {
+            return refused(e);
+        }
+        if let Err(e) = ficlone(dst, src) {
+            return refused(e);
+        }
     }
     // SAFETY: ftruncate takes no pointer.
     if unsafe { libc::ftruncate(dst, size) } != 0 {
         return Transfer::done(ZCOPY_METHOD_CLONE, 0, errno());
     }
     Transfer::done(ZCOPY_METHOD_CLONE, size, 0)
+}
+
+/// One FICLONE, or its errno.
+fn ficlone(dst: i32, src: i32) -> Result<(), i32> {
+    // SAFETY: FICLONE takes the source fd as its argument, no pointer.
+    match unsafe { libc::ioctl(dst, libc::FICLONE, src) } {
+        0 => Ok(()),
+        _ => Err(errno()),
+    }
 }
 
 /// An error before anything was cloned: handled false when the pair cannot

@@ -18,7 +18,11 @@ use std::ffi::c_int;
 ///
 /// Returns a zcopy_result with `method` ZCOPY_METHOD_CLONE and `written`
 /// src's size on success. The clone is all or nothing: on every error dst
-/// is left as it was, never partly cloned.
+/// is left as it was, never partly cloned. One exception, as `cp` opens
+/// dst with O_TRUNC: when dst is longer than src and the filesystem
+/// refuses the clone for that (an end not on a block boundary would cover
+/// dst's bytes past it: EINVAL), dst is emptied and cloned again; should
+/// that second clone fail, dst is left empty, never partly cloned.
 ///
 /// Errors with `handled` false (this pair cannot be cloned here; nothing
 /// changed: copy instead, e.g. with zcopy_copy):
