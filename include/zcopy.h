@@ -39,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 /** "Until end of file" for `remain`. */
 #define ZCOPY_ALL INT64_MAX
 /** Major version of this header (Cargo.toml's). Compare with zcopy_version() at run time. */
@@ -755,6 +756,67 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  * `opts` must be NULL or point to a readable zcopy_options.
  */
 struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
+
+/**
+ * Sends a header, a range of a file and a trailer to `dst_fd` as one
+ * stream, with no gap between them: an HTTP response's head, body and
+ * (chunked) trailer in one call. On a TCP socket the call sets TCP_CORK
+ * for its length (unless the caller had set it) and releases it at the
+ * end, so the header travels in the body's first segments and the last
+ * partial segment leaves at once, never held back by Nagle waiting for an
+ * ACK; elsewhere (unix socket, pipe, file) the parts are written in order.
+ *
+ * - `dst_fd`: any fd sendfile or write can serve: a socket, a pipe, a
+ *   file (O_APPEND too: the body then goes by read/write).
+ * - `hdr`, `hdr_cnt`: the header, sent first; NULL and 0 for none. At
+ *   most 1024 iovecs; a NULL base needs length 0. The buffers are only
+ *   read, during the call.
+ * - `src_fd`: the file (regular file or block device) the body comes from.
+ * - `offset`: NULL sends from src's file position and advances it; else
+ *   sends from `*offset`, advances `*offset` by the body bytes sent (also
+ *   on error), and leaves the file position alone (many threads may send
+ *   from one fd). Negative: EINVAL.
+ * - `count`: body bytes to send; ZCOPY_ALL: to the end of the file. A file
+ *   that ends sooner ends the body there (the trailer still follows;
+ *   `written` tells): size `count` from fstat for a Content-Length.
+ * - `trl`, `trl_cnt`: the trailer, sent last; as `hdr`.
+ * - `opts`: NULL, or zcopy_options (version 1 or 2) as for
+ *   zcopy_sendfile_opts: `idle_timeout_ms` and `cancel_fd` bound every
+ *   wait of all three parts; ZCOPY_OPT_EINTR ends a wait on a signal;
+ *   ZCOPY_OPT_NOWAIT never waits (see below). Rates must be 0.
+ *
+ * Returns a zcopy_result: `written` counts header, body and trailer bytes
+ * that reached dst, in that order, also on error; `method`
+ * ZCOPY_METHOD_SENDFILE, or ZCOPY_METHOD_READ_WRITE when the body went
+ * through read/write (sendfile cannot serve the pair, or is turned off by
+ * zcopy_disable); `handled` true.
+ *
+ * Resuming (after EAGAIN with ZCOPY_OPT_NOWAIT, EINTR, ETIMEDOUT): the
+ * stream is header, then body, then trailer, and `written` says how far
+ * it got. Call again with the rest: the header's first `written` bytes
+ * dropped while `written` < header length; else no header, the body's
+ * count reduced by `written` - header length (the position or `*offset`
+ * has moved by exactly that); past the body, only the trailer's rest.
+ * Nothing is held back by the library in between.
+ *
+ * Errors: EBADF (negative or closed fd), EINVAL (negative `count` or
+ * `*offset`, bad iovec arrays, bad options, non-zero rates), EAGAIN
+ * (NOWAIT: dst full; or the socket's SO_SNDTIMEO ran out), ETIMEDOUT,
+ * ECANCELED, EINTR (as for zcopy_sendfile_opts), EPIPE / ECONNRESET
+ * (peer gone; no SIGPIPE reaches the process), ESPIPE (an offset on a
+ * src that has none), and any errno the kernel reports.
+ *
+ * Thread safety: safe from any thread (one call per dst at a time:
+ * calls on one socket interleave their bytes). Blocking: as
+ * zcopy_sendfile_opts (poll(2) waits, no spinning).
+ *
+ * # Safety
+ * `hdr` and `trl` are NULL or point to their counts of readable iovecs
+ * whose buffers are readable for their lengths; `offset` is NULL or a
+ * readable and writable int64_t; `opts` is NULL or a readable
+ * zcopy_options.
+ */
+struct zcopy_result zcopy_sendfile_hdr(int dst_fd, const struct iovec *hdr, int hdr_cnt, int src_fd, int64_t *offset, int64_t count, const struct iovec *trl, int trl_cnt, const struct zcopy_options *opts);
 
 /**
  * Makes a non-blocking splicer for one direction of a stream (make two for

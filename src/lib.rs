@@ -24,6 +24,7 @@ mod probe;
 pub mod read_write;
 pub mod relay;
 pub mod sendfile;
+mod sendfile_hdr;
 pub mod sigpipe;
 pub mod sparse;
 pub mod splice;

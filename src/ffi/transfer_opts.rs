@@ -15,7 +15,7 @@ use std::ffi::c_int;
 ///
 /// # Safety
 /// `opts` must be NULL or point to a readable zcopy_options.
-unsafe fn with_options(
+pub(super) unsafe fn with_options(
     method: i32,
     opts: *const Options,
     f: impl FnOnce(&mut Control) -> Transfer,

@@ -208,6 +208,9 @@ SIGNATURES = {
     "zcopy_disable": (ctypes.c_uint32, [ctypes.c_uint32]),
     "zcopy_disabled": (ctypes.c_uint32, []),
     "zcopy_clone": (Result, [_c_int, _c_int]),
+    # const struct iovec * arrays passed as void pointers (no Python caller yet)
+    "zcopy_sendfile_hdr": (Result, [_c_int, ctypes.c_void_p, _c_int, _c_int, _p_i64, _i64, ctypes.c_void_p, _c_int,
+                                    _p_opts]),
 }
 
 

@@ -1,0 +1,209 @@
+//! zcopy_sendfile_hdr: a header, a file range and a trailer as one stream
+//! (libuv#1831, .NET's Socket.SendFile(pre, post), BSD sendfile's
+//! hdtr). On a TCP socket the three parts are sent under TCP_CORK, so
+//! that the header waits for the body and the trailer for nothing: full
+//! segments go out as they fill and the cork's release at the end pushes
+//! the rest at once (golang/go#61530: a body sent after a small header
+//! waited behind Nagle and a delayed ACK). Elsewhere (a unix socket, a
+//! pipe, a file) the parts are simply written in order.
+
+use crate::control::Control;
+use crate::nonblock::NonBlocking;
+use crate::outcome::Outcome;
+use crate::sendfile::send_loop;
+use crate::sigpipe::without_sigpipe;
+use crate::sys::errno;
+use crate::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE};
+use crate::wait::{wait_ready, Wait};
+use crate::{positional, read_write};
+
+/// Most iovecs one sendmsg/writev takes (IOV_MAX on Linux).
+const IOV_MAX: usize = 1024;
+
+/// One part of the stream: the caller's buffers, as (pointer, length).
+pub(crate) type Part = Vec<libc::iovec>;
+
+/// Sends header, `count` bytes of src (from `*offset`, or its position;
+/// ZCOPY_ALL: to its end) and trailer; see the header for the contract.
+/// The iovecs were checked at the boundary (non-NULL bases for non-empty
+/// lengths, counts within IOV_MAX).
+pub(crate) fn send(
+    ctl: &mut Control,
+    dst: i32,
+    mut hdr: Part,
+    src: i32,
+    offset: Option<&mut i64>,
+    count: i64,
+    mut trl: Part,
+) -> Transfer {
+    // A blocking socket's timeout bounded, or (with options) every wait
+    // ours, as zcopy_sendfile does: dst only, src is a file.
+    let mut nb = NonBlocking::none();
+    nb.add(dst, None, Wait::Write, !ctl.is_plain());
+    let cork = Cork::on(dst);
+    let socket = cork.is_some() || is_socket(dst);
+    let t = without_sigpipe(|| {
+        let mut written = 0i64;
+        // Invariant: `written` bytes of header, body and trailer, in that
+        // order, reached dst; the file's position (or *offset) moved by
+        // exactly the body bytes among them.
+        if let Err((n, e)) = send_part(ctl, dst, &mut hdr, socket) {
+            return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e);
+        }
+        written += total(&hdr);
+        let (body, method) = send_body(ctl, dst, src, offset, count);
+        written += body.written();
+        if let Outcome::Error(_, e) = body {
+            return Transfer::done(method, written, e);
+        }
+        if let Err((n, e)) = send_part(ctl, dst, &mut trl, socket) {
+            return Transfer::done(method, written + n, e);
+        }
+        Transfer::done(method, written + total(&trl), 0)
+    });
+    // The cork comes off (pushing what it held) before the fd's flags are
+    // restored: drop order is the reverse of declaration.
+    drop(cork);
+    drop(nb);
+    t
+}
+
+/// The file range: sendfile, or read/write where sendfile cannot serve the
+/// pair (an O_APPEND file dst) or is turned off (the kill switch).
+fn send_body(
+    ctl: &mut Control,
+    dst: i32,
+    src: i32,
+    mut offset: Option<&mut i64>,
+    count: i64,
+) -> (Outcome, i32) {
+    if count == 0 {
+        return (Outcome::Ended(0), ZCOPY_METHOD_SENDFILE);
+    }
+    let mut first = 0;
+    if !crate::disable::sendfile_off() {
+        match send_loop(ctl, dst, src, offset.as_deref_mut(), count) {
+            Outcome::Fallback(n, _) if n < count => first = n,
+            Outcome::Fallback(n, _) => return (Outcome::Ended(n), ZCOPY_METHOD_SENDFILE),
+            o => return (o, ZCOPY_METHOD_SENDFILE),
+        }
+    }
+    // The next path: read/write from where sendfile stopped.
+    let rest = match offset {
+        Some(off) => positional::copy_at(ctl, dst, None, src, Some(off), count - first),
+        None => read_write::copy_loop(ctl, dst, src, count - first),
+    };
+    (rest.after(first), ZCOPY_METHOD_READ_WRITE)
+}
+
+/// Bytes a part holds.
+fn total(part: &Part) -> i64 {
+    part.iter().map(|v| v.iov_len as i64).sum()
+}
+
+/// Writes all of a part (sendmsg with MSG_NOSIGNAL on a socket, writev
+/// elsewhere), waiting for room as the call's Control allows. On error,
+/// the bytes of this part that were written.
+fn send_part(ctl: &mut Control, dst: i32, part: &mut Part, socket: bool) -> Result<(), (i64, i32)> {
+    let mut at = 0usize; // first iovec not yet fully written
+    let mut sent = 0i64;
+    let whole = total(part);
+    // Invariant: `sent` bytes of the part reached dst; part[at..] holds
+    // the rest (part[at] advanced past what was written of it).
+    while sent < whole {
+        while part[at].iov_len == 0 {
+            at += 1;
+        }
+        let iov = &part[at..(at + IOV_MAX).min(part.len())];
+        // SAFETY: every iovec points to caller memory of its length
+        // (checked non-NULL at the boundary), alive for the call.
+        let n = unsafe {
+            if socket {
+                let mut m: libc::msghdr = std::mem::zeroed();
+                m.msg_iov = iov.as_ptr() as *mut libc::iovec;
+                m.msg_iovlen = iov.len();
+                libc::sendmsg(dst, &m, libc::MSG_NOSIGNAL)
+            } else {
+                libc::writev(dst, iov.as_ptr(), iov.len() as i32)
+            }
+        };
+        if n > 0 {
+            sent += n as i64;
+            ctl.progress();
+            advance(part, &mut at, n as usize);
+            continue;
+        }
+        match if n == 0 { libc::EIO } else { errno() } {
+            libc::EINTR => continue,
+            libc::EAGAIN => wait_ready(ctl, dst, Wait::Write).map_err(|e| (sent, e))?,
+            e => return Err((sent, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Moves past `n` written bytes: whole iovecs are skipped, a partly
+/// written one is shortened from the front.
+fn advance(part: &mut Part, at: &mut usize, mut n: usize) {
+    while n > 0 {
+        let v = &mut part[*at];
+        let k = n.min(v.iov_len);
+        // SAFETY: k <= iov_len, so the new base stays inside the buffer.
+        v.iov_base = unsafe { v.iov_base.cast::<u8>().add(k) }.cast();
+        v.iov_len -= k;
+        n -= k;
+        if v.iov_len == 0 {
+            *at += 1;
+        }
+    }
+}
+
+fn is_socket(fd: i32) -> bool {
+    crate::sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK)
+}
+
+/// TCP_CORK set for the call on a TCP socket that did not have it, and
+/// taken off again on drop (which sends what it held).
+struct Cork(i32);
+
+impl Cork {
+    fn on(fd: i32) -> Option<Cork> {
+        let mut was: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `was` and `len` are valid for getsockopt to write.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_CORK,
+                (&mut was as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        // Not TCP (ENOTSOCK, EOPNOTSUPP), or the caller corks it already:
+        // leave it alone.
+        if r != 0 || was != 0 {
+            return None;
+        }
+        set_cork(fd, 1).then_some(Cork(fd))
+    }
+}
+
+impl Drop for Cork {
+    fn drop(&mut self) {
+        set_cork(self.0, 0);
+    }
+}
+
+fn set_cork(fd: i32, on: libc::c_int) -> bool {
+    // SAFETY: a c_int option value, valid for the call.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        ) == 0
+    }
+}
