@@ -42,6 +42,8 @@ pub(crate) fn send(
     nb.add(dst, None, Wait::Write, !ctl.is_plain());
     let cork = Cork::on(dst);
     let socket = cork.is_some() || is_socket(dst);
+    // Sending empties the parts' iovecs: their sizes first.
+    let (hlen, tlen) = (total(&hdr), total(&trl));
     let t = without_sigpipe(|| {
         let mut written = 0i64;
         // Invariant: `written` bytes of header, body and trailer, in that
@@ -50,7 +52,7 @@ pub(crate) fn send(
         if let Err((n, e)) = send_part(ctl, dst, &mut hdr, socket) {
             return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e);
         }
-        written += total(&hdr);
+        written += hlen;
         let (body, method) = send_body(ctl, dst, src, offset, count);
         written += body.written();
         if let Outcome::Error(_, e) = body {
@@ -59,7 +61,7 @@ pub(crate) fn send(
         if let Err((n, e)) = send_part(ctl, dst, &mut trl, socket) {
             return Transfer::done(method, written + n, e);
         }
-        Transfer::done(method, written + total(&trl), 0)
+        Transfer::done(method, written + tlen, 0)
     });
     // The cork comes off (pushing what it held) before the fd's flags are
     // restored: drop order is the reverse of declaration.

@@ -304,4 +304,5 @@ ctests!(
     splice_refuse,
     stalled_pipe,
     reflink,
+    sendfile_hdr,
 );

@@ -1,7 +1,7 @@
 //! The C boundary for zcopy_sendfile_hdr (sendfile_hdr.rs).
 
-use super::transfer_opts::with_options;
 use super::guarded;
+use super::transfer_opts::with_options;
 use crate::options::Options;
 use crate::sendfile_hdr::Part;
 use crate::transfer::{Transfer, ZCOPY_METHOD_SENDFILE};
