@@ -15,7 +15,7 @@ static void bad_options(void)
         int want;
     } bad[] = {
         { "size 16", 16, 0, 0, -1, 0, EINVAL },       { "size 32", 32, 0, 0, -1, 0, EINVAL },
-        { "unknown flag 8", 24, 8, 0, -1, 0, EINVAL }, { "flag bit 31", 24, 1u << 31, 0, -1, 0, EINVAL },
+        { "unknown flag 32", 24, 32, 0, -1, 0, EINVAL }, { "flag bit 31", 24, 1u << 31, 0, -1, 0, EINVAL },
         { "reserved 1", 24, 0, 0, -1, 1, EINVAL },    { "timeout -1", 24, 0, -1, -1, 0, EINVAL },
         { "cancel_fd -2", 24, 0, 0, -2, 0, EINVAL },  { "cancel_fd closed", 24, 0, 0, 999, 0, EBADF },
     };
@@ -57,8 +57,9 @@ static void bad_options(void)
     {
         zcopy_options o;
         zcopy_options_init(&o);
-        CHECK(o.size == 24 && o.flags == 0 && o.idle_timeout_ms == 0 && o.cancel_fd == -1 && o.reserved == 0,
-              "zcopy_options_init: size 24, flags 0, no timeout, cancel_fd -1");
+        CHECK(o.size == 40 && o.flags == 0 && o.idle_timeout_ms == 0 && o.cancel_fd == -1 && o.reserved == 0 &&
+                  o.rate_a_to_b == 0 && o.rate_b_to_a == 0,
+              "zcopy_options_init: size 40, flags 0, no timeout, cancel_fd -1, no rates");
     }
     {
         int efd = eventfd(1, EFD_CLOEXEC);

@@ -1,5 +1,6 @@
 /*
- * fileserver: a small HTTP/1.1 static file server on zcopy_sendfile_at_opts.
+ * fileserver: a small HTTP/1.1 static file server on zcopy_sendfile_hdr and
+ * zcopy_sendfile_at_opts.
  *
  *   fileserver [-v] [-t THREADS] [-s BYTES] ROOT PORT [ADDR]
  *
@@ -15,7 +16,7 @@
  *   -t THREADS  event loops, one thread each (default: one per CPU)
  *   -s BYTES    bodies up to this size are read with pread(2) and sent in
  *               the same send(2) as the headers (default 16384, at most
- *               16384; 0: every body goes through zcopy_sendfile_at_opts)
+ *               16384; 0: every body goes through zcopy_sendfile_hdr)
  *
  * FILESERVER_NO_OPENAT2 set in the environment: paths are walked as on a
  * kernel without openat2 (every symlink refused); for the tests.
@@ -23,9 +24,10 @@
  * Each thread runs an epoll loop (level-triggered) over non-blocking
  * sockets, with a listening socket of its own (SO_REUSEPORT: the kernel
  * spreads connections over the loops). A response is its headers and
- * then its body: headers sent with MSG_MORE (so they leave in the same
- * segment as the body's first bytes), the body by zcopy_sendfile_at_opts
- * straight from the page cache, in chunks of 2 MiB so a big download
+ * then its body: the headers and the body's first chunk in one
+ * zcopy_sendfile_hdr call (the headers leave in the same segment as the
+ * body's first bytes), the rest by zcopy_sendfile_at_opts, straight from
+ * the page cache, in chunks of 2 MiB so a big download
  * yields to the other connections of its loop; a body of more than one
  * chunk is sent with TCP_CORK set, so no chunk ends in a short segment.
  *
@@ -61,6 +63,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,6 +257,32 @@ static void respond(struct loop *l, struct conn *c, struct request *r) {
    peer is gone or the file failed. */
 static int conn_flush(struct conn *c) {
     for (;;) {
+        if (c->out_off < c->out_len && c->left > 0 && !c->copy) {
+            /* Headers and the body's first chunk in one call: the headers
+               leave in the same segment as the body's first bytes. `written`
+               counts the headers first, then the body. */
+            struct iovec h;
+            int64_t want = c->left < CHUNK ? c->left : CHUNK, body;
+            size_t hs;
+            zcopy_result res;
+            h.iov_base = c->out + c->out_off;
+            h.iov_len = c->out_len - c->out_off;
+            res = zcopy_sendfile_hdr(c->fd, &h, 1, c->file->fd, &c->off, want, NULL, 0, &nowait);
+            hs = res.written < (int64_t)h.iov_len ? (size_t)res.written : h.iov_len;
+            body = res.written - (int64_t)hs;
+            c->out_off += hs;
+            c->left -= body;
+            c->sent += body;
+            if (res.method == ZCOPY_METHOD_READ_WRITE)
+                c->how = "read/write (sendfile refused)";
+            if (res.error == EAGAIN)
+                return 0; /* the socket is full: out_off and c->off say where to go on */
+            if (res.error != 0 || body < want)
+                return -1; /* peer gone, or the file shrank */
+            if (c->left > 0)
+                return 0;
+            continue;
+        }
         if (c->out_off < c->out_len) {
             ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
                              MSG_NOSIGNAL | (c->left > 0 ? MSG_MORE : 0));

@@ -19,8 +19,10 @@
  *   @8, int32 method @12, bool handled @16 (one byte, 0 or 1), uint8
  *   reserved[7] @17, always 0 (map handled as a 4-byte int and it still
  *   reads right). zcopy_pool_stats is five uint64. zcopy_options (where
- *   declared) is 24 bytes: uint32 size, uint32 flags, int64
- *   idle_timeout_ms, int32 cancel_fd, int32 reserved.
+ *   declared) is 40 bytes: uint32 size, uint32 flags, int64
+ *   idle_timeout_ms, int32 cancel_fd, int32 reserved, int64 rate_a_to_b,
+ *   int64 rate_b_to_a; a 24-byte struct (up to reserved) with size 24 is
+ *   version 1 and still accepted.
  * - fds are C ints; remain and offsets are int64: ZCOPY_ALL is INT64_MAX,
  *   which JavaScript callers must pass as a BigInt (9223372036854775807n).
  * - errno: read it right after the call (or just use `error`); cgo's
@@ -37,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 /** "Until end of file" for `remain`. */
 #define ZCOPY_ALL INT64_MAX
 /** Major version of this header (Cargo.toml's). Compare with zcopy_version() at run time. */
@@ -46,6 +49,23 @@
 /** Patch version of this header (Cargo.toml's). */
 #define ZCOPY_VERSION_PATCH 0
 
+
+/**
+ * splice(2): zcopy_splice, the pooled and direct rows of zcopy_copy, the
+ * relay's and the engine's splice takes, zcopy_splicer.
+ */
+#define ZCOPY_DISABLE_SPLICE 1
+
+/**
+ * sendfile(2): zcopy_sendfile and zcopy_copy's file rows.
+ */
+#define ZCOPY_DISABLE_SENDFILE 2
+
+/**
+ * copy_file_range(2): zcopy_copy_file_range and zcopy_copy's file -> file
+ * row.
+ */
+#define ZCOPY_DISABLE_COPY_FILE_RANGE 4
 
 
 
@@ -92,6 +112,41 @@
 #define ZCOPY_OPT_NOWAIT 4
 
 /**
+ * zcopy_copy_opts between two regular files: never a copy-on-write
+ * clone; every byte is really copied (`cp --reflink=never`). The file ->
+ * file row then leaves out copy_file_range, which clones where the
+ * filesystem can (XFS, btrfs), and uses sendfile, then read/write.
+ * Without either REFLINK flag (`auto`) copy_file_range is tried first and
+ * may clone. EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by
+ * other pairs and calls.
+ */
+#define ZCOPY_OPT_REFLINK_NEVER 8
+
+/**
+ * zcopy_copy_opts between two regular files: a copy-on-write clone or
+ * nothing (`cp --reflink=always`). Up to `remain` bytes from src's
+ * position are cloned to dst's position in one FICLONERANGE, and both
+ * positions move past them as a copy's would; `method` is
+ * ZCOPY_METHOD_CLONE. Nothing else is tried, and on any error nothing is
+ * written (`written` 0, `handled` true): EOPNOTSUPP where the filesystem
+ * cannot clone (ext4, tmpfs, XFS without reflink=1), EXDEV across
+ * filesystems, EINVAL for offsets (or a length that stops short of src's
+ * end) not on the filesystem's block size; as zcopy_clone otherwise.
+ * EINVAL together with ZCOPY_OPT_REFLINK_NEVER; ignored by other pairs.
+ */
+#define ZCOPY_OPT_REFLINK_ALWAYS 16
+
+/**
+ * `size` of a version 1 zcopy_options (up to `reserved`).
+ */
+#define ZCOPY_OPTIONS_V1_SIZE 24
+
+/**
+ * `size` of a version 2 zcopy_options (with the rates).
+ */
+#define ZCOPY_OPTIONS_V2_SIZE 40
+
+/**
  * `wants`: wait until src is readable, then step again.
  */
 #define ZCOPY_WANT_READ 1
@@ -128,6 +183,12 @@
 #define ZCOPY_METHOD_READ_WRITE 4
 
 /**
+ * A copy-on-write clone (FICLONE / FICLONERANGE): zcopy_clone, and
+ * zcopy_copy_opts with ZCOPY_OPT_REFLINK_ALWAYS.
+ */
+#define ZCOPY_METHOD_CLONE 5
+
+/**
  * A set of worker threads relaying pairs of fds.
  */
 typedef struct zcopy_engine zcopy_engine;
@@ -138,15 +199,58 @@ typedef struct zcopy_engine zcopy_engine;
 typedef struct zcopy_splicer zcopy_splicer;
 
 /**
+ * The result of a transfer.
+ *
+ * `written` counts the bytes that reached `dst`, also when `error` is not 0.
+ * `error` is 0, or the errno value that ended the transfer. `method` is the
+ * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
+ * when the mechanism cannot serve this pair of fds and consumed nothing from
+ * `src`: the caller should fall back to another mechanism; `error` then
+ * carries the reason when a system call gave one, else 0.
+ *
+ * Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
+ * `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
+ * `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
+ * are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
+ * does, still reads the truth). Returned by value.
+ */
+typedef struct zcopy_result {
+  /**
+   * Bytes that reached dst, also when `error` is not 0.
+   */
+  int64_t written;
+  /**
+   * 0, or the errno value that ended the transfer.
+   */
+  int32_t error;
+  /**
+   * The ZCOPY_METHOD_* that moved the bytes, or failed.
+   */
+  int32_t method;
+  /**
+   * false: this mechanism cannot serve this fd pair and consumed nothing
+   * from src; the caller should fall back.
+   */
+  bool handled;
+  /**
+   * Always 0: explicit padding, so that no stale byte reaches the caller.
+   */
+  uint8_t reserved[7];
+} zcopy_result;
+
+/**
  * Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
  * zcopy_options_init, then set what you need.
  *
- * Layout (24 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
- * cancel_fd at 16, reserved at 20.
+ * Layout (40 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
+ * cancel_fd at 16, reserved at 20, rate_a_to_b at 24, rate_b_to_a at 32.
+ * A caller built against version 1 passes 24 bytes with `size` 24: it is
+ * read as far as `reserved` only, and the rates count as 0.
  */
 typedef struct zcopy_options {
   /**
-   * sizeof(zcopy_options): 24.
+   * sizeof(zcopy_options): 40 (version 2); 24 (version 1, without the
+   * rates) is still accepted. Any other value is EINVAL.
    */
   uint32_t size;
   /**
@@ -167,6 +271,16 @@ typedef struct zcopy_options {
    * Must be 0.
    */
   int32_t reserved;
+  /**
+   * Version 2: zcopy_relay and the engine: bytes per second from a to
+   * b at most; 0: no limit. Negative: EINVAL; not 0 in any other call:
+   * EINVAL.
+   */
+  int64_t rate_a_to_b;
+  /**
+   * Version 2: the same from b to a.
+   */
+  int64_t rate_b_to_a;
 } zcopy_options;
 
 /**
@@ -251,49 +365,99 @@ typedef struct zcopy_pool_stats {
   uint64_t discarded;
 } zcopy_pool_stats;
 
-/**
- * The result of a transfer.
- *
- * `written` counts the bytes that reached `dst`, also when `error` is not 0.
- * `error` is 0, or the errno value that ended the transfer. `method` is the
- * `ZCOPY_METHOD_*` that moved the bytes (or failed). `handled` is false only
- * when the mechanism cannot serve this pair of fds and consumed nothing from
- * `src`: the caller should fall back to another mechanism; `error` then
- * carries the reason when a system call gave one, else 0.
- *
- * Layout (fixed, for FFIs that declare it by hand): 24 bytes, alignment 8;
- * `written` int64 at offset 0, `error` int32 at 8, `method` int32 at 12,
- * `handled` a one-byte bool (0 or 1) at 16, `reserved` 7 bytes at 17 that
- * are always 0 (so an FFI that maps `bool` as a 4-byte int, as Java's JNA
- * does, still reads the truth). Returned by value.
- */
-typedef struct zcopy_result {
-  /**
-   * Bytes that reached dst, also when `error` is not 0.
-   */
-  int64_t written;
-  /**
-   * 0, or the errno value that ended the transfer.
-   */
-  int32_t error;
-  /**
-   * The ZCOPY_METHOD_* that moved the bytes, or failed.
-   */
-  int32_t method;
-  /**
-   * false: this mechanism cannot serve this fd pair and consumed nothing
-   * from src; the caller should fall back.
-   */
-  bool handled;
-  /**
-   * Always 0: explicit padding, so that no stale byte reaches the caller.
-   */
-  uint8_t reserved[7];
-} zcopy_result;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Makes the regular file `dst_fd` a copy-on-write clone of the whole of
+ * the regular file `src_fd` (the FICLONE ioctl, as `cp --reflink=always`):
+ * the filesystem shares src's extents with dst instead of copying bytes,
+ * so it takes the same short time for any size, and later writes to
+ * either file leave the other as it was.
+ *
+ * - `dst_fd`: a regular file open for writing (not O_APPEND), on the same
+ *   filesystem as src. Its content becomes src's: what it held is
+ *   replaced and it is cut to src's size.
+ * - `src_fd`: a regular file open for reading.
+ *
+ * Neither file position is used or moved (the clone is of whole files).
+ *
+ * Returns a zcopy_result with `method` ZCOPY_METHOD_CLONE and `written`
+ * src's size on success. The clone is all or nothing: on every error dst
+ * is left as it was, never partly cloned. One exception, as `cp` opens
+ * dst with O_TRUNC: when dst is longer than src and the filesystem
+ * refuses the clone for that (an end not on a block boundary would cover
+ * dst's bytes past it: EINVAL), dst is emptied and cloned again; should
+ * that second clone fail, dst is left empty, never partly cloned.
+ *
+ * Errors with `handled` false (this pair cannot be cloned here; nothing
+ * changed: copy instead, e.g. with zcopy_copy):
+ * - EOPNOTSUPP: the filesystem cannot clone (ext4, tmpfs, XFS made
+ *   without reflink=1, ...; also one with no such ioctl at all).
+ * - EXDEV: src and dst are on different filesystems (or mounts).
+ * - EINVAL: either fd is not a regular file (a pipe, a socket, a
+ *   directory), or both name the same file, or the filesystem refused
+ *   the pair for its own reasons (e.g. a swap file).
+ *
+ * Errors with `handled` true (nothing changed): EBADF (negative or closed
+ * fd, dst not open for writing, dst O_APPEND, src not open for reading),
+ * EPERM (dst immutable or append-only), ETXTBSY (dst is a running swap
+ * file), EISDIR, ENOSPC and EIO from the filesystem; after the clone,
+ * the errno of the ftruncate that cuts a longer dst to src's size
+ * (`written` 0).
+ *
+ * Thread safety: safe from any thread. Blocking: only on the filesystem
+ * (a clone of a large, fragmented file takes time proportional to its
+ * extents, not its bytes). Kill switch: not concerned (no byte moves).
+ */
+struct zcopy_result zcopy_clone(int dst_fd, int src_fd);
+
+/**
+ * Turns mechanisms off (or back on) for the whole process: `mask` replaces
+ * the mask in force. Bits: ZCOPY_DISABLE_SPLICE (1), ZCOPY_DISABLE_SENDFILE
+ * (2), ZCOPY_DISABLE_COPY_FILE_RANGE (4); others are ignored; 0 turns
+ * everything back on.
+ *
+ * The mask starts from the environment variable ZCOPY_DISABLE, read once
+ * when the library is loaded: names separated by commas (`splice`,
+ * `sendfile`, `copy_file_range`, or `all`), case and blanks ignored,
+ * unknown names ignored. Example: `ZCOPY_DISABLE=splice,sendfile`.
+ *
+ * While a mechanism is off, every call takes the next path of its
+ * dispatch row instead, read/write last, and its result's `method` says
+ * which path moved the bytes (`handled` true):
+ * - zcopy_copy(_opts): the row without that mechanism (file -> file:
+ *   copy_file_range, sendfile, read/write; file -> socket: sendfile,
+ *   read/write; socket or pipe pairs: splice, read/write).
+ * - zcopy_splice(_opts): as zcopy_copy for the pair (read/write, or
+ *   sendfile from a file).
+ * - zcopy_sendfile(_at)(_opts), zcopy_sendfile_hdr: read/write (pread(2)
+ *   at the offset for the _at forms: src's position is still left alone).
+ * - zcopy_copy_file_range(_at)(_opts): sendfile then read/write without
+ *   offsets; pread(2)/pwrite(2) with them.
+ * - zcopy_relay and the engine: every direction copies through user
+ *   space instead of splicing (bytes already in a pipe are delivered).
+ * - zcopy_splicer_step: `handled` false, `error` ENOSYS, nothing taken
+ *   (as if splice(2) were missing), once it holds nothing.
+ *
+ * A call already running keeps the mechanism it started with; the change
+ * applies from the next call (or the next step of a relay).
+ *
+ * Returns the mask now in force (`mask` without unknown bits).
+ *
+ * Thread safety: safe from any thread at any time (one atomic store).
+ * Never blocks.
+ */
+uint32_t zcopy_disable(uint32_t mask);
+
+/**
+ * The mask of mechanisms turned off now (ZCOPY_DISABLE_* bits): from
+ * ZCOPY_DISABLE at load, or the last zcopy_disable.
+ *
+ * Thread safety: safe from any thread. Never blocks.
+ */
+uint32_t zcopy_disabled(void);
 
 /**
  * Starts a relay engine: `threads` threads of its own, each running an
@@ -492,10 +656,12 @@ const char *zcopy_version(void);
 const char *zcopy_method_name(int32_t method);
 
 /**
- * Fills `opts` with the defaults: size 24 (sizeof(zcopy_options)), flags
- * 0, no idle timeout, cancel_fd -1, reserved 0. Call it before setting the
- * fields you need, so that a later version's new fields get their
- * defaults.
+ * Fills `opts` with the defaults: size 40 (sizeof(zcopy_options), version
+ * 2), flags 0, no idle timeout, cancel_fd -1, reserved 0, both rates 0
+ * (no limit). Call it before setting the fields you need, so that a later
+ * version's new fields get their defaults. It writes all 40 bytes: a
+ * program built against a version 1 header (a 24-byte struct) fills its
+ * struct itself, with `size` 24.
  *
  * - `opts`: the struct to fill; NULL does nothing.
  *
@@ -645,6 +811,67 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
 struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
 
 /**
+ * Sends a header, a range of a file and a trailer to `dst_fd` as one
+ * stream, with no gap between them: an HTTP response's head, body and
+ * (chunked) trailer in one call. On a TCP socket the call sets TCP_CORK
+ * for its length (unless the caller had set it) and releases it at the
+ * end, so the header travels in the body's first segments and the last
+ * partial segment leaves at once, never held back by Nagle waiting for an
+ * ACK; elsewhere (unix socket, pipe, file) the parts are written in order.
+ *
+ * - `dst_fd`: any fd sendfile or write can serve: a socket, a pipe, a
+ *   file (O_APPEND too: the body then goes by read/write).
+ * - `hdr`, `hdr_cnt`: the header, sent first; NULL and 0 for none. At
+ *   most 1024 iovecs; a NULL base needs length 0. The buffers are only
+ *   read, during the call.
+ * - `src_fd`: the file (regular file or block device) the body comes from.
+ * - `offset`: NULL sends from src's file position and advances it; else
+ *   sends from `*offset`, advances `*offset` by the body bytes sent (also
+ *   on error), and leaves the file position alone (many threads may send
+ *   from one fd). Negative: EINVAL.
+ * - `count`: body bytes to send; ZCOPY_ALL: to the end of the file. A file
+ *   that ends sooner ends the body there (the trailer still follows;
+ *   `written` tells): size `count` from fstat for a Content-Length.
+ * - `trl`, `trl_cnt`: the trailer, sent last; as `hdr`.
+ * - `opts`: NULL, or zcopy_options (version 1 or 2) as for
+ *   zcopy_sendfile_opts: `idle_timeout_ms` and `cancel_fd` bound every
+ *   wait of all three parts; ZCOPY_OPT_EINTR ends a wait on a signal;
+ *   ZCOPY_OPT_NOWAIT never waits (see below). Rates must be 0.
+ *
+ * Returns a zcopy_result: `written` counts header, body and trailer bytes
+ * that reached dst, in that order, also on error; `method`
+ * ZCOPY_METHOD_SENDFILE, or ZCOPY_METHOD_READ_WRITE when the body went
+ * through read/write (sendfile cannot serve the pair, or is turned off by
+ * zcopy_disable); `handled` true.
+ *
+ * Resuming (after EAGAIN with ZCOPY_OPT_NOWAIT, EINTR, ETIMEDOUT): the
+ * stream is header, then body, then trailer, and `written` says how far
+ * it got. Call again with the rest: the header's first `written` bytes
+ * dropped while `written` < header length; else no header, the body's
+ * count reduced by `written` - header length (the position or `*offset`
+ * has moved by exactly that); past the body, only the trailer's rest.
+ * Nothing is held back by the library in between.
+ *
+ * Errors: EBADF (negative or closed fd), EINVAL (negative `count` or
+ * `*offset`, bad iovec arrays, bad options, non-zero rates), EAGAIN
+ * (NOWAIT: dst full; or the socket's SO_SNDTIMEO ran out), ETIMEDOUT,
+ * ECANCELED, EINTR (as for zcopy_sendfile_opts), EPIPE / ECONNRESET
+ * (peer gone; no SIGPIPE reaches the process), ESPIPE (an offset on a
+ * src that has none), and any errno the kernel reports.
+ *
+ * Thread safety: safe from any thread (one call per dst at a time:
+ * calls on one socket interleave their bytes). Blocking: as
+ * zcopy_sendfile_opts (poll(2) waits, no spinning).
+ *
+ * # Safety
+ * `hdr` and `trl` are NULL or point to their counts of readable iovecs
+ * whose buffers are readable for their lengths; `offset` is NULL or a
+ * readable and writable int64_t; `opts` is NULL or a readable
+ * zcopy_options.
+ */
+struct zcopy_result zcopy_sendfile_hdr(int dst_fd, const struct iovec *hdr, int hdr_cnt, int src_fd, int64_t *offset, int64_t count, const struct iovec *trl, int trl_cnt, const struct zcopy_options *opts);
+
+/**
  * Makes a non-blocking splicer for one direction of a stream (make two for
  * a two-way relay). It borrows a pipe from the global pool and keeps it
  * until zcopy_splicer_free, so that bytes taken from src wait in it, never
@@ -703,8 +930,11 @@ void zcopy_splicer_free(struct zcopy_splicer *s);
  * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
  *   dst does not take splice (opened O_APPEND, or a file without splice
  *   support: checked before anything is taken); `error` ENOSYS or EPERM:
- *   splice(2) is missing or forbidden by a seccomp filter. Nothing
- *   consumed: fall back to read/write.
+ *   splice(2) is missing or forbidden by a seccomp filter; `error` ENOSYS
+ *   too when the kill switch turned splice off (zcopy_disable,
+ *   ZCOPY_DISABLE=splice) and the splicer holds nothing (bytes it holds
+ *   are still delivered first). Nothing consumed: fall back to
+ *   read/write.
  * - `error` EBADF with nothing taken: dst is closed or not open for
  *   writing (checked the same way), or src is not open for reading.
  * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
@@ -770,7 +1000,10 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  * Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
  * `handled` is false (nothing consumed from src; fall back to another
  * mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
- * kernel cannot splice from src (`error` EINVAL), when dst is a file or
+ * kernel cannot splice from src (`error` EINVAL), when src is a pipe and
+ * dst takes neither splice nor write(2) (an eventfd, epoll, timerfd,
+ * signalfd, pidfd: `error` EINVAL at once, as splice(2) answers, before
+ * any wait for src's data), when dst is a file or
  * pipe opened O_APPEND (`error` EINVAL, decided before any splice; on a
  * socket, where O_APPEND means nothing, the flag is not looked at: splice
  * refuses it after the first drain, those bytes are delivered with
@@ -820,6 +1053,11 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  *
  * Thread safety: safe to call from any number of threads at once (on
  * different fds; two calls on one fd interleave their bytes).
+ *
+ * Kill switch: with splice turned off (zcopy_disable,
+ * ZCOPY_DISABLE=splice) the call takes zcopy_copy's row for the pair
+ * without splice (read/write, or sendfile from a file); `method` says
+ * which.
  */
 struct zcopy_result zcopy_splice(int dst_fd, int src_fd, int64_t remain);
 
@@ -845,7 +1083,9 @@ struct zcopy_result zcopy_splice(int dst_fd, int src_fd, int64_t remain);
  * ECONNRESET when dst's peer is gone, EAGAIN when dst's SO_SNDTIMEO ran
  * out (as for zcopy_splice), and any other errno the kernel reports.
  *
- * Blocking, signals and thread safety as for zcopy_splice.
+ * Blocking, signals and thread safety as for zcopy_splice. Kill switch:
+ * with sendfile turned off (zcopy_disable) the call copies with
+ * read/write, `method` ZCOPY_METHOD_READ_WRITE.
  */
 struct zcopy_result zcopy_sendfile(int dst_fd, int src_fd, int64_t remain);
 
@@ -872,7 +1112,10 @@ struct zcopy_result zcopy_sendfile(int dst_fd, int src_fd, int64_t remain);
  * errno the kernel reports after some progress.
  *
  * Thread safety: safe from any thread. Never blocks on anything but the
- * filesystem.
+ * filesystem. Kill switch: with copy_file_range turned off
+ * (zcopy_disable) the call takes zcopy_copy's file -> file row without it
+ * (sendfile, then read/write; pread/pwrite for the _at forms), `method`
+ * saying which.
  */
 struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain);
 
@@ -902,7 +1145,8 @@ struct zcopy_result zcopy_copy_file_range(int dst_fd, int src_fd, int64_t remain
  * - anything else: read/write (256 KiB buffer per thread).
  *
  * A mechanism that cannot serve the pair hands over to the next, which
- * starts where it stopped. A mechanism the process cannot use at all
+ * starts where it stopped. A mechanism turned off with zcopy_disable (or
+ * ZCOPY_DISABLE) is skipped. A mechanism the process cannot use at all
  * (ENOSYS, or EPERM from a seccomp filter, confirmed by one probe with
  * invalid fds) is not tried again.
  *
@@ -1027,9 +1271,10 @@ struct zcopy_result zcopy_copy_file_range_at(int dst_fd, int64_t *dst_offset, in
  * taken from src and not delivered when a timeout or cancel ends the call
  * are discarded with their pipe (never pooled), as for any error.
  *
- * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
- * unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
- * below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
+ * Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24 or
+ * 40, an unknown flag bit, both REFLINK flags, `reserved` not 0, a
+ * negative timeout or cancel_fd below -1, a version 2 rate other than 0
+ * (rates are for zcopy_relay and the engine); nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
  * ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed),
  * ENOBUFS (EINTR or NOWAIT asked, and the calling thread already holds
  * bytes for 1024 other live pairs: too many pairs with bytes held on

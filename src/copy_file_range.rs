@@ -4,8 +4,12 @@
 use crate::control::Control;
 use crate::kernel::COPY_FILE_RANGE_OK;
 use crate::outcome::Outcome;
+use crate::positional;
+use crate::sigpipe::without_sigpipe;
 use crate::sys::{errno, fd_flags};
-use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_COPY_FILE_RANGE};
+use crate::transfer::{
+    check_args, Transfer, ZCOPY_METHOD_COPY_FILE_RANGE, ZCOPY_METHOD_READ_WRITE,
+};
 
 /// Rounds of at most 1 GiB: below MAX_RW_COUNT, and small enough to avoid
 /// EOVERFLOW where the kernel adds the length to an offset (rust 78979).
@@ -58,6 +62,16 @@ pub(crate) fn copy_file_range_with(
     }
     if remain == 0 {
         return Transfer::done(m, 0, 0);
+    }
+    if crate::disable::copy_file_range_off() {
+        // The kill switch: the next paths of the file -> file row.
+        return match (dst_offset, src_offset) {
+            (None, None) => crate::dispatch::copy_with(ctl, dst, src, remain),
+            (d, s) => without_sigpipe(|| {
+                positional::copy_at(ctl, dst, d, src, s, remain)
+                    .into_transfer(ZCOPY_METHOD_READ_WRITE)
+            }),
+        };
     }
     if !kernel_supports() {
         return Transfer::unhandled(m, libc::ENOSYS);

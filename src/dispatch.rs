@@ -18,8 +18,12 @@
 //! if the probe agrees, it is not tried again in this process.
 
 use crate::control::Control;
+use crate::disable::{
+    self, ZCOPY_DISABLE_COPY_FILE_RANGE, ZCOPY_DISABLE_SENDFILE, ZCOPY_DISABLE_SPLICE,
+};
 use crate::inflight;
 use crate::nonblock::NonBlocking;
+use crate::options::Reflink;
 use crate::outcome::Outcome;
 use crate::probe::{self, Availability};
 use crate::sigpipe::without_sigpipe;
@@ -98,6 +102,10 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
         // A pipe into itself would go round for ever.
         return Transfer::done(ZCOPY_METHOD_NONE, 0, libc::EINVAL);
     }
+    if ctl.settings().reflink == Reflink::Always && d.kind == Kind::File && s.kind == Kind::File {
+        // ZCOPY_OPT_REFLINK_ALWAYS: a clone or nothing (clone.rs).
+        return crate::clone::clone_range(dst, src, remain);
+    }
     let plan = plan(&d, &s);
     // Socket timeouts on blocking fds: bounded once (see nonblock.rs and
     // splice::pair_guard: the pooled row counts a src timeout the kernel
@@ -173,6 +181,20 @@ fn attempt(
     src: i32,
     left: i64,
 ) -> Option<(Outcome, i32)> {
+    // The kill switch (disable.rs) and REFLINK_NEVER (copy_file_range may
+    // share extents) skip a mechanism as if the process could not use it.
+    let off = disable::disabled();
+    let skip = match m {
+        Mechanism::CopyFileRange => {
+            off & ZCOPY_DISABLE_COPY_FILE_RANGE != 0 || ctl.settings().reflink == Reflink::Never
+        }
+        Mechanism::SendFile => off & ZCOPY_DISABLE_SENDFILE != 0,
+        Mechanism::DirectSplice | Mechanism::PooledSplice => off & ZCOPY_DISABLE_SPLICE != 0,
+        Mechanism::ReadWrite => false,
+    };
+    if skip {
+        return None;
+    }
     let (avail, probe, method): (&Availability, fn() -> i32, i32) = match m {
         Mechanism::CopyFileRange => {
             if !copy_file_range::kernel_supports() {

@@ -3,22 +3,28 @@
 //! `catch_unwind`, so that no panic ever crosses into C. The exports live
 //! in one file per domain below; this file holds what they share.
 
+mod clone;
+mod disable;
 mod engine;
 mod held;
 mod names;
 mod options;
 mod pool;
 mod relay;
+mod sendfile_hdr;
 mod splicer;
 mod transfer;
 mod transfer_opts;
 
+pub use clone::*;
+pub use disable::*;
 pub use engine::*;
 pub use held::*;
 pub use names::*;
 pub use options::*;
 pub use pool::*;
 pub use relay::*;
+pub use sendfile_hdr::*;
 pub use splicer::*;
 pub use transfer::*;
 pub use transfer_opts::*;

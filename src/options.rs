@@ -2,9 +2,11 @@
 //! bytes to move — an idle timeout, a cancel fd, interruption by signals,
 //! and (for zcopy_relay) closing both directions at the first EOF.
 //!
-//! The struct is part of the ABI: 24 bytes, fields in this order. `size`
-//! comes first so that a later version can grow the struct and still tell
-//! an old caller's from a new one's; today only 24 is accepted.
+//! The struct is part of the ABI, fields in this order. `size` comes first
+//! so that a later version can grow the struct and still tell an old
+//! caller's from a new one's: 24 is version 1 (up to `reserved`), 40 is
+//! version 2 (the two rates added). A version 1 struct is never read past
+//! its 24 bytes (see `ffi::options::read_options`).
 
 /// A signal delivered to the calling thread while a call waits (in poll(2)
 /// or in a blocking system call) ends the call with EINTR and `written`
@@ -34,18 +36,50 @@ pub const ZCOPY_OPT_CLOSE_BOTH: u32 = 2;
 /// waits.
 pub const ZCOPY_OPT_NOWAIT: u32 = 4;
 
+/// zcopy_copy_opts between two regular files: never a copy-on-write
+/// clone; every byte is really copied (`cp --reflink=never`). The file ->
+/// file row then leaves out copy_file_range, which clones where the
+/// filesystem can (XFS, btrfs), and uses sendfile, then read/write.
+/// Without either REFLINK flag (`auto`) copy_file_range is tried first and
+/// may clone. EINVAL together with ZCOPY_OPT_REFLINK_ALWAYS; ignored by
+/// other pairs and calls.
+pub const ZCOPY_OPT_REFLINK_NEVER: u32 = 8;
+/// zcopy_copy_opts between two regular files: a copy-on-write clone or
+/// nothing (`cp --reflink=always`). Up to `remain` bytes from src's
+/// position are cloned to dst's position in one FICLONERANGE, and both
+/// positions move past them as a copy's would; `method` is
+/// ZCOPY_METHOD_CLONE. Nothing else is tried, and on any error nothing is
+/// written (`written` 0, `handled` true): EOPNOTSUPP where the filesystem
+/// cannot clone (ext4, tmpfs, XFS without reflink=1), EXDEV across
+/// filesystems, EINVAL for offsets (or a length that stops short of src's
+/// end) not on the filesystem's block size; as zcopy_clone otherwise.
+/// EINVAL together with ZCOPY_OPT_REFLINK_NEVER; ignored by other pairs.
+pub const ZCOPY_OPT_REFLINK_ALWAYS: u32 = 16;
+
 /// Every flag this version knows; any other bit is EINVAL.
-const KNOWN_FLAGS: u32 = ZCOPY_OPT_EINTR | ZCOPY_OPT_CLOSE_BOTH | ZCOPY_OPT_NOWAIT;
+const KNOWN_FLAGS: u32 = ZCOPY_OPT_EINTR
+    | ZCOPY_OPT_CLOSE_BOTH
+    | ZCOPY_OPT_NOWAIT
+    | ZCOPY_OPT_REFLINK_NEVER
+    | ZCOPY_OPT_REFLINK_ALWAYS;
+
+/// `size` of a version 1 zcopy_options (up to `reserved`).
+pub const ZCOPY_OPTIONS_V1_SIZE: u32 = 24;
+/// `size` of a version 2 zcopy_options (with the rates).
+pub const ZCOPY_OPTIONS_V2_SIZE: u32 = 40;
 
 /// Options for the `*_opts` calls, zcopy_relay and the engine. Fill it with
 /// zcopy_options_init, then set what you need.
 ///
-/// Layout (24 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
-/// cancel_fd at 16, reserved at 20.
+/// Layout (40 bytes): size at 0, flags at 4, idle_timeout_ms at 8,
+/// cancel_fd at 16, reserved at 20, rate_a_to_b at 24, rate_b_to_a at 32.
+/// A caller built against version 1 passes 24 bytes with `size` 24: it is
+/// read as far as `reserved` only, and the rates count as 0.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// sizeof(zcopy_options): 24.
+    /// sizeof(zcopy_options): 40 (version 2); 24 (version 1, without the
+    /// rates) is still accepted. Any other value is EINVAL.
     pub size: u32,
     /// ZCOPY_OPT_* bits.
     pub flags: u32,
@@ -57,9 +91,15 @@ pub struct Options {
     pub cancel_fd: i32,
     /// Must be 0.
     pub reserved: i32,
+    /// Version 2: zcopy_relay and the engine: bytes per second from a to
+    /// b at most; 0: no limit. Negative: EINVAL; not 0 in any other call:
+    /// EINVAL.
+    pub rate_a_to_b: i64,
+    /// Version 2: the same from b to a.
+    pub rate_b_to_a: i64,
 }
 
-const _: () = assert!(std::mem::size_of::<Options>() == 24);
+const _: () = assert!(std::mem::size_of::<Options>() == ZCOPY_OPTIONS_V2_SIZE as usize);
 
 impl Default for Options {
     fn default() -> Self {
@@ -69,8 +109,23 @@ impl Default for Options {
             idle_timeout_ms: 0,
             cancel_fd: -1,
             reserved: 0,
+            rate_a_to_b: 0,
+            rate_b_to_a: 0,
         }
     }
+}
+
+/// Whether a copy between two regular files may, must or must not be a
+/// copy-on-write clone (ZCOPY_OPT_REFLINK_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reflink {
+    /// Whatever the fastest path gives (copy_file_range may clone).
+    #[default]
+    Auto,
+    /// A real copy: no copy_file_range.
+    Never,
+    /// FICLONE or fail.
+    Always,
 }
 
 /// What a valid `zcopy_options` asks for, checked once at the boundary.
@@ -86,23 +141,51 @@ pub struct Settings {
     pub close_both: bool,
     /// ZCOPY_OPT_NOWAIT.
     pub nowait: bool,
+    /// ZCOPY_OPT_REFLINK_NEVER / _ALWAYS.
+    pub reflink: Reflink,
+    /// Version 2: bytes per second a to b (relays and the engine); 0: none.
+    pub rate_a_to_b: i64,
+    /// Version 2: bytes per second b to a; 0: none.
+    pub rate_b_to_a: i64,
 }
 
 impl Settings {
     /// Validates a caller's options (None: the defaults, as a NULL pointer
-    /// means). EINVAL for a size other than 24, an unknown flag bit,
-    /// reserved != 0, a negative timeout or a cancel_fd below -1; EBADF for
-    /// a cancel_fd that is not open.
+    /// means) for a call that is not a relay: as [`Settings::parse`], and
+    /// EINVAL for a rate other than 0 (only relays and the engine limit a
+    /// rate).
     pub fn from_options(opts: Option<&Options>) -> Result<Settings, i32> {
+        match Settings::parse(opts)? {
+            s if s.rate_a_to_b != 0 || s.rate_b_to_a != 0 => Err(libc::EINVAL),
+            s => Ok(s),
+        }
+    }
+
+    /// Validates a caller's options. EINVAL for a size other than 24 or
+    /// 40, an unknown flag bit, both REFLINK flags, reserved != 0, a
+    /// negative timeout or rate or a cancel_fd below -1; EBADF for a
+    /// cancel_fd that is not open.
+    fn parse(opts: Option<&Options>) -> Result<Settings, i32> {
         let Some(o) = opts else {
             return Ok(Settings::default());
         };
-        if o.size as usize != std::mem::size_of::<Options>()
+        let both = ZCOPY_OPT_REFLINK_NEVER | ZCOPY_OPT_REFLINK_ALWAYS;
+        if !(o.size == ZCOPY_OPTIONS_V1_SIZE || o.size == ZCOPY_OPTIONS_V2_SIZE)
             || o.flags & !KNOWN_FLAGS != 0
+            || o.flags & both == both
             || o.reserved != 0
             || o.idle_timeout_ms < 0
             || o.cancel_fd < -1
         {
+            return Err(libc::EINVAL);
+        }
+        // A version 1 struct has no rates (whatever the caller's memory
+        // holds past its 24 bytes is never read).
+        let (rate_a_to_b, rate_b_to_a) = match o.size {
+            ZCOPY_OPTIONS_V2_SIZE => (o.rate_a_to_b, o.rate_b_to_a),
+            _ => (0, 0),
+        };
+        if rate_a_to_b < 0 || rate_b_to_a < 0 {
             return Err(libc::EINVAL);
         }
         if o.cancel_fd >= 0 {
@@ -111,12 +194,20 @@ impl Settings {
                 return Err(libc::EBADF);
             }
         }
+        let reflink = match o.flags & both {
+            ZCOPY_OPT_REFLINK_NEVER => Reflink::Never,
+            ZCOPY_OPT_REFLINK_ALWAYS => Reflink::Always,
+            _ => Reflink::Auto,
+        };
         Ok(Settings {
             idle_timeout_ms: o.idle_timeout_ms,
             cancel_fd: (o.cancel_fd >= 0).then_some(o.cancel_fd),
             eintr: o.flags & ZCOPY_OPT_EINTR != 0,
             close_both: o.flags & ZCOPY_OPT_CLOSE_BOTH != 0,
             nowait: o.flags & ZCOPY_OPT_NOWAIT != 0,
+            reflink,
+            rate_a_to_b,
+            rate_b_to_a,
         })
     }
 
@@ -126,10 +217,11 @@ impl Settings {
         self.idle_timeout_ms == 0 && self.cancel_fd.is_none() && !self.eintr && !self.nowait
     }
 
-    /// [`Settings::from_options`] for the calls that own their waits
-    /// (zcopy_relay, the engine): ZCOPY_OPT_NOWAIT is EINVAL there.
+    /// [`Settings::parse`] for the calls that own their waits (zcopy_relay,
+    /// the engine): ZCOPY_OPT_NOWAIT is EINVAL there; the rates are
+    /// carried.
     pub fn from_options_waiting(opts: Option<&Options>) -> Result<Settings, i32> {
-        match Settings::from_options(opts)? {
+        match Settings::parse(opts)? {
             s if s.nowait => Err(libc::EINVAL),
             s => Ok(s),
         }
@@ -155,7 +247,7 @@ mod tests {
                 ..Options::default()
             },
             Options {
-                flags: 8,
+                flags: 32,
                 ..Options::default()
             },
             Options {
@@ -190,6 +282,37 @@ mod tests {
         assert!(s.nowait && !s.is_plain());
         assert_eq!(Settings::from_options_waiting(Some(&o)), Err(libc::EINVAL));
         assert!(Settings::from_options_waiting(None).is_ok());
+    }
+
+    #[test]
+    fn rates_only_for_relays_and_never_negative() {
+        let rated = Options {
+            rate_a_to_b: 10,
+            ..Options::default()
+        };
+        assert_eq!(Settings::from_options(Some(&rated)), Err(libc::EINVAL));
+        let s = Settings::from_options_waiting(Some(&rated)).unwrap();
+        assert_eq!((s.rate_a_to_b, s.rate_b_to_a), (10, 0));
+        let negative = Options {
+            rate_b_to_a: -1,
+            ..Options::default()
+        };
+        assert_eq!(
+            Settings::from_options_waiting(Some(&negative)),
+            Err(libc::EINVAL)
+        );
+        // Version 1 has no rates: whatever the fields hold is ignored.
+        let v1 = Options {
+            size: ZCOPY_OPTIONS_V1_SIZE,
+            rate_a_to_b: -5,
+            ..Options::default()
+        };
+        assert_eq!(Settings::from_options(Some(&v1)).unwrap().rate_a_to_b, 0);
+        let both = Options {
+            flags: ZCOPY_OPT_REFLINK_NEVER | ZCOPY_OPT_REFLINK_ALWAYS,
+            ..Options::default()
+        };
+        assert_eq!(Settings::from_options(Some(&both)), Err(libc::EINVAL));
     }
 
     #[test]

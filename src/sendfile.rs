@@ -8,9 +8,10 @@ use crate::nonblock::NonBlocking;
 use crate::outcome::Outcome;
 use crate::sigpipe::without_sigpipe;
 use crate::sys::errno;
-use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_SENDFILE};
+use crate::transfer::{check_args, Transfer, ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE};
 use crate::urgent::{self, deliver_byte, Mark};
 use crate::wait::{wait_ready, wait_ready_since, Wait};
+use crate::{positional, read_write};
 
 /// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask
 /// for no more, so a request never overflows on any platform.
@@ -70,6 +71,15 @@ pub(crate) fn sendfile_with(
         };
         if first == remain {
             return Transfer::done(ZCOPY_METHOD_SENDFILE, first, 0);
+        }
+        if crate::disable::sendfile_off() {
+            // The kill switch: the next path of the row, read/write, with
+            // the offset's pread semantics when one is given.
+            let o = match offset {
+                Some(off) => positional::copy_at(ctl, dst, None, src, Some(off), remain - first),
+                None => read_write::copy_loop(ctl, dst, src, remain - first),
+            };
+            return o.after(first).into_transfer(ZCOPY_METHOD_READ_WRITE);
         }
         send_loop(ctl, dst, src, offset, remain - first)
             .after(first)

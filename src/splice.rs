@@ -33,6 +33,11 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
     if remain == 0 {
         return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
     }
+    if crate::disable::splice_off() {
+        // The kill switch: zcopy_copy's row for the pair, without splice
+        // (read/write, or sendfile from a file); `method` says which.
+        return crate::dispatch::copy_with(ctl, dst, src, remain);
+    }
     // The cheapest first question for the common case, a socket dst: its
     // SO_SNDTIMEO, which also says that it is a socket (ENOTSOCK else).
     if ctl.is_plain() {
@@ -125,16 +130,37 @@ fn run(
         } else {
             match direct(ctl, dst, src, left) {
                 // src is a pipe and dst refuses splice (no splice_write):
-                // the pooled loop delivers what it drained with write(2).
-                // (dst a pipe: the kernel refused src, nothing else can.)
-                Outcome::Fallback(0, libc::EINVAL) if !dst_pipe => {
-                    through_pool(ctl, dst, src, left)
-                }
+                // the pooled loop delivers what it drained with write(2),
+                // when write(2) can serve dst at all. One that it cannot
+                // either (an eventfd, epoll, timerfd, signalfd, pidfd) is
+                // refused now, as splice(2) refuses it, before the pooled
+                // loop would wait for an empty src. (dst a pipe: the kernel
+                // refused src, nothing else can.)
+                Outcome::Fallback(0, libc::EINVAL) if !dst_pipe => match takes_write(dst) {
+                    true => through_pool(ctl, dst, src, left),
+                    false => Outcome::Fallback(0, libc::EINVAL),
+                },
                 o => o,
             }
         };
         o.after(first).into_transfer(ZCOPY_METHOD_SPLICE)
     })
+}
+
+/// Whether write(2) can serve `dst`, asked without moving a byte: a socket
+/// always (a zero-length write would send an empty datagram on some), any
+/// other fd by a write of 0 bytes, which the kernel refuses (EINVAL) for
+/// fds without a write operation or with fixed-size writes (eventfd) and
+/// accepts for a file, a tty or a device that takes bytes. EAGAIN (full
+/// now) still means yes.
+fn takes_write(dst: i32) -> bool {
+    if fstat(dst).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK) {
+        return true;
+    }
+    let empty = [0u8; 1];
+    // SAFETY: a zero-length write reads nothing from the buffer.
+    let r = unsafe { libc::write(dst, empty.as_ptr().cast(), 0) };
+    r >= 0 || crate::sys::errno() == libc::EAGAIN
 }
 
 /// Bounds a blocking socket's timeout once (see `nonblock`): the direct

@@ -91,6 +91,11 @@ impl Splicer {
             // call with remain 0 does.
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
         }
+        if self.pending() == 0 && crate::disable::splice_off() {
+            // The kill switch: as if splice(2) were missing; the caller
+            // falls back to read/write with nothing taken.
+            return Transfer::unhandled(ZCOPY_METHOD_SPLICE, libc::ENOSYS);
+        }
         if let Err(e) = self.own_pipe() {
             return Transfer::done(ZCOPY_METHOD_SPLICE, 0, e);
         }

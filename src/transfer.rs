@@ -12,6 +12,9 @@ pub const ZCOPY_METHOD_SENDFILE: i32 = 2;
 pub const ZCOPY_METHOD_COPY_FILE_RANGE: i32 = 3;
 /// A plain read(2)/write(2) loop through a user-space buffer.
 pub const ZCOPY_METHOD_READ_WRITE: i32 = 4;
+/// A copy-on-write clone (FICLONE / FICLONERANGE): zcopy_clone, and
+/// zcopy_copy_opts with ZCOPY_OPT_REFLINK_ALWAYS.
+pub const ZCOPY_METHOD_CLONE: i32 = 5;
 
 /// "Until end of file" for `remain`: INT64_MAX.
 pub const ZCOPY_ALL: i64 = i64::MAX;
@@ -96,6 +99,7 @@ pub fn method_name(method: i32) -> &'static std::ffi::CStr {
         ZCOPY_METHOD_SENDFILE => c"sendfile",
         ZCOPY_METHOD_COPY_FILE_RANGE => c"copy_file_range",
         ZCOPY_METHOD_READ_WRITE => c"read_write",
+        ZCOPY_METHOD_CLONE => c"clone",
         _ => c"unknown",
     }
 }

@@ -14,6 +14,9 @@
 //!   900 under valgrind).
 
 mod common;
+#[allow(dead_code)]
+#[path = "support/tools.rs"]
+mod tools;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -179,7 +182,19 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
     }
 }
 
+/// Tools a program runs itself, installed here when missing (as root, as
+/// on a fresh CI machine) or the test fails.
+fn tools_for(name: &str) -> &'static [(&'static str, &'static str)] {
+    match name {
+        "reflink" => &[("mkfs.xfs", "apt-get install -y xfsprogs")],
+        _ => &[],
+    }
+}
+
 fn ctest(name: &str) {
+    for (tool, hint) in tools_for(name) {
+        tools::require(tool, hint);
+    }
     let exe = compile(name);
     let _guard = RUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (code, out, elapsed) = run(&exe);
@@ -288,4 +303,10 @@ ctests!(
     callpath,
     nowait,
     nowait_many,
+    options_v2,
+    killswitch,
+    splice_refuse,
+    stalled_pipe,
+    reflink,
+    sendfile_hdr,
 );

@@ -114,8 +114,9 @@ pub unsafe extern "C" fn zcopy_engine_add(
     // SAFETY: checked non-NULL; the caller promises a live engine (shared
     // use: add takes &self, safe from many threads).
     let engine = unsafe { &*e };
-    // SAFETY: NULL or a readable zcopy_options, as promised.
-    let opts = unsafe { opts.as_ref() };
+    // SAFETY: NULL or a readable zcopy_options (version 1 or 2), as promised.
+    let opts = unsafe { super::read_options(opts) };
+    let opts = opts.as_ref();
     let ctx = Ctx(ctx);
     let cb = done.map(|f| -> crate::engine::Done {
         Box::new(move |r: RelayResult| {

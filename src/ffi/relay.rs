@@ -96,10 +96,9 @@ pub unsafe extern "C" fn zcopy_relay(
     b_fd: c_int,
     opts: *const Options,
 ) -> RelayResult {
-    // SAFETY: the caller promises opts is NULL or readable. A copy, read
-    // unaligned (a packed or byte-buffer struct is fine), so that nothing
-    // aliases the caller's struct during the call.
-    let opts = (!opts.is_null()).then(|| unsafe { opts.read_unaligned() });
+    // SAFETY: the caller promises opts is NULL or readable (version 1 or
+    // 2, told by `size`); read_options copies it.
+    let opts = unsafe { super::read_options(opts) };
     // The shared guard speaks Transfer; this result has its own shape, so
     // its own catch_unwind. The guards inside restore the fds' flags and
     // the signal mask while unwinding.

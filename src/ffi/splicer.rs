@@ -76,8 +76,11 @@ pub unsafe extern "C" fn zcopy_splicer_free(s: *mut Splicer) {
 /// - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
 ///   dst does not take splice (opened O_APPEND, or a file without splice
 ///   support: checked before anything is taken); `error` ENOSYS or EPERM:
-///   splice(2) is missing or forbidden by a seccomp filter. Nothing
-///   consumed: fall back to read/write.
+///   splice(2) is missing or forbidden by a seccomp filter; `error` ENOSYS
+///   too when the kill switch turned splice off (zcopy_disable,
+///   ZCOPY_DISABLE=splice) and the splicer holds nothing (bytes it holds
+///   are still delivered first). Nothing consumed: fall back to
+///   read/write.
 /// - `error` EBADF with nothing taken: dst is closed or not open for
 ///   writing (checked the same way), or src is not open for reading.
 /// - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;

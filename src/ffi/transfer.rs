@@ -22,7 +22,10 @@ use std::ffi::c_int;
 /// Returns a zcopy_result whose `method` is ZCOPY_METHOD_SPLICE.
 /// `handled` is false (nothing consumed from src; fall back to another
 /// mechanism) when no pipe can be had (`error` EMFILE/ENFILE), when the
-/// kernel cannot splice from src (`error` EINVAL), when dst is a file or
+/// kernel cannot splice from src (`error` EINVAL), when src is a pipe and
+/// dst takes neither splice nor write(2) (an eventfd, epoll, timerfd,
+/// signalfd, pidfd: `error` EINVAL at once, as splice(2) answers, before
+/// any wait for src's data), when dst is a file or
 /// pipe opened O_APPEND (`error` EINVAL, decided before any splice; on a
 /// socket, where O_APPEND means nothing, the flag is not looked at: splice
 /// refuses it after the first drain, those bytes are delivered with
@@ -72,6 +75,11 @@ use std::ffi::c_int;
 ///
 /// Thread safety: safe to call from any number of threads at once (on
 /// different fds; two calls on one fd interleave their bytes).
+///
+/// Kill switch: with splice turned off (zcopy_disable,
+/// ZCOPY_DISABLE=splice) the call takes zcopy_copy's row for the pair
+/// without splice (read/write, or sendfile from a file); `method` says
+/// which.
 #[no_mangle]
 pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_SPLICE, || {
@@ -100,7 +108,9 @@ pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Tra
 /// ECONNRESET when dst's peer is gone, EAGAIN when dst's SO_SNDTIMEO ran
 /// out (as for zcopy_splice), and any other errno the kernel reports.
 ///
-/// Blocking, signals and thread safety as for zcopy_splice.
+/// Blocking, signals and thread safety as for zcopy_splice. Kill switch:
+/// with sendfile turned off (zcopy_disable) the call copies with
+/// read/write, `method` ZCOPY_METHOD_READ_WRITE.
 #[no_mangle]
 pub extern "C" fn zcopy_sendfile(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_SENDFILE, || {
@@ -130,7 +140,10 @@ pub extern "C" fn zcopy_sendfile(dst_fd: c_int, src_fd: c_int, remain: i64) -> T
 /// errno the kernel reports after some progress.
 ///
 /// Thread safety: safe from any thread. Never blocks on anything but the
-/// filesystem.
+/// filesystem. Kill switch: with copy_file_range turned off
+/// (zcopy_disable) the call takes zcopy_copy's file -> file row without it
+/// (sendfile, then read/write; pread/pwrite for the _at forms), `method`
+/// saying which.
 #[no_mangle]
 pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_COPY_FILE_RANGE, || {
@@ -163,7 +176,8 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 /// - anything else: read/write (256 KiB buffer per thread).
 ///
 /// A mechanism that cannot serve the pair hands over to the next, which
-/// starts where it stopped. A mechanism the process cannot use at all
+/// starts where it stopped. A mechanism turned off with zcopy_disable (or
+/// ZCOPY_DISABLE) is skipped. A mechanism the process cannot use at all
 /// (ENOSYS, or EPERM from a seccomp filter, confirmed by one probe with
 /// invalid fds) is not tried again.
 ///

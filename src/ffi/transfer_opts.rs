@@ -4,7 +4,7 @@
 
 use super::guarded;
 use crate::control::{now_ns, Control};
-use crate::options::{Options, Settings};
+use crate::options::{Options, Reflink, Settings};
 use crate::transfer::Transfer;
 use std::ffi::c_int;
 
@@ -15,19 +15,19 @@ use std::ffi::c_int;
 ///
 /// # Safety
 /// `opts` must be NULL or point to a readable zcopy_options.
-unsafe fn with_options(
+pub(super) unsafe fn with_options(
     method: i32,
     opts: *const Options,
     f: impl FnOnce(&mut Control) -> Transfer,
 ) -> Transfer {
     guarded(method, || {
-        // SAFETY: the caller's promise; read_unaligned needs no alignment.
-        let o = (!opts.is_null()).then(|| unsafe { opts.read_unaligned() });
+        // SAFETY: the caller's promise (version 1 or 2, told by `size`).
+        let o = unsafe { super::read_options(opts) };
         let settings = match Settings::from_options(o.as_ref()) {
             Ok(s) => s,
             Err(e) => return Transfer::done(method, 0, e),
         };
-        if settings.is_plain() {
+        if settings.is_plain() && settings.reflink == Reflink::Auto {
             return f(&mut Control::plain());
         }
         let mut ctl = Control::new(settings);
@@ -98,9 +98,10 @@ unsafe fn with_options(
 /// taken from src and not delivered when a timeout or cancel ends the call
 /// are discarded with their pipe (never pooled), as for any error.
 ///
-/// Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24, an
-/// unknown flag bit, `reserved` not 0, a negative timeout or cancel_fd
-/// below -1; nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
+/// Errors: as for zcopy_copy, and EINVAL (options: `size` other than 24 or
+/// 40, an unknown flag bit, both REFLINK flags, `reserved` not 0, a
+/// negative timeout or cancel_fd below -1, a version 2 rate other than 0
+/// (rates are for zcopy_relay and the engine); nothing moved), EBADF (`cancel_fd` not open), ETIMEDOUT,
 /// ECANCELED, EINTR, EAGAIN (ZCOPY_OPT_NOWAIT: a wait was needed),
 /// ENOBUFS (EINTR or NOWAIT asked, and the calling thread already holds
 /// bytes for 1024 other live pairs: too many pairs with bytes held on

@@ -133,12 +133,15 @@ class Basics(unittest.TestCase):
         self.assertEqual(ctypes.sizeof(_loader.EngineStatsStruct), 32)
         self.assertEqual(ctypes.sizeof(_loader.Result), 24)
         self.assertEqual(ctypes.sizeof(_loader.PoolStatsStruct), 40)
-        self.assertEqual(ctypes.sizeof(_loader.OptionsStruct), 24)
+        self.assertEqual(ctypes.sizeof(_loader.OptionsStruct), 40)
         self.assertEqual([getattr(_loader.OptionsStruct, f).offset for f in
-                          ("size", "flags", "idle_timeout_ms", "cancel_fd", "reserved")], [0, 4, 8, 16, 20])
-        o = _loader.OptionsStruct(size=7, flags=9, idle_timeout_ms=5, cancel_fd=3, reserved=1)
+                          ("size", "flags", "idle_timeout_ms", "cancel_fd", "reserved", "rate_a_to_b",
+                           "rate_b_to_a")], [0, 4, 8, 16, 20, 24, 32])
+        o = _loader.OptionsStruct(size=7, flags=9, idle_timeout_ms=5, cancel_fd=3, reserved=1, rate_a_to_b=2,
+                                  rate_b_to_a=4)
         _loader.LIB.zcopy_options_init(ctypes.byref(o))
-        self.assertEqual((o.size, o.flags, o.idle_timeout_ms, o.cancel_fd, o.reserved), (24, 0, 0, -1, 0))
+        self.assertEqual((o.size, o.flags, o.idle_timeout_ms, o.cancel_fd, o.reserved, o.rate_a_to_b, o.rate_b_to_a),
+                         (40, 0, 0, -1, 0, 0, 0))
 
     def test_every_function_declared(self):
         header = (REPO / "include" / "zcopy.h").read_text()

@@ -129,7 +129,7 @@ REQUIRED_VERSION = (0, 1, 0)
 
 
 class OptionsStruct(ctypes.Structure):
-    """Mirror of ``struct zcopy_options`` (24 bytes)."""
+    """Mirror of ``struct zcopy_options`` (40 bytes, version 2: zcopy_options_init writes all 40)."""
 
     _fields_ = [
         ("size", ctypes.c_uint32),
@@ -137,6 +137,8 @@ class OptionsStruct(ctypes.Structure):
         ("idle_timeout_ms", ctypes.c_int64),
         ("cancel_fd", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
+        ("rate_a_to_b", ctypes.c_int64),
+        ("rate_b_to_a", ctypes.c_int64),
     ]
 
 
@@ -204,6 +206,12 @@ SIGNATURES = {
     "zcopy_engine_add": (ctypes.c_int32, [_engine, _c_int, _c_int, _p_opts, DONE_FN, ctypes.c_void_p]),
     "zcopy_engine_get_stats": (None, [_engine, ctypes.POINTER(EngineStatsStruct)]),
     "zcopy_engine_free": (None, [_engine]),
+    "zcopy_disable": (ctypes.c_uint32, [ctypes.c_uint32]),
+    "zcopy_disabled": (ctypes.c_uint32, []),
+    "zcopy_clone": (Result, [_c_int, _c_int]),
+    # const struct iovec * arrays passed as void pointers (no Python caller yet)
+    "zcopy_sendfile_hdr": (Result, [_c_int, ctypes.c_void_p, _c_int, _c_int, _p_i64, _i64, ctypes.c_void_p, _c_int,
+                                    _p_opts]),
 }
 
 
