@@ -582,6 +582,91 @@ void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_st
 void zcopy_engine_free(struct zcopy_engine *e);
 
 /**
+ * zcopy_engine_add, with bytes the caller already read delivered first
+ * in each direction: the `a_to_b_len` bytes at `a_to_b` go to `b_fd`
+ * before anything read from `a_fd`, the `b_to_a_len` bytes at `b_to_a` to
+ * `a_fd` before anything read from `b_fd`. They are copied at the call
+ * (the buffers may be freed when it returns) and are relayed data in
+ * every respect, as in zcopy_relay_prefixed: counted in their direction
+ * as they are delivered, before that direction's half-close.
+ *
+ * Arguments, `done`, errors and thread safety as zcopy_engine_add; also
+ * EINVAL for a NULL pointer with a non-zero length.
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `a_to_b` / `b_to_a` are NULL or point to
+ * their length in readable bytes; `opts` is NULL or points to a readable
+ * zcopy_options.
+ */
+int32_t zcopy_engine_add_prefixed(struct zcopy_engine *e, int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
+
+/**
+ * zcopy_engine_add that returns the relay's id, by which
+ * zcopy_engine_relay_counts and zcopy_engine_cancel reach it while it
+ * runs (one relay among thousands: live accounting, a per-connection kill).
+ *
+ * Arguments, `done` and thread safety as zcopy_engine_add; `opts` may be
+ * a version 2 zcopy_options with per-direction rate limits.
+ *
+ * - `error`: where the errno goes when the add fails (zcopy_engine_add's
+ *   errors); set to 0 on success. NULL: not reported.
+ *
+ * Returns the relay's id, >= 1 and unique within the engine (ids are
+ * never reused), or 0 when nothing started (`done` will not be called).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `opts` is NULL or points to a readable
+ * zcopy_options; `error` is NULL or writable.
+ */
+uint64_t zcopy_engine_add_ex(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
+
+/**
+ * The bytes a running relay has delivered so far, read while it runs:
+ * `*a_to_b` from a_fd to b_fd, `*b_to_a` the other way (prefix bytes
+ * included as they are delivered). Each count grows monotonically; they
+ * are updated by the relay's engine thread after every step that moved
+ * bytes, so they lag the sockets by at most one step (4 MiB a direction).
+ *
+ * - `e`: the engine; `id`: from zcopy_engine_add_ex.
+ * - `a_to_b`, `b_to_a`: where to write; either may be NULL.
+ *
+ * Returns 0, or ENOENT once the relay has ended (from the moment its
+ * `done` may run; the final counts are in `done`'s result) or for an id
+ * this engine never gave; EINVAL for a NULL engine; ESTALE in a child
+ * after fork() on an engine made by the parent.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks (one short lock).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `a_to_b` and `b_to_a` are NULL or
+ * writable.
+ */
+int32_t zcopy_engine_relay_counts(const struct zcopy_engine *e, uint64_t id, int64_t *a_to_b, int64_t *b_to_a);
+
+/**
+ * Ends one running relay: its engine thread is woken and ends it on its
+ * next turn (within a few milliseconds), with error ECANCELED and
+ * error_fd -1 in `done`'s result, which carries the bytes delivered up to
+ * then. Bytes in flight are discarded as for a cancel fd; the fds are not
+ * closed.
+ *
+ * - `e`: the engine; `id`: from zcopy_engine_add_ex.
+ *
+ * Returns 0 when the relay was running (its `done` will report
+ * ECANCELED, unless it ended another way first), ENOENT when it has
+ * already ended or the id is unknown, EINVAL for a NULL engine, ESTALE in
+ * a child after fork() on an engine made by the parent.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks (two short locks and a wake-up).
+ *
+ * # Safety
+ * `e` is NULL or a live engine.
+ */
+int32_t zcopy_engine_cancel(struct zcopy_engine *e, uint64_t id);
+
+/**
  * The bytes the calling thread holds for the pair (`dst_fd`, `src_fd`):
  * taken from src by an earlier `zcopy_*_opts` call on this thread that
  * returned EAGAIN (ZCOPY_OPT_NOWAIT) or EINTR (ZCOPY_OPT_EINTR) before
@@ -809,6 +894,38 @@ int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
  * `opts` must be NULL or point to a readable zcopy_options.
  */
 struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
+
+/**
+ * zcopy_relay, with bytes the caller already read delivered first: the
+ * `a_to_b_len` bytes at `a_to_b` go to `b_fd` before anything read from
+ * `a_fd`, and the `b_to_a_len` bytes at `b_to_a` to `a_fd` before
+ * anything read from `b_fd` (a proxy that read a request line, a
+ * CONNECT, a PROXY-protocol header or a TLS ClientHello past what it
+ * parsed). zcopy copies them at the call: the buffers may be freed when
+ * it returns. They are relayed data in every respect: counted in their
+ * direction's total (`a_to_b`, `b_to_a`) as they are delivered, waited
+ * for like any held bytes (a full destination, the idle timeout), and a
+ * half-close of that direction happens only after them. Everything else
+ * is zcopy_relay's contract (arguments, options, errors, EINTR).
+ *
+ * - `a_to_b`, `a_to_b_len`: bytes for `b_fd`; NULL (or any pointer) with
+ *   length 0 for none.
+ * - `b_to_a`, `b_to_a_len`: bytes for `a_fd`, likewise.
+ *
+ * Errors, beyond zcopy_relay's: EINVAL, error_fd -1, for a NULL pointer
+ * with a non-zero length, and for non-empty prefixes while this thread
+ * keeps an interrupted relay of the same two fds (ZCOPY_OPT_EINTR):
+ * continue that one with zcopy_relay first, since new bytes cannot go
+ * before bytes it already took. With both lengths 0 this is zcopy_relay
+ * (and resumes such a relay).
+ *
+ * Blocking, thread safety, flags and signals: as zcopy_relay.
+ *
+ * # Safety
+ * `a_to_b` / `b_to_a` are NULL or point to their length in readable
+ * bytes; `opts` is NULL or points to a readable zcopy_options.
+ */
+struct zcopy_relay_result zcopy_relay_prefixed(int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts);
 
 /**
  * Sends a header, a range of a file and a trailer to `dst_fd` as one

@@ -6,6 +6,7 @@
 mod clone;
 mod disable;
 mod engine;
+mod engine_relay;
 mod held;
 mod names;
 mod options;
@@ -19,6 +20,7 @@ mod transfer_opts;
 pub use clone::*;
 pub use disable::*;
 pub use engine::*;
+pub use engine_relay::*;
 pub use held::*;
 pub use names::*;
 pub use options::*;

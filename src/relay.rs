@@ -45,6 +45,7 @@ mod call;
 mod direction;
 mod pair;
 mod progress;
+mod rate;
 mod resume;
 
 pub(crate) use call::NonBlocking;
@@ -55,6 +56,7 @@ pub use progress::{Interest, Progress, RelayResult};
 pub(crate) use resume::discard as discard_kept;
 
 use crate::control::Control;
+use rate::Bucket;
 
 /// Most bytes one direction delivers in one `Relay::step`, so that a busy
 /// direction cannot starve the other one or the rest of an event loop.
@@ -84,6 +86,11 @@ pub struct Relay {
     ba: Direction,
     close_both: bool,
     result: Option<RelayResult>,
+    /// Rate limits a -> b (0) and b -> a (1), if any.
+    buckets: [Option<Bucket>; 2],
+    /// After a Wait: when a direction held back by its rate limit may go
+    /// on (monotonic ns).
+    throttled_until: Option<i64>,
     /// a (0) or b (1) reported POLLHUP, or a POLLERR with no error to
     /// read: a driver leaves such an fd out of its poll set while no
     /// direction waits on it, or its sticky event would wake it for ever.
@@ -103,14 +110,9 @@ impl Relay {
             close_both,
             result: None,
             hung: [false; 2],
+            buckets: [None, None],
+            throttled_until: None,
         }
-    }
-
-    /// True once `fd` (a or b) reported a hang-up: a driver watches it only
-    /// for what a direction waits for (its POLLHUP would repeat for ever);
-    /// every other fd is watched for errors even when nothing waits on it.
-    pub fn hung_up(&self, fd: i32) -> bool {
-        (fd == self.a && self.hung[0]) || (fd == self.b && self.hung[1])
     }
 
     /// `new`, with bytes to deliver first in each direction (`a_to_b` to
@@ -211,11 +213,17 @@ impl Relay {
                 }
             }
         }
-        let ab = self.ab.step_told(RELAY_STEP_BUDGET, ab_ready);
+        self.throttled_until = None;
+        let now = self
+            .buckets
+            .iter()
+            .any(Option::is_some)
+            .then(crate::control::now_ns);
+        let ab = self.step_limited(0, now, ab_ready);
         // A hard error ends both at once: the other direction is not run.
         let ba = match ab {
             Flow::Failed { .. } => ab,
-            _ => self.ba.step_told(RELAY_STEP_BUDGET, ba_ready),
+            _ => self.step_limited(1, now, ba_ready),
         };
         if self.counts() != before {
             control.progress();

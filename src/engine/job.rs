@@ -59,6 +59,11 @@ pub trait Job: Send {
     fn interest(&self) -> (i16, i16);
     /// Bytes delivered so far, both directions.
     fn bytes(&self) -> u64;
+    /// After a step that said Wait: when the job must be stepped again
+    /// even with no event (a rate limit holds a direction back).
+    fn throttled_until(&self) -> Option<i64> {
+        None
+    }
     /// Bytes delivered so far: (a to b, b to a).
     fn counts(&self) -> (i64, i64) {
         (self.bytes() as i64, 0)

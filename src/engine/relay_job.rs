@@ -46,6 +46,7 @@ impl RelayJob {
         });
         let mut relay = Relay::with_prefixes(a, b, settings.close_both, a_to_b, b_to_a);
         relay.set_level_triggered(true);
+        relay.set_rates(settings.rate_a_to_b, settings.rate_b_to_a);
         Ok(RelayJob {
             relay,
             control,
@@ -100,6 +101,10 @@ impl Job for RelayJob {
 
     fn interest(&self) -> (i16, i16) {
         (self.interest.a, self.interest.b)
+    }
+
+    fn throttled_until(&self) -> Option<i64> {
+        self.relay.throttled_until()
     }
 
     fn counts(&self) -> (i64, i64) {

@@ -20,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 mod ending;
+mod throttle;
 
 /// A relay on its way from `add` to a worker.
 pub struct NewRelay {
@@ -98,6 +99,9 @@ struct Worker {
     timed: usize,
     /// Live relays by id, for the engine's cancel.
     by_id: HashMap<u64, Token>,
+    /// When relays held back by a rate limit are to be stepped again
+    /// (throttle.rs); stale entries only cost a spare step.
+    wakes: Timers,
 }
 
 /// The thread's body. Returns when the engine stops (every relay ended with
@@ -115,6 +119,7 @@ pub fn run(shared: Arc<Shared>, epoll: Epoll) {
         next_run: Vec::new(),
         timed: 0,
         by_id: HashMap::new(),
+        wakes: Timers::default(),
     };
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; BATCH];
     loop {
@@ -146,7 +151,7 @@ impl Worker {
     fn turns(&mut self, events: &mut [libc::epoll_event]) -> i32 {
         loop {
             let timeout = if self.run.is_empty() {
-                timeout_ms(self.timers.next(), now_ns())
+                timeout_ms(self.next_deadline(), now_ns())
             } else {
                 0
             };
@@ -160,6 +165,7 @@ impl Worker {
             if self.adopt() {
                 return libc::ECANCELED;
             }
+            self.wake_due();
             self.step_all();
             self.expire();
         }
@@ -279,6 +285,7 @@ impl Worker {
                 Ok(Step::Wait) => {
                     self.account(t);
                     self.rearm(t);
+                    self.schedule_wake(t);
                 }
                 Ok(Step::Again) => {
                     self.account(t);

@@ -117,19 +117,24 @@ pub unsafe extern "C" fn zcopy_engine_add(
     // SAFETY: NULL or a readable zcopy_options (version 1 or 2), as promised.
     let opts = unsafe { super::read_options(opts) };
     let opts = opts.as_ref();
-    let ctx = Ctx(ctx);
-    let cb = done.map(|f| -> crate::engine::Done {
-        Box::new(move |r: RelayResult| {
-            let ctx = ctx;
-            // SAFETY: the caller's callback with the caller's ctx.
-            unsafe { f(ctx.0, r) }
-        })
-    });
+    let cb = callback(done, ctx);
     match catch_unwind(AssertUnwindSafe(|| engine.add(a_fd, b_fd, opts, cb))) {
         Ok(Ok(())) => 0,
         Ok(Err(e)) => e,
         Err(_) => EPANIC,
     }
+}
+
+/// The caller's callback and context as the engine's `Done`.
+pub(super) fn callback(done: RelayDoneFn, ctx: *mut c_void) -> Option<crate::engine::Done> {
+    let ctx = Ctx(ctx);
+    done.map(|f| -> crate::engine::Done {
+        Box::new(move |r: RelayResult| {
+            let ctx = ctx;
+            // SAFETY: the caller's callback with the caller's ctx.
+            unsafe { f(ctx.0, r) }
+        })
+    })
 }
 
 /// Reads the engine's counters into `*out`: relays running now, relays

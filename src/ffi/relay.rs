@@ -107,3 +107,71 @@ pub unsafe extern "C" fn zcopy_relay(
     }))
     .unwrap_or(RelayResult::failed(ZCOPY_EPANIC, -1))
 }
+
+/// The bytes of a prefix argument: (NULL or any pointer, 0) is empty;
+/// NULL with a length, or a length past isize::MAX, is EINVAL.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes that stay valid and
+/// unchanged while the returned slice is used.
+pub(super) unsafe fn prefix<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], i32> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() || len > isize::MAX as usize {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: non-NULL, and `len` readable bytes as the caller promises.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// zcopy_relay, with bytes the caller already read delivered first: the
+/// `a_to_b_len` bytes at `a_to_b` go to `b_fd` before anything read from
+/// `a_fd`, and the `b_to_a_len` bytes at `b_to_a` to `a_fd` before
+/// anything read from `b_fd` (a proxy that read a request line, a
+/// CONNECT, a PROXY-protocol header or a TLS ClientHello past what it
+/// parsed). zcopy copies them at the call: the buffers may be freed when
+/// it returns. They are relayed data in every respect: counted in their
+/// direction's total (`a_to_b`, `b_to_a`) as they are delivered, waited
+/// for like any held bytes (a full destination, the idle timeout), and a
+/// half-close of that direction happens only after them. Everything else
+/// is zcopy_relay's contract (arguments, options, errors, EINTR).
+///
+/// - `a_to_b`, `a_to_b_len`: bytes for `b_fd`; NULL (or any pointer) with
+///   length 0 for none.
+/// - `b_to_a`, `b_to_a_len`: bytes for `a_fd`, likewise.
+///
+/// Errors, beyond zcopy_relay's: EINVAL, error_fd -1, for a NULL pointer
+/// with a non-zero length, and for non-empty prefixes while this thread
+/// keeps an interrupted relay of the same two fds (ZCOPY_OPT_EINTR):
+/// continue that one with zcopy_relay first, since new bytes cannot go
+/// before bytes it already took. With both lengths 0 this is zcopy_relay
+/// (and resumes such a relay).
+///
+/// Blocking, thread safety, flags and signals: as zcopy_relay.
+///
+/// # Safety
+/// `a_to_b` / `b_to_a` are NULL or point to their length in readable
+/// bytes; `opts` is NULL or points to a readable zcopy_options.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_relay_prefixed(
+    a_fd: c_int,
+    b_fd: c_int,
+    a_to_b: *const u8,
+    a_to_b_len: usize,
+    b_to_a: *const u8,
+    b_to_a_len: usize,
+    opts: *const Options,
+) -> RelayResult {
+    // SAFETY: as the caller promises for each pointer.
+    let (ab, ba) = match unsafe { (prefix(a_to_b, a_to_b_len), prefix(b_to_a, b_to_a_len)) } {
+        (Ok(x), Ok(y)) => (x, y),
+        _ => return RelayResult::failed(libc::EINVAL, -1),
+    };
+    // SAFETY: NULL or a readable zcopy_options, told by its `size`.
+    let opts = unsafe { super::read_options(opts) };
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::relay::relay_prefixed(a_fd, b_fd, ab, ba, opts.as_ref())
+    }))
+    .unwrap_or(RelayResult::failed(ZCOPY_EPANIC, -1))
+}

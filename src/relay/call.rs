@@ -63,6 +63,7 @@ pub fn relay_prefixed(
         None => Relay::with_prefixes(a, b, false, a_to_b.to_vec(), b_to_a.to_vec()),
     };
     relay.set_close_both(settings.close_both);
+    relay.set_rates(settings.rate_a_to_b, settings.rate_b_to_a);
     // Level mode stays off: measured with iperf3 through examples/relay.c
     // (bench/results/relay.md), the poll it saves an EAGAIN for costs more
     // under a steady stream, where the probe usually finds new bytes.
@@ -129,7 +130,12 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
             revents: 0,
         };
         let mut fds = [entry(a, interest.a), entry(b, interest.b)];
-        match control.wait(&mut fds, None) {
+        // A direction held back by its rate limit goes on at this time,
+        // whatever the fds do: the wait ends then (EAGAIN) and a plain step
+        // follows.
+        let until = relay.throttled_until();
+        match control.wait(&mut fds, until) {
+            Err(libc::EAGAIN) if until.is_some() => ready = None,
             Ok(()) => {
                 ready = Some(Interest {
                     a: fds[0].revents,

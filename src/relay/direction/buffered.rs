@@ -12,6 +12,7 @@ impl Direction {
     /// ends the step once its bytes are out (see `set_level`).
     pub(super) fn take_buffered(&mut self, chunk: usize) -> Result<usize, Flow> {
         let (src, dst) = (self.src, self.dst);
+        let chunk = chunk.min(self.cap);
         let (n, w, r) = with_buffer(|buf| {
             let len = chunk.min(buf.len());
             let buf = &mut buf[..len];

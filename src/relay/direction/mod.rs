@@ -57,6 +57,9 @@ pub enum Want {
     Read,
     /// dst was full (its write or splice returned EAGAIN); bytes are held.
     Write,
+    /// The relay's rate limit holds this direction back until the time
+    /// `Relay::throttled_until` says (set by the relay, never by a step).
+    Time,
 }
 
 /// The outcome of one `Direction::step`.
@@ -121,6 +124,9 @@ pub struct Direction {
     drained: bool,
     /// Copy or splice for the next take (mode.rs).
     mode: Mode,
+    /// Most bytes one take may move (the relay's rate limit); usize::MAX
+    /// when unlimited.
+    cap: usize,
 }
 
 impl Direction {
@@ -140,7 +146,21 @@ impl Direction {
             level: false,
             drained: false,
             mode: Mode::Copy,
+            cap: usize::MAX,
         }
+    }
+
+    /// Caps every take of the next steps at `cap` bytes (a rate limit's
+    /// allowance), or lifts the cap (usize::MAX).
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+    }
+
+    /// Forgets what the last step was blocked on, so that the next step
+    /// tries the fds again whatever readiness it is told (after the rate
+    /// limit held the direction back, no event was asked for meanwhile).
+    pub fn unblock(&mut self) {
+        self.blocked = None;
     }
 
     /// A direction whose first bytes to deliver are `prefix` (bytes the

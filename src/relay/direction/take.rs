@@ -42,7 +42,7 @@ impl Direction {
             pool::release(pipe);
             return self.take_copied();
         }
-        let max = pipe.capacity() as usize;
+        let max = (pipe.capacity() as usize).min(self.cap);
         let woken = std::mem::take(&mut self.woken);
         match pipe.fill_from(self.src, max) {
             Ok(0) => {
