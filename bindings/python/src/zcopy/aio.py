@@ -5,6 +5,9 @@ zcopy/_aio_pump.py): each direction owns a kernel pipe from the pool, bytes
 move socket -> pipe -> socket without entering Python, and bytes taken from
 the source wait in the pipe (never lost) while the destination is full.
 
+:func:`sendfile` sends a file to a socket or StreamWriter with
+sendfile(2) on any loop, uvloop included (see zcopy/_aio_sendfile.py).
+
 Pass non-blocking sockets (``sock.setblocking(False)``, or those from
 ``loop.sock_accept``) that no transport drives, or to :func:`relay` the
 ``(StreamReader, StreamWriter)`` pairs of ``asyncio.open_connection`` and
@@ -29,10 +32,11 @@ from . import FileLike, _objects
 from ._transfer import count_arg
 from ._aio_pump import WANT_READ, WANT_WRITE, Idle, Pump, Splicer, fail_all
 from ._aio_streams import Side
+from ._aio_sendfile import sendfile
 from ._control import seconds
 from ._keywords import ends_by_keyword
 
-__all__ = ["Splicer", "WANT_READ", "WANT_WRITE", "relay", "splice"]
+__all__ = ["Splicer", "WANT_READ", "WANT_WRITE", "relay", "sendfile", "splice"]
 
 
 @ends_by_keyword("aio.splice")
