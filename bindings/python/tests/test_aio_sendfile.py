@@ -127,14 +127,14 @@ class SendfileMixin:
         reader = SlowReader(b)
         reader.start()
         waits = []
-        real_wait = impl._wait_writable
+        real_wait = impl._Writable.wait
 
-        async def counting_wait(loop, fd):
-            waits.append(fd)
-            await real_wait(loop, fd)
+        async def counting_wait(writable):
+            waits.append(writable.fd)
+            await real_wait(writable)
 
         async def main():
-            with open(path, "rb") as f, mock.patch.object(impl, "_wait_writable", counting_wait):
+            with open(path, "rb") as f, mock.patch.object(impl._Writable, "wait", counting_wait):
                 n = await aio.sendfile(a, f)
                 self.assertEqual(f.tell(), GIB)
             a.shutdown(socket.SHUT_WR)
@@ -200,6 +200,8 @@ class SendfileMixin:
                 task.cancel()
                 with self.assertRaises(asyncio.CancelledError) as cm:
                     await task
+                # the loop's writer registration went with the call
+                self.assertIn(asyncio.get_running_loop().remove_writer(a.fileno()), (False, None))
                 return f.tell() - 100, getattr(cm.exception, "written", None)
 
         sent, written = self.go(main())

@@ -59,18 +59,38 @@ def _socket_of(writer: asyncio.StreamWriter) -> Any:
     return raw
 
 
-async def _wait_writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    ready: asyncio.Future[None] = loop.create_future()
+class _Writable:
+    """Waits for the socket to be writable; registered with the loop once for the whole call.
 
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
+    Registering and removing a writer for every wait costs two epoll_ctl
+    (and on uvloop a poll handle each time); the registration stays while
+    the call runs, and wakes only a waiter.
+    """
 
-    loop.add_writer(fd, wake)
-    try:
-        await ready
-    finally:
-        loop.remove_writer(fd)
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        self.loop = loop
+        self.fd = fd
+        self.ready: Optional[asyncio.Future[None]] = None
+        self.registered = False
+
+    def _wake(self) -> None:
+        if self.ready is not None and not self.ready.done():
+            self.ready.set_result(None)
+
+    async def wait(self) -> None:
+        self.ready = self.loop.create_future()
+        if not self.registered:
+            self.loop.add_writer(self.fd, self._wake)
+            self.registered = True
+        try:
+            await self.ready
+        finally:
+            self.ready = None
+
+    def close(self) -> None:
+        if self.registered:
+            self.loop.remove_writer(self.fd)
+            self.registered = False
 
 
 async def _send(loop: asyncio.AbstractEventLoop, fd: int, file: Any, offset: int, count: Optional[int],
@@ -78,19 +98,23 @@ async def _send(loop: asyncio.AbstractEventLoop, fd: int, file: Any, offset: int
     """Sends the file's bytes from offset; ``sent[0]`` counts every byte accepted by the socket."""
     from . import sendfile  # the package's, with its checks and error classes
 
-    # each round: sent[0] bytes from offset have reached the socket
-    while count is None or sent[0] < count:
-        ask = STEP if count is None else min(STEP, count - sent[0])
-        try:
-            n = sendfile(src=file, dst=fd, count=ask, offset=offset + sent[0], nowait=True)
-        except BlockingIOError:
-            await _wait_writable(loop, fd)
-            continue
-        if n == 0:
-            return  # end of file
-        sent[0] += n
-        if n == ask:
-            await asyncio.sleep(0)  # a full step: let the loop run others
+    writable = _Writable(loop, fd)
+    try:
+        # each round: sent[0] bytes from offset have reached the socket
+        while count is None or sent[0] < count:
+            ask = STEP if count is None else min(STEP, count - sent[0])
+            try:
+                n = sendfile(src=file, dst=fd, count=ask, offset=offset + sent[0], nowait=True)
+            except BlockingIOError:
+                await writable.wait()
+                continue
+            if n == 0:
+                return  # end of file
+            sent[0] += n
+            if n == ask:
+                await asyncio.sleep(0)  # a full step: let the loop run others
+    finally:
+        writable.close()
 
 
 async def sendfile(sock_or_writer: Union[socket.socket, asyncio.StreamWriter, int], file: Any, offset: int = 0,
