@@ -117,7 +117,8 @@ def splice(*, src: FileLike, dst: FileLike, count: Optional[int] = None,
             Bytes taken from src but not delivered are lost.
         ValueError: ``count`` is negative.
     """
-    return transfer(_lib.zcopy_splice_opts, dst, src, count, control=_controlled(timeout, cancel, src, dst))
+    return transfer(_lib.zcopy_splice_opts, src=src, dst=dst, count=count,
+                    control=_controlled(timeout, cancel, src, dst))
 
 
 @ends_by_keyword("sendfile")
@@ -153,10 +154,10 @@ def sendfile(*, src: FileLike, dst: FileLike, count: Optional[int] = None, offse
     control = _controlled(timeout, cancel, src, dst, OPT_NOWAIT if nowait else 0)
     try:
         if offset is None:
-            return transfer(_lib.zcopy_sendfile_opts, dst, src, count, control=control)
+            return transfer(_lib.zcopy_sendfile_opts, src=src, dst=dst, count=count, control=control)
         off = offset_arg("offset", offset)
         return transfer(lambda d, s, n, o: _lib.zcopy_sendfile_at_opts(d, s, ctypes.byref(off), n, o),
-                        dst, src, count, control=control, positional=True)
+                        src=src, dst=dst, count=count, control=control, positional=True)
     except BlockingIOError as e:
         # nowait: what fitted is the result, as socket.send returns it
         written = getattr(e, "written", 0)
@@ -195,7 +196,7 @@ def copy_file_range(
     """
     control = _controlled(timeout, cancel, src, dst)
     if src_offset is None and dst_offset is None:
-        return transfer(_lib.zcopy_copy_file_range_opts, dst, src, count, control=control)
+        return transfer(_lib.zcopy_copy_file_range_opts, src=src, dst=dst, count=count, control=control)
     so = None if src_offset is None else offset_arg("src_offset", src_offset)
     do = None if dst_offset is None else offset_arg("dst_offset", dst_offset)
 
@@ -217,7 +218,7 @@ def copy_file_range(
             os.lseek(s, sp.value, os.SEEK_SET)
         return r
 
-    return transfer(call, dst, src, count, control=control, positional=so is not None)
+    return transfer(call, src=src, dst=dst, count=count, control=control, positional=so is not None)
 
 
 @ends_by_keyword("copy")
@@ -243,7 +244,8 @@ def copy(*, src: FileLike, dst: FileLike, count: Optional[int] = None,
             the mechanism that failed.
         ValueError: ``count`` is negative.
     """
-    return transfer(_lib.zcopy_copy_opts, dst, src, count, control=_controlled(timeout, cancel, src, dst))
+    return transfer(_lib.zcopy_copy_opts, src=src, dst=dst, count=count,
+                    control=_controlled(timeout, cancel, src, dst))
 
 
 class PoolStats(NamedTuple):
