@@ -19,8 +19,15 @@ patch os.sendfile call ``shutil._fastcopy_sendfile`` directly and run.)
 
 CPython's test package (test.support) comes with the interpreter; Debian
 ships it apart (libpython3.X-testsuite), which is installed when missing.
+
+Where shutil's behaviour differs between versions, zcopy follows the
+running interpreter's. So each other CPython 3.8-3.13 found on the machine
+(none on a bare CI box) also runs this runner on its own installed
+test_shutil (``ZCOPY_CPYTHON_TEST_SHUTIL=installed``; 3.8 keeps the copy
+cases in one class, TestShutil, which runs whole).
 """
 
+import importlib
 import importlib.util
 import os
 import shutil
@@ -30,20 +37,20 @@ import tempfile
 import unittest
 
 import zcopy
-from _util import TESTS_DIR
+from _util import PKG_SRC, TESTS_DIR, other_pythons
 
 VENDORED = TESTS_DIR / "cpython" / "test_shutil.py"
 SWAPS = {"copyfile": zcopy.copyfile, "copyfileobj": zcopy.copyfileobj, "copy2": zcopy.copy2}
 LEFT_OUT = {
     "TestZeroCopySendfile": {"test_unhandled_exception", "test_blocksize_arg"},
 }
-CLASSES = ["TestCopy", "TestCopyTree", "TestCopyFile", "TestCopyFileObj", "TestZeroCopySendfile"]
+SOURCE = os.environ.get("ZCOPY_CPYTHON_TEST_SHUTIL", "vendored")
 
 
 def _ensure_test_support():
     """Imports test.support, installing Debian's split-out test package when it is missing."""
     try:
-        import test.support.os_helper  # noqa: F401
+        import test.support  # noqa: F401
         return
     except ImportError:
         pass
@@ -54,18 +61,22 @@ def _ensure_test_support():
             subprocess.run(cmd, env=env, capture_output=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired):
             break
-    import test.support.os_helper  # noqa: F401,F811  (raises: the runner fails, never skips)
+    import test.support  # noqa: F401,F811  (raises: the runner fails, never skips)
 
 
-def _load_vendored():
+def _load():
     _ensure_test_support()
+    if SOURCE == "installed":
+        return importlib.import_module("test.test_shutil")
     spec = importlib.util.spec_from_file_location("cpython_test_shutil", VENDORED)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-cpython = _load_vendored()
+cpython = _load()
+CLASSES = [c for c in ("TestCopy", "TestCopyTree", "TestCopyFile", "TestCopyFileObj", "TestZeroCopySendfile",
+                       "TestShutil") if hasattr(cpython, c)]
 
 
 class Swapped:
@@ -128,7 +139,24 @@ class RunnerSwapsForReal(Swapped, unittest.TestCase):
         self.assertIn("test_non_regular_file_src", names)
         self.assertIn("test_same_file", names)
         self.assertFalse(names & LEFT_OUT["TestZeroCopySendfile"])
-        self.assertGreaterEqual(len(unittest.defaultTestLoader.getTestCaseNames(globals()["TestCopy"])), 23)
+        if SOURCE == "vendored":
+            self.assertEqual(len(CLASSES), 5)
+            self.assertGreaterEqual(len(unittest.defaultTestLoader.getTestCaseNames(globals()["TestCopy"])), 23)
+
+
+if SOURCE == "vendored":  # not in the child runs it starts
+    class OtherInterpreters(unittest.TestCase):
+        """Each other CPython 3.8-3.13 here runs its own installed test_shutil through this runner."""
+
+        def test_each_interpreters_own_copy_tests(self):
+            for version, python in other_pythons().items():
+                with self.subTest(version=version):
+                    env = dict(os.environ, ZCOPY_CPYTHON_TEST_SHUTIL="installed", PYTHONDONTWRITEBYTECODE="1",
+                               PYTHONPATH=os.pathsep.join([str(PKG_SRC), str(TESTS_DIR)]))
+                    p = subprocess.run([python, "-m", "unittest", "test_cpython_shutil"], cwd=TESTS_DIR,
+                                       env=env, capture_output=True, text=True, timeout=600)
+                    self.assertEqual(p.returncode, 0, p.stderr[-6000:])
+                    self.assertRegex(p.stderr, r"\nRan [1-9]\d+ tests")
 
 
 if __name__ == "__main__":
