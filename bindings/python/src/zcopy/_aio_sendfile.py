@@ -132,8 +132,10 @@ async def sendfile(sock_or_writer: Union[socket.socket, asyncio.StreamWriter, in
     ``offset + sent`` when the call ends, also on an error or a
     cancellation, so ``file.tell() - offset`` is what the peer was sent
     (an int fd's position is left alone). Cancelling the task stops it
-    between two non-blocking calls: nothing is in flight in zcopy, and the
-    CancelledError (like every exception of this call) carries ``.written``.
+    between two non-blocking calls: nothing is in flight in zcopy. Every
+    exception of this call carries ``.written``, the CancelledError too as
+    the cancelled task itself catches it (``await task`` from elsewhere
+    raises a fresh CancelledError: use ``file.tell()`` there).
 
     Raises:
         ValueError: a blocking socket, a negative offset or count.
