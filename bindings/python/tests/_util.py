@@ -120,18 +120,40 @@ def temp_file(testcase, content=b"", mode="wb+", **kw):
     return f, path
 
 
-def run_python(code, env_extra=None, env_remove=(), cwd=None, timeout=60):
-    """Runs `python3 -c code` with this package on PYTHONPATH; returns CompletedProcess."""
+def run_python(code, env_extra=None, env_remove=(), cwd=None, timeout=60, python=None):
+    """Runs `python3 -c code` with this package on PYTHONPATH; returns CompletedProcess.
+
+    ``python``: the interpreter (default: the one running the tests).
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = str(PKG_SRC) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     for k in env_remove:
         env.pop(k, None)
     if env_extra:
         env.update(env_extra)
-    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
+    return subprocess.run([python or sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
 
 
 def close_all(testcase, *socks):
     for s in socks:
         testcase.addCleanup(s.close)
+
+
+def other_pythons():
+    """Other CPython 3.8-3.13 interpreters on this machine (PATH, pyenv), by version; may be empty."""
+    import glob
+    import shutil as _shutil
+    found = {}
+    for minor in range(8, 14):
+        if (3, minor) == sys.version_info[:2]:
+            continue
+        cands = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python3")))
+        cands.append(_shutil.which(f"python3.{minor}"))
+        for c in cands:
+            # a pyenv shim on PATH exists for versions it will not run: ask each one
+            if c and subprocess.run([c, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
+                                    capture_output=True, timeout=30).returncode == 0:
+                found[f"3.{minor}"] = c
+                break
+    return found

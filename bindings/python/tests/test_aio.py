@@ -122,7 +122,7 @@ class AioMixin:
             try:
                 w = asyncio.ensure_future(send_all_close(src_w, payload))
                 r = asyncio.ensure_future(recv_all(dst_r, chunk=4096, slow=True))
-                n = await aio.splice(dst_w, src_r)
+                n = await aio.splice(src=src_r, dst=dst_w)
                 dst_w.shutdown(socket.SHUT_WR)
                 await w
                 return n, await r
@@ -144,12 +144,12 @@ class AioMixin:
             loop = asyncio.get_running_loop()
             try:
                 await loop.sock_sendall(src_w, b"0123456789")
-                n = await aio.splice(dst_w, src_r, 6)
+                n = await aio.splice(src=src_r, dst=dst_w, count=6)
                 got = b""
                 while len(got) < 6:
                     got += await loop.sock_recv(dst_r, 100)
                 rest = await loop.sock_recv(src_r, 100)
-                zero = await aio.splice(dst_w, src_r, 0)
+                zero = await aio.splice(src=src_r, dst=dst_w, count=0)
                 return n, got, rest, zero
             finally:
                 for s in (src_w, src_r, dst_w, dst_r):
@@ -192,7 +192,7 @@ class AioMixin:
             dst_w, dst_r = nb_tcp_pair()
             loop = asyncio.get_running_loop()
             try:
-                t = asyncio.ensure_future(aio.splice(dst_w, src_r))
+                t = asyncio.ensure_future(aio.splice(src=src_r, dst=dst_w))
                 await asyncio.sleep(0.05)
                 mid = zcopy.pool_stats()
                 t.cancel()
@@ -225,7 +225,7 @@ class AioMixin:
             loop = asyncio.get_running_loop()
             try:
                 w = asyncio.ensure_future(send_all_close(src_w, data(2 << 20)))
-                t = asyncio.ensure_future(aio.splice(dst_w, src_r))
+                t = asyncio.ensure_future(aio.splice(src=src_r, dst=dst_w))
                 await asyncio.sleep(0.2)
                 t.cancel()
                 try:
@@ -263,7 +263,7 @@ class AioMixin:
                 await loop.sock_sendall(src_w, b"x" * 100000)
                 b.close()
                 try:
-                    await aio.splice(a, src_r)
+                    await aio.splice(src=src_r, dst=a)
                     return None
                 except BrokenPipeError as e:
                     return e
@@ -347,7 +347,7 @@ class AioMixin:
             a, b = socket.socketpair()
             try:
                 with self.assertRaises(ValueError):
-                    await aio.splice(a, b)
+                    await aio.splice(src=b, dst=a)
             finally:
                 a.close()
                 b.close()

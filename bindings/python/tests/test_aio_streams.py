@@ -51,7 +51,7 @@ class StreamsMixin:
                 await loop.sock_sendall(src_w, b"x" * 1000)  # moves, then nothing more
                 t0, c0 = time.monotonic(), cpu()
                 with self.assertRaises(TimeoutError) as cm:
-                    await aio.splice(dst_w, src_r, timeout=0.3)
+                    await aio.splice(src=src_r, dst=dst_w, timeout=0.3)
                 return time.monotonic() - t0, cpu() - c0, cm.exception
             finally:
                 for s in (src_w, src_r, dst_w, dst_r):

@@ -32,7 +32,7 @@ class Timeouts(unittest.TestCase):
                 sw.sendall(b"x" * 1000)  # moves, then nothing more comes
                 t0, c0 = time.monotonic(), thread_cpu()
                 with self.assertRaises(TimeoutError) as cm:
-                    getattr(zcopy, name)(dw, sr, timeout=0.3)
+                    getattr(zcopy, name)(src=sr, dst=dw, timeout=0.3)
                 took, used = time.monotonic() - t0, thread_cpu() - c0
                 self.assertIsInstance(cm.exception, zcopy.Error)
                 self.assertEqual(cm.exception.written, 1000)
@@ -55,7 +55,7 @@ class Timeouts(unittest.TestCase):
             sw.shutdown(socket.SHUT_WR)
 
         w = Bg(trickle)
-        self.assertEqual(zcopy.copy(dst, sr, timeout=0.5), 8)  # socket -> file
+        self.assertEqual(zcopy.copy(src=sr, dst=dst, timeout=0.5), 8)  # socket -> file
         w.result()
         with open(path, "rb") as g:
             self.assertEqual(g.read(), b"t" * 8)
@@ -63,14 +63,14 @@ class Timeouts(unittest.TestCase):
         close_all(self, sw2, sr2)
         sr2.setblocking(False)
         with self.assertRaises(TimeoutError):
-            zcopy.copy(dst, sr2, timeout=0.3)
+            zcopy.copy(src=sr2, dst=dst, timeout=0.3)
 
     def test_sendfile_to_a_reader_that_stopped(self):
         f, _ = temp_file(self, data(16 << 20, seed=91), mode="rb", buffering=0)
         dw, dr = tcp_pair()
         close_all(self, dw, dr)
         with self.assertRaises(TimeoutError) as cm:
-            zcopy.sendfile(dw, f, timeout=0.3)  # nobody reads dr
+            zcopy.sendfile(src=f, dst=dw, timeout=0.3)  # nobody reads dr
         self.assertGreater(cm.exception.written, 0)
         self.assertLess(cm.exception.written, 16 << 20)
 
@@ -81,13 +81,13 @@ class Timeouts(unittest.TestCase):
         sr.settimeout(0.3)  # as for sr.recv: the call gives up after 0.3 s idle
         t0 = time.monotonic()
         with self.assertRaises(TimeoutError):
-            zcopy.copy(dw, sr)
+            zcopy.copy(src=sr, dst=dw)
         self.assertLess(time.monotonic() - t0, 2.0)
         # an explicit timeout= wins over the socket's
         sr.settimeout(30)
         t0 = time.monotonic()
         with self.assertRaises(TimeoutError):
-            zcopy.splice(dw, sr, timeout=0.2)
+            zcopy.splice(src=sr, dst=dw, timeout=0.2)
         self.assertLess(time.monotonic() - t0, 2.0)
 
     def test_bad_arguments(self):
@@ -95,14 +95,14 @@ class Timeouts(unittest.TestCase):
         close_all(self, a, b)
         for bad in (0, -1, float("nan")):
             with self.assertRaises(ValueError):
-                zcopy.copy(a, b, timeout=bad)
+                zcopy.copy(src=b, dst=a, timeout=bad)
         with self.assertRaises(TypeError):
-            zcopy.copy(a, b, timeout="1")
+            zcopy.copy(src=b, dst=a, timeout="1")
         with self.assertRaises(TypeError):
-            zcopy.copy(a, b, cancel=a)
+            zcopy.copy(src=b, dst=a, cancel=a)
         f, _ = temp_file(self, b"x", mode="rb", buffering=0)
         with self.assertRaises(ValueError):
-            zcopy.sendfile(a, f, offset=0, timeout=-1)
+            zcopy.sendfile(src=f, dst=a, offset=0, timeout=-1)
 
 
 class Cancel(unittest.TestCase):
@@ -116,7 +116,7 @@ class Cancel(unittest.TestCase):
             close_all(self, sw, sr, dw, dr)
             sw.sendall(b"y" * (i + 1))
             fn = zcopy.copy if i % 2 else zcopy.splice
-            calls.append((Bg(lambda fn=fn, dw=dw, sr=sr: catch(fn, dw, sr, cancel=token)), i + 1))
+            calls.append((Bg(lambda fn=fn, dw=dw, sr=sr: catch(fn, src=sr, dst=dw, cancel=token)), i + 1))
         time.sleep(0.3)
         t0 = time.monotonic()
         token.cancel()
@@ -135,7 +135,7 @@ class Cancel(unittest.TestCase):
             for fn in (zcopy.copy, zcopy.copy_file_range, zcopy.sendfile):
                 with self.subTest(call=fn.__name__):
                     with self.assertRaises(zcopy.Cancelled) as cm:
-                        fn(dst, src, cancel=token)
+                        fn(src=src, dst=dst, cancel=token)
                     self.assertEqual(cm.exception.written, 0)
             self.assertEqual(os.path.getsize(path), 0)
             self.assertEqual(src.tell(), 0)
@@ -160,7 +160,7 @@ sent = []
 sw, sr = tcp_pair(); dw, dr = tcp_pair()
 interrupt_after(0.3)
 try:
-    zcopy.splice(dw, sr)
+    zcopy.splice(src=sr, dst=dw)
     out["waiting_for_data"] = "returned"
 except KeyboardInterrupt:
     out["waiting_for_data"] = time.monotonic() - sent[0]
@@ -171,7 +171,7 @@ sw, sr = tcp_pair(); dw, dr = tcp_pair()
 threading.Thread(target=lambda: sw.sendall(data(32 << 20)), daemon=True).start()
 interrupt_after(0.3)
 try:
-    zcopy.copy(dw, sr)
+    zcopy.copy(src=sr, dst=dw)
     out["waiting_for_room"] = "returned"
 except KeyboardInterrupt:
     out["waiting_for_room"] = time.monotonic() - sent[0]
@@ -195,7 +195,7 @@ readers = [threading.Thread(target=write_then_close, args=(sw, payload, 1 << 16)
            threading.Thread(target=slow_read)]
 for t in readers: t.start()
 signal.setitimer(signal.ITIMER_REAL, 0.003, 0.003)
-n = zcopy.splice(dw, sr)
+n = zcopy.splice(src=sr, dst=dw)
 signal.setitimer(signal.ITIMER_REAL, 0)
 dw.shutdown(socket.SHUT_WR)
 for t in readers: t.join(60)
@@ -223,7 +223,7 @@ signal.setitimer(signal.ITIMER_REAL, 0.2)
 t0 = time.monotonic()
 try:
     with open(path, "rb", buffering=0) as src, open("/dev/null", "wb", buffering=0) as null:
-        zcopy.copy(null, src)
+        zcopy.copy(src=src, dst=null)
     out = {"stopped": None}
 except Stop:
     out = {"stopped": time.monotonic() - t0 - 0.2}
@@ -250,19 +250,19 @@ class CtrlC(unittest.TestCase):
             with self.subTest(call=fn.__name__):
                 src, _ = temp_file(self, payload, mode="rb", buffering=0)
                 dst, path = temp_file(self, mode="wb", buffering=0)
-                self.assertEqual(fn(dst, src), len(payload))
+                self.assertEqual(fn(src=src, dst=dst), len(payload))
                 if fn is zcopy.copy_file_range:
                     with self.assertRaises(zcopy.NotHandled):  # at EOF, as without chunks
-                        fn(dst, src)
+                        fn(src=src, dst=dst)
                 else:
-                    self.assertEqual(fn(dst, src), 0)
+                    self.assertEqual(fn(src=src, dst=dst), 0)
                 with open(path, "rb") as g:
                     self.assertTrue(g.read() == payload)
         sw, sr = tcp_pair()
         dw, dr = tcp_pair()
         close_all(self, sw, sr, dw, dr)
         sw.sendall(payload[:10000])
-        self.assertEqual(zcopy.splice(dw, sr, 10000), 10000)
+        self.assertEqual(zcopy.splice(src=sr, dst=dw, count=10000), 10000)
         self.assertEqual(read_n(dr, 10000), payload[:10000])
 
     def test_sigint_interrupts_and_a_quiet_handler_does_not(self):

@@ -14,15 +14,15 @@ class Copy(unittest.TestCase):
         payload = data(2 << 20, seed=21)
         src, _ = temp_file(self, payload, mode="rb", buffering=0)
         dst, path = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy(dst, src), len(payload))
+        self.assertEqual(zcopy.copy(src=src, dst=dst), len(payload))
         with open(path, "rb") as g:
             self.assertTrue(g.read() == payload)
 
     def test_source_shorter_than_count(self):
         src, _ = temp_file(self, b"short", mode="rb", buffering=0)
         dst, path = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy(dst, src, 1000), 5)
-        self.assertEqual(zcopy.copy(dst, src, 1000), 0)  # at EOF: 0, no NotHandled
+        self.assertEqual(zcopy.copy(src=src, dst=dst, count=1000), 5)
+        self.assertEqual(zcopy.copy(src=src, dst=dst, count=1000), 0)  # at EOF: 0, no NotHandled
         with open(path, "rb") as g:
             self.assertEqual(g.read(), b"short")
 
@@ -33,14 +33,14 @@ class Copy(unittest.TestCase):
             self.addCleanup(os.close, fd)
         os.write(w1, data(255))
         os.close(w1)
-        self.assertEqual(zcopy.copy(w2, r1), 255)  # pipe -> pipe, until EOF
+        self.assertEqual(zcopy.copy(src=r1, dst=w2), 255)  # pipe -> pipe, until EOF
         os.close(w2)
         self.assertEqual(os.read(r2, 1000), data(255))
         # file -> pipe (one end)
         src, _ = temp_file(self, data(255, 2), mode="rb", buffering=0)
         r3, w3 = os.pipe()
         self.addCleanup(os.close, r3)
-        self.assertEqual(zcopy.copy(w3, src), 255)
+        self.assertEqual(zcopy.copy(src=src, dst=w3), 255)
         os.close(w3)
         self.assertEqual(os.read(r3, 1000), data(255, 2))
 
@@ -50,7 +50,7 @@ class Copy(unittest.TestCase):
         r, w = os.pipe()
         self.addCleanup(os.close, r)
         self.addCleanup(os.close, w)
-        self.assertEqual(zcopy.copy(w, src, 8192), 8192)
+        self.assertEqual(zcopy.copy(src=src, dst=w, count=8192), 8192)
         with open(path, "r+b", buffering=0) as f:
             f.write(b"B" * 8192)
         self.assertEqual(read_pipe(r, 8192), b"A" * 8192)
@@ -59,7 +59,7 @@ class Copy(unittest.TestCase):
         payload = data(100000, seed=23)
         src, _ = temp_file(self, payload, mode="rb", buffering=0)
         with open("/dev/null", "wb", buffering=0) as null:
-            self.assertEqual(zcopy.copy(null, src), len(payload))
+            self.assertEqual(zcopy.copy(src=src, dst=null), len(payload))
         master, slave = os.openpty()
         self.addCleanup(os.close, master)
         self.addCleanup(os.close, slave)
@@ -68,7 +68,7 @@ class Copy(unittest.TestCase):
         text = b"through a pty\n" * 100
         src2, _ = temp_file(self, text, mode="rb", buffering=0)
         reader = Bg(read_pipe, master, len(text))
-        self.assertEqual(zcopy.copy(slave, src2), len(text))
+        self.assertEqual(zcopy.copy(src=src2, dst=slave), len(text))
         self.assertEqual(reader.result(), text)
 
     def test_socket_to_socket_and_limit(self):
@@ -78,21 +78,21 @@ class Copy(unittest.TestCase):
         payload = data(5 << 20, seed=24)
         w = Bg(sw.sendall, payload)
         r = Bg(read_n, dr, len(payload) - 10)
-        self.assertEqual(zcopy.copy(dw, sr, len(payload) - 10), len(payload) - 10)
+        self.assertEqual(zcopy.copy(src=sr, dst=dw, count=len(payload) - 10), len(payload) - 10)
         w.result()
         self.assertTrue(r.result() == payload[:-10])
         self.assertEqual(read_n(sr, 10), payload[-10:])
 
     def test_errors(self):
         with self.assertRaises(ValueError):
-            zcopy.copy(1, 0, -1)
+            zcopy.copy(src=0, dst=1, count=-1)
         # peer gone: BrokenPipeError (or reset) with the bytes moved
         dw, dr = tcp_pair()
         close_all(self, dw)
         dr.close()
         src, _ = temp_file(self, data(4 << 20), mode="rb", buffering=0)
         with self.assertRaises((BrokenPipeError, ConnectionResetError)) as cm:
-            zcopy.copy(dw, src)
+            zcopy.copy(src=src, dst=dw)
         self.assertIsInstance(cm.exception, zcopy.Error)
 
 
@@ -119,7 +119,7 @@ class Offsets(unittest.TestCase):
             try:
                 reader = Bg(read_all, dr)
                 barrier.wait()
-                n = zcopy.sendfile(dw, f, mib, offset=i * mib)
+                n = zcopy.sendfile(src=f, dst=dw, count=mib, offset=i * mib)
                 dw.shutdown(socket.SHUT_WR)
                 return n, reader.result()
             finally:
@@ -137,13 +137,13 @@ class Offsets(unittest.TestCase):
         f, _ = temp_file(self, b"0123456789", mode="rb", buffering=0)
         dw, dr = tcp_pair()
         close_all(self, dw, dr)
-        self.assertEqual(zcopy.sendfile(dw, f, offset=7), 3)
-        self.assertEqual(zcopy.sendfile(dw, f, 2, offset=1), 2)
-        self.assertEqual(zcopy.sendfile(dw, f, offset=10), 0)
+        self.assertEqual(zcopy.sendfile(src=f, dst=dw, offset=7), 3)
+        self.assertEqual(zcopy.sendfile(src=f, dst=dw, count=2, offset=1), 2)
+        self.assertEqual(zcopy.sendfile(src=f, dst=dw, offset=10), 0)
         self.assertEqual(read_n(dr, 5), b"78912")
         self.assertEqual(f.tell(), 0)
         with self.assertRaises(ValueError):
-            zcopy.sendfile(dw, f, offset=-1)
+            zcopy.sendfile(src=f, dst=dw, offset=-1)
 
     def test_copy_file_range_grid(self):
         size = 1000
@@ -162,9 +162,9 @@ class Offsets(unittest.TestCase):
                         if expect == 0 and limit > 0:
                             # nothing to copy: the library cannot tell EOF from procfs
                             with self.assertRaises(zcopy.NotHandled):
-                                zcopy.copy_file_range(dst, src, limit, src_offset=s0, dst_offset=d0)
+                                zcopy.copy_file_range(src=src, dst=dst, count=limit, src_offset=s0, dst_offset=d0)
                         else:
-                            n = zcopy.copy_file_range(dst, src, limit, src_offset=s0, dst_offset=d0)
+                            n = zcopy.copy_file_range(src=src, dst=dst, count=limit, src_offset=s0, dst_offset=d0)
                             self.assertEqual(n, expect)
                         self.assertEqual((src.tell(), dst.tell()), (0, 0))  # positions untouched
                         with open(path, "rb") as g:
@@ -180,10 +180,10 @@ class Offsets(unittest.TestCase):
         dst, path = temp_file(self, mode="wb", buffering=0)
         src.seek(1000)
         # dst position used and advanced, src offset given
-        self.assertEqual(zcopy.copy_file_range(dst, src, 500, src_offset=4000), 500)
+        self.assertEqual(zcopy.copy_file_range(src=src, dst=dst, count=500, src_offset=4000), 500)
         self.assertEqual((src.tell(), dst.tell()), (1000, 500))
         # src position used and advanced, dst offset given
-        self.assertEqual(zcopy.copy_file_range(dst, src, 100, dst_offset=10), 100)
+        self.assertEqual(zcopy.copy_file_range(src=src, dst=dst, count=100, dst_offset=10), 100)
         self.assertEqual((src.tell(), dst.tell()), (1100, 500))
         with open(path, "rb") as g:
             got = g.read()
@@ -191,7 +191,7 @@ class Offsets(unittest.TestCase):
         self.assertEqual(got[10:110], payload[1000:1100])
         self.assertEqual(got[110:500], payload[4110:4500])
         with self.assertRaises(ValueError):
-            zcopy.copy_file_range(dst, src, src_offset=-3)
+            zcopy.copy_file_range(src=src, dst=dst, src_offset=-3)
 
 
 if __name__ == "__main__":

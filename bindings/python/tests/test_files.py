@@ -17,14 +17,14 @@ class SendFile(unittest.TestCase):
         dw, dr = tcp_pair()
         close_all(self, dw, dr)
         reader = Bg(read_all, dr)
-        self.assertEqual(zcopy.sendfile(dw, f), len(payload))
+        self.assertEqual(zcopy.sendfile(src=f, dst=dw), len(payload))
         dw.shutdown(socket.SHUT_WR)
         got = reader.result()
         self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(payload).hexdigest())
         # the file position advanced to the end
         self.assertEqual(os.lseek(f.fileno(), 0, os.SEEK_CUR), len(payload))
         # at end of file: 0, no error
-        self.assertEqual(zcopy.sendfile(dw, f), 0)
+        self.assertEqual(zcopy.sendfile(src=f, dst=dw), 0)
 
     def test_limits(self):
         payload = data(10000, seed=6)
@@ -33,7 +33,7 @@ class SendFile(unittest.TestCase):
                 f, _ = temp_file(self, payload, mode="rb", buffering=0)
                 dw, dr = tcp_pair()
                 close_all(self, dw, dr)
-                self.assertEqual(zcopy.sendfile(dw, f, count), expect)
+                self.assertEqual(zcopy.sendfile(src=f, dst=dw, count=count), expect)
                 self.assertEqual(read_n(dr, expect), payload[:expect])
 
     def test_three_small_sends_in_a_row(self):
@@ -41,7 +41,7 @@ class SendFile(unittest.TestCase):
         dw, dr = tcp_pair()
         close_all(self, dw, dr)
         for _ in range(3):
-            self.assertEqual(zcopy.sendfile(dw, f, 3), 3)
+            self.assertEqual(zcopy.sendfile(src=f, dst=dw, count=3), 3)
         self.assertEqual(read_n(dr, 9), b"abcdefghi")
 
     def test_seek_then_send(self):
@@ -50,7 +50,7 @@ class SendFile(unittest.TestCase):
         f.seek(65 << 10)
         dw, dr = tcp_pair()
         close_all(self, dw, dr)
-        self.assertEqual(zcopy.sendfile(dw, f, 10 << 10), 10 << 10)
+        self.assertEqual(zcopy.sendfile(src=f, dst=dw, count=10 << 10), 10 << 10)
         self.assertEqual(read_n(dr, 10 << 10), payload[65 << 10:75 << 10])
         self.assertEqual(f.tell(), 75 << 10)
 
@@ -58,7 +58,7 @@ class SendFile(unittest.TestCase):
         payload = data(1 << 20, seed=9)
         src, _ = temp_file(self, payload, mode="rb", buffering=0)
         dst, path = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.sendfile(dst, src), len(payload))
+        self.assertEqual(zcopy.sendfile(src=src, dst=dst), len(payload))
         with open(path, "rb") as g:
             self.assertTrue(g.read() == payload)
 
@@ -68,7 +68,7 @@ class SendFile(unittest.TestCase):
         close_all(self, a, b, dw, dr)
         a.sendall(b"stays")
         with self.assertRaises(zcopy.NotHandled) as cm:
-            zcopy.sendfile(dw, b)
+            zcopy.sendfile(src=b, dst=dw)
         self.assertEqual(cm.exception.errno, errno.EINVAL)
         self.assertEqual(cm.exception.method, "sendfile")
         self.assertEqual(read_n(b, 5), b"stays")
@@ -80,14 +80,14 @@ class SendFile(unittest.TestCase):
         close_all(self, dw)
         dr.close()
         with self.assertRaises((BrokenPipeError, ConnectionResetError)) as cm:
-            zcopy.sendfile(dw, f)
+            zcopy.sendfile(src=f, dst=dw)
         self.assertIsInstance(cm.exception, zcopy.Error)
         self.assertEqual(cm.exception.method, "sendfile")
 
     def test_negative_count(self):
         f, _ = temp_file(self, b"x", mode="rb")
         with self.assertRaises(ValueError):
-            zcopy.sendfile(1, f, -5)
+            zcopy.sendfile(src=f, dst=1, count=-5)
 
 
 class CopyFileRange(unittest.TestCase):
@@ -95,7 +95,7 @@ class CopyFileRange(unittest.TestCase):
         payload = data(3 << 20, seed=12)
         src, _ = temp_file(self, payload, mode="rb", buffering=0)
         dst, path = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy_file_range(dst, src), len(payload))
+        self.assertEqual(zcopy.copy_file_range(src=src, dst=dst), len(payload))
         self.assertEqual(src.tell(), len(payload))
         self.assertEqual(dst.tell(), len(payload))
         with open(path, "rb") as g:
@@ -103,7 +103,7 @@ class CopyFileRange(unittest.TestCase):
         # at EOF the first round copies nothing, which the library cannot tell
         # from a procfs file that reports size 0: NotHandled, no errno
         with self.assertRaises(zcopy.NotHandled) as cm:
-            zcopy.copy_file_range(dst, src)
+            zcopy.copy_file_range(src=src, dst=dst)
         self.assertIsNone(cm.exception.errno)
 
     def test_limits_and_buffered_dst(self):
@@ -113,7 +113,7 @@ class CopyFileRange(unittest.TestCase):
                 src, _ = temp_file(self, payload, mode="rb", buffering=0)
                 dst, path = temp_file(self, mode="wb")  # buffered
                 dst.write(b"HEAD")  # pending in Python's buffer: flushed first
-                self.assertEqual(zcopy.copy_file_range(dst, src, count), expect)
+                self.assertEqual(zcopy.copy_file_range(src=src, dst=dst, count=count), expect)
                 dst.close()
                 with open(path, "rb") as g:
                     self.assertEqual(g.read(), b"HEAD" + payload[:expect])
@@ -122,7 +122,7 @@ class CopyFileRange(unittest.TestCase):
         with open("/proc/self/status", "rb", buffering=0) as src:
             dst, path = temp_file(self, mode="wb", buffering=0)
             with self.assertRaises(zcopy.NotHandled) as cm:
-                zcopy.copy_file_range(dst, src)
+                zcopy.copy_file_range(src=src, dst=dst)
             self.assertEqual(cm.exception.written, 0)
             self.assertEqual(cm.exception.method, "copy_file_range")
             self.assertIsInstance(cm.exception, OSError)
@@ -136,7 +136,7 @@ class CopyFileRange(unittest.TestCase):
         src, _ = temp_file(self, b"data", mode="rb", buffering=0)
         dst, path = temp_file(self, b"old", mode="ab", buffering=0)
         with self.assertRaises(zcopy.NotHandled) as cm:
-            zcopy.copy_file_range(dst, src)
+            zcopy.copy_file_range(src=src, dst=dst)
         self.assertEqual(cm.exception.errno, errno.EBADF)
         with open(path, "rb") as g:
             self.assertEqual(g.read(), b"old")
@@ -147,7 +147,7 @@ class CopyFileRange(unittest.TestCase):
         dst, _ = temp_file(self, mode="wb", buffering=0)
         a.sendall(b"q")
         with self.assertRaises(zcopy.NotHandled):
-            zcopy.copy_file_range(dst, b)
+            zcopy.copy_file_range(src=b, dst=dst)
         self.assertEqual(read_n(b, 1), b"q")
 
 

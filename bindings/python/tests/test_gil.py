@@ -27,7 +27,7 @@ def in_kernel_wait(t):
 pairs = []
 results = {}
 def relay(name, dst, src):
-    results[name] = zcopy.splice(dst, src)
+    results[name] = zcopy.splice(src=src, dst=dst)
 
 threads = []
 for name in ("a", "b"):
@@ -71,9 +71,9 @@ sa_w, sa_r = tcp_pair(); da_w, da_r = tcp_pair()
 sb_w, sb_r = tcp_pair(); db_w, db_r = tcp_pair()
 order = []
 def a():
-    order.append(("a", zcopy.splice(da_w, sa_r)))
+    order.append(("a", zcopy.splice(src=sa_r, dst=da_w)))
 def b():
-    order.append(("b", zcopy.splice(db_w, sb_r, 4 << 20)))
+    order.append(("b", zcopy.splice(src=sb_r, dst=db_w, count=4 << 20)))
 ta = threading.Thread(target=a, daemon=True); ta.start()
 time.sleep(0.2)
 tb = threading.Thread(target=b, daemon=True); tb.start()

@@ -31,7 +31,7 @@ src, dst = sys.argv[1], sys.argv[2]
 with open(src, "wb") as f:
     f.write(b"installed zcopy copies" * 1000)
 with open(src, "rb") as f, open(dst + ".copy", "wb") as g:
-    n = zcopy.copy(g, f)
+    n = zcopy.copy(src=f, dst=g)
 same = zcopy.copyfile(src, dst) == dst and open(dst, "rb").read() == open(src, "rb").read()
 print(json.dumps({"file": zcopy.__file__, "lib": zcopy.library_path, "n": n, "same": same,
                   "typed": os.path.exists(os.path.join(os.path.dirname(zcopy.__file__), "py.typed"))}))

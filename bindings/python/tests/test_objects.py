@@ -54,14 +54,14 @@ class Refused(unittest.TestCase):
         for name in ("copy", "sendfile", "splice"):
             with self.subTest(call=name, side="dst"):
                 with self.assertRaises(TypeError) as cm:
-                    CALLS[name](tls, f)
+                    CALLS[name](src=f, dst=tls)
                 self.assertIn("TLS", str(cm.exception))
                 self.assertEqual(f.tell(), 0)
         dst, path = temp_file(self, mode="wb", buffering=0)
         for name in ("copy", "splice"):
             with self.subTest(call=name, side="src"):
                 with self.assertRaises(TypeError):
-                    CALLS[name](dst, tls)
+                    CALLS[name](src=tls, dst=dst)
         self.assertTrue(nothing_waiting(b), "bytes reached the TLS peer")
         self.assertEqual(os.path.getsize(path), 0)
 
@@ -79,7 +79,7 @@ class Refused(unittest.TestCase):
                     dst, dpath = temp_file(self, mode="wb", buffering=0)
                     with mod.open(path, "rb") as z:
                         with self.assertRaises(TypeError) as cm:
-                            CALLS[name](dst, z)
+                            CALLS[name](src=z, dst=dst)
                         self.assertIn(type(z).__name__, str(cm.exception))
                         self.assertEqual(z.read(), payload)  # nothing consumed
                     self.assertEqual(os.path.getsize(dpath), 0)
@@ -90,7 +90,7 @@ class Refused(unittest.TestCase):
                     with mod.open(out, "wb") as z:
                         before = os.path.getsize(out)
                         with self.assertRaises(TypeError):
-                            CALLS[name](z, src)
+                            CALLS[name](src=src, dst=z)
                         self.assertEqual(os.path.getsize(out), before)
                     self.assertEqual(src.tell(), 0)
             self.assertEqual(os.path.getsize(path), size)
@@ -101,11 +101,11 @@ class Refused(unittest.TestCase):
         for name in ("copy", "sendfile", "splice", "copy_file_range"):
             with self.subTest(call=name):
                 with self.assertRaises(TypeError) as cm:
-                    CALLS[name](dst, src)
+                    CALLS[name](src=src, dst=dst)
                 self.assertIn("text", str(cm.exception))
                 with open(dpath, "w") as tdst, open(spath, "rb", buffering=0) as bsrc:
                     with self.assertRaises(TypeError):
-                        CALLS[name](tdst, bsrc)
+                        CALLS[name](src=bsrc, dst=tdst)
         self.assertEqual(os.path.getsize(dpath), 0)
         self.assertEqual(src.read(), "line\n")
 
@@ -114,7 +114,7 @@ class Refused(unittest.TestCase):
         for obj in (io.BytesIO(b"in memory"), io.StringIO("text")):
             with self.subTest(type=type(obj).__name__):
                 with self.assertRaises(TypeError):
-                    zcopy.copy(dst, obj)
+                    zcopy.copy(src=obj, dst=dst)
 
         class Decoding(io.BufferedIOBase):
             """Like http.client.HTTPResponse: an fd underneath, decoded bytes on top."""
@@ -130,7 +130,7 @@ class Refused(unittest.TestCase):
 
         src, _ = temp_file(self, b"chunked", mode="rb", buffering=0)
         with self.assertRaises(TypeError):
-            zcopy.copy(dst, Decoding(src.fileno()))
+            zcopy.copy(src=Decoding(src.fileno()), dst=dst)
         self.assertEqual(src.tell(), 0)
 
 
@@ -143,15 +143,15 @@ class FileDescriptors(unittest.TestCase):
             def fileno(self):
                 return src.fileno()
 
-        self.assertEqual(zcopy.copy(dst.fileno(), HasFileno()), 9)  # int and any fileno() object
+        self.assertEqual(zcopy.copy(src=HasFileno(), dst=dst.fileno()), 9)  # int and any fileno() object
         for bad in (True, 1.0, "3", None, object()):
             with self.subTest(bad=bad):
                 with self.assertRaises(TypeError):
-                    zcopy.copy(dst, bad)
+                    zcopy.copy(src=bad, dst=dst)
         closed, _ = temp_file(self, b"x", mode="rb", buffering=0)
         closed.close()
         with self.assertRaises(ValueError):  # as os.read on a closed file object
-            zcopy.copy(dst, closed)
+            zcopy.copy(src=closed, dst=dst)
         with open(path, "rb") as g:
             self.assertEqual(g.read(), b"by fileno")
 
@@ -164,7 +164,7 @@ class Buffered(unittest.TestCase):
                 src, _ = temp_file(self, payload, mode="rb")
                 self.assertEqual(src.read(10), payload[:10])  # reads 8 KiB ahead
                 dst, dpath = temp_file(self, mode="wb", buffering=0)
-                self.assertEqual(CALLS[name](dst, src), len(payload) - 10)
+                self.assertEqual(CALLS[name](src=src, dst=dst), len(payload) - 10)
                 self.assertEqual(src.tell(), len(payload))
                 self.assertEqual(src.read(), b"")
                 with open(dpath, "rb") as g:
@@ -175,7 +175,7 @@ class Buffered(unittest.TestCase):
         src, _ = temp_file(self, payload, mode="rb")
         src.read(10)
         dst, dpath = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy(dst, src, 1000), 1000)
+        self.assertEqual(zcopy.copy(src=src, dst=dst, count=1000), 1000)
         self.assertEqual(src.tell(), 1010)
         self.assertEqual(src.read(10), payload[1010:1020])
         # a seek that lands inside the object's new buffer must use the right base
@@ -189,7 +189,7 @@ class Buffered(unittest.TestCase):
         payload = data(50000, seed=44)
         src, _ = temp_file(self, payload, mode="rb")  # nothing read through Python yet
         dst, _ = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy(dst, src, 20000), 20000)
+        self.assertEqual(zcopy.copy(src=src, dst=dst, count=20000), 20000)
         self.assertEqual(src.read(100), payload[20000:20100])
         src.seek(20050)
         self.assertEqual(src.read(10), payload[20050:20060])
@@ -200,7 +200,7 @@ class Buffered(unittest.TestCase):
         f.read(100)
         f.write(b"W" * 50)  # pending in the write buffer, at 100..150
         dst, dpath = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy(dst, f, 1000), 1000)
+        self.assertEqual(zcopy.copy(src=f, dst=dst, count=1000), 1000)
         self.assertEqual(f.tell(), 1150)
         with open(dpath, "rb") as g:
             self.assertEqual(g.read(), payload[150:1150])
@@ -208,7 +208,7 @@ class Buffered(unittest.TestCase):
         f.seek(0)
         f.read(10)
         src, _ = temp_file(self, b"N" * 20, mode="rb", buffering=0)
-        self.assertEqual(zcopy.copy(f, src), 20)
+        self.assertEqual(zcopy.copy(src=src, dst=f), 20)
         self.assertEqual(f.tell(), 30)
         self.assertEqual(f.read(10), payload[30:40])
         f.close()
@@ -221,7 +221,7 @@ class Buffered(unittest.TestCase):
         src, _ = temp_file(self, b"body", mode="rb", buffering=0)
         dst, path = temp_file(self, mode="wb")
         dst.write(b"head:")
-        self.assertEqual(zcopy.copy(dst, src), 4)
+        self.assertEqual(zcopy.copy(src=src, dst=dst), 4)
         self.assertEqual(dst.tell(), 9)
         dst.write(b":tail")
         dst.close()
@@ -241,7 +241,7 @@ class Buffered(unittest.TestCase):
                 self.assertEqual(rf.readline(), b"HEADER 2\r\n")
                 self.assertEqual(rf.readline(), b"\r\n")
                 dst, path = temp_file(self, mode="wb", buffering=0)
-                self.assertEqual(CALLS[name](dst, rf), len(body))
+                self.assertEqual(CALLS[name](src=rf, dst=dst), len(body))
                 w.result()
                 with open(path, "rb") as g:
                     self.assertTrue(g.read() == body, "the bytes read ahead were lost or doubled")
@@ -255,12 +255,12 @@ class Buffered(unittest.TestCase):
         rf = b.makefile("rb")
         self.addCleanup(rf.close)
         self.assertEqual(rf.readline(), b"line\n")
-        self.assertEqual(zcopy.copy(dw, rf, 15), 15)  # all from Python's buffer
+        self.assertEqual(zcopy.copy(src=rf, dst=dw, count=15), 15)  # all from Python's buffer
         self.assertEqual(read_n(dr, 15), b"012345678901234")
         self.assertEqual(rf.read(5), b"56789")
         a.sendall(b"tail")
         a.shutdown(socket.SHUT_WR)
-        self.assertEqual(zcopy.splice(dw, rf), 80 + 4)
+        self.assertEqual(zcopy.splice(src=rf, dst=dw), 80 + 4)
         dw.shutdown(socket.SHUT_WR)
         self.assertEqual(read_all(dr), (b"0123456789" * 8) + b"tail")
 
@@ -272,7 +272,7 @@ class Buffered(unittest.TestCase):
         os.close(w)
         self.assertEqual(f.read(3), b"abc")
         dst, path = temp_file(self, mode="wb", buffering=0)
-        self.assertEqual(zcopy.copy(dst, f), 997)
+        self.assertEqual(zcopy.copy(src=f, dst=dst), 997)
         with open(path, "rb") as g:
             self.assertEqual(g.read(), (b"abcdefghij" * 100)[3:])
 
@@ -283,7 +283,7 @@ class Buffered(unittest.TestCase):
             t.seek(0)
             t.read(7)
             dst, path = temp_file(self, mode="wb", buffering=0)
-            self.assertEqual(zcopy.copy(dst, t), len(payload) - 7)
+            self.assertEqual(zcopy.copy(src=t, dst=dst), len(payload) - 7)
             self.assertEqual(t.tell(), len(payload))
         with open(path, "rb") as g:
             self.assertTrue(g.read() == payload[7:])
@@ -294,7 +294,7 @@ class Buffered(unittest.TestCase):
         src.read(10)
         dw, dr = tcp_pair()
         close_all(self, dw, dr)
-        self.assertEqual(zcopy.sendfile(dw, src, 100, offset=5000), 100)
+        self.assertEqual(zcopy.sendfile(src=src, dst=dw, count=100, offset=5000), 100)
         self.assertEqual(read_n(dr, 100), payload[5000:5100])
         self.assertEqual(src.tell(), 10)
         self.assertEqual(src.read(10), payload[10:20])

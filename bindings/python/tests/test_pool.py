@@ -22,7 +22,7 @@ def snap():
 def one_splice():
     sw, sr = tcp_pair(); dw, dr = tcp_pair()
     sw.sendall(b"z" * 1000)
-    n = zcopy.splice(dw, sr, 1000)
+    n = zcopy.splice(src=sr, dst=dw, count=1000)
     got = read_n(dr, 1000)
     for s in (sw, sr, dw, dr): s.close()
     return n, len(got)
@@ -37,7 +37,7 @@ sw, sr = tcp_pair(); dw, dr = unix_pair()
 dr.close()
 sw.sendall(b"y" * 100000)
 try:
-    zcopy.splice(dw, sr)
+    zcopy.splice(src=sr, dst=dw)
     out["broken"] = "no error"
 except BrokenPipeError as e:
     out["broken"] = e.written

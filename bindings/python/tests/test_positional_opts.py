@@ -26,7 +26,7 @@ class SendfileAt(unittest.TestCase):
         dst, _reader = stalled_socket(self)
         t0 = time.monotonic()
         with self.assertRaises(TimeoutError) as cm:
-            zcopy.sendfile(dst, f, offset=1000, timeout=0.2)
+            zcopy.sendfile(src=f, dst=dst, offset=1000, timeout=0.2)
         took = time.monotonic() - t0
         self.assertGreaterEqual(took, 0.2)
         self.assertLess(took, 2.0)
@@ -42,10 +42,10 @@ class SendfileAt(unittest.TestCase):
         with zcopy.CancelToken() as token:
             token.cancel()
             with self.assertRaises(zcopy.Cancelled) as cm:
-                zcopy.sendfile(dst, f, offset=0, cancel=token)
+                zcopy.sendfile(src=f, dst=dst, offset=0, cancel=token)
         self.assertEqual(cm.exception.written, 0)
         # and without a cancel the same call sends from the offset
-        self.assertEqual(zcopy.sendfile(dst, f, 5000, offset=100, timeout=5), 5000)
+        self.assertEqual(zcopy.sendfile(src=f, dst=dst, count=5000, offset=100, timeout=5), 5000)
         self.assertEqual(read_n(reader, 5000), payload[100:5100])
         self.assertEqual(f.tell(), 0)
 
@@ -55,11 +55,11 @@ class SendfileAt(unittest.TestCase):
         dst, reader = stalled_socket(self)
         dst.setblocking(False)
         t0 = time.monotonic()
-        first = zcopy.sendfile(dst, f, offset=0, nowait=True)
+        first = zcopy.sendfile(src=f, dst=dst, offset=0, nowait=True)
         self.assertGreater(first, 0)
         self.assertLess(first, len(payload), "a full socket takes only part of it")
         with self.assertRaises(BlockingIOError) as cm:
-            zcopy.sendfile(dst, f, offset=first, nowait=True)
+            zcopy.sendfile(src=f, dst=dst, offset=first, nowait=True)
         self.assertLess(time.monotonic() - t0, 0.5, "neither call waited")
         self.assertIsInstance(cm.exception, zcopy.Error)
         self.assertEqual(cm.exception.written, 0)
@@ -78,7 +78,7 @@ class SendfileAt(unittest.TestCase):
                     got += reader.recv(65536)
                 elif off < len(payload):
                     try:
-                        off += zcopy.sendfile(dst, f, offset=off, nowait=True)
+                        off += zcopy.sendfile(src=f, dst=dst, offset=off, nowait=True)
                     except BlockingIOError:
                         pass
                     if off == len(payload):
@@ -93,7 +93,7 @@ class CopyFileRangeAt(unittest.TestCase):
         src, _ = temp_file(self, payload, mode="rb", buffering=0)
         dst, dpath = temp_file(self, b"", mode="wb+", buffering=0)
         try:
-            n = zcopy.copy_file_range(dst, src, src_offset=1000, dst_offset=0, timeout=5)
+            n = zcopy.copy_file_range(src=src, dst=dst, src_offset=1000, dst_offset=0, timeout=5)
         except zcopy.NotHandled:
             self.skipTest("copy_file_range cannot serve these files here")
         self.assertEqual(n, len(payload) - 1000)
@@ -103,7 +103,7 @@ class CopyFileRangeAt(unittest.TestCase):
         with zcopy.CancelToken() as token:
             token.cancel()
             with self.assertRaises(zcopy.Cancelled):
-                zcopy.copy_file_range(dst, src, src_offset=0, dst_offset=0, cancel=token)
+                zcopy.copy_file_range(src=src, dst=dst, src_offset=0, dst_offset=0, cancel=token)
 
     def test_one_offset_moves_the_other_files_position(self):
         payload = data(100000, 35)
@@ -111,14 +111,14 @@ class CopyFileRangeAt(unittest.TestCase):
         dst, dpath = temp_file(self, b"", mode="wb+", buffering=0)
         dst.write(b"head")
         try:
-            n = zcopy.copy_file_range(dst, src, 5000, src_offset=10, timeout=5)
+            n = zcopy.copy_file_range(src=src, dst=dst, count=5000, src_offset=10, timeout=5)
         except zcopy.NotHandled:
             self.skipTest("copy_file_range cannot serve these files here")
         self.assertEqual(n, 5000)
         self.assertEqual(src.tell(), 0, "src read at its offset")
         self.assertEqual(dst.tell(), 4 + 5000, "dst written at (and past) its position")
         src.seek(7)
-        self.assertEqual(zcopy.copy_file_range(dst, src, 3, dst_offset=0, cancel=None, timeout=5), 3)
+        self.assertEqual(zcopy.copy_file_range(src=src, dst=dst, count=3, dst_offset=0, cancel=None, timeout=5), 3)
         self.assertEqual(src.tell(), 10)
         self.assertEqual(dst.tell(), 5004)
         with open(dpath, "rb") as check:
@@ -128,9 +128,9 @@ class CopyFileRangeAt(unittest.TestCase):
         src, _ = temp_file(self, b"abc", mode="rb", buffering=0)
         dst, _ = temp_file(self, b"", mode="wb+", buffering=0)
         with self.assertRaises(ValueError):
-            zcopy.copy_file_range(dst, src, src_offset=-1, timeout=1)
+            zcopy.copy_file_range(src=src, dst=dst, src_offset=-1, timeout=1)
         with self.assertRaises(ValueError):
-            zcopy.sendfile(dst, src, offset=-5, timeout=1)
+            zcopy.sendfile(src=src, dst=dst, offset=-5, timeout=1)
 
 
 if __name__ == "__main__":

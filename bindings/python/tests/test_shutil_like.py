@@ -98,7 +98,7 @@ class CopyFileObj(unittest.TestCase):
             self.loops.append(a[:2])
             return real(*a, **kw)
 
-        patcher = mock.patch("zcopy._shutil_like.shutil.copyfileobj", counting)
+        patcher = mock.patch("zcopy._shutil_like._shutil_copyfileobj", counting)
         patcher.start()
         self.addCleanup(patcher.stop)
 
@@ -196,6 +196,22 @@ def make_cert(testcase):
     with open(pem, "a") as key, open(pem + ".crt") as crt:
         key.write(crt.read())
     return pem
+
+
+class SwappedIntoShutil(unittest.TestCase):
+    """``shutil.copyfileobj = zcopy.copyfileobj``: the fallback is shutil's original, not itself."""
+
+    def test_fallback_after_swap_does_not_recurse(self):
+        import io
+        with mock.patch("shutil.copyfileobj", zcopy.copyfileobj), \
+                mock.patch("shutil.copyfile", zcopy.copyfile):
+            src, dst = io.BytesIO(b"in memory" * 1000), io.BytesIO()
+            shutil.copyfileobj(src, dst)  # RecursionError when the fallback looked shutil up
+            self.assertEqual(dst.getvalue(), b"in memory" * 1000)
+            f, path = temp_file(self, b"from a file", mode="rb")
+            out = io.BytesIO()
+            shutil.copyfileobj(f, out)
+            self.assertEqual(out.getvalue(), b"from a file")
 
 
 if __name__ == "__main__":

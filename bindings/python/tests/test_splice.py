@@ -20,7 +20,7 @@ class SpliceSockets(unittest.TestCase):
         payload = data(size, seed=size)
         writer = Bg(write_then_close, sw, payload, chunk)
         reader = Bg(read_all, dr)
-        moved = zcopy.splice(dw, sr) if count is None else zcopy.splice(dw, sr, count)
+        moved = zcopy.splice(src=sr, dst=dw) if count is None else zcopy.splice(src=sr, dst=dw, count=count)
         writer.result()
         dw.shutdown(socket.SHUT_WR)
         got = reader.result()
@@ -48,7 +48,7 @@ class SpliceSockets(unittest.TestCase):
         dw, dr = tcp_pair()
         close_all(self, sw, sr, dw, dr)
         write_then_close(sw, b"by number")
-        self.assertEqual(zcopy.splice(dw.fileno(), sr.fileno()), 9)
+        self.assertEqual(zcopy.splice(src=sr.fileno(), dst=dw.fileno()), 9)
         self.assertEqual(read_n(dr, 9), b"by number")
 
     def test_limits_below_at_above(self):
@@ -63,7 +63,7 @@ class SpliceSockets(unittest.TestCase):
                 if count > size:
                     sw.shutdown(socket.SHUT_WR)  # only EOF can end it early
                 # count <= size: must return without waiting for more or for EOF
-                self.assertEqual(zcopy.splice(dw, sr, count), expect)
+                self.assertEqual(zcopy.splice(src=sr, dst=dw, count=count), expect)
                 self.assertEqual(read_n(dr, expect), payload[:expect])
                 if count < size:
                     # the rest is still in src, untouched
@@ -74,25 +74,25 @@ class SpliceSockets(unittest.TestCase):
         dw, dr = tcp_pair()
         close_all(self, sw, sr, dw, dr)
         sw.sendall(b"kept")
-        self.assertEqual(zcopy.splice(dw, sr, 0), 0)
+        self.assertEqual(zcopy.splice(src=sr, dst=dw, count=0), 0)
         self.assertEqual(read_n(sr, 4), b"kept")
 
     def test_bad_count(self):
         a, b = tcp_pair()
         close_all(self, a, b)
         with self.assertRaises(ValueError):
-            zcopy.splice(a, b, -1)
+            zcopy.splice(src=b, dst=a, count=-1)
         with self.assertRaises(TypeError):
-            zcopy.splice(a, b, 1.5)
+            zcopy.splice(src=b, dst=a, count=1.5)
         with self.assertRaises(TypeError):
-            zcopy.splice(a, object())
+            zcopy.splice(src=object(), dst=a)
 
     def test_eof_source_then_dst_still_usable(self):
         sw, sr = tcp_pair()
         dw, dr = tcp_pair()
         close_all(self, sw, sr, dw, dr)
         sw.close()
-        self.assertEqual(zcopy.splice(dw, sr), 0)
+        self.assertEqual(zcopy.splice(src=sr, dst=dw), 0)
         dw.sendall(b"still fine")
         self.assertEqual(read_n(dr, 10), b"still fine")
 
@@ -103,7 +103,7 @@ class SpliceSockets(unittest.TestCase):
         os.close(r)
         os.close(w)
         with self.assertRaises(OSError) as cm:
-            zcopy.splice(a, r)
+            zcopy.splice(src=r, dst=a)
         self.assertEqual(cm.exception.errno, errno.EBADF)
         self.assertIsInstance(cm.exception, zcopy.Error)
         self.assertEqual(cm.exception.written, 0)
@@ -113,7 +113,7 @@ class SpliceSockets(unittest.TestCase):
         d.close()
         c.close()
         with self.assertRaises(OSError) as cm:
-            zcopy.splice(a, c)
+            zcopy.splice(src=c, dst=a)
         self.assertEqual(cm.exception.errno, errno.EBADF)
 
     def test_broken_pipe_carries_written(self):
@@ -140,7 +140,7 @@ class SpliceSockets(unittest.TestCase):
 
         r = Bg(reader)
         with self.assertRaises(BrokenPipeError) as cm:
-            zcopy.splice(dw, sr)
+            zcopy.splice(src=sr, dst=dw)
         e = cm.exception
         self.assertIsInstance(e, zcopy.Error)
         self.assertEqual(e.errno, errno.EPIPE)
@@ -159,11 +159,11 @@ class SpliceSockets(unittest.TestCase):
         reader = Bg(read_all, dr)
         sw.sendall(b"x" * 1000)
         # the data is received first, then the reset
-        self.assertEqual(zcopy.splice(dw, sr, 1000), 1000)
+        self.assertEqual(zcopy.splice(src=sr, dst=dw, count=1000), 1000)
         sw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sw.close()
         with self.assertRaises(ConnectionResetError) as cm:
-            zcopy.splice(dw, sr)
+            zcopy.splice(src=sr, dst=dw)
         self.assertEqual(cm.exception.errno, errno.ECONNRESET)
         self.assertEqual(cm.exception.written, 0)
         dw.close()
@@ -176,7 +176,7 @@ class SpliceSockets(unittest.TestCase):
         f.write(b"header:")
         payload = data(3 << 20, seed=3)
         w = Bg(write_then_close, sw, payload, 1 << 16)
-        self.assertEqual(zcopy.splice(f, sr), len(payload))
+        self.assertEqual(zcopy.splice(src=sr, dst=f), len(payload))
         w.result()
         # the file offset advanced by exactly the bytes moved
         self.assertEqual(os.lseek(f.fileno(), 0, os.SEEK_CUR), 7 + len(payload))
@@ -194,7 +194,7 @@ class SpliceSockets(unittest.TestCase):
                     payload = data(size, seed=size)
                     sw.sendall(payload)
                     sw.shutdown(socket.SHUT_WR)
-                    n = zcopy.splice(f, sr, count)
+                    n = zcopy.splice(src=sr, dst=f, count=count)
                     self.assertEqual(n, min(size, count))
                     self.assertEqual(os.lseek(f.fileno(), 0, os.SEEK_CUR), n)
                     with open(path, "rb") as g:
@@ -207,14 +207,14 @@ class SpliceSockets(unittest.TestCase):
         for fd in (r1, w1, r2, w2):
             self.addCleanup(os.close, fd)
         os.write(w1, data(255))
-        self.assertEqual(zcopy.splice(w2, r1, 255), 255)
+        self.assertEqual(zcopy.splice(src=r1, dst=w2, count=255), 255)
         self.assertEqual(os.read(r2, 1000), data(255))
         # socket -> pipe (one end a pipe)
         sw, sr = tcp_pair()
         close_all(self, sw, sr)
         sw.sendall(data(255, 2))
         sw.shutdown(socket.SHUT_WR)
-        self.assertEqual(zcopy.splice(w2, sr), 255)
+        self.assertEqual(zcopy.splice(src=sr, dst=w2), 255)
         self.assertEqual(os.read(r2, 1000), data(255, 2))
         # pipe -> socket, until the pipe's writer closes
         dw, dr = tcp_pair()
@@ -223,7 +223,7 @@ class SpliceSockets(unittest.TestCase):
         self.addCleanup(os.close, r3)
         os.write(w3, data(255, 3))
         os.close(w3)
-        self.assertEqual(zcopy.splice(dw, r3), 255)
+        self.assertEqual(zcopy.splice(src=r3, dst=dw), 255)
         self.assertEqual(read_n(dr, 255), data(255, 3))
 
     def test_two_way_relay_across_threads(self):
@@ -233,7 +233,7 @@ class SpliceSockets(unittest.TestCase):
         close_all(self, client, proxy_a, proxy_b, server)
 
         def pump(dst, src):
-            n = zcopy.splice(dst, src)
+            n = zcopy.splice(src=src, dst=dst)
             dst.shutdown(socket.SHUT_WR)
             return n
 

@@ -1,10 +1,17 @@
 """zcopy: zero-copy I/O between file descriptors on Linux.
 
 Plain ctypes over ``libzcopy.so`` (splice through a pipe pool, sendfile,
-copy_file_range, and a best-path ``copy``). Every transfer function takes
-``dst`` first and ``src`` second, each an ``int`` file descriptor or an
-object with ``fileno()`` (sockets, files), moves at most ``count`` bytes
-(``None``: until end of file) and returns the number of bytes moved.
+copy_file_range, and a best-path ``copy``). Every fd-level function takes
+its two ends by keyword only, ``src=`` and ``dst=``, each an ``int`` file
+descriptor or an object with ``fileno()`` (sockets, files), moves at most
+``count`` bytes (``None``: until end of file) and returns the number of
+bytes moved: ``zcopy.copy(src=f, dst=sock)``. A positional call raises a
+TypeError that shows that form (see zcopy/_keywords.py for why).
+
+The shutil-like functions keep shutil's ``(src, dst)``: :func:`copyfile`,
+:func:`copyfileobj` and :func:`copy2` (paths and file objects, drop-in
+replacements for shutil's). :func:`copy` is not ``shutil.copy``: it is the
+fd-level best-path dispatch, like Go's ``io.Copy``.
 
 The GIL is released during every call, so threads relay in parallel.
 Every blocking call takes ``timeout=`` (seconds without a byte moved:
@@ -25,7 +32,7 @@ would see next (its read-ahead first, or its fd moved back over it), a
 buffered dst's pending writes are flushed first, and both objects' positions
 are right afterwards. Objects whose bytes are not their fd's (ssl.SSLSocket,
 text files, gzip/bz2/lzma files, io.BytesIO) raise TypeError before anything
-moves: :func:`copyfileobj` copies those with shutil's loop.
+moves: :func:`copyfileobj` copies those with shutil's own loop.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import NamedTuple, Optional, Protocol, Union
 
 from . import _loader
 from ._control import OPT_NOWAIT, CancelToken, Control
+from ._keywords import ends_by_keyword
 from ._errors import EPANIC, Cancelled, Error, NotHandled, method_name
 from ._transfer import ALL, offset_arg, transfer
 
@@ -50,6 +58,7 @@ __all__ = [
     "NotHandled",
     "PoolStats",
     "copy",
+    "copy2",
     "copy_file_range",
     "copyfile",
     "copyfileobj",
@@ -82,12 +91,13 @@ class _HasFileno(Protocol):
 FileLike = Union[int, _HasFileno]
 
 
-def _controlled(timeout: Optional[float], cancel: Optional[CancelToken], dst: FileLike, src: FileLike,
+def _controlled(timeout: Optional[float], cancel: Optional[CancelToken], src: FileLike, dst: FileLike,
                 flags: int = 0) -> Control:
-    return Control(timeout, cancel, (dst, src), flags)
+    return Control(timeout, cancel, (src, dst), flags)
 
 
-def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
+@ends_by_keyword("splice")
+def splice(*, src: FileLike, dst: FileLike, count: Optional[int] = None,
            timeout: Optional[float] = None, cancel: Optional[CancelToken] = None) -> int:
     """Moves up to ``count`` bytes from src to dst with splice(2).
 
@@ -107,10 +117,12 @@ def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
             Bytes taken from src but not delivered are lost.
         ValueError: ``count`` is negative.
     """
-    return transfer(_lib.zcopy_splice_opts, dst, src, count, control=_controlled(timeout, cancel, dst, src))
+    return transfer(_lib.zcopy_splice_opts, src=src, dst=dst, count=count,
+                    control=_controlled(timeout, cancel, src, dst))
 
 
-def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offset: Optional[int] = None,
+@ends_by_keyword("sendfile")
+def sendfile(*, src: FileLike, dst: FileLike, count: Optional[int] = None, offset: Optional[int] = None,
              timeout: Optional[float] = None, cancel: Optional[CancelToken] = None, nowait: bool = False) -> int:
     """Moves up to ``count`` bytes from the file src to dst with sendfile(2).
 
@@ -139,13 +151,13 @@ def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offse
         Error: any other failure, as the matching OSError subclass.
         ValueError: ``count`` or ``offset`` is negative.
     """
-    control = _controlled(timeout, cancel, dst, src, OPT_NOWAIT if nowait else 0)
+    control = _controlled(timeout, cancel, src, dst, OPT_NOWAIT if nowait else 0)
     try:
         if offset is None:
-            return transfer(_lib.zcopy_sendfile_opts, dst, src, count, control=control)
+            return transfer(_lib.zcopy_sendfile_opts, src=src, dst=dst, count=count, control=control)
         off = offset_arg("offset", offset)
         return transfer(lambda d, s, n, o: _lib.zcopy_sendfile_at_opts(d, s, ctypes.byref(off), n, o),
-                        dst, src, count, control=control, positional=True)
+                        src=src, dst=dst, count=count, control=control, positional=True)
     except BlockingIOError as e:
         # nowait: what fitted is the result, as socket.send returns it
         written = getattr(e, "written", 0)
@@ -154,11 +166,12 @@ def sendfile(dst: FileLike, src: FileLike, count: Optional[int] = None, *, offse
         raise
 
 
+@ends_by_keyword("copy_file_range")
 def copy_file_range(
-    dst: FileLike,
-    src: FileLike,
-    count: Optional[int] = None,
     *,
+    src: FileLike,
+    dst: FileLike,
+    count: Optional[int] = None,
     src_offset: Optional[int] = None,
     dst_offset: Optional[int] = None,
     timeout: Optional[float] = None,
@@ -181,9 +194,9 @@ def copy_file_range(
         Error: any other failure, as the matching OSError subclass.
         ValueError: ``count`` or an offset is negative.
     """
-    control = _controlled(timeout, cancel, dst, src)
+    control = _controlled(timeout, cancel, src, dst)
     if src_offset is None and dst_offset is None:
-        return transfer(_lib.zcopy_copy_file_range_opts, dst, src, count, control=control)
+        return transfer(_lib.zcopy_copy_file_range_opts, src=src, dst=dst, count=count, control=control)
     so = None if src_offset is None else offset_arg("src_offset", src_offset)
     do = None if dst_offset is None else offset_arg("dst_offset", dst_offset)
 
@@ -205,17 +218,22 @@ def copy_file_range(
             os.lseek(s, sp.value, os.SEEK_SET)
         return r
 
-    return transfer(call, dst, src, count, control=control, positional=so is not None)
+    return transfer(call, src=src, dst=dst, count=count, control=control, positional=so is not None)
 
 
-def copy(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
+@ends_by_keyword("copy")
+def copy(*, src: FileLike, dst: FileLike, count: Optional[int] = None,
          timeout: Optional[float] = None, cancel: Optional[CancelToken] = None) -> int:
     """Copies up to ``count`` bytes from src to dst by the fastest safe path.
 
+    ``zcopy.copy(src=f, dst=sock)``: the fd-level dispatch, like Go's
+    io.Copy, not ``shutil.copy``: src and dst are open files, sockets,
+    pipes or fds, by keyword only. For paths, :func:`zcopy.copy2` is
+    ``shutil.copy2`` and :func:`zcopy.copyfile` is ``shutil.copyfile``.
+
     Picks copy_file_range, sendfile, splice or a read/write loop from the
-    kinds of the two fds (like Go's io.Copy, and splicing socket to socket
-    too), falling back as needed; it never raises NotHandled. Returns the
-    bytes moved.
+    kinds of the two fds (splicing socket to socket too), falling back as
+    needed; it never raises NotHandled. Returns the bytes moved.
 
     Raises:
         TimeoutError: ``timeout`` seconds (or the socket's own timeout) passed
@@ -226,7 +244,8 @@ def copy(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
             the mechanism that failed.
         ValueError: ``count`` is negative.
     """
-    return transfer(_lib.zcopy_copy_opts, dst, src, count, control=_controlled(timeout, cancel, dst, src))
+    return transfer(_lib.zcopy_copy_opts, src=src, dst=dst, count=count,
+                    control=_controlled(timeout, cancel, src, dst))
 
 
 class PoolStats(NamedTuple):
@@ -290,4 +309,4 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
 
 
 from ._relay import Engine, EngineStats, relay  # noqa: E402
-from ._shutil_like import copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)
+from ._shutil_like import copy2, copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)

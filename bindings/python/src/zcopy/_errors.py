@@ -89,6 +89,14 @@ def method_name(method: int) -> str:
     return name.decode()
 
 
+def _what(method: str, moved: int) -> str:
+    """What happened, in words: where the call stopped and how far it got."""
+    sent = f"{moved} byte{'' if moved == 1 else 's'} reached dst"
+    if method == "none":
+        return "before any transfer began" if not moved else f"{sent} before it"
+    return f"in {method}; {sent}" if moved else f"in {method}; nothing reached dst"
+
+
 def raise_for(r: _loader.Result, before: int = 0) -> None:
     """Raises the exception for a failed or unhandled result.
 
@@ -96,15 +104,17 @@ def raise_for(r: _loader.Result, before: int = 0) -> None:
     (a buffered object's bytes); they are part of ``.written``.
     """
     method = method_name(r.method)
+    mechanism = "no mechanism" if method == "none" else method
     if not r.handled:
-        if r.error:
-            e: Error = NotHandled(r.error, f"{os.strerror(r.error)} ({method} cannot serve these fds)")
+        refusal = f"{mechanism} cannot move bytes between these fds; nothing was consumed"
+        if r.error:  # str(e): "[Errno 22] Invalid argument (splice cannot ...)"
+            e: Error = NotHandled(r.error, f"{os.strerror(r.error)} ({refusal})")
         else:
-            e = NotHandled(f"{method} cannot serve these fds")
+            e = NotHandled(refusal)
     else:
         moved = before + r.written
         reason = "internal error in libzcopy (a caught panic)" if r.error == EPANIC else os.strerror(r.error)
-        e = error_class(r.error)(r.error, f"{reason} ({method}, {moved} bytes moved)")
+        e = error_class(r.error)(r.error, f"{reason} ({_what(method, moved)})")
     e.written = before + r.written
     e.method = method
     raise e

@@ -45,26 +45,39 @@ _BUFFERED = (io.BufferedReader, io.BufferedWriter, io.BufferedRandom)
 _READ_BUFFERED = (io.BufferedReader, io.BufferedRandom)
 
 
-class Refused(TypeError):
-    """An object zcopy must not move bytes of; raised before anything moves."""
+def refused(message: str) -> TypeError:
+    """A TypeError for an object zcopy must not move bytes of; raised before anything moves.
+
+    A plain TypeError (only public types reach users), marked so that
+    zcopy.copyfileobj can tell a refusal, which it answers with shutil's
+    loop, from any other TypeError.
+    """
+    e = TypeError(message)
+    e._zcopy_refused = True  # type: ignore[attr-defined]
+    return e
+
+
+def is_refusal(e: BaseException) -> bool:
+    """True for a TypeError raised by :func:`refused` (nothing moved yet)."""
+    return getattr(e, "_zcopy_refused", False) is True
 
 
 def _refuse(obj: Any) -> None:
     ssl = sys.modules.get("ssl")  # not imported: no object can be an SSLSocket
     if ssl is not None and isinstance(obj, ssl.SSLSocket):
-        raise Refused(
+        raise refused(
             "zcopy cannot move bytes through an ssl.SSLSocket: its fd carries TLS records, "
             "and the kernel would send or receive plaintext; use sendall()/recv() or "
             "shutil.copyfileobj / zcopy.copyfileobj"
         )
     if isinstance(obj, io.TextIOBase):
-        raise Refused(
+        raise refused(
             f"zcopy moves bytes, and {type(obj).__name__} is a text-mode file (decoded, newlines "
             "translated): pass its .buffer, or open the file in binary mode"
         )
     if isinstance(obj, io.IOBase) and not isinstance(obj, _PLAIN):
         name = f"{type(obj).__module__}.{type(obj).__qualname__}"
-        raise Refused(
+        raise refused(
             f"zcopy moves the bytes of file descriptors, and a {name} does not hold its fd's "
             "bytes (compressed, decoded or in memory): use shutil.copyfileobj or zcopy.copyfileobj"
         )
@@ -89,11 +102,11 @@ def fileno(obj: Any) -> int:
         return obj
     get = getattr(obj, "fileno", None)
     if get is None or isinstance(obj, bool):
-        raise Refused(f"expected an int fd or an object with fileno(), got {type(obj).__name__}")
+        raise refused(f"expected an int fd or an object with fileno(), got {type(obj).__name__}")
     try:
         return int(get())
     except io.UnsupportedOperation as e:
-        raise Refused(f"{type(obj).__name__} has no file descriptor ({e})") from None
+        raise refused(f"{type(obj).__name__} has no file descriptor ({e})") from None
 
 
 def _would_block(_buffer: Any) -> None:
@@ -112,7 +125,7 @@ def _held(f: Any) -> bytes:
     try:
         raw.readinto = _would_block
     except AttributeError:
-        raise Refused(
+        raise refused(
             f"cannot see what a {type(f).__name__} over a {type(raw).__name__} holds in its "
             "buffer; pass the fd, or an unbuffered object"
         ) from None
@@ -152,7 +165,7 @@ class End:
             r = copy(dst_fd, fd, len(data))
         finally:
             os.close(fd)
-        if r.written:
+        if r.written and self.buffered is not None:
             self.buffered.read(r.written)  # served from the buffer: no read(2)
         self.held = self.held[r.written:]
         return r
@@ -201,4 +214,4 @@ def source(obj: Any, *, positional: bool = False) -> End:
     return End(fd, obj, held)
 
 
-__all__ = ["End", "Refused", "fileno", "plain", "sink", "source"]
+__all__ = ["End", "refused", "fileno", "is_refusal", "plain", "sink", "source"]

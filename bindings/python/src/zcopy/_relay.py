@@ -60,8 +60,9 @@ def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[C
     about 100 ms; a signal handler that does not raise lets the relay go on.
 
     Raises:
-        TimeoutError, zcopy.Cancelled: as above, both sides still open (the
-            caller is expected to close them).
+        TimeoutError, zcopy.Cancelled: as above; both sockets are left open
+            and not shut down (their peers see no end of stream), as
+            zcopy.aio.relay leaves them on a timeout: the caller closes them.
         zcopy.Error: a hard error (ConnectionResetError, BrokenPipeError,
             ...) on one side: ``.side`` is "a" or "b"; both directions ended.
         Every exception carries ``.a_to_b`` and ``.b_to_a``.
@@ -139,7 +140,7 @@ class Engine:
         _engines.add(self)
 
     def relay(self, a: Any, b: Any, *, timeout: Optional[float] = None, close_both: bool = False,
-              cancel: Optional[CancelToken] = None) -> concurrent.futures.Future:
+              cancel: Optional[CancelToken] = None) -> "concurrent.futures.Future[Tuple[int, int]]":
         """Starts relaying between a and b; returns the Future of ``(a_to_b, b_to_a)``.
 
         Semantics as :func:`zcopy.relay`'s (half-close, ``close_both``,
@@ -169,7 +170,7 @@ class Engine:
         fa, fb = _fd(a, "a"), _fd(b, "b")
         opts = Control(timeout, cancel, (a, b), OPT_CLOSE_BOTH if close_both else 0).options()
         assert opts is not None  # a fresh clock has not run out
-        future: concurrent.futures.Future = concurrent.futures.Future()
+        future: concurrent.futures.Future[Tuple[int, int]] = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
         global _next
         with _lock:
@@ -239,7 +240,7 @@ class Engine:
 # relays that thread ends afterwards, and a per-engine ctypes thunk freed
 # while running would crash.
 _lock = threading.Lock()
-_relays: Dict[int, Tuple[concurrent.futures.Future, Engine, Any, Any, Tuple[int, int]]] = {}
+_relays: Dict[int, Tuple["concurrent.futures.Future[Tuple[int, int]]", Engine, Any, Any, Tuple[int, int]]] = {}
 _next = 1
 _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 

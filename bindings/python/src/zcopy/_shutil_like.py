@@ -1,10 +1,18 @@
-"""shutil's two copy calls, zero-copy: ``zcopy.copyfile`` and ``zcopy.copyfileobj``.
+"""shutil's copy calls, zero-copy: ``zcopy.copyfile``, ``zcopy.copyfileobj`` and ``zcopy.copy2``.
 
-Same arguments, results and errors as shutil's, so that switching is one
-import. What differs is how the bytes move: :func:`zcopy.copy` (in-kernel
-copy_file_range, sendfile or splice, with fallbacks) where both ends are
-file descriptors, and shutil's own read/write loop for objects whose bytes
-are not an fd's (TLS, compressed, text, in memory).
+Same arguments (shutil's ``(src, dst)`` order), results, errors and
+leftovers as the running interpreter's shutil, so that switching is one
+import, or ``shutil.copyfile = zcopy.copyfile``. CPython's own
+test_shutil copy cases run on them that way (tests/test_cpython_shutil.py).
+What differs is how the bytes move: :func:`zcopy.copy` (in-kernel
+copy_file_range, which keeps holes and can share extents, sendfile or
+splice, with fallbacks) where both ends are file descriptors, and shutil's
+own read/write loop for objects whose bytes are not an fd's (TLS,
+compressed, text, in memory).
+
+Everything of shutil that these call (its copyfileobj loop, copystat) is
+taken at import: a user who swaps ``shutil.copyfileobj = zcopy.copyfileobj``
+must not turn the fallback into a call to itself.
 """
 
 from __future__ import annotations
@@ -12,11 +20,29 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from typing import Any, AnyStr, Union
+import sys
+from typing import IO, Any, TypeVar, Union
 
 from . import _objects, copy
 
-StrPath = Union[str, "os.PathLike[str]", bytes, "os.PathLike[bytes]"]
+StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+P = TypeVar("P", bound=StrPath)
+
+#: shutil's originals, held before anyone can swap them for ours.
+_shutil_copyfileobj = shutil.copyfileobj
+_shutil_copystat = shutil.copystat
+
+#: Python 3.8's copyfile lets a dst in a missing directory raise
+#: IsADirectoryError; 3.9 and later say FileNotFoundError (bpo-43219).
+_MISSING_DIR_IS_NOT_FOUND = sys.version_info >= (3, 9)
+
+
+def _open(name: Any, mode: str) -> Any:
+    # shutil opens through its module global ``open``; tests (CPython's
+    # among them) and some programs replace ``shutil.open`` to fake a
+    # failing open or close, and a drop-in must see the same fake.
+    opener = shutil.__dict__.get("open", open)
+    return opener(name, mode)
 
 
 def _same_file(src: Any, dst: Any) -> bool:
@@ -29,39 +55,64 @@ def _same_file(src: Any, dst: Any) -> bool:
         return False
 
 
-def copyfile(src: StrPath, dst: AnyStr, *, follow_symlinks: bool = True) -> AnyStr:
-    """Copies the file ``src`` to the path ``dst``, as shutil.copyfile does; returns dst.
-
-    dst is created or truncated; its mode and metadata are not copied. The
-    bytes move in the kernel (copy_file_range, which can share extents on
-    filesystems that support it, or sendfile), never through Python.
-
-    Raises:
-        shutil.SameFileError: src and dst are the same file.
-        shutil.SpecialFileError: either is a named pipe.
-        OSError: opening either file failed (FileNotFoundError,
-            IsADirectoryError, PermissionError, ...), or the copy failed
-            (a :class:`zcopy.Error`, with ``.written``).
-    """
-    if _same_file(src, dst):
-        raise shutil.SameFileError(f"{src!r} and {dst!r} are the same file")
+def _check_special(src: Any, dst: Any) -> None:
     for name in (src, dst):
         try:
             st = name.stat() if isinstance(name, os.DirEntry) else os.stat(name)
         except OSError:
-            continue  # does not exist (yet): open() below reports what matters
+            continue  # does not exist (yet): open() reports what matters
         if stat.S_ISFIFO(st.st_mode):
             shown = name.path if isinstance(name, os.DirEntry) else name
-            raise shutil.SpecialFileError(f"`{shown}` is a named pipe")
-    if not follow_symlinks and os.path.islink(src):
-        os.symlink(os.readlink(src), dst)
+            raise shutil.SpecialFileError(f"`{os.fsdecode(shown)}` is a named pipe")
+
+
+def _is_symlink(name: Any) -> bool:
+    return bool(name.is_symlink() if isinstance(name, os.DirEntry) else os.path.islink(name))
+
+
+def _link_target(name: StrPath) -> Union[str, bytes]:
+    path = os.fspath(name)  # str or bytes: readlink answers in the same type
+    return os.readlink(path) if isinstance(path, str) else os.readlink(path)
+
+
+def copyfile(src: StrPath, dst: P, *, follow_symlinks: bool = True) -> P:
+    """Copies the file ``src`` to the path ``dst``, as shutil.copyfile does; returns dst.
+
+    dst is created or truncated; its mode and metadata are not copied. The
+    bytes move in the kernel (copy_file_range, which keeps holes and can
+    share extents on filesystems that support it, or sendfile), never
+    through Python. With ``follow_symlinks=False`` a symlink src makes dst
+    a symlink with the same target.
+
+    Raises (as shutil.copyfile):
+        shutil.SameFileError: src and dst are the same file (nothing written).
+        shutil.SpecialFileError: either is a named pipe.
+        FileNotFoundError: src does not exist, or dst's directory does not
+            (Python 3.8: IsADirectoryError for a dst ending in "/").
+        IsADirectoryError: src or dst is a directory.
+        OSError: opening either file failed (PermissionError, ...), or the
+            copy failed (a :class:`zcopy.Error`, with ``.written``); dst is
+            left as far as it got, as shutil leaves it.
+    """
+    sys.audit("shutil.copyfile", src, dst)
+    if _same_file(src, dst):
+        raise shutil.SameFileError(f"{src!r} and {dst!r} are the same file")
+    _check_special(src, dst)
+    if not follow_symlinks and _is_symlink(src):
+        os.symlink(_link_target(src), dst)
         return dst
-    with open(src, "rb", buffering=0) as fsrc, open(dst, "wb", buffering=0) as fdst:
-        copy(fdst, fsrc)
+    with _open(src, "rb") as fsrc:
+        try:
+            with _open(dst, "wb") as fdst:
+                copyfileobj(fsrc, fdst)
+        except IsADirectoryError as e:
+            if not _MISSING_DIR_IS_NOT_FOUND or os.path.exists(dst):
+                raise
+            raise FileNotFoundError(f"Directory does not exist: {os.fsdecode(dst)}") from e
     return dst
 
 
-def copyfileobj(fsrc: Any, fdst: Any, length: int = 0) -> None:
+def copyfileobj(fsrc: IO[Any], fdst: IO[Any], length: int = 0) -> None:
     """Copies fsrc to fdst from fsrc's position to its end, as shutil.copyfileobj does.
 
     When both objects are file descriptors underneath (files, sockets,
@@ -69,15 +120,37 @@ def copyfileobj(fsrc: Any, fdst: Any, length: int = 0) -> None:
     :func:`zcopy.copy`: bytes fsrc's buffer already holds go first, fdst's
     pending writes are flushed first, and both positions are right
     afterwards. Otherwise (TLS sockets, gzip/bz2/lzma files, text files,
-    io.BytesIO, ...) this is shutil.copyfileobj itself, with ``length`` its
-    buffer size; the zero-copy path ignores ``length``.
+    io.BytesIO, ...) this is shutil.copyfileobj itself (the function shutil
+    had when zcopy was imported), with ``length`` its buffer size; the
+    zero-copy path ignores ``length``.
 
     Raises:
         OSError: the copy failed (a :class:`zcopy.Error` with ``.written``
             on the zero-copy path).
     """
     try:
-        copy(fdst, fsrc)
-    except _objects.Refused:
-        # raised before anything moved: the objects need Python's loop
-        shutil.copyfileobj(fsrc, fdst, length)
+        copy(src=fsrc, dst=fdst)
+    except TypeError as e:
+        if not _objects.is_refusal(e):
+            raise
+        # refused before anything moved: the objects need Python's loop
+        _shutil_copyfileobj(fsrc, fdst, length)
+
+
+def copy2(src: StrPath, dst: P, *, follow_symlinks: bool = True) -> P:
+    """Copies data and metadata, as shutil.copy2 does; returns the file's destination.
+
+    The paths-and-metadata call (``shutil.copy2``), unlike :func:`zcopy.copy`,
+    the fd-level io.Copy-style dispatch. dst may be a directory (the file
+    keeps its name there). The data goes through :func:`copyfile` (in the
+    kernel, holes kept), then mode bits, access and modification times,
+    flags and extended attributes as shutil.copystat copies them. Fits
+    ``shutil.copytree(src, dst, copy_function=zcopy.copy2)``.
+
+    Raises: as :func:`copyfile`, and the OSError of copying the metadata.
+    """
+    if os.path.isdir(dst):
+        dst = os.path.join(dst, os.path.basename(src))  # type: ignore[arg-type, assignment]
+    copyfile(src, dst, follow_symlinks=follow_symlinks)
+    _shutil_copystat(src, dst, follow_symlinks=follow_symlinks)
+    return dst

@@ -101,9 +101,12 @@ def _move_rounds(call: Call, d: int, s: int, n: int, control: Control) -> _loade
     return out
 
 
-def transfer(call: Call, dst: Any, src: Any, count: Optional[int], *,
+def transfer(call: Call, *, src: Any, dst: Any, count: Optional[int],
              control: Optional[Control], positional: bool = False) -> int:
     """Moves up to ``count`` bytes from the object src to the object dst; returns them.
+
+    The ends are keywords, as in every public fd-level call (see
+    _keywords.py); ``call`` itself is a C function and takes (dst, src).
 
     ``control``: the call's timeout/cancel/EINTR handling (None: the call
     is made once, with no options). ``positional``: src is read at an

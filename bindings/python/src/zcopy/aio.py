@@ -5,6 +5,9 @@ zcopy/_aio_pump.py): each direction owns a kernel pipe from the pool, bytes
 move socket -> pipe -> socket without entering Python, and bytes taken from
 the source wait in the pipe (never lost) while the destination is full.
 
+:func:`sendfile` sends a file to a socket or StreamWriter with
+sendfile(2) on any loop, uvloop included (see zcopy/_aio_sendfile.py).
+
 Pass non-blocking sockets (``sock.setblocking(False)``, or those from
 ``loop.sock_accept``) that no transport drives, or to :func:`relay` the
 ``(StreamReader, StreamWriter)`` pairs of ``asyncio.open_connection`` and
@@ -23,20 +26,26 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from . import FileLike, _objects
 from ._transfer import count_arg
 from ._aio_pump import WANT_READ, WANT_WRITE, Idle, Pump, Splicer, fail_all
 from ._aio_streams import Side
+from ._aio_sendfile import sendfile
 from ._control import seconds
+from ._keywords import ends_by_keyword
 
-__all__ = ["Splicer", "WANT_READ", "WANT_WRITE", "relay", "splice"]
+__all__ = ["Splicer", "WANT_READ", "WANT_WRITE", "relay", "sendfile", "splice"]
 
 
-async def splice(dst: FileLike, src: FileLike, count: Optional[int] = None, *,
+@ends_by_keyword("aio.splice")
+async def splice(*, src: FileLike, dst: FileLike, count: Optional[int] = None,
                  timeout: Optional[float] = None) -> int:
     """Moves up to ``count`` bytes from src to dst on the running loop.
+
+    ``await zcopy.aio.splice(src=a, dst=b)``: both ends by keyword only,
+    as :func:`zcopy.splice`'s.
 
     ``count=None`` moves until src reaches end of stream. Returns the bytes
     delivered to dst. dst is not half-closed (see :func:`relay`).
@@ -95,10 +104,17 @@ async def relay(a: Any, b: Any, *, timeout: Optional[float] = None,
     ``(a_to_b, b_to_a)``, the bytes delivered each way. Sockets are not
     closed; stream pairs' writers are (their transports were taken over).
 
+    ``timeout=``: seconds with no byte moved either way. On a timeout the
+    sockets are left open and not shut down (their peers read nothing
+    more, not end of stream), exactly as :func:`zcopy.relay` leaves them:
+    the caller decides, e.g. to write an error reply, then closes them.
+    A stream pair's writer is closed in every case, timeout included.
+
     Raises:
-        TimeoutError: ``timeout`` seconds passed with no byte moved either way.
+        TimeoutError: ``timeout`` seconds passed with no byte moved either
+            way; both sockets left open (see above).
         zcopy.Error: a direction failed (reset, broken pipe); the other is
-            stopped and both sockets shut down. Every exception of the
+            stopped and both sockets shut down (SHUT_RDWR). Every exception of the
             relay carries ``.a_to_b`` and ``.b_to_a``.
         TypeError: a TLS stream, or a socket object holding read-ahead.
         asyncio.CancelledError: cancelled; both directions stopped and
@@ -107,7 +123,7 @@ async def relay(a: Any, b: Any, *, timeout: Optional[float] = None,
     t = seconds(timeout)
     sa, sb = Side(a, "a"), Side(b, "b")
     loop = asyncio.get_running_loop()
-    pumps: list = []
+    pumps: List[Pump] = []
     idle: Optional[Idle] = None
     try:
         await sa.adopt()
@@ -136,8 +152,11 @@ async def relay(a: Any, b: Any, *, timeout: Optional[float] = None,
                 dst = waiting.pop(f)
                 e = f.exception()
                 if e is not None:
-                    sa.shutdown(socket.SHUT_RDWR)
-                    sb.shutdown(socket.SHUT_RDWR)
+                    if not isinstance(e, TimeoutError):
+                        # a hard error: tell both peers now; a timeout
+                        # leaves them open, as zcopy.relay does
+                        sa.shutdown(socket.SHUT_RDWR)
+                        sb.shutdown(socket.SHUT_RDWR)
                     e.a_to_b, e.b_to_a = counts()  # type: ignore[attr-defined]
                     raise e
                 if close_both:
