@@ -300,6 +300,7 @@ ctests!(
     datagram,
     held_discard,
     engine_fork,
+    relay_handles,
     callpath,
     nowait,
     nowait_many,
