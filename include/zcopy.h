@@ -621,6 +621,17 @@ int32_t zcopy_engine_add_prefixed(struct zcopy_engine *e, int a_fd, int b_fd, co
 uint64_t zcopy_engine_add_ex(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
 
 /**
+ * zcopy_engine_add_prefixed and zcopy_engine_add_ex in one: prefix bytes
+ * delivered first in each direction, and the relay's id returned (0 and
+ * `*error` set when nothing started). Arguments, `done` and errors as
+ * those two.
+ *
+ * # Safety
+ * As zcopy_engine_add_prefixed; `error` is NULL or writable.
+ */
+uint64_t zcopy_engine_add_prefixed_ex(struct zcopy_engine *e, int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
+
+/**
  * The bytes a running relay has delivered so far, read while it runs:
  * `*a_to_b` from a_fd to b_fd, `*b_to_a` the other way (prefix bytes
  * included as they are delivered). Each count grows monotonically; they

@@ -134,6 +134,44 @@ pub unsafe extern "C" fn zcopy_engine_add_ex(
     id
 }
 
+/// zcopy_engine_add_prefixed and zcopy_engine_add_ex in one: prefix bytes
+/// delivered first in each direction, and the relay's id returned (0 and
+/// `*error` set when nothing started). Arguments, `done` and errors as
+/// those two.
+///
+/// # Safety
+/// As zcopy_engine_add_prefixed; `error` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn zcopy_engine_add_prefixed_ex(
+    e: *mut Engine,
+    a_fd: c_int,
+    b_fd: c_int,
+    a_to_b: *const u8,
+    a_to_b_len: usize,
+    b_to_a: *const u8,
+    b_to_a_len: usize,
+    opts: *const Options,
+    done: RelayDoneFn,
+    ctx: *mut c_void,
+    error: *mut i32,
+) -> u64 {
+    // SAFETY: the caller's promises, passed on.
+    let r = unsafe {
+        add(
+            e, a_fd, b_fd, a_to_b, a_to_b_len, b_to_a, b_to_a_len, opts, done, ctx,
+        )
+    };
+    let (id, err) = match r {
+        Ok(id) => (id, 0),
+        Err(e) => (0, e),
+    };
+    if !error.is_null() {
+        // SAFETY: checked non-NULL; writable as promised.
+        unsafe { error.write(err) };
+    }
+    id
+}
+
 /// The bytes a running relay has delivered so far, read while it runs:
 /// `*a_to_b` from a_fd to b_fd, `*b_to_a` the other way (prefix bytes
 /// included as they are delivered). Each count grows monotonically; they

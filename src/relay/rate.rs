@@ -130,7 +130,7 @@ impl Relay {
             self.throttled_until = Some(self.throttled_until.map_or(at, |t| t.min(at)));
             return Flow::Blocked(Want::Time);
         }
-        d.set_cap(allowed.min(usize::MAX as i64) as usize);
+        d.set_cap(usize::try_from(allowed).unwrap_or(usize::MAX));
         let before = d.delivered();
         let flow = d.step_told(allowed.min(RELAY_STEP_BUDGET), ready);
         bucket.spend(d.delivered() - before);
@@ -181,5 +181,43 @@ mod tests {
         b.spend(1);
         assert_eq!(b.allowance(S / 2), 0);
         assert_eq!(b.allowance(S), 1);
+    }
+}
+
+#[cfg(test)]
+mod relay_rate_tests {
+    use crate::control::Control;
+    use crate::options::Settings;
+    use crate::relay::{Progress, Relay};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn a_limited_relay_takes_no_more_than_its_bucket_per_step() {
+        let (c, a) = UnixStream::pair().unwrap();
+        let (b, s) = UnixStream::pair().unwrap();
+        for x in [&a, &b] {
+            x.set_nonblocking(true).unwrap();
+        }
+        use std::io::Write;
+        (&c).write_all(&[7u8; 20000]).unwrap();
+        let mut relay = Relay::new(a.as_raw_fd(), b.as_raw_fd(), false);
+        relay.set_rates(1000, 0);
+        let mut ctl = Control::new(Settings::default());
+        // The bucket's 1000 bytes, then the budget stops the step.
+        assert_eq!(relay.step(&mut ctl), Progress::Busy);
+        assert_eq!(relay.counts(), (1000, 0));
+        // Half a burst (500 bytes) is 0.5 s away: nothing moves, no event
+        // is asked for a, and the driver is told when to come back.
+        let p = relay.step(&mut ctl);
+        assert_eq!(relay.counts(), (1000, 0));
+        let Progress::Wait(i) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(i.a, 0);
+        let until = relay.throttled_until().expect("throttled");
+        let left = until - crate::control::now_ns();
+        assert!(left > 400_000_000 && left <= 500_000_000, "{left}");
+        drop(s);
     }
 }

@@ -64,6 +64,10 @@ __all__ = [
     "copyfileobj",
     "Engine",
     "EngineStats",
+    "RelayFuture",
+    "clone",
+    "disable",
+    "disabled",
     "relay",
     "library_path",
     "method_name",
@@ -308,5 +312,6 @@ def pool_configure(max_idle: Optional[int] = None, pipe_size: Optional[int] = No
         raise OSError(rc, os.strerror(rc))
 
 
-from ._relay import Engine, EngineStats, relay  # noqa: E402
+from ._relay import Engine, EngineStats, RelayFuture, relay  # noqa: E402
+from ._mechanisms import clone, disable, disabled  # noqa: E402
 from ._shutil_like import copy2, copyfile, copyfileobj  # noqa: E402 (they call copy, defined above)

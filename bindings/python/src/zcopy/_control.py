@@ -156,13 +156,14 @@ class Control:
     """The options of one blocking call, and its clock across EINTR returns."""
 
     def __init__(self, timeout: Any, cancel: Optional[CancelToken], objs: Iterable[Any],
-                 flags: int = 0) -> None:
+                 flags: int = 0, rates: Tuple[int, int] = (0, 0)) -> None:
         t = seconds(timeout)
         self.timeout = socket_timeout(objs) if t is None else t
         if cancel is not None and not isinstance(cancel, CancelToken):
             raise TypeError(f"cancel must be a zcopy.CancelToken or None, got {type(cancel).__name__}")
         self.cancel = cancel
         self.flags = flags | OPT_EINTR
+        self.rates = rates
         self.last_progress = time.monotonic()
 
     def options(self) -> Optional[_loader.OptionsStruct]:
@@ -170,6 +171,7 @@ class Control:
         o = _loader.OptionsStruct()
         _lib.zcopy_options_init(ctypes.byref(o))
         o.flags = self.flags
+        o.rate_a_to_b, o.rate_b_to_a = self.rates
         if self.cancel is not None:
             o.cancel_fd = self.cancel.fileno()
         if self.timeout is not None:

@@ -44,8 +44,27 @@ def _relay_error(err: int, error_fd: int, fds: Tuple[int, int], counts: Tuple[in
     return e
 
 
+def _prefix(value: Any, name: str) -> bytes:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be bytes-like, got {type(value).__name__}")
+    return bytes(value)
+
+
+def _rates(rate: Any) -> Tuple[int, int]:
+    """``rate=``: None (no limit) or (a_to_b, b_to_a) bytes per second, each an int >= 0 (0: no limit)."""
+    if rate is None:
+        return 0, 0
+    if not isinstance(rate, tuple) or len(rate) != 2:
+        raise TypeError(f"rate must be None or a tuple (a_to_b, b_to_a), got {rate!r}")
+    for r in rate:
+        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+            raise ValueError(f"each rate must be an int >= 0 (bytes per second, 0: no limit), got {r!r}")
+    return rate[0], rate[1]
+
+
 def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[CancelToken] = None,
-          close_both: bool = False) -> Tuple[int, int]:
+          close_both: bool = False, a_to_b: bytes = b"", b_to_a: bytes = b"",
+          rate: Optional[Tuple[int, int]] = None) -> Tuple[int, int]:
     """Relays both ways between two connected sockets until both directions are done.
 
     Runs in the calling thread with the GIL released (no thread of its own).
@@ -59,6 +78,11 @@ def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[C
     :class:`zcopy.CancelToken`. Ctrl-C raises KeyboardInterrupt within
     about 100 ms; a signal handler that does not raise lets the relay go on.
 
+    ``a_to_b`` / ``b_to_a``: bytes the caller already read (a request line,
+    a PROXY header) that go to b / to a before anything else, counted in
+    that direction. ``rate``: ``(a_to_b, b_to_a)`` bytes per second, 0 for
+    no limit in that direction.
+
     Raises:
         TimeoutError, zcopy.Cancelled: as above; both sockets are left open
             and not shut down (their peers see no end of stream), as
@@ -68,12 +92,18 @@ def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[C
         Every exception carries ``.a_to_b`` and ``.b_to_a``.
     """
     fa, fb = _fd(a, "a"), _fd(b, "b")
-    ctl = Control(timeout, cancel, (a, b), OPT_CLOSE_BOTH if close_both else 0)
+    pre = [_prefix(a_to_b, "a_to_b"), _prefix(b_to_a, "b_to_a")]
+    ctl = Control(timeout, cancel, (a, b), OPT_CLOSE_BOTH if close_both else 0, rates=_rates(rate))
     counts = [0, 0]
     last_fd = [-1]
 
     def step(opts: Any) -> Tuple[int, int]:
-        r = _lib.zcopy_relay(fa, fb, opts)
+        if pre[0] or pre[1]:
+            # the first call takes the prefixes; a call after EINTR resumes
+            r = _lib.zcopy_relay_prefixed(fa, fb, pre[0], len(pre[0]), pre[1], len(pre[1]), opts)
+            pre[0] = pre[1] = b""
+        else:
+            r = _lib.zcopy_relay(fa, fb, opts)
         counts[0] += r.a_to_b
         counts[1] += r.b_to_a
         last_fd[0] = r.error_fd
@@ -83,6 +113,49 @@ def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[C
     if err:
         raise _relay_error(err, last_fd[0], (fa, fb), (counts[0], counts[1]))
     return counts[0], counts[1]
+
+
+class RelayFuture(concurrent.futures.Future):  # type: ignore[type-arg]
+    """The Future of an engine relay's ``(a_to_b, b_to_a)``, and its handle while it runs."""
+
+    def __init__(self, engine: "Engine") -> None:
+        super().__init__()
+        self._engine = engine
+        #: The relay's id in its engine (>= 1).
+        self.id = 0
+
+    def counts(self) -> Tuple[int, int]:
+        """Bytes delivered so far ``(a_to_b, b_to_a)``, live; the final counts once it is done."""
+        if self.done():
+            e = self.exception()
+            if e is not None:
+                return getattr(e, "a_to_b", 0), getattr(e, "b_to_a", 0)
+            result: Tuple[int, int] = self.result()
+            return result
+        ab, ba = ctypes.c_int64(0), ctypes.c_int64(0)
+        eng = self._engine
+        with eng._use:
+            rc = (_lib.zcopy_engine_relay_counts(eng._ptr, self.id, ctypes.byref(ab), ctypes.byref(ba))
+                  if eng._ptr else _errno.ENOENT)
+        if rc == 0:
+            return ab.value, ba.value
+        # it ended meanwhile: its done callback is about to resolve this future
+        self.exception(timeout=5)
+        return self.counts()
+
+    def cancel(self) -> bool:
+        """Ends the relay now (within milliseconds); True if it was still running.
+
+        Unlike a plain Future's cancel, this stops the transfer: the Future
+        then holds :class:`zcopy.Cancelled` with the counts reached.
+        ``cancelled()`` stays False (the relay did run).
+        """
+        if self.done():
+            return False
+        eng = self._engine
+        with eng._use:
+            rc = _lib.zcopy_engine_cancel(eng._ptr, self.id) if eng._ptr else _errno.ENOENT
+        return rc == 0
 
 
 class EngineStats(NamedTuple):
@@ -140,8 +213,9 @@ class Engine:
         _engines.add(self)
 
     def relay(self, a: Any, b: Any, *, timeout: Optional[float] = None, close_both: bool = False,
-              cancel: Optional[CancelToken] = None) -> "concurrent.futures.Future[Tuple[int, int]]":
-        """Starts relaying between a and b; returns the Future of ``(a_to_b, b_to_a)``.
+              cancel: Optional[CancelToken] = None, a_to_b: bytes = b"", b_to_a: bytes = b"",
+              rate: Optional[Tuple[int, int]] = None) -> "RelayFuture":
+        """Starts relaying between a and b; returns a :class:`RelayFuture` of ``(a_to_b, b_to_a)``.
 
         Semantics as :func:`zcopy.relay`'s (half-close, ``close_both``,
         ``timeout`` idle seconds, by default the sockets' own
@@ -149,10 +223,13 @@ class Engine:
         engine's threads: this call never blocks. The Future's exception is
         TimeoutError, zcopy.Cancelled or a zcopy.Error, each with
         ``.a_to_b`` and ``.b_to_a``. Do not read, write or close a or b
-        until the Future is done. The Future is already running, so
-        ``Future.cancel()`` (and cancelling an ``asyncio.wrap_future`` of
-        it) does not stop the relay: pass ``cancel=`` a CancelToken (one
-        token can stop many relays) or set ``timeout=``.
+        until the Future is done. ``a_to_b`` / ``b_to_a``: bytes already
+        read that go first (copied now); ``rate``: ``(a_to_b, b_to_a)``
+        bytes per second (0: no limit). The returned future is also the
+        relay's handle: :meth:`RelayFuture.counts` reads its live byte
+        counts and :meth:`RelayFuture.cancel` ends it (the Future then
+        holds zcopy.Cancelled with the counts); a ``cancel=`` CancelToken
+        can stop many relays at once.
 
         Raises:
             ValueError: the engine is closed.
@@ -168,9 +245,11 @@ class Engine:
                 f"this zcopy.Engine was made in process {self._pid} before fork(); its threads "
                 "run only there: make a new Engine in this process")
         fa, fb = _fd(a, "a"), _fd(b, "b")
-        opts = Control(timeout, cancel, (a, b), OPT_CLOSE_BOTH if close_both else 0).options()
+        ab, ba = _prefix(a_to_b, "a_to_b"), _prefix(b_to_a, "b_to_a")
+        opts = Control(timeout, cancel, (a, b), OPT_CLOSE_BOTH if close_both else 0,
+                       rates=_rates(rate)).options()
         assert opts is not None  # a fresh clock has not run out
-        future: concurrent.futures.Future[Tuple[int, int]] = concurrent.futures.Future()
+        future = RelayFuture(self)
         future.set_running_or_notify_cancel()
         global _next
         with _lock:
@@ -178,9 +257,14 @@ class Engine:
             _next += 1
             # the entry keeps the sockets (their fds stay open) and the engine alive
             _relays[key] = (future, self, a, b, (fa, fb))
+        err = ctypes.c_int32(0)
         with self._use:
             ptr = self._ptr
-            rc = _lib.zcopy_engine_add(ptr, fa, fb, ctypes.byref(opts), _callback, key) if ptr else -1
+            if ptr:
+                future.id = _lib.zcopy_engine_add_prefixed_ex(
+                    ptr, fa, fb, ab, len(ab), ba, len(ba), ctypes.byref(opts), _callback, key,
+                    ctypes.byref(err))
+            rc = err.value if ptr else -1
         if rc < 0:
             with _lock:
                 del _relays[key]

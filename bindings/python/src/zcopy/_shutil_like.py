@@ -24,6 +24,7 @@ import sys
 from typing import IO, Any, TypeVar, Union
 
 from . import _objects, copy
+from ._mechanisms import check_reflink, copy_reflink
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 P = TypeVar("P", bound=StrPath)
@@ -75,7 +76,7 @@ def _link_target(name: StrPath) -> Union[str, bytes]:
     return os.readlink(path) if isinstance(path, str) else os.readlink(path)
 
 
-def copyfile(src: StrPath, dst: P, *, follow_symlinks: bool = True) -> P:
+def copyfile(src: StrPath, dst: P, *, follow_symlinks: bool = True, reflink: str = "auto") -> P:
     """Copies the file ``src`` to the path ``dst``, as shutil.copyfile does; returns dst.
 
     dst is created or truncated; its mode and metadata are not copied. The
@@ -83,6 +84,12 @@ def copyfile(src: StrPath, dst: P, *, follow_symlinks: bool = True) -> P:
     share extents on filesystems that support it, or sendfile), never
     through Python. With ``follow_symlinks=False`` a symlink src makes dst
     a symlink with the same target.
+
+    ``reflink`` (not in shutil; cp's ``--reflink``): ``"auto"`` lets the
+    filesystem share extents where it can (copy_file_range), ``"always"``
+    demands a copy-on-write clone (OSError EOPNOTSUPP / EXDEV where it
+    cannot, dst left empty), ``"never"`` forbids one (the bytes are copied:
+    sendfile or read/write, never copy_file_range).
 
     Raises (as shutil.copyfile):
         shutil.SameFileError: src and dst are the same file (nothing written).
@@ -94,6 +101,7 @@ def copyfile(src: StrPath, dst: P, *, follow_symlinks: bool = True) -> P:
             copy failed (a :class:`zcopy.Error`, with ``.written``); dst is
             left as far as it got, as shutil leaves it.
     """
+    reflink = check_reflink(reflink)
     sys.audit("shutil.copyfile", src, dst)
     if _same_file(src, dst):
         raise shutil.SameFileError(f"{src!r} and {dst!r} are the same file")
@@ -104,7 +112,10 @@ def copyfile(src: StrPath, dst: P, *, follow_symlinks: bool = True) -> P:
     with _open(src, "rb") as fsrc:
         try:
             with _open(dst, "wb") as fdst:
-                copyfileobj(fsrc, fdst)
+                if reflink == "auto":
+                    copyfileobj(fsrc, fdst)
+                else:
+                    copy_reflink(fsrc, fdst, reflink)
         except IsADirectoryError as e:
             if not _MISSING_DIR_IS_NOT_FOUND or os.path.exists(dst):
                 raise
