@@ -324,7 +324,9 @@ static void rate_case(int use_engine, int64_t rate)
     }
     if (use_engine)
         zcopy_engine_free(eng);
-    CHECK(lim >= (double)rate * 0.9 && lim <= (double)rate * 1.1,
+    /* Under valgrind the relay may be too slow to reach the rate: only
+     * "never above it" holds there. */
+    CHECK((zt_valgrind() || lim >= (double)rate * 0.9) && lim <= (double)rate * 1.1 && lim > 0,
           "%s: limited to %.1f MB/s, it moved %.2f MB/s over %.1f s (+- 10%%)",
           use_engine ? "engine" : "zcopy_relay", rate / 1e6, lim / 1e6, el);
     CHECK(free_rate > 3.0 * (double)rate,
