@@ -128,6 +128,9 @@ fn run(exe: &Path) -> (Option<i32>, String, Duration) {
             "--leak-check=full",
             "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite",
+            // Deep enough that a leak record's stack reaches the frame a
+            // suppression names (engine workers' blocks in a forked child).
+            "--num-callers=40",
             // valgrind's default pipe-based thread lock was seen to deadlock
             // with dozens of threads blocked at once; the ticket lock did not.
             "--fair-sched=try",
@@ -301,6 +304,7 @@ ctests!(
     held_discard,
     engine_fork,
     relay_handles,
+    fork_init,
     callpath,
     nowait,
     nowait_many,

@@ -35,7 +35,6 @@
 //!   so a process stuck past the limit pays one failed fcntl per interval,
 //!   and one that got back under it regrows its pipes within one.
 use crate::pipe::{pages_alive, Grow};
-use once_cell::sync::OnceCell;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 
 const PAGE: u64 = 4096;
@@ -55,6 +54,7 @@ static REFUSED_AT: AtomicI64 = AtomicI64::new(0);
 static LEARNED_LIMITED: AtomicBool = AtomicBool::new(false);
 
 /// What was read once from /proc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Limits {
     /// Budget in pages for the pool's pipes; 0: not limited.
     budget: u64,
@@ -62,15 +62,29 @@ struct Limits {
     half_soft: u64,
 }
 
-fn limits() -> &'static Limits {
-    static LIMITS: OnceCell<Limits> = OnceCell::new();
-    LIMITS.get_or_init(|| {
+/// `Limits` in one atomic: bit 63 set once known, bit 0 "privileged" (no
+/// budget), the rest half of pipe-user-pages-soft. Computed by whichever
+/// thread asks first, with no lock (as kernel.rs): racing threads compute
+/// the same value, and a child forked while another thread computed it
+/// never waits for a thread that does not exist in it (a lazy initialiser
+/// with a lock, such as a OnceCell, could hang such a child).
+static LIMITS: AtomicU64 = AtomicU64::new(0);
+const KNOWN: u64 = 1 << 63;
+
+fn limits() -> Limits {
+    let mut v = LIMITS.load(Relaxed);
+    if v & KNOWN == 0 {
         // Unreadable (no /proc): the kernel's default.
         let soft = read_u64("/proc/sys/fs/pipe-user-pages-soft").unwrap_or(16384);
-        let half_soft = soft / 2;
-        let budget = if privileged() { 0 } else { half_soft };
-        Limits { budget, half_soft }
-    })
+        let half_soft = (soft / 2).min(KNOWN >> 2);
+        v = KNOWN | half_soft << 1 | privileged() as u64;
+        LIMITS.store(v, Relaxed);
+    }
+    let half_soft = (v & !KNOWN) >> 1;
+    Limits {
+        budget: if v & 1 != 0 { 0 } else { half_soft },
+        half_soft,
+    }
 }
 
 /// The budget in pages now (0: none).
