@@ -51,8 +51,12 @@ SOMAJOR := 0
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 RELEASE  := $(TARGET_DIR)/release
-SHIPPED  := $(RELEASE)/libzcopy.so.$(VERSION)
 DIST     := $(TARGET_DIR)/dist
+# What install copies: by default what `make` built; packaging/deb.sh
+# points them at the glibc 2.17 build instead.
+SHIPPED  ?= $(RELEASE)/libzcopy.so.$(VERSION)
+STATICLIB ?= $(RELEASE)/libzcopy.a
+CLI_BIN  ?= $(RELEASE)/zcopy
 
 .PHONY: all build header abi-check install uninstall examples check clean
 
@@ -60,7 +64,7 @@ all: build
 
 build:
 	$(CARGO) build --release -p $(CRATE) -p zcopy-cli
-	packaging/relink.sh $(RELEASE)/libzcopy.a $(SHIPPED) libzcopy.so.$(SOMAJOR)
+	packaging/relink.sh $(RELEASE)/libzcopy.a $(RELEASE)/libzcopy.so.$(VERSION) libzcopy.so.$(SOMAJOR)
 
 # build.rs generates the header into OUT_DIR only; this copies it into the
 # tree (the build script's out_dir is the one holding zcopy.h).
@@ -78,19 +82,19 @@ abi-check:
 # Copies only: everything comes from `make` (as yourself, before sudo).
 install:
 	@test -n "$(VERSION)" || { echo "cannot read the version from Cargo.toml" >&2; exit 1; }
-	@for f in $(SHIPPED) $(RELEASE)/libzcopy.a $(RELEASE)/zcopy; do \
+	@for f in $(SHIPPED) $(STATICLIB) $(CLI_BIN); do \
 	  test -f "$$f" || { echo "make install: $$f is missing: run \`make\` first (as yourself, not with sudo)" >&2; exit 1; }; \
 	done
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 755 $(SHIPPED) $(DESTDIR)$(LIBDIR)/libzcopy.so.$(VERSION)
 	ln -sf libzcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libzcopy.so.$(SOMAJOR)
 	ln -sf libzcopy.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libzcopy.so
-	$(INSTALL) -m 644 $(RELEASE)/libzcopy.a $(DESTDIR)$(LIBDIR)/libzcopy.a
+	$(INSTALL) -m 644 $(STATICLIB) $(DESTDIR)$(LIBDIR)/libzcopy.a
 	$(INSTALL) -m 644 include/zcopy.h $(DESTDIR)$(INCLUDEDIR)/zcopy.h
 	packaging/pc.sh '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(VERSION)' '$(LIBS_PRIVATE)' \
 	  > $(DESTDIR)$(PKGCONFIGDIR)/zcopy.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/zcopy.pc
-	$(INSTALL) -m 755 $(RELEASE)/zcopy $(DESTDIR)$(BINDIR)/zcopy
+	$(INSTALL) -m 755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/zcopy
 	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 644 packaging/zcopy.1 $(DESTDIR)$(MANDIR)/man1/zcopy.1
 	@$(MAKE) --no-print-directory ldconfig
@@ -112,9 +116,11 @@ uninstall:
 # or LD_LIBRARY_PATH.
 .PHONY: ldconfig
 ldconfig:
-	@if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ] \
+ifneq ($(strip $(LDCONFIG)),)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] \
 	   && command -v $(LDCONFIG) >/dev/null 2>&1; then \
 	  echo "$(LDCONFIG)"; $(LDCONFIG); fi
+endif
 
 # The C examples, linked against the freshly built shared library through
 # an rpath (cargo's libzcopy.so has no soname, so no link to make).

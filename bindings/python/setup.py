@@ -27,7 +27,7 @@ import re
 import shutil
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
@@ -148,5 +148,17 @@ if BUNDLE is None:
 else:
     cmdclass = {"build_py": BuildPyShippingLibrary}
 
+class DistributionWithLibrary(Distribution):
+    """A distribution that ships a shared library (a bundled one too).
+
+    Without an extension module setuptools installs the package as purelib
+    (zcopy-X.data/purelib/ in the wheel), where auditwheel refuses to look
+    at a shared library; a library inside makes it platlib.
+    """
+
+    def has_ext_modules(self):
+        return BUNDLE != "none"
+
+
 cmdclass.update(bdist_wheel=WheelForAnyPython3, sdist=SdistWithCrate)
-setup(cmdclass=cmdclass, zip_safe=False, **kwargs)
+setup(cmdclass=cmdclass, distclass=DistributionWithLibrary, zip_safe=False, **kwargs)
