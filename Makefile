@@ -142,3 +142,8 @@ clean:
 	$(CARGO) clean
 
 include packaging/tools.mk packaging/dist.mk packaging/wheels.mk packaging/deb.mk
+
+# The artifacts checked as their users would use them (root: dpkg -i).
+.PHONY: package-check
+package-check:
+	packaging/check.sh
