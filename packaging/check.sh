@@ -95,7 +95,10 @@ deb() {
   (cd "$work" && export PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=$ma/pkgconfig \
     && gcc -std=c99 -Wall -Werror quickstart.c -o qs-deb $(pkg-config --cflags --libs zcopy)) || rc=1
   [ $rc = 0 ] && { run_quickstart "$work/qs-deb" || rc=1; }
-  [ $rc = 0 ] && { LD_LIBRARY_PATH= ldd "$work/qs-deb" | grep -q "libzcopy.so.0 => $ma/libzcopy.so.0" || rc=1; }
+  # The loader's path may be /lib/... (merged /usr): compare real files.
+  local loaded
+  loaded=$(LD_LIBRARY_PATH= ldd "$work/qs-deb" | awk '$1 == "libzcopy.so.0" { print $3 }')
+  [ $rc = 0 ] && { [ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$ma/libzcopy.so.0")" ] || rc=1; }
   [ $rc = 0 ] && { man -w zcopy >/dev/null && zcopy --version | grep -q "$version" || rc=1; }
   dpkg -r zcopy >/dev/null || rc=1
   for f in $files; do
