@@ -53,7 +53,7 @@ pub fn prepare(
     }
     let anchors = find_anchors(root);
     if anchors.is_none() {
-        let msg = "anchors not found (set ZCOPY_ANCHORS, or put them in ../shared/anchors): Go peers, rawrelay and pyrelay are skipped";
+        let msg = "peers not found (bench/peers/relay.go, or $ZCOPY_ANCHORS): Go peers, rawrelay and pyrelay are skipped";
         eprintln!("bench: {}", msg);
         skipped.push(msg.into());
     }
