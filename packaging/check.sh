@@ -93,13 +93,16 @@ deb() {
   local rc=0
   # Only the packaged zcopy.pc: a /usr/local install must not answer.
   (cd "$work" && export PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=$ma/pkgconfig \
-    && gcc -std=c99 -Wall -Werror quickstart.c -o qs-deb $(pkg-config --cflags --libs zcopy)) || rc=1
-  [ $rc = 0 ] && { run_quickstart "$work/qs-deb" || rc=1; }
+    && gcc -std=c99 -Wall -Werror quickstart.c -o qs-deb $(pkg-config --cflags --libs zcopy)) \
+    || { echo "deb: quickstart.c does not build with the packaged zcopy.pc" >&2; rc=1; }
+  [ $rc = 0 ] && { run_quickstart "$work/qs-deb" || { echo "deb: quickstart failed" >&2; rc=1; }; }
   # The loader's path may be /lib/... (merged /usr): compare real files.
   local loaded
   loaded=$(LD_LIBRARY_PATH= ldd "$work/qs-deb" | awk '$1 == "libzcopy.so.0" { print $3 }')
-  [ $rc = 0 ] && { [ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$ma/libzcopy.so.0")" ] || rc=1; }
-  [ $rc = 0 ] && { man -w zcopy >/dev/null && zcopy --version | grep -q "$version" || rc=1; }
+  [ $rc = 0 ] && { [ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$ma/libzcopy.so.0")" ] \
+    || { echo "deb: the program loads ${loaded:-no libzcopy.so.0}, not the packaged one" >&2; rc=1; }; }
+  [ $rc = 0 ] && { man -w zcopy >/dev/null && zcopy --version | grep -q "$version" \
+    || { echo "deb: no man page, or zcopy --version is not $version" >&2; rc=1; }; }
   dpkg -r zcopy >/dev/null || rc=1
   for f in $files; do
     if [ -e "$f" ] || [ -L "$f" ]; then echo "dpkg -r left $f" >&2; rc=1; fi

@@ -24,11 +24,16 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 BLOCK_TIMEOUT=${BLOCK_TIMEOUT:-1500}
 work=$(mktemp -d /tmp/zcopy-readme.XXXXXX)
 clone=$work/zcopy
-cleanup() {
-  # Invariant: only what the README's blocks installed is removed.
+# Undoes the README's system-wide installs (make install into /usr/local,
+# the .deb, /tmp/zcopy-venv and /tmp/zcopy-opt); nothing else.
+uninstall_system() {
   if [ -d "$clone" ]; then make -s -C "$clone" uninstall LDCONFIG=ldconfig >/dev/null 2>&1 || true; fi
-  dpkg -s zcopy >/dev/null 2>&1 && dpkg -r zcopy >/dev/null 2>&1
-  rm -rf /tmp/zcopy-venv /tmp/zcopy-opt "$work"
+  if dpkg -s zcopy >/dev/null 2>&1; then dpkg -r zcopy >/dev/null 2>&1; fi
+  rm -rf /tmp/zcopy-venv /tmp/zcopy-opt
+}
+cleanup() {
+  uninstall_system
+  rm -rf "$work"
 }
 trap cleanup EXIT
 git clone -q "$here" "$clone" || exit 1
@@ -71,5 +76,8 @@ for b in "$work"/blocks/*; do
 done
 echo "readme: $passed passed, $failed failed"
 [ "$failed" = 0 ] || exit 1
-# The artifacts the README built, as their users would use them.
+# The artifacts the README built, as their users would use them, on a
+# system without the README's installs (a /usr/local libzcopy.so.0 would
+# answer before the .deb's).
+uninstall_system
 (cd "$clone" && packaging/check.sh)
