@@ -42,6 +42,10 @@ frontend relay
 backend upstream
   server target $target
 CFG
-# exec: the caller's pid is haproxy's, so its CPU time is measured and a
-# signal stops it; the config file is small and left in /tmp.
-exec haproxy -db -f "$cfg"
+# haproxy runs as this script's child (the drivers measure and signal the
+# whole process group); TERM or INT stops it, then the config is removed.
+haproxy -db -f "$cfg" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+wait "$pid" || wait "$pid" || true
+rm -f "$cfg"
