@@ -1,34 +1,25 @@
-//! Generates include/zcopy.h from the Rust sources with cbindgen
-//! (configured by cbindgen.toml). The header is committed; it is rewritten
-//! only when its content changes, so a fresh generation leaves no diff.
+//! Generates the C header from the Rust sources with cbindgen (configured
+//! by cbindgen.toml) into OUT_DIR/zcopy.h, and nothing outside OUT_DIR: a
+//! packaged crate must build without touching its sources (cargo publish
+//! verifies that).
+//!
+//! The committed include/zcopy.h is a copy of that file: `make header`
+//! refreshes it, and tests/header.rs fails while the two differ (the
+//! library carries the generated text as `zcopy::GENERATED_HEADER`).
+//!
+//! The cdylib that cargo links here has no soname and no symbol versions
+//! (rustc's own version script comes first and wins); the shipped
+//! libzcopy.so.<version> is linked by packaging/relink.sh with zcopy.map
+//! (`make`). Without a soname, programs linked against target/<profile>
+//! with an rpath load that file by name, with no soname link to make.
 
 use std::path::PathBuf;
 
 fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    // Shared object: soname libzcopy.so.<major> and only zcopy_* exported.
-    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libzcopy.so.{major}");
-    // The soname link in the build tree too (libzcopy.so.<major> ->
-    // libzcopy.so, dangling until the link step), so programs linked with
-    // -lzcopy against target/<profile>[/deps] run with an rpath to it.
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    if let Some(profile) = out.ancestors().nth(3) {
-        for d in [profile.to_path_buf(), profile.join("deps")] {
-            let link = d.join(format!("libzcopy.so.{major}"));
-            if std::fs::symlink_metadata(&link).is_err() {
-                let _ = std::os::unix::fs::symlink("libzcopy.so", &link);
-            }
-        }
-    }
-    let map = dir.join("zcopy.map");
-    println!("cargo:rerun-if-changed={}", map.display());
-    println!(
-        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
-        map.display()
-    );
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     // The version macros come from Cargo.toml, so a version bump needs no
     // other edit.
@@ -49,12 +40,11 @@ fn main() {
         .with_crate(&dir)
         .with_config(config)
         .generate()
-        .expect("cbindgen could not generate include/zcopy.h");
+        .expect("cbindgen could not generate zcopy.h");
     let mut out = Vec::new();
     bindings.write(&mut out);
-    let path = dir.join("include").join("zcopy.h");
+    let path = out_dir.join("zcopy.h");
     if std::fs::read(&path).ok().as_deref() != Some(&out[..]) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &out).expect("write include/zcopy.h");
+        std::fs::write(&path, &out).expect("write OUT_DIR/zcopy.h");
     }
 }

@@ -3,10 +3,11 @@
 # run (issue 15, "Python and the CLI"): iperf3 with 1 and 8 streams, and
 # ping-pong of 64 B messages over 32 connections, relays interleaved A B C ...
 # Run from the repository root on a quiet machine (uptime load below 1.5):
-#   sh bench/cli_relay_bench.sh [ANCHORS_DIR] > bench/results/cli-relay-run.txt
+#   sh bench/cli_relay_bench.sh [PEERS_DIR] > bench/results/cli-relay-run.txt
 # Needs: apt-get install -y haproxy iperf3 socat gcc python3
 set -e
-A=${1:-/work/shared/anchors}
+# The peer programs: bench/peers/ (written here), or a directory given.
+A=${1:-$(cd "$(dirname "$0")" && pwd)/peers}
 R=${ROUNDS:-3}
 cargo build --release -p zcopy-cli
 Z="$PWD/target/release/zcopy"

@@ -8,10 +8,11 @@
 #   10 000 relays held with 1% active, as root and as uid 65534 (also past
 #   pipe-user-pages-soft).
 # Run from the repository root on a quiet machine (uptime load below 1.5):
-#   sh bench/engine_bench.sh [ANCHORS_DIR] > bench/results/engine-run.txt
+#   sh bench/engine_bench.sh [PEERS_DIR] > bench/results/engine-run.txt
 # Needs: apt-get install -y haproxy iperf3 gcc python3 (and setpriv, util-linux)
 set -e
-A=${1:-/work/shared/anchors}
+# The peer programs: bench/peers/ (written here), or a directory given.
+A=${1:-$(cd "$(dirname "$0")" && pwd)/peers}
 R=${ROUNDS:-3}
 cargo build --release
 OUT=target/release/bench-engine

@@ -5,12 +5,13 @@
 # examples/engine_relay.c (1 and 2 engine threads); then system calls per
 # round trip of the engine with 1 thread (strace -f -c, 64 B and 4 KiB).
 # Run from the repository root on a quiet machine:
-#   flock /tmp/zcopy-bench.lock sh bench/engine_ping.sh [ANCHORS_DIR]
+#   flock /tmp/zcopy-bench.lock sh bench/engine_ping.sh [PEERS_DIR]
 # BEFORE=DIR adds a peer "engine-1-thread-before" run from DIR/engine_relay
 # (e.g. built against an older libzcopy.so), so old and new are compared in
 # the same run. Needs: apt-get install -y haproxy gcc python3 strace.
 set -e
-A=${1:-/work/shared/anchors}
+# The peer programs: bench/peers/ (written here), or a directory given.
+A=${1:-$(cd "$(dirname "$0")" && pwd)/peers}
 R=${ROUNDS:-3}
 T=${SECONDS_PER_ROUND:-4}
 cargo build --release --lib

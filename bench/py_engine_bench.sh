@@ -9,13 +9,14 @@
 # release libzcopy, each with 1 and 2 engine threads.
 # Run from the repository root on a quiet machine (uptime load below 1.5),
 # alone:
-#   flock /tmp/zcopy-bench.lock sh bench/py_engine_bench.sh [ANCHORS_DIR]
+#   flock /tmp/zcopy-bench.lock sh bench/py_engine_bench.sh [PEERS_DIR]
 # Needs: gcc, python3 (pingbench.py builds its own client and echo server).
 set -e
-A=${1:-/work/shared/anchors}
+# The peer programs: bench/peers/ (written here), or a directory given.
+A=${1:-$(cd "$(dirname "$0")" && pwd)/peers}
 R=${ROUNDS:-3}
 T=${SECONDS_PER_ROUND:-4}
-cargo build --release -p zcopy
+cargo build --release -p libzcopy
 OUT=target/release/bench-py-engine
 mkdir -p "$OUT"
 cc -std=c99 -O2 examples/engine_relay.c -Iinclude -Ltarget/release -lzcopy \

@@ -10,7 +10,7 @@
 #   sh bench/relay_vs_two_thread.sh [-t 5 -r 3] [-P N]
 set -e
 cd "$(dirname "$0")/.."
-anchors=${ZCOPY_ANCHORS:-/work/shared/anchors}
+anchors=${ZCOPY_ANCHORS:-bench/peers}
 out=target/relay-bench
 mkdir -p "$out"
 cargo build --release --lib

@@ -15,10 +15,11 @@
 #   checked, as uid 65534 past the soft limit.
 # Run from the repository root, under the benchmark lock, on a quiet machine
 # (about 3 minutes):
-#   flock /tmp/zcopy-bench.lock sh bench/tinypipe_bench.sh [ANCHORS_DIR] > bench/results/tinypipe-run.txt
+#   flock /tmp/zcopy-bench.lock sh bench/tinypipe_bench.sh [PEERS_DIR] > bench/results/tinypipe-run.txt
 # Needs: iperf3, python3 (/usr/bin/python3 for the holder), cc, setpriv, git.
 set -e
-A=${1:-/work/shared/anchors}
+# The peer programs: bench/peers/ (written here), or a directory given.
+A=${1:-$(cd "$(dirname "$0")" && pwd)/peers}
 R=${ROUNDS:-3}
 OLD_REV=${OLD_REV:-173b189}
 OUT=$PWD/target/release/bench-tinypipe
@@ -29,7 +30,7 @@ if [ ! -f "$OLD/target/release/libzcopy.so" ]; then
   git archive "$OLD_REV" | tar -x -C "$OLD"
   (cd "$OLD" && CARGO_TARGET_DIR="$OLD/target" cargo build --release -p zcopy --lib >&2)
 fi
-cargo build --release -p zcopy --lib >&2
+cargo build --release -p libzcopy --lib >&2
 for v in old new; do
   if [ $v = old ]; then L=$OLD/target/release; I=$OLD/include; else L=$PWD/target/release; I=$PWD/include; fi
   ln -sf libzcopy.so "$L/libzcopy.so.0"

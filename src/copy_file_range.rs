@@ -120,7 +120,7 @@ pub(crate) fn round_loop(
         let len = remain.min(round) as usize;
         // SAFETY: the offset pointers are NULL or point to locals alive
         // for the call.
-        let n = unsafe { libc::copy_file_range(src, sptr, dst, dptr, len, 0) };
+        let n = unsafe { crate::sys::copy_file_range(src, sptr, dst, dptr, len, 0) };
         if n > 0 {
             written += n as i64;
             remain -= n as i64;

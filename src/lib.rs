@@ -48,3 +48,9 @@ pub use transfer::{
 
 /// The crate's version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// include/zcopy.h as this build generated it (build.rs writes it to
+/// OUT_DIR, never into the source tree): tests/header.rs compares the
+/// committed copy with it, and `make header` refreshes that copy.
+#[doc(hidden)]
+pub const GENERATED_HEADER: &str = include_str!(concat!(env!("OUT_DIR"), "/zcopy.h"));

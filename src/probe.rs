@@ -55,7 +55,7 @@ fn probe_errno(r: isize) -> i32 {
 pub(crate) fn probe_copy_file_range() -> i32 {
     // SAFETY: invalid fds and NULL offsets: the kernel only validates.
     probe_errno(unsafe {
-        libc::copy_file_range(-1, std::ptr::null_mut(), -1, std::ptr::null_mut(), 1, 0)
+        crate::sys::copy_file_range(-1, std::ptr::null_mut(), -1, std::ptr::null_mut(), 1, 0)
     } as isize)
 }
 

@@ -59,3 +59,30 @@ pub(crate) fn raw_splice(from: i32, to: i32, len: usize, flags: u32) -> Result<u
         }
     }
 }
+
+/// copy_file_range(2) through syscall(2), as Go and Rust's std call it:
+/// glibc has the wrapper only since 2.27, and the shipped library is
+/// linked for glibc 2.17 (manylinux2014), where a reference to the
+/// wrapper would stop the library from loading at all. Returns what the
+/// wrapper would (-1 with errno set on failure).
+///
+/// # Safety
+/// `off_in` and `off_out` are NULL or point to an i64 valid for the call.
+pub(crate) unsafe fn copy_file_range(
+    fd_in: i32,
+    off_in: *mut i64,
+    fd_out: i32,
+    off_out: *mut i64,
+    len: usize,
+    flags: u32,
+) -> isize {
+    libc::syscall(
+        libc::SYS_copy_file_range,
+        fd_in,
+        off_in,
+        fd_out,
+        off_out,
+        len,
+        flags,
+    ) as isize
+}

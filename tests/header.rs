@@ -78,3 +78,22 @@ fn every_public_name_is_prefixed() {
         bad.join("\n")
     );
 }
+
+/// The committed include/zcopy.h is the header this build generated
+/// (build.rs writes it to OUT_DIR only): a change to an exported item
+/// without `make header` fails here, naming the fix.
+#[test]
+fn committed_header_is_the_generated_one() {
+    let committed = header();
+    if committed != zcopy::GENERATED_HEADER {
+        let first = committed
+            .lines()
+            .zip(zcopy::GENERATED_HEADER.lines())
+            .position(|(a, b)| a != b)
+            .map_or("the length".to_string(), |i| format!("line {}", i + 1));
+        panic!(
+            "include/zcopy.h differs from the generated header (first at {first}): \
+             run `make header` and commit include/zcopy.h"
+        );
+    }
+}

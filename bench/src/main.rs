@@ -4,9 +4,8 @@
 //!
 //! NAME: relay, file-tcp, file-file, small, contention, scaling.
 //! Installs what it lacks (Debian golang-go, iperf3, strace via apt-get when
-//! root) or skips that part with a message, builds the Go peers from the
-//! anchors ($ZCOPY_ANCHORS, ../shared/anchors or /work/shared/anchors) into a
-//! temporary directory, runs every scenario A B A B ... against its peers and
+//! root) or skips that part with a message, builds the Go peers from
+//! bench/peers/ (or $ZCOPY_ANCHORS) into a temporary directory, runs every scenario A B A B ... against its peers and
 //! writes report.md and scaling.svg to bench/results/ (--quick: to
 //! target/bench-quick/ unless --out is given). Figures are reported, never
 //! asserted.

@@ -53,7 +53,7 @@ pub fn prepare(
     }
     let anchors = find_anchors(root);
     if anchors.is_none() {
-        let msg = "anchors not found (set ZCOPY_ANCHORS, or put them in ../shared/anchors): Go peers, rawrelay and pyrelay are skipped";
+        let msg = "peers not found (bench/peers/relay.go, or $ZCOPY_ANCHORS): Go peers, rawrelay and pyrelay are skipped";
         eprintln!("bench: {}", msg);
         skipped.push(msg.into());
     }
@@ -176,16 +176,18 @@ pub fn ensure_so(root: &Path, so: &Path, log: &mut Vec<String>) -> Result<(), St
         return Ok(());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("bench: building target/release/libzcopy.so (cargo build --release -p zcopy --lib)");
+    eprintln!(
+        "bench: building target/release/libzcopy.so (cargo build --release -p libzcopy --lib)"
+    );
     let r = run_capture(
         Command::new(cargo)
-            .args(["build", "--release", "-p", "zcopy", "--lib"])
+            .args(["build", "--release", "-p", "libzcopy", "--lib"])
             .current_dir(root),
         Duration::from_secs(600),
     )?;
     if !r.0 || !so.is_file() {
         return Err(format!(
-            "cargo build --release -p zcopy --lib failed: {}",
+            "cargo build --release -p libzcopy --lib failed: {}",
             r.2.trim()
         ));
     }

@@ -82,16 +82,14 @@ pub fn ensure_tool(tool: &str, pkg: &str, log: &mut Vec<String>) -> Result<PathB
     }
 }
 
-/// The anchors directory: $ZCOPY_ANCHORS, ../shared/anchors next to the
-/// repository (where CI has it), or /work/shared/anchors.
+/// The peer programs: bench/peers/ in this repository, or $ZCOPY_ANCHORS
+/// when set (another set of peers with the same file names and arguments).
 pub fn find_anchors(root: &Path) -> Option<PathBuf> {
-    let mut c: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("ZCOPY_ANCHORS") {
-        c.push(PathBuf::from(p));
-    }
-    c.push(root.join("../shared/anchors"));
-    c.push(PathBuf::from("/work/shared/anchors"));
-    c.into_iter().find(|p| p.join("relay.go").is_file())
+    let dir = match std::env::var_os("ZCOPY_ANCHORS") {
+        Some(p) => PathBuf::from(p),
+        None => root.join("bench/peers"),
+    };
+    Some(dir).filter(|p| p.join("relay.go").is_file())
 }
 
 /// One line of a command's stdout, for the report's environment table.

@@ -12,6 +12,8 @@ Without a Rust toolchain the install fails and says so (cargo and rustc
 must be on PATH; https://rustup.rs). Two ways around a build:
 
 - ``ZCOPY_BUNDLE_LIBRARY=/path/to/libzcopy.so``: ship that file instead;
+  (``make wheels`` ships the glibc 2.17 library it linked, naming the
+  wheel's platform in ``ZCOPY_WHEEL_PLATFORM``);
 - ``ZCOPY_BUNDLE_LIBRARY=none``: ship no library; the package then finds
   one at run time (``ZCOPY_LIBRARY``, a checkout, the system; see
   zcopy/_loader.py).
@@ -25,7 +27,7 @@ import re
 import shutil
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
@@ -42,7 +44,7 @@ CRATE_DIRS = ["src", "include"]
 
 def is_zcopy_crate(d):
     cargo = d / "Cargo.toml"
-    return cargo.is_file() and re.search(r'^\s*name\s*=\s*"zcopy"\s*$', cargo.read_text(), re.M)
+    return cargo.is_file() and re.search(r'^\s*name\s*=\s*"libzcopy"\s*$', cargo.read_text(), re.M)
 
 
 def crate_dir():
@@ -94,6 +96,9 @@ class WheelForAnyPython3(bdist_wheel):
 
     def get_tag(self):
         _, _, plat = super().get_tag()
+        # make wheels bundles a library built for another machine (aarch64)
+        # and names its platform; auditwheel then checks and retags it.
+        plat = os.environ.get("ZCOPY_WHEEL_PLATFORM") or plat
         return "py3", "none", "any" if BUNDLE == "none" else plat
 
 
@@ -143,5 +148,17 @@ if BUNDLE is None:
 else:
     cmdclass = {"build_py": BuildPyShippingLibrary}
 
+class DistributionWithLibrary(Distribution):
+    """A distribution that ships a shared library (a bundled one too).
+
+    Without an extension module setuptools installs the package as purelib
+    (zcopy-X.data/purelib/ in the wheel), where auditwheel refuses to look
+    at a shared library; a library inside makes it platlib.
+    """
+
+    def has_ext_modules(self):
+        return BUNDLE != "none"
+
+
 cmdclass.update(bdist_wheel=WheelForAnyPython3, sdist=SdistWithCrate)
-setup(cmdclass=cmdclass, zip_safe=False, **kwargs)
+setup(cmdclass=cmdclass, distclass=DistributionWithLibrary, zip_safe=False, **kwargs)

@@ -71,7 +71,7 @@ pub enum When {
                       zcopy cp [OPTION]... -t DIRECTORY SOURCE...",
     after_help = "Every byte goes through the library's best path (copy_file_range \
                   between files, then sendfile, then read/write); holes in a sparse \
-                  SOURCE stay holes. See docs/cli.md."
+                  SOURCE stay holes. See docs/CLI.md."
 )]
 pub struct CpArgs {
     /// same as -dR --preserve=all

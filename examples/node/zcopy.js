@@ -19,7 +19,19 @@ const os = require('os');
 
 // ZCOPY_LIBRARY names the library to load; otherwise the loader's search
 // path (an installed libzcopy.so.0, or LD_LIBRARY_PATH).
-const lib = koffi.load(process.env.ZCOPY_LIBRARY || 'libzcopy.so.0');
+function loadZcopy() {
+    const name = process.env.ZCOPY_LIBRARY || 'libzcopy.so.0';
+    try {
+        return koffi.load(name);
+    } catch (e) {
+        // koffi's own message names only the file: say what was looked for
+        // and how to point at it.
+        throw new Error(`cannot load ${name} (${e.message}): install libzcopy ` +
+            '(sudo make install, the .deb or the release tarball; see README.md) ' +
+            'or set ZCOPY_LIBRARY to the path of libzcopy.so.0');
+    }
+}
+const lib = loadZcopy();
 const libc = koffi.load('libc.so.6');
 
 // struct zcopy_result: 24 bytes; written at 0, error at 8, method at 12,

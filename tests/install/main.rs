@@ -5,7 +5,8 @@
 //! the header's hygiene, DESTDIR staging and `make uninstall`.
 //!
 //! Needs make, gcc, g++, pkg-config, nm and readelf (binutils); the first run
-//! builds the release profile (`cargo build --release`), which takes a while.
+//! builds the release profile (`make`), which takes a while; `make install`
+//! then runs with no cargo on PATH.
 //!
 //! One installation serves the whole process: `layout.rs` (what lands where,
 //! the shared object, DESTDIR and uninstall), `program.rs` (a program built
@@ -26,6 +27,9 @@ use support::*;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MAJOR: &str = env!("CARGO_PKG_VERSION_MAJOR");
+/// The soname's number (the Makefile's SOMAJOR): it follows the ABI, not
+/// the version (docs/ABI.md).
+const SOMAJOR: &str = "0";
 const MINOR: &str = env!("CARGO_PKG_VERSION_MINOR");
 const PATCH: &str = env!("CARGO_PKG_VERSION_PATCH");
 
@@ -79,17 +83,31 @@ fn installed() -> &'static Installed {
             unsafe { libc::atexit(remove_prefix) };
         }
         let prefix = dir.path().join("prefix");
+        // `make` builds; `make install` only copies, so it runs with no
+        // cargo or rustc on PATH (as under sudo).
+        run_ok(Command::new("make").arg("-C").arg(repo()), BUILD_TIMEOUT);
         run_ok(
             Command::new("make")
                 .arg("-C")
                 .arg(repo())
                 .arg("install")
                 .arg(format!("PREFIX={}", prefix.display()))
-                .arg("DESTDIR="),
-            BUILD_TIMEOUT,
+                .arg("DESTDIR=")
+                .env("PATH", path_without_rust()),
+            STEP,
         );
         Installed { _dir: dir, prefix }
     })
+}
+
+/// PATH less every directory that holds cargo or rustc.
+pub fn path_without_rust() -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let kept: Vec<&str> = path
+        .split(':')
+        .filter(|d| !Path::new(d).join("cargo").exists() && !Path::new(d).join("rustc").exists())
+        .collect();
+    kept.join(":")
 }
 
 fn pkg_config(prefix: &Path, args: &[&str]) -> String {

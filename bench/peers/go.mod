@@ -1,0 +1,3 @@
+module zcopy.bench/peers
+
+go 1.19
