@@ -138,7 +138,11 @@ class EngineProxy(unittest.TestCase):
     def test_threads_default_and_bad_arguments(self):
         p, port = self.start()  # no THREADS: one per CPU
         self.assertEqual(exchange(port, b"x" * 100_000, 4096), b"x" * 100_000)
-        self.assertEqual(self.stop(p)[:2], (0, 1))
+        # One relay, ended or ending: the client sees the proxy's EOF a
+        # moment before the engine thread counts the relay as finished, and
+        # SIGTERM may come in between on a loaded machine.
+        active, finished = self.stop(p)[:2]
+        self.assertEqual(active + finished, 1)
         for args in (["1"], ["1", "2", "x"], ["1", "2", "-3"], ["70000", "2"]):
             r = subprocess.run([sys.executable, str(EXAMPLE), *args], capture_output=True, text=True,
                                env=ENV, timeout=30)
