@@ -39,6 +39,33 @@ pub struct Global {
     /// a progress bar on stderr when stderr is a terminal (cp, cat)
     #[arg(long, global = true)]
     pub progress: bool,
+    /// never use splice(2) (the library's kill switch, as ZCOPY_DISABLE=splice)
+    #[arg(long, global = true)]
+    pub no_splice: bool,
+    /// never use sendfile(2)
+    #[arg(long, global = true)]
+    pub no_sendfile: bool,
+    /// never use copy_file_range(2)
+    #[arg(long, global = true)]
+    pub no_copy_file_range: bool,
+}
+
+impl Global {
+    /// The library's kill-switch mask these options ask for, added to
+    /// what ZCOPY_DISABLE already turned off.
+    pub fn disable_mask(&self) -> u32 {
+        use zcopy::disable::{
+            ZCOPY_DISABLE_COPY_FILE_RANGE, ZCOPY_DISABLE_SENDFILE, ZCOPY_DISABLE_SPLICE,
+        };
+        [
+            (self.no_splice, ZCOPY_DISABLE_SPLICE),
+            (self.no_sendfile, ZCOPY_DISABLE_SENDFILE),
+            (self.no_copy_file_range, ZCOPY_DISABLE_COPY_FILE_RANGE),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |m, (_, bit)| m | bit)
+    }
 }
 
 /// A command's help starts with its usage, as coreutils' do.
@@ -197,6 +224,8 @@ mod tests {
         assert_eq!(cp.operands, ["a", "b"]);
         let c = parse(&["--stats", "--progress", "cat", "x"]).unwrap();
         assert!(c.global.stats && c.global.progress);
+        let c = parse(&["cp", "--no-splice", "a", "b", "--no-copy-file-range"]).unwrap();
+        assert_eq!(c.global.disable_mask(), 1 | 4);
         let c = parse(&["cp", "--preserve", "a", "b"]).unwrap();
         let Some(Cmd::Cp(cp)) = c.command else {
             panic!("not cp")

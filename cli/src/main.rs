@@ -68,6 +68,9 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let g = cli.global;
+    if g.disable_mask() != 0 {
+        zcopy::disable::set(zcopy::disable::disabled() | g.disable_mask());
+    }
     let (name, result) = match cli.command {
         None => return usage_error(None, "missing command (cp, cat or relay)"),
         Some(Cmd::Cp(a)) => ("cp", cp::run(&g, &a)),

@@ -1,7 +1,6 @@
 //! --reflink: the destination shares the source's extents (FICLONE).
 //!
-//! `clone` is one function, so that the library's clone call can take its
-//! place when it has one. `copy_no_clone` is --reflink=never's copy: on a
+//! `clone` is the library's zcopy_clone. `copy_no_clone` is --reflink=never's copy: on a
 //! file system that can clone (XFS, Btrfs), copy_file_range clones too, so
 //! the copy goes through the library's sendfile, and read/write where that
 //! cannot serve, per data extent as zcopy_copy does for a sparse source.
@@ -9,17 +8,14 @@
 use std::io::Error;
 use zcopy::transfer::Transfer;
 
-/// FICLONE, _IOW(0x94, 9, int), from linux/fs.h.
-const FICLONE: libc::c_ulong = 0x4004_9409;
-
 /// Makes the whole of `dst` (an empty file open for writing) share the
-/// data of `src`. EOPNOTSUPP, EXDEV or EINVAL where the file system or the
-/// pair cannot.
+/// data of `src`, with the library's zcopy_clone (FICLONE, all or
+/// nothing). EOPNOTSUPP, EXDEV or EINVAL where the file system or the pair
+/// cannot.
 pub fn clone(dst: i32, src: i32) -> std::io::Result<()> {
-    // SAFETY: FICLONE takes the source fd as its argument, no pointer.
-    let r = unsafe { libc::ioctl(dst, FICLONE as _, src) };
-    if r < 0 {
-        Err(Error::last_os_error())
+    let t = zcopy::clone::clone_file(dst, src);
+    if t.error != 0 {
+        Err(Error::from_raw_os_error(t.error))
     } else {
         Ok(())
     }
