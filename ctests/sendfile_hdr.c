@@ -14,6 +14,7 @@
 #include "zc_test.h"
 #include <netinet/tcp.h>
 #include <sys/uio.h>
+#include <sys/eventfd.h>
 
 #define BODY ((size_t)(1 << 20) + 7)
 
@@ -266,6 +267,42 @@ static void nowait_resume(void)
     close(src);
 }
 
+/* The options' idle timeout and cancel fd bound the call's waits. */
+static void timeouts(void)
+{
+    struct iovec hdr[2], trl[2];
+    int s[2], src = zt_file_with(body, BODY), efd = eventfd(0, EFD_CLOEXEC);
+    int64_t off = 0;
+    zcopy_options o;
+    zcopy_result r;
+    double t0, took;
+    uint64_t one = 1;
+    iovs(hdr, trl);
+    zt_unix_pair(s);
+    zt_set_buf(s[0], SO_SNDBUF, 4096);
+    zcopy_options_init(&o);
+    o.idle_timeout_ms = 100;
+    t0 = zt_now();
+    r = zcopy_sendfile_hdr(s[0], hdr, 2, src, &off, ZCOPY_ALL, trl, 2, &o);
+    took = zt_now() - t0;
+    CHECK(r.error == ETIMEDOUT && r.written > 0 && off == r.written - (int64_t)(strlen(H1) + strlen(H2)) &&
+              took >= 0.1 && took < (zt_valgrind() ? 2.0 : 0.4),
+          "no reader, idle timeout 100 ms: ETIMEDOUT after %.0f ms, written and *offset agree: " ZT_RES_FMT, took * 1000,
+          ZT_RES_ARGS(r));
+    zcopy_options_init(&o);
+    o.cancel_fd = efd;
+    if (write(efd, &one, sizeof one) != (ssize_t)sizeof one)
+        DIE("eventfd\n");
+    off = 0;
+    r = zcopy_sendfile_hdr(s[0], hdr, 2, src, &off, ZCOPY_ALL, trl, 2, &o);
+    CHECK(r.error == ECANCELED && r.written == 0 && off == 0, "a readable cancel fd: ECANCELED, nothing sent: " ZT_RES_FMT,
+          ZT_RES_ARGS(r));
+    close(efd);
+    close(s[0]);
+    close(s[1]);
+    close(src);
+}
+
 static void killswitch(void)
 {
     struct iovec hdr[2], trl[2];
@@ -356,6 +393,7 @@ int main(void)
     append_file();
     no_stall();
     nowait_resume();
+    timeouts();
     killswitch();
     errors();
     free(body);
