@@ -305,4 +305,5 @@ ctests!(
     stalled_pipe,
     reflink,
     sendfile_hdr,
+    sendfile_hdr_wait,
 );
