@@ -18,9 +18,11 @@ static void test_names(void)
           "method_name(COPY_FILE_RANGE)");
     CHECK(strcmp(zcopy_method_name(ZCOPY_METHOD_READ_WRITE), "read_write") == 0,
           "method_name(READ_WRITE)");
-    CHECK(strcmp(zcopy_method_name(5), "unknown") == 0 && strcmp(zcopy_method_name(-1), "unknown") == 0 &&
+    CHECK(strcmp(zcopy_method_name(ZCOPY_METHOD_CLONE), "clone") == 0 && ZCOPY_METHOD_CLONE == 5,
+          "method_name(CLONE) (5)");
+    CHECK(strcmp(zcopy_method_name(6), "unknown") == 0 && strcmp(zcopy_method_name(-1), "unknown") == 0 &&
               strcmp(zcopy_method_name(INT32_MAX), "unknown") == 0,
-          "method_name(5, -1, INT32_MAX) = unknown");
+          "method_name(6, -1, INT32_MAX) = unknown");
     CHECK(ZCOPY_ALL == INT64_MAX, "ZCOPY_ALL == INT64_MAX");
 }
 

@@ -4,11 +4,11 @@
  * call that would use a turned-off mechanism takes the next path of its
  * row: the bytes arrive intact, `method` names the path that really ran
  * (never a turned-off one), offsets and positions move as the call's
- * contract says. The relay copies instead of splicing (the pool lends it
- * no pipe); the splicer refuses with ENOSYS; the environment variable is
+ * contract says. The relay and the engine copy instead of splicing (the
+ * pool lends them no pipe); the splicer refuses with ENOSYS; the environment variable is
  * read at load (a child run with it set).
  */
-#include "zc_test.h"
+#include "engine.h"
 #include <sys/wait.h>
 
 #define SIZE (zt_vg(1 << 20, 8))
@@ -163,8 +163,9 @@ static uint64_t pool_lends(void)
     return st.created + st.reused;
 }
 
-/* zcopy_relay of 1 MiB each way: with splice off it borrows no pipe. */
-static void relay(uint32_t mask)
+/* zcopy_relay, or an engine relay, of 1 MiB: with splice off it borrows
+ * no pipe. */
+static void relay(uint32_t mask, int engine)
 {
     size_t n = (size_t)SIZE;
     int x[2], y[2];
@@ -172,21 +173,32 @@ static void relay(uint32_t mask)
     struct zt_reader rd;
     zcopy_relay_result rr;
     uint64_t before = pool_lends(), lent;
+    const char *what = engine ? "the engine" : "zcopy_relay";
     zt_unix_pair(x);
     zt_unix_pair(y);
     shutdown(y[0], SHUT_WR);
     zt_writer_start_shut(&w, x[0], data, n, 64 * 1024);
     zt_reader_start(&rd, y[0], n, 0);
-    rr = zcopy_relay(x[1], y[1], NULL);
+    if (engine) {
+        zcopy_engine *e = zcopy_engine_new(1);
+        struct done_rec d;
+        rec_init(&d);
+        if (zcopy_engine_add(e, x[1], y[1], NULL, rec_done, &d) != 0 || !rec_wait(&d, 30))
+            DIE("engine relay did not end\n");
+        rr = d.r;
+        zcopy_engine_free(e);
+    } else {
+        rr = zcopy_relay(x[1], y[1], NULL);
+    }
     zt_join(w.th, 30, "writer");
     zt_join(rd.th, 30, "reader");
     lent = pool_lends() - before;
     CHECK(rr.error == 0 && rr.a_to_b == (int64_t)n && rd.got == n && memcmp(rd.buf, data, n) == 0,
-          "mask %u: zcopy_relay: intact (a_to_b %lld, error %d)", mask, (long long)rr.a_to_b, rr.error);
+          "mask %u: %s: intact (a_to_b %lld, error %d)", mask, what, (long long)rr.a_to_b, rr.error);
     if (mask & ZCOPY_DISABLE_SPLICE)
-        CHECK(lent == 0, "mask %u: the relay copied: no pipe lent by the pool (%llu)", mask, (unsigned long long)lent);
+        CHECK(lent == 0, "mask %u: %s copied: no pipe lent by the pool (%llu)", mask, what, (unsigned long long)lent);
     else
-        CHECK(lent > 0, "mask %u: the relay spliced: pipes lent by the pool (%llu)", mask, (unsigned long long)lent);
+        CHECK(lent > 0, "mask %u: %s spliced: pipes lent by the pool (%llu)", mask, what, (unsigned long long)lent);
     free(rd.buf);
     close(x[0]);
     close(x[1]);
@@ -266,7 +278,8 @@ int main(int argc, char **argv)
         files(mask);
         file_to_socket(mask);
         streams(mask);
-        relay(mask);
+        relay(mask, 0);
+        relay(mask, 1);
         splicer(mask);
     }
     zcopy_disable(0);

@@ -6,54 +6,12 @@
  * alone) moves by the body; TCP_CORK is off again after the call (and a
  * caller's own cork is left on); a request/response loop on one TCP
  * connection gets each whole response at once (no Nagle / delayed-ACK
- * stall between body and trailer); NOWAIT into a full socket resumes by
- * the documented rule to the same stream; the kill switch sends the body
+ * stall between body and trailer); the kill switch sends the body
  * by read/write; bad arguments are errors with nothing sent; a closed
- * peer is EPIPE with no SIGPIPE (default disposition kept).
+ * peer is EPIPE with no SIGPIPE (default disposition kept). NOWAIT and
+ * the options' waits: sendfile_hdr_wait.c.
  */
-#include "zc_test.h"
-#include <netinet/tcp.h>
-#include <sys/uio.h>
-
-#define BODY ((size_t)(1 << 20) + 7)
-
-static unsigned char *body;
-static const char H1[] = "HTTP/1.1 200 OK\r\n", H2[] = "Content-Type: application/octet-stream\r\n\r\n";
-static const char T1[] = "\r\n0\r\n", T2[] = "X-Trailer: yes\r\n\r\n";
-
-/* The stream the call must produce, for `len` body bytes from `from`. */
-static unsigned char *expected(size_t from, size_t len, size_t *n)
-{
-    size_t h = strlen(H1) + strlen(H2), t = strlen(T1) + strlen(T2);
-    unsigned char *e = malloc(h + len + t);
-    memcpy(e, H1, strlen(H1));
-    memcpy(e + strlen(H1), H2, strlen(H2));
-    memcpy(e + h, body + from, len);
-    memcpy(e + h + len, T1, strlen(T1));
-    memcpy(e + h + len + strlen(T1), T2, strlen(T2));
-    *n = h + len + t;
-    return e;
-}
-
-static void iovs(struct iovec hdr[2], struct iovec trl[2])
-{
-    hdr[0].iov_base = (void *)H1;
-    hdr[0].iov_len = strlen(H1);
-    hdr[1].iov_base = (void *)H2;
-    hdr[1].iov_len = strlen(H2);
-    trl[0].iov_base = (void *)T1;
-    trl[0].iov_len = strlen(T1);
-    trl[1].iov_base = (void *)T2;
-    trl[1].iov_len = strlen(T2);
-}
-
-static int cork_of(int fd)
-{
-    int v = -1;
-    socklen_t l = sizeof v;
-    getsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, &l);
-    return v;
-}
+#include "sendfile_hdr.h"
 
 /* kind 0 tcp, 1 unix, 2 pipe; with_offset: *offset from 4096. */
 static void stream(int kind, int with_offset)
@@ -190,82 +148,6 @@ static void no_stall(void)
     close(src);
 }
 
-/* NOWAIT into a small socket buffer, resumed by the documented rule. */
-static void nowait_resume(void)
-{
-    struct iovec hdr[2], trl[2], h2[2], t2[2];
-    int s[2], src = zt_file_with(body, BODY), calls = 0, eagain = 0;
-    size_t n, got = 0, hlen = strlen(H1) + strlen(H2), tlen = strlen(T1) + strlen(T2);
-    unsigned char *want = expected(0, BODY, &n), *buf = malloc(n + 1);
-    long long done = 0; /* bytes of the stream sent so far */
-    zcopy_options o;
-    zcopy_options_init(&o);
-    o.flags = ZCOPY_OPT_NOWAIT;
-    iovs(hdr, trl);
-    zt_unix_pair(s);
-    zt_set_buf(s[0], SO_SNDBUF, 4096);
-    zt_set_nonblock(s[1], 1);
-    while (done < (long long)n && calls < 100000) {
-        /* The rest of the stream: drop what `done` covers. */
-        int hc = 0, tc = 0, k;
-        int64_t off, cnt;
-        size_t skip = (size_t)done;
-        zcopy_result r;
-        for (k = 0; k < 2; k++) {
-            size_t l = hdr[k].iov_len;
-            if (skip >= l) {
-                skip -= l;
-                continue;
-            }
-            h2[hc].iov_base = (char *)hdr[k].iov_base + skip;
-            h2[hc++].iov_len = l - skip;
-            skip = 0;
-        }
-        off = done > (long long)hlen ? (done - (long long)hlen < (long long)BODY ? done - (long long)hlen : (long long)BODY) : 0;
-        cnt = (int64_t)BODY - off;
-        skip = done > (long long)(hlen + BODY) ? (size_t)done - hlen - BODY : 0;
-        for (k = 0; k < 2; k++) {
-            size_t l = trl[k].iov_len;
-            if (skip >= l) {
-                skip -= l;
-                continue;
-            }
-            t2[tc].iov_base = (char *)trl[k].iov_base + skip;
-            t2[tc++].iov_len = l - skip;
-            skip = 0;
-        }
-        r = zcopy_sendfile_hdr(s[0], hc ? h2 : NULL, hc, src, &off, cnt, tc ? t2 : NULL, tc, &o);
-        calls++;
-        done += r.written;
-        if (r.error == EAGAIN)
-            eagain++;
-        else if (r.error != 0)
-            DIE("nowait: " ZT_RES_FMT "\n", ZT_RES_ARGS(r));
-        /* The reader takes some. */
-        for (;;) {
-            ssize_t m = read(s[1], buf + got, n + 1 - got);
-            if (m <= 0)
-                break;
-            got += (size_t)m;
-        }
-    }
-    (void)tlen;
-    for (;;) {
-        ssize_t m = read(s[1], buf + got, n + 1 - got);
-        if (m <= 0)
-            break;
-        got += (size_t)m;
-    }
-    CHECK(done == (long long)n && got == n && memcmp(buf, want, n) == 0 && eagain > 0,
-          "NOWAIT into a 4 KiB socket buffer: %d calls (%d EAGAIN) resumed by the rule give the same stream", calls,
-          eagain);
-    free(buf);
-    free(want);
-    close(s[0]);
-    close(s[1]);
-    close(src);
-}
-
 static void killswitch(void)
 {
     struct iovec hdr[2], trl[2];
@@ -355,9 +237,9 @@ int main(void)
         stream(k % 3, k / 3);
     append_file();
     no_stall();
-    nowait_resume();
     killswitch();
     errors();
     free(body);
     return zt_finish();
 }
+

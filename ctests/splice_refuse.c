@@ -158,15 +158,22 @@ int main(void)
         else
             made++;
     }
+    /* valgrind does not know pidfd_open (ENOSYS under it): pidfd is
+     * required outside valgrind only. */
     CHECK(fds[K_EVENTFD] >= 0 && fds[K_EPOLL] >= 0 && fds[K_TIMERFD] >= 0 && fds[K_SIGNALFD] >= 0 &&
-              fds[K_PIDFD] >= 0,
+              (fds[K_PIDFD] >= 0 || zt_valgrind()),
           "the issue's kinds can be made: eventfd, epoll, timerfd, signalfd, pidfd (%d kinds in all)", made);
     for (in = 0; in < K_COUNT; in++)
         for (out = 0; out < K_COUNT; out++) {
             int e, ok, pipe_side;
             double took;
             zcopy_result r;
+            pipe_side = in == K_PIPE_READ || in == K_PIPE_WRITE || out == K_PIPE_READ || out == K_PIPE_WRITE;
             if (fds[in] < 0 || fds[out] < 0 || skipped((enum kind)in, (enum kind)out))
+                continue;
+            /* Under valgrind (a fork costs seconds there) only the pairs
+             * with a pipe, where the defect was. */
+            if (zt_valgrind() && !pipe_side)
                 continue;
             e = raw_splice(fds[in], fds[out]);
             if (e != EINVAL && e != EBADF) {
@@ -175,7 +182,6 @@ int main(void)
             }
             asked++;
             r = zc_splice(fds[in], fds[out], limit, &took, &ok);
-            pipe_side = in == K_PIPE_READ || in == K_PIPE_WRITE || out == K_PIPE_READ || out == K_PIPE_WRITE;
             if (!ok) {
                 CHECK(0, "%s -> %s: splice(2) answers %s, zcopy_splice did not return within %.0f ms", names[in],
                       names[out], strerror(e), limit * 1000);
@@ -191,7 +197,7 @@ int main(void)
                       took * 1000, strerror(e), ZT_RES_ARGS(r), r.error ? "" : " (served through the pool)");
             }
         }
-    CHECK(asked > 100, "%d refused pairs asked", asked);
+    CHECK(asked > (zt_valgrind() ? 40 : 100), "%d refused pairs asked", asked);
     for (in = 0; in < K_COUNT; in++)
         if (fds[in] >= 0 && in != K_PIPE_READ && in != K_PIPE_WRITE)
             close(fds[in]);

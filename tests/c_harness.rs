@@ -314,4 +314,5 @@ ctests!(
     stalled_pipe,
     reflink,
     sendfile_hdr,
+    sendfile_hdr_wait,
 );

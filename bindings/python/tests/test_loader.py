@@ -185,12 +185,12 @@ class Basics(unittest.TestCase):
         self.assertEqual(int(defines["ZCOPY_OPT_CLOSE_BOTH"]), zcopy._control.OPT_CLOSE_BOTH)
         self.assertEqual(int(defines["ZCOPY_WANT_READ"]), aio.WANT_READ)
         self.assertEqual(int(defines["ZCOPY_WANT_WRITE"]), aio.WANT_WRITE)
-        for name in ("NONE", "SPLICE", "SENDFILE", "COPY_FILE_RANGE", "READ_WRITE"):
+        for name in ("NONE", "SPLICE", "SENDFILE", "COPY_FILE_RANGE", "READ_WRITE", "CLONE"):
             self.assertEqual(zcopy.method_name(int(defines[f"ZCOPY_METHOD_{name}"])), name.lower())
 
     def test_method_names(self):
-        self.assertEqual([zcopy.method_name(i) for i in range(6)],
-                         ["none", "splice", "sendfile", "copy_file_range", "read_write", "unknown"])
+        self.assertEqual([zcopy.method_name(i) for i in range(7)],
+                         ["none", "splice", "sendfile", "copy_file_range", "read_write", "clone", "unknown"])
 
     def test_error_classes(self):
         import errno
