@@ -1492,10 +1492,11 @@ struct zcopy_result zcopy_copy_file_range_opts(int dst_fd, int src_fd, int64_t r
  * - `src_fd`: a file the kernel can page in (regular file, block device).
  *   Its file position is neither used nor changed, so many threads and
  *   connections can send ranges of one shared fd at once.
- * - `src_offset`: required (NULL is EINVAL; use zcopy_sendfile_opts to
- *   send from the file position): the offset in src to start at, >= 0.
- *   On return it has advanced by exactly `written`, whatever ended the
- *   call, so the next call continues where this one stopped.
+ * - `src_offset`: the offset in src to start at, >= 0. On return it has
+ *   advanced by exactly `written`, whatever ended the call, so the next
+ *   call continues where this one stopped. NULL sends from src's file
+ *   position and advances it, as zcopy_sendfile_opts (the rule of every
+ *   positional call, with options or without).
  * - `remain`: the most bytes to move; ZCOPY_ALL means until end of file;
  *   0 moves nothing and succeeds.
  * - `opts`: NULL behaves exactly as zcopy_sendfile_at; otherwise as for
@@ -1510,7 +1511,7 @@ struct zcopy_result zcopy_copy_file_range_opts(int dst_fd, int src_fd, int64_t r
  * zcopy_sendfile (EINVAL, ENOSYS, EOPNOTSUPP, EPERM before any progress:
  * nothing consumed, `*src_offset` unchanged).
  *
- * Errors (handled true): EINVAL (NULL or negative `src_offset`, negative
+ * Errors (handled true): EINVAL (a negative `src_offset`, negative
  * `remain`, bad options: nothing moved), EBADF (a negative or closed fd,
  * a `cancel_fd` not open), EAGAIN (ZCOPY_OPT_NOWAIT and dst full, or a
  * socket's SO_SNDTIMEO ran out), ETIMEDOUT, ECANCELED (also at once, with
@@ -1538,12 +1539,13 @@ struct zcopy_result zcopy_sendfile_at_opts(int dst_fd, int src_fd, int64_t *src_
  * ZCOPY_OPT_NOWAIT.
  *
  * - `dst_fd`: a regular file opened for writing, not O_APPEND.
- * - `dst_offset`: required (NULL is EINVAL), >= 0: where in dst to write;
- *   advanced by exactly `written` on return. dst's file position is left
- *   alone.
+ * - `dst_offset`: >= 0: where in dst to write; advanced by exactly
+ *   `written` on return, dst's file position left alone. NULL writes at
+ *   dst's file position and advances it (as zcopy_copy_file_range_at).
  * - `src_fd`: a regular file opened for reading.
- * - `src_offset`: required (NULL is EINVAL), >= 0: where in src to read;
- *   advanced by exactly `written`. src's file position is left alone.
+ * - `src_offset`: >= 0: where in src to read; advanced by exactly
+ *   `written`, src's file position left alone. NULL reads at src's file
+ *   position and advances it.
  * - `remain`: the most bytes to copy; ZCOPY_ALL means until end of file;
  *   0 copies nothing and succeeds.
  * - `opts`: NULL behaves exactly as zcopy_copy_file_range_at; otherwise
@@ -1558,7 +1560,7 @@ struct zcopy_result zcopy_sendfile_at_opts(int dst_fd, int src_fd, int64_t *src_
  * `handled` false as for zcopy_copy_file_range (nothing copied, both
  * offsets unchanged: fall back).
  *
- * Errors (handled true): EINVAL (a NULL or negative offset, negative
+ * Errors (handled true): EINVAL (a negative offset, negative
  * `remain`, bad options: nothing copied), EBADF (a negative or closed fd,
  * one opened the wrong way, a `cancel_fd` not open), ECANCELED,
  * ETIMEDOUT, ENOSPC, EFBIG, and any errno the kernel reports after some

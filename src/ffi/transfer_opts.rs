@@ -214,18 +214,31 @@ pub unsafe extern "C" fn zcopy_copy_file_range_opts(
     }
 }
 
-/// Reads a required offset argument: NULL is EINVAL, negative is EINVAL.
+/// Reads an offset argument, with the one rule every positional call
+/// follows (as sendfile(2) and copy_file_range(2) do): NULL means "use and
+/// advance the fd's file position" (None); a negative offset is EINVAL.
 ///
 /// # Safety
 /// `p` must be NULL or valid for reads of an int64_t.
-unsafe fn required_offset(p: *const i64) -> Result<i64, i32> {
+unsafe fn offset_arg(p: *const i64) -> Result<Option<i64>, i32> {
     if p.is_null() {
-        return Err(libc::EINVAL);
+        return Ok(None);
     }
     // SAFETY: the caller's promise; unaligned reads are fine.
     match unsafe { p.read_unaligned() } {
         o if o < 0 => Err(libc::EINVAL),
-        o => Ok(o),
+        o => Ok(Some(o)),
+    }
+}
+
+/// Writes an advanced offset back, where the caller gave one.
+///
+/// # Safety
+/// `p` must be NULL or valid for writes of an int64_t.
+unsafe fn put_offset(p: *mut i64, v: Option<i64>) {
+    if let (false, Some(v)) = (p.is_null(), v) {
+        // SAFETY: non-NULL, and writable as the caller promises.
+        unsafe { p.write_unaligned(v) };
     }
 }
 
@@ -239,10 +252,11 @@ unsafe fn required_offset(p: *const i64) -> Result<i64, i32> {
 /// - `src_fd`: a file the kernel can page in (regular file, block device).
 ///   Its file position is neither used nor changed, so many threads and
 ///   connections can send ranges of one shared fd at once.
-/// - `src_offset`: required (NULL is EINVAL; use zcopy_sendfile_opts to
-///   send from the file position): the offset in src to start at, >= 0.
-///   On return it has advanced by exactly `written`, whatever ended the
-///   call, so the next call continues where this one stopped.
+/// - `src_offset`: the offset in src to start at, >= 0. On return it has
+///   advanced by exactly `written`, whatever ended the call, so the next
+///   call continues where this one stopped. NULL sends from src's file
+///   position and advances it, as zcopy_sendfile_opts (the rule of every
+///   positional call, with options or without).
 /// - `remain`: the most bytes to move; ZCOPY_ALL means until end of file;
 ///   0 moves nothing and succeeds.
 /// - `opts`: NULL behaves exactly as zcopy_sendfile_at; otherwise as for
@@ -257,7 +271,7 @@ unsafe fn required_offset(p: *const i64) -> Result<i64, i32> {
 /// zcopy_sendfile (EINVAL, ENOSYS, EOPNOTSUPP, EPERM before any progress:
 /// nothing consumed, `*src_offset` unchanged).
 ///
-/// Errors (handled true): EINVAL (NULL or negative `src_offset`, negative
+/// Errors (handled true): EINVAL (a negative `src_offset`, negative
 /// `remain`, bad options: nothing moved), EBADF (a negative or closed fd,
 /// a `cancel_fd` not open), EAGAIN (ZCOPY_OPT_NOWAIT and dst full, or a
 /// socket's SO_SNDTIMEO ran out), ETIMEDOUT, ECANCELED (also at once, with
@@ -285,18 +299,18 @@ pub unsafe extern "C" fn zcopy_sendfile_at_opts(
 ) -> Transfer {
     let m = crate::ZCOPY_METHOD_SENDFILE;
     // SAFETY: the caller's promise about src_offset.
-    let mut off = match unsafe { required_offset(src_offset) } {
+    let mut off = match unsafe { offset_arg(src_offset) } {
         Ok(o) => o,
         Err(e) => return guarded(m, || Transfer::done(m, 0, e)),
     };
     // SAFETY: the caller's promise about opts.
     let t = unsafe {
         with_options(m, opts, |ctl| {
-            crate::sendfile::sendfile_with(ctl, dst_fd, src_fd, Some(&mut off), remain)
+            crate::sendfile::sendfile_with(ctl, dst_fd, src_fd, off.as_mut(), remain)
         })
     };
-    // SAFETY: checked non-NULL above; the caller promises it is writable.
-    unsafe { src_offset.write_unaligned(off) };
+    // SAFETY: the caller promises a non-NULL offset writable.
+    unsafe { put_offset(src_offset, off) };
     t
 }
 
@@ -306,12 +320,13 @@ pub unsafe extern "C" fn zcopy_sendfile_at_opts(
 /// ZCOPY_OPT_NOWAIT.
 ///
 /// - `dst_fd`: a regular file opened for writing, not O_APPEND.
-/// - `dst_offset`: required (NULL is EINVAL), >= 0: where in dst to write;
-///   advanced by exactly `written` on return. dst's file position is left
-///   alone.
+/// - `dst_offset`: >= 0: where in dst to write; advanced by exactly
+///   `written` on return, dst's file position left alone. NULL writes at
+///   dst's file position and advances it (as zcopy_copy_file_range_at).
 /// - `src_fd`: a regular file opened for reading.
-/// - `src_offset`: required (NULL is EINVAL), >= 0: where in src to read;
-///   advanced by exactly `written`. src's file position is left alone.
+/// - `src_offset`: >= 0: where in src to read; advanced by exactly
+///   `written`, src's file position left alone. NULL reads at src's file
+///   position and advances it.
 /// - `remain`: the most bytes to copy; ZCOPY_ALL means until end of file;
 ///   0 copies nothing and succeeds.
 /// - `opts`: NULL behaves exactly as zcopy_copy_file_range_at; otherwise
@@ -326,7 +341,7 @@ pub unsafe extern "C" fn zcopy_sendfile_at_opts(
 /// `handled` false as for zcopy_copy_file_range (nothing copied, both
 /// offsets unchanged: fall back).
 ///
-/// Errors (handled true): EINVAL (a NULL or negative offset, negative
+/// Errors (handled true): EINVAL (a negative offset, negative
 /// `remain`, bad options: nothing copied), EBADF (a negative or closed fd,
 /// one opened the wrong way, a `cancel_fd` not open), ECANCELED,
 /// ETIMEDOUT, ENOSPC, EFBIG, and any errno the kernel reports after some
@@ -349,8 +364,7 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at_opts(
 ) -> Transfer {
     let m = crate::ZCOPY_METHOD_COPY_FILE_RANGE;
     // SAFETY: the caller's promise about both offsets.
-    let (mut d, mut s) = match unsafe { (required_offset(dst_offset), required_offset(src_offset)) }
-    {
+    let (mut d, mut s) = match unsafe { (offset_arg(dst_offset), offset_arg(src_offset)) } {
         (Ok(d), Ok(s)) => (d, s),
         (Err(e), _) | (_, Err(e)) => return guarded(m, || Transfer::done(m, 0, e)),
     };
@@ -360,17 +374,17 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at_opts(
             crate::copy_file_range::copy_file_range_with(
                 ctl,
                 dst_fd,
-                Some(&mut d),
+                d.as_mut(),
                 src_fd,
-                Some(&mut s),
+                s.as_mut(),
                 remain,
             )
         })
     };
-    // SAFETY: both checked non-NULL above; the caller promises them writable.
+    // SAFETY: the caller promises non-NULL offsets writable.
     unsafe {
-        dst_offset.write_unaligned(d);
-        src_offset.write_unaligned(s);
+        put_offset(dst_offset, d);
+        put_offset(src_offset, s);
     }
     t
 }
