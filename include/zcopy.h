@@ -381,746 +381,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Makes the regular file `dst_fd` a copy-on-write clone of the whole of
- * the regular file `src_fd` (the FICLONE ioctl, as `cp --reflink=always`):
- * the filesystem shares src's extents with dst instead of copying bytes,
- * so it takes the same short time for any size, and later writes to
- * either file leave the other as it was.
- *
- * - `dst_fd`: a regular file open for writing (not O_APPEND), on the same
- *   filesystem as src. Its content becomes src's: what it held is
- *   replaced and it is cut to src's size.
- * - `src_fd`: a regular file open for reading.
- *
- * Neither file position is used or moved (the clone is of whole files).
- *
- * Returns a zcopy_result with `method` ZCOPY_METHOD_CLONE and `written`
- * src's size on success. The clone is all or nothing: on every error dst
- * is left as it was, never partly cloned. One exception, as `cp` opens
- * dst with O_TRUNC: when dst is longer than src and the filesystem
- * refuses the clone for that (an end not on a block boundary would cover
- * dst's bytes past it: EINVAL), dst is emptied and cloned again; should
- * that second clone fail, dst is left empty, never partly cloned.
- *
- * Errors with `handled` false (this pair cannot be cloned here; nothing
- * changed: copy instead, e.g. with zcopy_copy):
- * - EOPNOTSUPP: the filesystem cannot clone (ext4, tmpfs, XFS made
- *   without reflink=1, ...; also one with no such ioctl at all).
- * - EXDEV: src and dst are on different filesystems (or mounts).
- * - EINVAL: either fd is not a regular file (a pipe, a socket, a
- *   directory), or both name the same file, or the filesystem refused
- *   the pair for its own reasons (e.g. a swap file).
- *
- * Errors with `handled` true (nothing changed): EBADF (negative or closed
- * fd, dst not open for writing, dst O_APPEND, src not open for reading),
- * EPERM (dst immutable or append-only), ETXTBSY (dst is a running swap
- * file), EISDIR, ENOSPC and EIO from the filesystem; after the clone,
- * the errno of the ftruncate that cuts a longer dst to src's size
- * (`written` 0).
- *
- * Thread safety: safe from any thread. Blocking: only on the filesystem
- * (a clone of a large, fragmented file takes time proportional to its
- * extents, not its bytes). Kill switch: not concerned (no byte moves).
- */
-struct zcopy_result zcopy_clone(int dst_fd, int src_fd);
-
-/**
- * Turns mechanisms off (or back on) for the whole process: `mask` replaces
- * the mask in force. Bits: ZCOPY_DISABLE_SPLICE (1), ZCOPY_DISABLE_SENDFILE
- * (2), ZCOPY_DISABLE_COPY_FILE_RANGE (4); others are ignored; 0 turns
- * everything back on.
- *
- * The mask starts from the environment variable ZCOPY_DISABLE, read once
- * when the library is loaded: names separated by commas (`splice`,
- * `sendfile`, `copy_file_range`, or `all`), case and blanks ignored,
- * unknown names ignored. Example: `ZCOPY_DISABLE=splice,sendfile`.
- *
- * While a mechanism is off, every call takes the next path of its
- * dispatch row instead, read/write last, and its result's `method` says
- * which path moved the bytes (`handled` true):
- * - zcopy_copy(_opts): the row without that mechanism (file -> file:
- *   copy_file_range, sendfile, read/write; file -> socket: sendfile,
- *   read/write; socket or pipe pairs: splice, read/write).
- * - zcopy_splice(_opts): as zcopy_copy for the pair (read/write, or
- *   sendfile from a file).
- * - zcopy_sendfile(_at)(_opts), zcopy_sendfile_hdr: read/write (pread(2)
- *   at the offset for the _at forms: src's position is still left alone).
- * - zcopy_copy_file_range(_at)(_opts): sendfile then read/write without
- *   offsets; pread(2)/pwrite(2) with them.
- * - zcopy_relay and the engine: every direction copies through user
- *   space instead of splicing (bytes already in a pipe are delivered).
- * - zcopy_splicer_step: `handled` false, `error` ENOSYS, nothing taken
- *   (as if splice(2) were missing), once it holds nothing.
- *
- * A call already running keeps the mechanism it started with; the change
- * applies from the next call (or the next step of a relay).
- *
- * Returns the mask now in force (`mask` without unknown bits).
- *
- * Thread safety: safe from any thread at any time (one atomic store).
- * Never blocks.
- */
-uint32_t zcopy_disable(uint32_t mask);
-
-/**
- * The mask of mechanisms turned off now (ZCOPY_DISABLE_* bits): from
- * ZCOPY_DISABLE at load, or the last zcopy_disable.
- *
- * Thread safety: safe from any thread. Never blocks.
- */
-uint32_t zcopy_disabled(void);
-
-/**
- * Starts a relay engine: `threads` threads of its own, each running an
- * epoll loop over the relays it is given.
- *
- * - `threads`: how many threads; 0 means one per CPU the process may run
- *   on (sched_getaffinity). At most 1024.
- *
- * Returns the engine (release it with zcopy_engine_free), or NULL with
- * errno set: EINVAL (`threads` above 1024), EMFILE/ENFILE (no fd for an
- * epoll instance or eventfd), EAGAIN/ENOMEM (no thread could be
- * started; none is left running).
- *
- * The engine's threads block every signal, so no signal handler runs on
- * them and SIGPIPE from a peer that went away never kills the process.
- *
- * Thread safety: safe from any thread.
- */
-struct zcopy_engine *zcopy_engine_new(uint32_t threads);
-
-/**
- * Hands a pair of connected fds to the engine, which relays between them
- * with zcopy_relay's semantics until both directions are done: bytes
- * from `a_fd` go to `b_fd` and from `b_fd` to `a_fd` at the same time;
- * a direction whose source reaches EOF shuts down its destination's write
- * side (half-close) and the other goes on; ZCOPY_OPT_CLOSE_BOTH ends both
- * at the first EOF; a hard error on either fd (reset, EPIPE) ends both and
- * is reported with the fd it came from; `opts->idle_timeout_ms` ends the
- * relay with ETIMEDOUT after that long without a byte in either
- * direction; a readable `opts->cancel_fd` ends it with ECANCELED
- * (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
- *
- * - `e`: the engine.
- * - `a_fd`, `b_fd`: two fds epoll can watch (stream sockets, pipes,
- *   ttys) naming two different files, neither in a relay of this engine
- *   that is still running, blocking or not: they are switched to O_NONBLOCK while the
- *   relay runs and get their flags back before `done` is called. The
- *   engine never closes them (`done` usually does). Do not read, write
- *   or close them while the relay runs.
- * - `opts`: NULL for the defaults, or options filled with
- *   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
- *   while it runs) so that one fd can cancel any number of relays.
- * - `done`: called exactly once, from an engine thread, when the relay
- *   ends: after the fds were unregistered, their flags restored and
- *   their claim released, so it may close them, and it may call
- *   zcopy_engine_add again (with the same fds too). It must not block
- *   for long (the thread serves other relays). It may call
- *   zcopy_engine_free for its own engine (see there). NULL is allowed:
- *   the relay runs and ends unobserved (zcopy_engine_get_stats still
- *   counts it).
- * - `ctx`: passed to `done` untouched.
- *
- * Returns 0 when the relay was handed over (then `done` will be called),
- * or an errno and nothing started (`done` will not be called), the
- * running relays left alone: EINVAL (`e` NULL, `a_fd` and `b_fd` one
- * file (equal, or a dup), a socket that is not SOCK_STREAM (UDP, unix
- * SOCK_DGRAM or SOCK_SEQPACKET: a relay would cut its messages), or
- * `opts` invalid: see zcopy_options), EBADF (an fd negative or not open,
- * or `opts->cancel_fd` not open), EPERM (an fd epoll cannot watch: a
- * regular file, a directory, a device without poll such as /dev/null),
- * EEXIST (`a_fd` or `b_fd`, or a dup of either, is in a relay of this
- * engine that has not ended: one connection is never relayed twice),
- * EMFILE (no fd left to dup the cancel fd), ECANCELED (the engine is
- * being freed: an add from a done callback during zcopy_engine_free),
- * ESTALE (called in a child process on an engine made before fork():
- * the engine's threads exist only in the parent).
- * Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
- * come through `done` with `error` set.
- *
- * Thread safety: safe from any thread at once, and from inside `done`.
- * Never blocks (one short lock).
- *
- * # Safety
- * `e` is NULL or a live engine; `opts` is NULL or points to a readable
- * zcopy_options.
- */
-int32_t zcopy_engine_add(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
-
-/**
- * Reads the engine's counters into `*out`: relays running now, relays
- * ended since start, bytes delivered (both directions, all relays) and
- * pool pipes the engine's relays hold now (only relays with bytes in
- * flight hold one). Each counter is read atomically, the set is not one
- * snapshot while relays run; once every `done` has returned, active is
- * 0, finished counts every relay and pipes_in_use is 0.
- *
- * - `e`: the engine; NULL does nothing.
- * - `out`: where to write; NULL does nothing.
- *
- * Thread safety: safe from any thread, also from inside `done`. Never
- * blocks.
- *
- * # Safety
- * `e` is NULL or a live engine; `out` is NULL or writable memory for one
- * zcopy_engine_stats.
- */
-void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_stats *out);
-
-/**
- * Stops the engine: every relay still running ends with error ECANCELED
- * (its `done` is called, from an engine thread, before this returns; the
- * fds are not closed), then the engine's threads are joined and its
- * memory freed.
- *
- * - `e`: the engine, or NULL (does nothing). It must not be used
- *   afterwards, and no other thread may be inside zcopy_engine_add on it.
- *
- * Blocking: until every `done` has returned and every thread exited.
- * It may be called from inside a `done` callback of the same engine:
- * then it does not wait for the calling thread, which ends its remaining
- * relays (calling their `done`) after the callback returns.
- *
- * After fork(): in a child, an engine inherited from the parent is
- * inert. Freeing it there returns at once, closes only the child's copies
- * of the engine's own fds (its epoll and wake-up fds) and touches no lock
- * and no thread of the parent; the parent's relays and `done` callbacks
- * are unaffected. zcopy_engine_add on it answers ESTALE.
- *
- * # Safety
- * `e` is NULL or a live engine from zcopy_engine_new, freed once.
- */
-void zcopy_engine_free(struct zcopy_engine *e);
-
-/**
- * zcopy_engine_add, with bytes the caller already read delivered first
- * in each direction: the `a_to_b_len` bytes at `a_to_b` go to `b_fd`
- * before anything read from `a_fd`, the `b_to_a_len` bytes at `b_to_a` to
- * `a_fd` before anything read from `b_fd`. They are copied at the call
- * (the buffers may be freed when it returns) and are relayed data in
- * every respect, as in zcopy_relay_prefixed: counted in their direction
- * as they are delivered, before that direction's half-close.
- *
- * Arguments, `done`, errors and thread safety as zcopy_engine_add; also
- * EINVAL for a NULL pointer with a non-zero length.
- *
- * # Safety
- * `e` is NULL or a live engine; `a_to_b` / `b_to_a` are NULL or point to
- * their length in readable bytes; `opts` is NULL or points to a readable
- * zcopy_options.
- */
-int32_t zcopy_engine_add_prefixed(struct zcopy_engine *e, int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
-
-/**
- * zcopy_engine_add that returns the relay's id, by which
- * zcopy_engine_relay_counts and zcopy_engine_cancel reach it while it
- * runs (one relay among thousands: live accounting, a per-connection kill).
- *
- * Arguments, `done` and thread safety as zcopy_engine_add; `opts` may be
- * a version 2 zcopy_options with per-direction rate limits.
- *
- * - `error`: where the errno goes when the add fails (zcopy_engine_add's
- *   errors); set to 0 on success. NULL: not reported.
- *
- * Returns the relay's id, >= 1 and unique within the engine (ids are
- * never reused), or 0 when nothing started (`done` will not be called).
- *
- * # Safety
- * `e` is NULL or a live engine; `opts` is NULL or points to a readable
- * zcopy_options; `error` is NULL or writable.
- */
-uint64_t zcopy_engine_add_ex(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
-
-/**
- * zcopy_engine_add_prefixed and zcopy_engine_add_ex in one: prefix bytes
- * delivered first in each direction, and the relay's id returned (0 and
- * `*error` set when nothing started). Arguments, `done` and errors as
- * those two.
- *
- * # Safety
- * As zcopy_engine_add_prefixed; `error` is NULL or writable.
- */
-uint64_t zcopy_engine_add_prefixed_ex(struct zcopy_engine *e, int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
-
-/**
- * The bytes a running relay has delivered so far, read while it runs:
- * `*a_to_b` from a_fd to b_fd, `*b_to_a` the other way (prefix bytes
- * included as they are delivered). Each count grows monotonically; they
- * are updated by the relay's engine thread after every step that moved
- * bytes, so they lag the sockets by at most one step (4 MiB a direction).
- *
- * - `e`: the engine; `id`: from zcopy_engine_add_ex.
- * - `a_to_b`, `b_to_a`: where to write; either may be NULL.
- *
- * Returns 0, or ENOENT once the relay has ended (from the moment its
- * `done` may run; the final counts are in `done`'s result) or for an id
- * this engine never gave; EINVAL for a NULL engine; ESTALE in a child
- * after fork() on an engine made by the parent.
- *
- * Thread safety: safe from any thread, also from inside `done`. Never
- * blocks (one short lock).
- *
- * # Safety
- * `e` is NULL or a live engine; `a_to_b` and `b_to_a` are NULL or
- * writable.
- */
-int32_t zcopy_engine_relay_counts(const struct zcopy_engine *e, uint64_t id, int64_t *a_to_b, int64_t *b_to_a);
-
-/**
- * Ends one running relay: its engine thread is woken and ends it on its
- * next turn (within a few milliseconds), with error ECANCELED and
- * error_fd -1 in `done`'s result, which carries the bytes delivered up to
- * then. Bytes in flight are discarded as for a cancel fd; the fds are not
- * closed.
- *
- * - `e`: the engine; `id`: from zcopy_engine_add_ex.
- *
- * Returns 0 when the relay was running (its `done` will report
- * ECANCELED, unless it ended another way first), ENOENT when it has
- * already ended or the id is unknown, EINVAL for a NULL engine, ESTALE in
- * a child after fork() on an engine made by the parent.
- *
- * Thread safety: safe from any thread, also from inside `done`. Never
- * blocks (two short locks and a wake-up).
- *
- * # Safety
- * `e` is NULL or a live engine.
- */
-int32_t zcopy_engine_cancel(struct zcopy_engine *e, uint64_t id);
-
-/**
- * The bytes the calling thread holds for the pair (`dst_fd`, `src_fd`):
- * taken from src by an earlier `zcopy_*_opts` call on this thread that
- * returned EAGAIN (ZCOPY_OPT_NOWAIT) or EINTR (ZCOPY_OPT_EINTR) before
- * they reached dst (a pooled pipe's contents, the read/write buffer's
- * tail, the byte past an urgent mark). The next transfer call on the same
- * pair from this thread delivers them first.
- *
- * The event-loop recipe after EAGAIN from zcopy_splice_opts or
- * zcopy_copy_opts with a socket src: `zcopy_held(dst, src) > 0` means dst
- * stopped the call (wait for dst writable, POLLOUT / EPOLLOUT); 0 means
- * src had nothing (wait for src readable, POLLIN / EPOLLIN). That is
- * exact when neither fd is a pipe: the pooled splice and read/write take
- * from src before they meet a full dst, so a full dst always leaves bytes
- * held. With a pipe on either side (a direct splice, which holds nothing)
- * 0 may also mean dst is full: wait for src readable, then for dst
- * writable, before calling again.
- *
- * - `dst_fd`, `src_fd`: the pair as passed to the transfer call, in that
- *   order (each direction of a relay is its own pair).
- *
- * Returns the bytes held, >= 0. 0 also when the fds now name other files
- * than when the bytes were kept (closed and reused: that connection is
- * gone, and its entry is discarded here), when either fd is closed, or in
- * a child after fork().
- *
- * Errors: -1 with errno EBADF for a negative fd (errno ZCOPY_EPANIC after
- * an internal panic). errno is left alone on success.
- *
- * Thread safety: safe from any thread; it answers for the calling
- * thread's own held bytes only (another thread's are invisible, and are
- * delivered only by calls from that thread).
- *
- * Blocking: never (a hash look-up, and two fstat(2) when something is
- * held for the pair).
- */
-int64_t zcopy_held(int dst_fd, int src_fd);
-
-/**
- * Drops the bytes the calling thread keeps in flight for the pair
- * (`dst_fd`, `src_fd`), instead of delivering them: what an earlier
- * transfer call with ZCOPY_OPT_EINTR or ZCOPY_OPT_NOWAIT left held for
- * that pair (see zcopy_held), and a relay zcopy_relay kept on this thread
- * after an EINTR return whose fds are these two (in either order). Their
- * pooled pipes are closed, so no fd or pipe stays behind.
- *
- * For a caller that gives up on a stream after an EINTR or EAGAIN return
- * (Ctrl-C in a script, a connection being closed): without it the bytes,
- * a pipe and its two fds stay with the thread until its next call on the
- * same pair, or until a call finds the fds closed or reused.
- *
- * Returns the bytes dropped, >= 0 (0 when nothing was kept, or when the
- * fds now name other files). Errors: -1 with errno EBADF for a negative
- * fd (errno ZCOPY_EPANIC after an internal panic).
- *
- * Thread safety: safe from any thread; it drops the calling thread's own
- * kept bytes only. Blocking: never.
- */
-int64_t zcopy_held_discard(int dst_fd, int src_fd);
-
-/**
- * The library's version, e.g. "0.1.0": a static NUL-terminated string,
- * never to be freed. Thread safety: safe from any thread.
- */
-const char *zcopy_version(void);
-
-/**
- * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
- * "copy_file_range", "read_write"; "unknown" for any other value. A static
- * NUL-terminated string, never to be freed. Thread safety: safe from any
- * thread.
- */
-const char *zcopy_method_name(int32_t method);
-
-/**
- * Fills `opts` with the defaults: size 40 (sizeof(zcopy_options), version
- * 2), flags 0, no idle timeout, cancel_fd -1, reserved 0, both rates 0
- * (no limit). Call it before setting the fields you need, so that a later
- * version's new fields get their defaults. It writes all 40 bytes: a
- * program built against a version 1 header (a 24-byte struct) fills its
- * struct itself, with `size` 24.
- *
- * - `opts`: the struct to fill; NULL does nothing.
- *
- * Thread safety: writes only `*opts`. Never blocks.
- *
- * # Safety
- * `opts` is NULL or points to writable memory for one zcopy_options.
- */
-void zcopy_options_init(struct zcopy_options *opts);
-
-/**
- * Fills `*out` with the pool's counters. Each counter is read atomically;
- * while other threads are transferring, the five are not one snapshot.
- *
- * - `out`: where to write; NULL does nothing.
- *
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
- */
-void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
-
-/**
- * Closes the pool's idle pipes: the shared list and the calling thread's
- * own idle pipe. Pipes lent out are not touched; idle pipes kept by other
- * live threads go back to the shared list when those threads exit.
- *
- * Returns how many pipes were closed.
- *
- * Thread safety: safe from any thread.
- */
-uint64_t zcopy_pool_drain(void);
-
-/**
- * Configures the global pipe pool.
- *
- * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
- *   it are closed. 0 keeps the current value; at most 65536.
- * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
- *   (the kernel rounds it up to a power-of-two number of pages). 0 keeps
- *   the current value; otherwise 4096 to 1 GiB. Changing it closes the
- *   idle pipes of the old size. It is also the most bytes one splice
- *   round moves. Default (never set): 1 MiB, except that a process without
- *   CAP_SYS_RESOURCE or CAP_SYS_ADMIN sizes new pipes down (to 16 KiB at
- *   least) once its pipes use half of /proc/sys/fs/pipe-user-pages-soft,
- *   because past that limit the kernel makes every new pipe 8 KiB (see
- *   docs/INTERNALS.md). A size set here is asked for every pipe, as is.
- *   Either way a pipe the kernel refused to grow is kept and lent at its
- *   real size, and grown again later when the kernel allows.
- *
- * Returns 0, or EINVAL when a value is out of range (nothing changed), or
- * ZCOPY_EPANIC after an internal panic.
- *
- * Thread safety: safe from any thread; calls in flight keep the pipes
- * they have.
- */
-int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
-
-/**
- * Relays two connections into each other until both are done: bytes from
- * `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
- * at once, in the calling thread (no thread is started), with splice(2)
- * through pooled pipes where the kernel allows it and read(2)/write(2)
- * for a pair it cannot splice.
- *
- * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix SOCK_STREAM
- *   sockets, or anything readable and writable: a pty, a FIFO opened
- *   O_RDWR), blocking or not, naming two different files (a dup of
- *   `a_fd` is the same connection: EINVAL). Datagram sockets (UDP, unix
- *   SOCK_DGRAM, SOCK_SEQPACKET) are refused with EINVAL: a relay moves
- *   bytes in chunks of its own size, which would cut messages. They are
- *   never closed by the library.
- * - `opts`: NULL for the defaults, or options filled by
- *   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
- *   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
- *   ECANCELED), ZCOPY_OPT_EINTR (a signal ends the call with EINTR),
- *   ZCOPY_OPT_CLOSE_BOTH (see below).
- *
- * Half-close: when one direction's source reaches end of stream and all
- * its bytes are delivered, the destination's write side is shut down
- * (shutdown(SHUT_WR); nothing for a non-socket) and the other direction
- * goes on, so a request/response after the client's half-close arrives
- * whole. The call returns when both directions are done (error 0).
- * With ZCOPY_OPT_CLOSE_BOTH the first end of stream ends the relay: the
- * other direction delivers what it already holds if the destination takes
- * it at once, both write sides are shut down, and the call returns error
- * 0; bytes that did not fit are discarded and not counted.
- *
- * Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
- * delivered by this call (also when it ends with an error); `error` 0 or
- * the errno that ended it; `error_fd` the fd that errno came from (a_fd
- * or b_fd), or -1.
- *
- * Errors:
- * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
- *   is not open (checked before anything moves), or was closed during
- *   the call.
- * - EINVAL, error_fd -1: `a_fd` and `b_fd` are one file (equal, or one a
- *   dup of the other), or bad options (size, unknown flag, reserved,
- *   negative timeout, ZCOPY_OPT_NOWAIT); EBADF for a closed cancel_fd.
- * - EINVAL with error_fd: that fd is a socket but not SOCK_STREAM.
- * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
- *   both directions at once, whichever direction was waiting for what
- *   (a reset of the client ends the relay at once also while the relay
- *   only waits for a stalled upstream: both fds are always watched for
- *   errors). Bytes already taken for the side that did not fail get one
- *   non-blocking push; what does not fit is discarded.
- * - EPIPE with error_fd: that fd hung up (its unix peer closed, or both
- *   halves of the TCP connection are shut) and everything read from it
- *   was delivered, so the other direction could never deliver to it
- *   again. Until then the direction reading it goes on: a client that
- *   sends and closes at once still has its bytes delivered.
- * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
- *   fd ended the relay (a timeout too large for the clock, up to
- *   INT64_MAX ms, means never); bytes held in flight are discarded (the caller is
- *   expected to close both connections).
- * - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
- *   the call waited. Nothing is lost: the bytes in flight are kept for
- *   this thread, and calling zcopy_relay again with the same two fds
- *   continues both directions where they stopped (the counts of the
- *   second call go on from there). What is kept is discarded by a call
- *   on this thread with other fds, by the fds no longer being the same
- *   files (closed, or their numbers reused), and by the thread's exit.
- * - ESTALE, error_fd -1: a child process after fork() called again to
- *   resume a relay whose bytes wait in a pipe the parent shares; they are
- *   left alone.
- * - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
- *   fds' flags are restored and the library stays usable.
- *
- * Flags: an fd without O_NONBLOCK gets it for the length of the call and
- * loses it again before the call returns, on every path. The flag belongs
- * to the open file description, so dup'ed fds (and other processes
- * sharing it) see it set while the call runs.
- *
- * Signals: SIGPIPE is blocked in the calling thread for the call (and one
- * the call raised is consumed); no handler is installed. EINTR is retried
- * unless ZCOPY_OPT_EINTR is set.
- *
- * Blocking: blocks until the relay ends, sleeping in poll(2) whenever
- * neither direction can move (no CPU while idle). Thread safety: safe
- * from any number of threads at once, each on its own pair of fds.
- *
- * # Safety
- * `opts` must be NULL or point to a readable zcopy_options.
- */
-struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
-
-/**
- * zcopy_relay, with bytes the caller already read delivered first: the
- * `a_to_b_len` bytes at `a_to_b` go to `b_fd` before anything read from
- * `a_fd`, and the `b_to_a_len` bytes at `b_to_a` to `a_fd` before
- * anything read from `b_fd` (a proxy that read a request line, a
- * CONNECT, a PROXY-protocol header or a TLS ClientHello past what it
- * parsed). zcopy copies them at the call: the buffers may be freed when
- * it returns. They are relayed data in every respect: counted in their
- * direction's total (`a_to_b`, `b_to_a`) as they are delivered, waited
- * for like any held bytes (a full destination, the idle timeout), and a
- * half-close of that direction happens only after them. Everything else
- * is zcopy_relay's contract (arguments, options, errors, EINTR).
- *
- * - `a_to_b`, `a_to_b_len`: bytes for `b_fd`; NULL (or any pointer) with
- *   length 0 for none.
- * - `b_to_a`, `b_to_a_len`: bytes for `a_fd`, likewise.
- *
- * Errors, beyond zcopy_relay's: EINVAL, error_fd -1, for a NULL pointer
- * with a non-zero length, and for non-empty prefixes while this thread
- * keeps an interrupted relay of the same two fds (ZCOPY_OPT_EINTR):
- * continue that one with zcopy_relay first, since new bytes cannot go
- * before bytes it already took. With both lengths 0 this is zcopy_relay
- * (and resumes such a relay).
- *
- * Blocking, thread safety, flags and signals: as zcopy_relay.
- *
- * # Safety
- * `a_to_b` / `b_to_a` are NULL or point to their length in readable
- * bytes; `opts` is NULL or points to a readable zcopy_options.
- */
-struct zcopy_relay_result zcopy_relay_prefixed(int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts);
-
-/**
- * Sends a header, a range of a file and a trailer to `dst_fd` as one
- * stream, with no gap between them: an HTTP response's head, body and
- * (chunked) trailer in one call. On a TCP socket the call sets TCP_CORK
- * for its length (unless the caller had set it) and releases it at the
- * end, so the header travels in the body's first segments and the last
- * partial segment leaves at once, never held back by Nagle waiting for an
- * ACK; elsewhere (unix socket, pipe, file) the parts are written in order.
- *
- * - `dst_fd`: any fd sendfile or write can serve: a socket, a pipe, a
- *   file (O_APPEND too: the body then goes by read/write).
- * - `hdr`, `hdr_cnt`: the header, sent first; NULL and 0 for none. At
- *   most 1024 iovecs; a NULL base needs length 0. The buffers are only
- *   read, during the call.
- * - `src_fd`: the file (regular file or block device) the body comes from.
- * - `offset`: NULL sends from src's file position and advances it; else
- *   sends from `*offset`, advances `*offset` by the body bytes sent (also
- *   on error), and leaves the file position alone (many threads may send
- *   from one fd). Negative: EINVAL.
- * - `count`: body bytes to send; ZCOPY_ALL: to the end of the file. A file
- *   that ends sooner ends the body there (the trailer still follows;
- *   `written` tells): size `count` from fstat for a Content-Length.
- * - `trl`, `trl_cnt`: the trailer, sent last; as `hdr`.
- * - `opts`: NULL, or zcopy_options (version 1 or 2) as for
- *   zcopy_sendfile_opts: `idle_timeout_ms` and `cancel_fd` bound every
- *   wait of all three parts; ZCOPY_OPT_EINTR ends a wait on a signal;
- *   ZCOPY_OPT_NOWAIT never waits (see below). Rates must be 0.
- *
- * Returns a zcopy_result: `written` counts header, body and trailer bytes
- * that reached dst, in that order, also on error; `method`
- * ZCOPY_METHOD_SENDFILE, or ZCOPY_METHOD_READ_WRITE when the body went
- * through read/write (sendfile cannot serve the pair, or is turned off by
- * zcopy_disable); `handled` true.
- *
- * Resuming (after EAGAIN with ZCOPY_OPT_NOWAIT, EINTR, ETIMEDOUT): the
- * stream is header, then body, then trailer, and `written` says how far
- * it got. Call again with the rest: the header's first `written` bytes
- * dropped while `written` < header length; else no header, the body's
- * count reduced by `written` - header length (the position or `*offset`
- * has moved by exactly that); past the body, only the trailer's rest.
- * Nothing is held back by the library in between.
- *
- * Errors: EBADF (negative or closed fd), EINVAL (negative `count` or
- * `*offset`, bad iovec arrays, bad options, non-zero rates), EAGAIN
- * (NOWAIT: dst full; or the socket's SO_SNDTIMEO ran out), ETIMEDOUT,
- * ECANCELED, EINTR (as for zcopy_sendfile_opts), EPIPE / ECONNRESET
- * (peer gone; no SIGPIPE reaches the process), ESPIPE (an offset on a
- * src that has none), and any errno the kernel reports.
- *
- * Thread safety: safe from any thread (one call per dst at a time:
- * calls on one socket interleave their bytes). Blocking: as
- * zcopy_sendfile_opts (poll(2) waits, no spinning).
- *
- * # Safety
- * `hdr` and `trl` are NULL or point to their counts of readable iovecs
- * whose buffers are readable for their lengths; `offset` is NULL or a
- * readable and writable int64_t; `opts` is NULL or a readable
- * zcopy_options.
- */
-struct zcopy_result zcopy_sendfile_hdr(int dst_fd, const struct iovec *hdr, int hdr_cnt, int src_fd, int64_t *offset, int64_t count, const struct iovec *trl, int trl_cnt, const struct zcopy_options *opts);
-
-/**
- * Makes a non-blocking splicer for one direction of a stream (make two for
- * a two-way relay). It borrows a pipe from the global pool and keeps it
- * until zcopy_splicer_free, so that bytes taken from src wait in it, never
- * lost, while dst is full.
- *
- * Returns the splicer, owned by the caller (release it with
- * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
- * be made; ZCOPY_EPANIC after an internal panic).
- *
- * Thread safety: a splicer may move between threads but must not be used
- * by two threads at once; different splicers are independent.
- */
-struct zcopy_splicer *zcopy_splicer_new(void);
-
-/**
- * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
- * holds bytes (after a hard error, or freed mid-transfer) is closed with
- * them. The fds passed to zcopy_splicer_step are not touched.
- *
- * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
- *   not be used afterwards.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
- * by another thread.
- */
-void zcopy_splicer_free(struct zcopy_splicer *s);
-
-/**
- * Moves what it can from `src_fd` to `dst_fd` without waiting, and
- * returns. Meant for non-blocking fds driven by an event loop (on a
- * blocking fd the kernel may block the call).
- *
- * Bytes the splicer already holds go out first; then it takes from
- * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
- * one busy stream cannot starve an event loop) and delivers, until
- * something would block.
- *
- * - `s`: the splicer (NULL gives error EINVAL).
- * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
- *   accepts: sockets, pipes, files as src).
- * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
- *   limit); 0 only delivers what is pending.
- *
- * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
- * counts the bytes that reached dst in this step. Then:
- * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
- *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
- *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
- *   Nothing is lost: step again when the fd is ready.
- * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
- *   everything taken was delivered (a step with `remain` > 0 that returns
- *   error 0, written 0 and wants 0 means the same). Half-close dst now.
- * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
- *   delivered; step again for more.
- * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
- *   dst does not take splice (opened O_APPEND, or a file without splice
- *   support: checked before anything is taken); `error` ENOSYS or EPERM:
- *   splice(2) is missing or forbidden by a seccomp filter; `error` ENOSYS
- *   too when the kill switch turned splice off (zcopy_disable,
- *   ZCOPY_DISABLE=splice) and the splicer holds nothing (bytes it holds
- *   are still delivered first). Nothing consumed: fall back to
- *   read/write.
- * - `error` EBADF with nothing taken: dst is closed or not open for
- *   writing (checked the same way), or src is not open for reading.
- * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
- *   zcopy_splicer_pending tells how many bytes were taken from src but not
- *   delivered. zcopy_splicer_free then closes the pipe with them.
- * - `error` ESTALE: the splicer was made before fork() and holds bytes in
- *   a pipe the parent shares; the child must not touch them (an inherited
- *   splicer with nothing pending gets a fresh pipe and works).
- *
- * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
- * Thread safety: one thread at a time per splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
-
-/**
- * Bytes the splicer took from src and has not yet delivered to dst; 0 for
- * NULL. Thread safety: as for the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
-
-/**
- * What the last step waits for: ZCOPY_WANT_READ (src readable),
- * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
- * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
-
-/**
- * True when the last step found src at end of stream and nothing is
- * pending: this direction is done; false for NULL. Thread safety: as for
- * the splicer.
- *
- * # Safety
- * `s` must be NULL or a live splicer from zcopy_splicer_new.
- */
-bool zcopy_splicer_eof(const struct zcopy_splicer *s);
-
-/**
  * Moves up to `remain` bytes from `src_fd` to `dst_fd` with splice(2).
  *
  * When either fd is a pipe, splices directly; otherwise drains `src_fd`
@@ -1574,6 +834,746 @@ struct zcopy_result zcopy_sendfile_at_opts(int dst_fd, int src_fd, int64_t *src_
  * `opts` must be NULL or point to a readable zcopy_options.
  */
 struct zcopy_result zcopy_copy_file_range_at_opts(int dst_fd, int64_t *dst_offset, int src_fd, int64_t *src_offset, int64_t remain, const struct zcopy_options *opts);
+
+/**
+ * Fills `opts` with the defaults: size 40 (sizeof(zcopy_options), version
+ * 2), flags 0, no idle timeout, cancel_fd -1, reserved 0, both rates 0
+ * (no limit). Call it before setting the fields you need, so that a later
+ * version's new fields get their defaults. It writes all 40 bytes: a
+ * program built against a version 1 header (a 24-byte struct) fills its
+ * struct itself, with `size` 24.
+ *
+ * - `opts`: the struct to fill; NULL does nothing.
+ *
+ * Thread safety: writes only `*opts`. Never blocks.
+ *
+ * # Safety
+ * `opts` is NULL or points to writable memory for one zcopy_options.
+ */
+void zcopy_options_init(struct zcopy_options *opts);
+
+/**
+ * The bytes the calling thread holds for the pair (`dst_fd`, `src_fd`):
+ * taken from src by an earlier `zcopy_*_opts` call on this thread that
+ * returned EAGAIN (ZCOPY_OPT_NOWAIT) or EINTR (ZCOPY_OPT_EINTR) before
+ * they reached dst (a pooled pipe's contents, the read/write buffer's
+ * tail, the byte past an urgent mark). The next transfer call on the same
+ * pair from this thread delivers them first.
+ *
+ * The event-loop recipe after EAGAIN from zcopy_splice_opts or
+ * zcopy_copy_opts with a socket src: `zcopy_held(dst, src) > 0` means dst
+ * stopped the call (wait for dst writable, POLLOUT / EPOLLOUT); 0 means
+ * src had nothing (wait for src readable, POLLIN / EPOLLIN). That is
+ * exact when neither fd is a pipe: the pooled splice and read/write take
+ * from src before they meet a full dst, so a full dst always leaves bytes
+ * held. With a pipe on either side (a direct splice, which holds nothing)
+ * 0 may also mean dst is full: wait for src readable, then for dst
+ * writable, before calling again.
+ *
+ * - `dst_fd`, `src_fd`: the pair as passed to the transfer call, in that
+ *   order (each direction of a relay is its own pair).
+ *
+ * Returns the bytes held, >= 0. 0 also when the fds now name other files
+ * than when the bytes were kept (closed and reused: that connection is
+ * gone, and its entry is discarded here), when either fd is closed, or in
+ * a child after fork().
+ *
+ * Errors: -1 with errno EBADF for a negative fd (errno ZCOPY_EPANIC after
+ * an internal panic). errno is left alone on success.
+ *
+ * Thread safety: safe from any thread; it answers for the calling
+ * thread's own held bytes only (another thread's are invisible, and are
+ * delivered only by calls from that thread).
+ *
+ * Blocking: never (a hash look-up, and two fstat(2) when something is
+ * held for the pair).
+ */
+int64_t zcopy_held(int dst_fd, int src_fd);
+
+/**
+ * Drops the bytes the calling thread keeps in flight for the pair
+ * (`dst_fd`, `src_fd`), instead of delivering them: what an earlier
+ * transfer call with ZCOPY_OPT_EINTR or ZCOPY_OPT_NOWAIT left held for
+ * that pair (see zcopy_held), and a relay zcopy_relay kept on this thread
+ * after an EINTR return whose fds are these two (in either order). Their
+ * pooled pipes are closed, so no fd or pipe stays behind.
+ *
+ * For a caller that gives up on a stream after an EINTR or EAGAIN return
+ * (Ctrl-C in a script, a connection being closed): without it the bytes,
+ * a pipe and its two fds stay with the thread until its next call on the
+ * same pair, or until a call finds the fds closed or reused.
+ *
+ * Returns the bytes dropped, >= 0 (0 when nothing was kept, or when the
+ * fds now name other files). Errors: -1 with errno EBADF for a negative
+ * fd (errno ZCOPY_EPANIC after an internal panic).
+ *
+ * Thread safety: safe from any thread; it drops the calling thread's own
+ * kept bytes only. Blocking: never.
+ */
+int64_t zcopy_held_discard(int dst_fd, int src_fd);
+
+/**
+ * Sends a header, a range of a file and a trailer to `dst_fd` as one
+ * stream, with no gap between them: an HTTP response's head, body and
+ * (chunked) trailer in one call. On a TCP socket the call sets TCP_CORK
+ * for its length (unless the caller had set it) and releases it at the
+ * end, so the header travels in the body's first segments and the last
+ * partial segment leaves at once, never held back by Nagle waiting for an
+ * ACK; elsewhere (unix socket, pipe, file) the parts are written in order.
+ *
+ * - `dst_fd`: any fd sendfile or write can serve: a socket, a pipe, a
+ *   file (O_APPEND too: the body then goes by read/write).
+ * - `hdr`, `hdr_cnt`: the header, sent first; NULL and 0 for none. At
+ *   most 1024 iovecs; a NULL base needs length 0. The buffers are only
+ *   read, during the call.
+ * - `src_fd`: the file (regular file or block device) the body comes from.
+ * - `offset`: NULL sends from src's file position and advances it; else
+ *   sends from `*offset`, advances `*offset` by the body bytes sent (also
+ *   on error), and leaves the file position alone (many threads may send
+ *   from one fd). Negative: EINVAL.
+ * - `count`: body bytes to send; ZCOPY_ALL: to the end of the file. A file
+ *   that ends sooner ends the body there (the trailer still follows;
+ *   `written` tells): size `count` from fstat for a Content-Length.
+ * - `trl`, `trl_cnt`: the trailer, sent last; as `hdr`.
+ * - `opts`: NULL, or zcopy_options (version 1 or 2) as for
+ *   zcopy_sendfile_opts: `idle_timeout_ms` and `cancel_fd` bound every
+ *   wait of all three parts; ZCOPY_OPT_EINTR ends a wait on a signal;
+ *   ZCOPY_OPT_NOWAIT never waits (see below). Rates must be 0.
+ *
+ * Returns a zcopy_result: `written` counts header, body and trailer bytes
+ * that reached dst, in that order, also on error; `method`
+ * ZCOPY_METHOD_SENDFILE, or ZCOPY_METHOD_READ_WRITE when the body went
+ * through read/write (sendfile cannot serve the pair, or is turned off by
+ * zcopy_disable); `handled` true.
+ *
+ * Resuming (after EAGAIN with ZCOPY_OPT_NOWAIT, EINTR, ETIMEDOUT): the
+ * stream is header, then body, then trailer, and `written` says how far
+ * it got. Call again with the rest: the header's first `written` bytes
+ * dropped while `written` < header length; else no header, the body's
+ * count reduced by `written` - header length (the position or `*offset`
+ * has moved by exactly that); past the body, only the trailer's rest.
+ * Nothing is held back by the library in between.
+ *
+ * Errors: EBADF (negative or closed fd), EINVAL (negative `count` or
+ * `*offset`, bad iovec arrays, bad options, non-zero rates), EAGAIN
+ * (NOWAIT: dst full; or the socket's SO_SNDTIMEO ran out), ETIMEDOUT,
+ * ECANCELED, EINTR (as for zcopy_sendfile_opts), EPIPE / ECONNRESET
+ * (peer gone; no SIGPIPE reaches the process), ESPIPE (an offset on a
+ * src that has none), and any errno the kernel reports.
+ *
+ * Thread safety: safe from any thread (one call per dst at a time:
+ * calls on one socket interleave their bytes). Blocking: as
+ * zcopy_sendfile_opts (poll(2) waits, no spinning).
+ *
+ * # Safety
+ * `hdr` and `trl` are NULL or point to their counts of readable iovecs
+ * whose buffers are readable for their lengths; `offset` is NULL or a
+ * readable and writable int64_t; `opts` is NULL or a readable
+ * zcopy_options.
+ */
+struct zcopy_result zcopy_sendfile_hdr(int dst_fd, const struct iovec *hdr, int hdr_cnt, int src_fd, int64_t *offset, int64_t count, const struct iovec *trl, int trl_cnt, const struct zcopy_options *opts);
+
+/**
+ * Makes the regular file `dst_fd` a copy-on-write clone of the whole of
+ * the regular file `src_fd` (the FICLONE ioctl, as `cp --reflink=always`):
+ * the filesystem shares src's extents with dst instead of copying bytes,
+ * so it takes the same short time for any size, and later writes to
+ * either file leave the other as it was.
+ *
+ * - `dst_fd`: a regular file open for writing (not O_APPEND), on the same
+ *   filesystem as src. Its content becomes src's: what it held is
+ *   replaced and it is cut to src's size.
+ * - `src_fd`: a regular file open for reading.
+ *
+ * Neither file position is used or moved (the clone is of whole files).
+ *
+ * Returns a zcopy_result with `method` ZCOPY_METHOD_CLONE and `written`
+ * src's size on success. The clone is all or nothing: on every error dst
+ * is left as it was, never partly cloned. One exception, as `cp` opens
+ * dst with O_TRUNC: when dst is longer than src and the filesystem
+ * refuses the clone for that (an end not on a block boundary would cover
+ * dst's bytes past it: EINVAL), dst is emptied and cloned again; should
+ * that second clone fail, dst is left empty, never partly cloned.
+ *
+ * Errors with `handled` false (this pair cannot be cloned here; nothing
+ * changed: copy instead, e.g. with zcopy_copy):
+ * - EOPNOTSUPP: the filesystem cannot clone (ext4, tmpfs, XFS made
+ *   without reflink=1, ...; also one with no such ioctl at all).
+ * - EXDEV: src and dst are on different filesystems (or mounts).
+ * - EINVAL: either fd is not a regular file (a pipe, a socket, a
+ *   directory), or both name the same file, or the filesystem refused
+ *   the pair for its own reasons (e.g. a swap file).
+ *
+ * Errors with `handled` true (nothing changed): EBADF (negative or closed
+ * fd, dst not open for writing, dst O_APPEND, src not open for reading),
+ * EPERM (dst immutable or append-only), ETXTBSY (dst is a running swap
+ * file), EISDIR, ENOSPC and EIO from the filesystem; after the clone,
+ * the errno of the ftruncate that cuts a longer dst to src's size
+ * (`written` 0).
+ *
+ * Thread safety: safe from any thread. Blocking: only on the filesystem
+ * (a clone of a large, fragmented file takes time proportional to its
+ * extents, not its bytes). Kill switch: not concerned (no byte moves).
+ */
+struct zcopy_result zcopy_clone(int dst_fd, int src_fd);
+
+/**
+ * Turns mechanisms off (or back on) for the whole process: `mask` replaces
+ * the mask in force. Bits: ZCOPY_DISABLE_SPLICE (1), ZCOPY_DISABLE_SENDFILE
+ * (2), ZCOPY_DISABLE_COPY_FILE_RANGE (4); others are ignored; 0 turns
+ * everything back on.
+ *
+ * The mask starts from the environment variable ZCOPY_DISABLE, read once
+ * when the library is loaded: names separated by commas (`splice`,
+ * `sendfile`, `copy_file_range`, or `all`), case and blanks ignored,
+ * unknown names ignored. Example: `ZCOPY_DISABLE=splice,sendfile`.
+ *
+ * While a mechanism is off, every call takes the next path of its
+ * dispatch row instead, read/write last, and its result's `method` says
+ * which path moved the bytes (`handled` true):
+ * - zcopy_copy(_opts): the row without that mechanism (file -> file:
+ *   copy_file_range, sendfile, read/write; file -> socket: sendfile,
+ *   read/write; socket or pipe pairs: splice, read/write).
+ * - zcopy_splice(_opts): as zcopy_copy for the pair (read/write, or
+ *   sendfile from a file).
+ * - zcopy_sendfile(_at)(_opts), zcopy_sendfile_hdr: read/write (pread(2)
+ *   at the offset for the _at forms: src's position is still left alone).
+ * - zcopy_copy_file_range(_at)(_opts): sendfile then read/write without
+ *   offsets; pread(2)/pwrite(2) with them.
+ * - zcopy_relay and the engine: every direction copies through user
+ *   space instead of splicing (bytes already in a pipe are delivered).
+ * - zcopy_splicer_step: `handled` false, `error` ENOSYS, nothing taken
+ *   (as if splice(2) were missing), once it holds nothing.
+ *
+ * A call already running keeps the mechanism it started with; the change
+ * applies from the next call (or the next step of a relay).
+ *
+ * Returns the mask now in force (`mask` without unknown bits).
+ *
+ * Thread safety: safe from any thread at any time (one atomic store).
+ * Never blocks.
+ */
+uint32_t zcopy_disable(uint32_t mask);
+
+/**
+ * The mask of mechanisms turned off now (ZCOPY_DISABLE_* bits): from
+ * ZCOPY_DISABLE at load, or the last zcopy_disable.
+ *
+ * Thread safety: safe from any thread. Never blocks.
+ */
+uint32_t zcopy_disabled(void);
+
+/**
+ * Makes a non-blocking splicer for one direction of a stream (make two for
+ * a two-way relay). It borrows a pipe from the global pool and keeps it
+ * until zcopy_splicer_free, so that bytes taken from src wait in it, never
+ * lost, while dst is full.
+ *
+ * Returns the splicer, owned by the caller (release it with
+ * zcopy_splicer_free), or NULL with errno set (EMFILE, ENFILE: no pipe can
+ * be made; ZCOPY_EPANIC after an internal panic).
+ *
+ * Thread safety: a splicer may move between threads but must not be used
+ * by two threads at once; different splicers are independent.
+ */
+struct zcopy_splicer *zcopy_splicer_new(void);
+
+/**
+ * Frees a splicer. An empty pipe goes back to the pool; a pipe that still
+ * holds bytes (after a hard error, or freed mid-transfer) is closed with
+ * them. The fds passed to zcopy_splicer_step are not touched.
+ *
+ * - `s`: a splicer from zcopy_splicer_new, or NULL (does nothing). It must
+ *   not be used afterwards.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new, not in use
+ * by another thread.
+ */
+void zcopy_splicer_free(struct zcopy_splicer *s);
+
+/**
+ * Moves what it can from `src_fd` to `dst_fd` without waiting, and
+ * returns. Meant for non-blocking fds driven by an event loop (on a
+ * blocking fd the kernel may block the call).
+ *
+ * Bytes the splicer already holds go out first; then it takes from
+ * `src_fd` (at most `remain` bytes in this step, and at most 16 MiB, so
+ * one busy stream cannot starve an event loop) and delivers, until
+ * something would block.
+ *
+ * - `s`: the splicer (NULL gives error EINVAL).
+ * - `dst_fd`, `src_fd`: the fds of this direction (any fds splice(2)
+ *   accepts: sockets, pipes, files as src).
+ * - `remain`: the most bytes to take from src in this step (ZCOPY_ALL: no
+ *   limit); 0 only delivers what is pending.
+ *
+ * Returns a zcopy_result (method ZCOPY_METHOD_SPLICE) whose `written`
+ * counts the bytes that reached dst in this step. Then:
+ * - `error` EAGAIN: it must wait. zcopy_splicer_wants says for what:
+ *   ZCOPY_WANT_READ (wait until src is readable) or ZCOPY_WANT_WRITE
+ *   (wait until dst is writable; zcopy_splicer_pending bytes are held).
+ *   Nothing is lost: step again when the fd is ready.
+ * - `error` 0 and zcopy_splicer_eof true: src is at end of stream and
+ *   everything taken was delivered (a step with `remain` > 0 that returns
+ *   error 0, written 0 and wants 0 means the same). Half-close dst now.
+ * - `error` 0 otherwise: `remain` (or the 16 MiB budget) was taken and
+ *   delivered; step again for more.
+ * - `handled` false, `error` EINVAL: the kernel cannot splice from src, or
+ *   dst does not take splice (opened O_APPEND, or a file without splice
+ *   support: checked before anything is taken); `error` ENOSYS or EPERM:
+ *   splice(2) is missing or forbidden by a seccomp filter; `error` ENOSYS
+ *   too when the kill switch turned splice off (zcopy_disable,
+ *   ZCOPY_DISABLE=splice) and the splicer holds nothing (bytes it holds
+ *   are still delivered first). Nothing consumed: fall back to
+ *   read/write.
+ * - `error` EBADF with nothing taken: dst is closed or not open for
+ *   writing (checked the same way), or src is not open for reading.
+ * - any other `error` (EPIPE, ECONNRESET, EBADF, ...): a hard error;
+ *   zcopy_splicer_pending tells how many bytes were taken from src but not
+ *   delivered. zcopy_splicer_free then closes the pipe with them.
+ * - `error` ESTALE: the splicer was made before fork() and holds bytes in
+ *   a pipe the parent shares; the child must not touch them (an inherited
+ *   splicer with nothing pending gets a fresh pipe and works).
+ *
+ * Signals: as zcopy_splice (SIGPIPE blocked for the call; EPIPE returned).
+ * Thread safety: one thread at a time per splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+struct zcopy_result zcopy_splicer_step(struct zcopy_splicer *s, int dst_fd, int src_fd, int64_t remain);
+
+/**
+ * Bytes the splicer took from src and has not yet delivered to dst; 0 for
+ * NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int64_t zcopy_splicer_pending(const struct zcopy_splicer *s);
+
+/**
+ * What the last step waits for: ZCOPY_WANT_READ (src readable),
+ * ZCOPY_WANT_WRITE (dst writable), or 0 (nothing: it did not return
+ * EAGAIN); 0 for NULL. Thread safety: as for the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+int32_t zcopy_splicer_wants(const struct zcopy_splicer *s);
+
+/**
+ * True when the last step found src at end of stream and nothing is
+ * pending: this direction is done; false for NULL. Thread safety: as for
+ * the splicer.
+ *
+ * # Safety
+ * `s` must be NULL or a live splicer from zcopy_splicer_new.
+ */
+bool zcopy_splicer_eof(const struct zcopy_splicer *s);
+
+/**
+ * Relays two connections into each other until both are done: bytes from
+ * `a_fd` go to `b_fd` and bytes from `b_fd` go to `a_fd`, both directions
+ * at once, in the calling thread (no thread is started), with splice(2)
+ * through pooled pipes where the kernel allows it and read(2)/write(2)
+ * for a pair it cannot splice.
+ *
+ * - `a_fd`, `b_fd`: two connected stream fds (TCP or unix SOCK_STREAM
+ *   sockets, or anything readable and writable: a pty, a FIFO opened
+ *   O_RDWR), blocking or not, naming two different files (a dup of
+ *   `a_fd` is the same connection: EINVAL). Datagram sockets (UDP, unix
+ *   SOCK_DGRAM, SOCK_SEQPACKET) are refused with EINVAL: a relay moves
+ *   bytes in chunks of its own size, which would cut messages. They are
+ *   never closed by the library.
+ * - `opts`: NULL for the defaults, or options filled by
+ *   zcopy_options_init: `idle_timeout_ms` (no byte in either direction
+ *   for that long ends the relay with ETIMEDOUT), `cancel_fd` (readable:
+ *   ECANCELED), ZCOPY_OPT_EINTR (a signal ends the call with EINTR),
+ *   ZCOPY_OPT_CLOSE_BOTH (see below).
+ *
+ * Half-close: when one direction's source reaches end of stream and all
+ * its bytes are delivered, the destination's write side is shut down
+ * (shutdown(SHUT_WR); nothing for a non-socket) and the other direction
+ * goes on, so a request/response after the client's half-close arrives
+ * whole. The call returns when both directions are done (error 0).
+ * With ZCOPY_OPT_CLOSE_BOTH the first end of stream ends the relay: the
+ * other direction delivers what it already holds if the destination takes
+ * it at once, both write sides are shut down, and the call returns error
+ * 0; bytes that did not fit are discarded and not counted.
+ *
+ * Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
+ * delivered by this call (also when it ends with an error); `error` 0 or
+ * the errno that ended it; `error_fd` the fd that errno came from (a_fd
+ * or b_fd), or -1.
+ *
+ * Errors:
+ * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
+ *   is not open (checked before anything moves), or was closed during
+ *   the call.
+ * - EINVAL, error_fd -1: `a_fd` and `b_fd` are one file (equal, or one a
+ *   dup of the other), or bad options (size, unknown flag, reserved,
+ *   negative timeout, ZCOPY_OPT_NOWAIT); EBADF for a closed cancel_fd.
+ * - EINVAL with error_fd: that fd is a socket but not SOCK_STREAM.
+ * - ECONNRESET, EPIPE, ... with error_fd: a hard error on that fd ends
+ *   both directions at once, whichever direction was waiting for what
+ *   (a reset of the client ends the relay at once also while the relay
+ *   only waits for a stalled upstream: both fds are always watched for
+ *   errors). Bytes already taken for the side that did not fail get one
+ *   non-blocking push; what does not fit is discarded.
+ * - EPIPE with error_fd: that fd hung up (its unix peer closed, or both
+ *   halves of the TCP connection are shut) and everything read from it
+ *   was delivered, so the other direction could never deliver to it
+ *   again. Until then the direction reading it goes on: a client that
+ *   sends and closes at once still has its bytes delivered.
+ * - ETIMEDOUT / ECANCELED, error_fd -1: the idle timeout or the cancel
+ *   fd ended the relay (a timeout too large for the clock, up to
+ *   INT64_MAX ms, means never); bytes held in flight are discarded (the caller is
+ *   expected to close both connections).
+ * - EINTR, error_fd -1 (only with ZCOPY_OPT_EINTR): a signal arrived while
+ *   the call waited. Nothing is lost: the bytes in flight are kept for
+ *   this thread, and calling zcopy_relay again with the same two fds
+ *   continues both directions where they stopped (the counts of the
+ *   second call go on from there). What is kept is discarded by a call
+ *   on this thread with other fds, by the fds no longer being the same
+ *   files (closed, or their numbers reused), and by the thread's exit.
+ * - ESTALE, error_fd -1: a child process after fork() called again to
+ *   resume a relay whose bytes wait in a pipe the parent shares; they are
+ *   left alone.
+ * - ZCOPY_EPANIC, error_fd -1: an internal error (a bug) was caught; the
+ *   fds' flags are restored and the library stays usable.
+ *
+ * Flags: an fd without O_NONBLOCK gets it for the length of the call and
+ * loses it again before the call returns, on every path. The flag belongs
+ * to the open file description, so dup'ed fds (and other processes
+ * sharing it) see it set while the call runs.
+ *
+ * Signals: SIGPIPE is blocked in the calling thread for the call (and one
+ * the call raised is consumed); no handler is installed. EINTR is retried
+ * unless ZCOPY_OPT_EINTR is set.
+ *
+ * Blocking: blocks until the relay ends, sleeping in poll(2) whenever
+ * neither direction can move (no CPU while idle). Thread safety: safe
+ * from any number of threads at once, each on its own pair of fds.
+ *
+ * # Safety
+ * `opts` must be NULL or point to a readable zcopy_options.
+ */
+struct zcopy_relay_result zcopy_relay(int a_fd, int b_fd, const struct zcopy_options *opts);
+
+/**
+ * zcopy_relay, with bytes the caller already read delivered first: the
+ * `a_to_b_len` bytes at `a_to_b` go to `b_fd` before anything read from
+ * `a_fd`, and the `b_to_a_len` bytes at `b_to_a` to `a_fd` before
+ * anything read from `b_fd` (a proxy that read a request line, a
+ * CONNECT, a PROXY-protocol header or a TLS ClientHello past what it
+ * parsed). zcopy copies them at the call: the buffers may be freed when
+ * it returns. They are relayed data in every respect: counted in their
+ * direction's total (`a_to_b`, `b_to_a`) as they are delivered, waited
+ * for like any held bytes (a full destination, the idle timeout), and a
+ * half-close of that direction happens only after them. Everything else
+ * is zcopy_relay's contract (arguments, options, errors, EINTR).
+ *
+ * - `a_to_b`, `a_to_b_len`: bytes for `b_fd`; NULL (or any pointer) with
+ *   length 0 for none.
+ * - `b_to_a`, `b_to_a_len`: bytes for `a_fd`, likewise.
+ *
+ * Errors, beyond zcopy_relay's: EINVAL, error_fd -1, for a NULL pointer
+ * with a non-zero length, and for non-empty prefixes while this thread
+ * keeps an interrupted relay of the same two fds (ZCOPY_OPT_EINTR):
+ * continue that one with zcopy_relay first, since new bytes cannot go
+ * before bytes it already took. With both lengths 0 this is zcopy_relay
+ * (and resumes such a relay).
+ *
+ * Blocking, thread safety, flags and signals: as zcopy_relay.
+ *
+ * # Safety
+ * `a_to_b` / `b_to_a` are NULL or point to their length in readable
+ * bytes; `opts` is NULL or points to a readable zcopy_options.
+ */
+struct zcopy_relay_result zcopy_relay_prefixed(int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts);
+
+/**
+ * Starts a relay engine: `threads` threads of its own, each running an
+ * epoll loop over the relays it is given.
+ *
+ * - `threads`: how many threads; 0 means one per CPU the process may run
+ *   on (sched_getaffinity). At most 1024.
+ *
+ * Returns the engine (release it with zcopy_engine_free), or NULL with
+ * errno set: EINVAL (`threads` above 1024), EMFILE/ENFILE (no fd for an
+ * epoll instance or eventfd), EAGAIN/ENOMEM (no thread could be
+ * started; none is left running).
+ *
+ * The engine's threads block every signal, so no signal handler runs on
+ * them and SIGPIPE from a peer that went away never kills the process.
+ *
+ * Thread safety: safe from any thread.
+ */
+struct zcopy_engine *zcopy_engine_new(uint32_t threads);
+
+/**
+ * Hands a pair of connected fds to the engine, which relays between them
+ * with zcopy_relay's semantics until both directions are done: bytes
+ * from `a_fd` go to `b_fd` and from `b_fd` to `a_fd` at the same time;
+ * a direction whose source reaches EOF shuts down its destination's write
+ * side (half-close) and the other goes on; ZCOPY_OPT_CLOSE_BOTH ends both
+ * at the first EOF; a hard error on either fd (reset, EPIPE) ends both and
+ * is reported with the fd it came from; `opts->idle_timeout_ms` ends the
+ * relay with ETIMEDOUT after that long without a byte in either
+ * direction; a readable `opts->cancel_fd` ends it with ECANCELED
+ * (ZCOPY_OPT_EINTR has no effect: engine threads take no signals).
+ *
+ * - `e`: the engine.
+ * - `a_fd`, `b_fd`: two fds epoll can watch (stream sockets, pipes,
+ *   ttys) naming two different files, neither in a relay of this engine
+ *   that is still running, blocking or not: they are switched to O_NONBLOCK while the
+ *   relay runs and get their flags back before `done` is called. The
+ *   engine never closes them (`done` usually does). Do not read, write
+ *   or close them while the relay runs.
+ * - `opts`: NULL for the defaults, or options filled with
+ *   zcopy_options_init. The cancel fd is dup'ed (one fd more per relay
+ *   while it runs) so that one fd can cancel any number of relays.
+ * - `done`: called exactly once, from an engine thread, when the relay
+ *   ends: after the fds were unregistered, their flags restored and
+ *   their claim released, so it may close them, and it may call
+ *   zcopy_engine_add again (with the same fds too). It must not block
+ *   for long (the thread serves other relays). It may call
+ *   zcopy_engine_free for its own engine (see there). NULL is allowed:
+ *   the relay runs and ends unobserved (zcopy_engine_get_stats still
+ *   counts it).
+ * - `ctx`: passed to `done` untouched.
+ *
+ * Returns 0 when the relay was handed over (then `done` will be called),
+ * or an errno and nothing started (`done` will not be called), the
+ * running relays left alone: EINVAL (`e` NULL, `a_fd` and `b_fd` one
+ * file (equal, or a dup), a socket that is not SOCK_STREAM (UDP, unix
+ * SOCK_DGRAM or SOCK_SEQPACKET: a relay would cut its messages), or
+ * `opts` invalid: see zcopy_options), EBADF (an fd negative or not open,
+ * or `opts->cancel_fd` not open), EPERM (an fd epoll cannot watch: a
+ * regular file, a directory, a device without poll such as /dev/null),
+ * EEXIST (`a_fd` or `b_fd`, or a dup of either, is in a relay of this
+ * engine that has not ended: one connection is never relayed twice),
+ * EMFILE (no fd left to dup the cancel fd), ECANCELED (the engine is
+ * being freed: an add from a done callback during zcopy_engine_free),
+ * ESTALE (called in a child process on an engine made before fork():
+ * the engine's threads exist only in the parent).
+ * Failures only the engine thread sees (epoll_ctl's ENOMEM or ENOSPC)
+ * come through `done` with `error` set.
+ *
+ * Thread safety: safe from any thread at once, and from inside `done`.
+ * Never blocks (one short lock).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `opts` is NULL or points to a readable
+ * zcopy_options.
+ */
+int32_t zcopy_engine_add(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
+
+/**
+ * Reads the engine's counters into `*out`: relays running now, relays
+ * ended since start, bytes delivered (both directions, all relays) and
+ * pool pipes the engine's relays hold now (only relays with bytes in
+ * flight hold one). Each counter is read atomically, the set is not one
+ * snapshot while relays run; once every `done` has returned, active is
+ * 0, finished counts every relay and pipes_in_use is 0.
+ *
+ * - `e`: the engine; NULL does nothing.
+ * - `out`: where to write; NULL does nothing.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks.
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `out` is NULL or writable memory for one
+ * zcopy_engine_stats.
+ */
+void zcopy_engine_get_stats(const struct zcopy_engine *e, struct zcopy_engine_stats *out);
+
+/**
+ * Stops the engine: every relay still running ends with error ECANCELED
+ * (its `done` is called, from an engine thread, before this returns; the
+ * fds are not closed), then the engine's threads are joined and its
+ * memory freed.
+ *
+ * - `e`: the engine, or NULL (does nothing). It must not be used
+ *   afterwards, and no other thread may be inside zcopy_engine_add on it.
+ *
+ * Blocking: until every `done` has returned and every thread exited.
+ * It may be called from inside a `done` callback of the same engine:
+ * then it does not wait for the calling thread, which ends its remaining
+ * relays (calling their `done`) after the callback returns.
+ *
+ * After fork(): in a child, an engine inherited from the parent is
+ * inert. Freeing it there returns at once, closes only the child's copies
+ * of the engine's own fds (its epoll and wake-up fds) and touches no lock
+ * and no thread of the parent; the parent's relays and `done` callbacks
+ * are unaffected. zcopy_engine_add on it answers ESTALE.
+ *
+ * # Safety
+ * `e` is NULL or a live engine from zcopy_engine_new, freed once.
+ */
+void zcopy_engine_free(struct zcopy_engine *e);
+
+/**
+ * zcopy_engine_add, with bytes the caller already read delivered first
+ * in each direction: the `a_to_b_len` bytes at `a_to_b` go to `b_fd`
+ * before anything read from `a_fd`, the `b_to_a_len` bytes at `b_to_a` to
+ * `a_fd` before anything read from `b_fd`. They are copied at the call
+ * (the buffers may be freed when it returns) and are relayed data in
+ * every respect, as in zcopy_relay_prefixed: counted in their direction
+ * as they are delivered, before that direction's half-close.
+ *
+ * Arguments, `done`, errors and thread safety as zcopy_engine_add; also
+ * EINVAL for a NULL pointer with a non-zero length.
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `a_to_b` / `b_to_a` are NULL or point to
+ * their length in readable bytes; `opts` is NULL or points to a readable
+ * zcopy_options.
+ */
+int32_t zcopy_engine_add_prefixed(struct zcopy_engine *e, int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx);
+
+/**
+ * zcopy_engine_add that returns the relay's id, by which
+ * zcopy_engine_relay_counts and zcopy_engine_cancel reach it while it
+ * runs (one relay among thousands: live accounting, a per-connection kill).
+ *
+ * Arguments, `done` and thread safety as zcopy_engine_add; `opts` may be
+ * a version 2 zcopy_options with per-direction rate limits.
+ *
+ * - `error`: where the errno goes when the add fails (zcopy_engine_add's
+ *   errors); set to 0 on success. NULL: not reported.
+ *
+ * Returns the relay's id, >= 1 and unique within the engine (ids are
+ * never reused), or 0 when nothing started (`done` will not be called).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `opts` is NULL or points to a readable
+ * zcopy_options; `error` is NULL or writable.
+ */
+uint64_t zcopy_engine_add_ex(struct zcopy_engine *e, int a_fd, int b_fd, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
+
+/**
+ * zcopy_engine_add_prefixed and zcopy_engine_add_ex in one: prefix bytes
+ * delivered first in each direction, and the relay's id returned (0 and
+ * `*error` set when nothing started). Arguments, `done` and errors as
+ * those two.
+ *
+ * # Safety
+ * As zcopy_engine_add_prefixed; `error` is NULL or writable.
+ */
+uint64_t zcopy_engine_add_prefixed_ex(struct zcopy_engine *e, int a_fd, int b_fd, const uint8_t *a_to_b, size_t a_to_b_len, const uint8_t *b_to_a, size_t b_to_a_len, const struct zcopy_options *opts, zcopy_relay_done_fn done, void *ctx, int32_t *error);
+
+/**
+ * The bytes a running relay has delivered so far, read while it runs:
+ * `*a_to_b` from a_fd to b_fd, `*b_to_a` the other way (prefix bytes
+ * included as they are delivered). Each count grows monotonically; they
+ * are updated by the relay's engine thread after every step that moved
+ * bytes, so they lag the sockets by at most one step (4 MiB a direction).
+ *
+ * - `e`: the engine; `id`: from zcopy_engine_add_ex.
+ * - `a_to_b`, `b_to_a`: where to write; either may be NULL.
+ *
+ * Returns 0, or ENOENT once the relay has ended (from the moment its
+ * `done` may run; the final counts are in `done`'s result) or for an id
+ * this engine never gave; EINVAL for a NULL engine; ESTALE in a child
+ * after fork() on an engine made by the parent.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks (one short lock).
+ *
+ * # Safety
+ * `e` is NULL or a live engine; `a_to_b` and `b_to_a` are NULL or
+ * writable.
+ */
+int32_t zcopy_engine_relay_counts(const struct zcopy_engine *e, uint64_t id, int64_t *a_to_b, int64_t *b_to_a);
+
+/**
+ * Ends one running relay: its engine thread is woken and ends it on its
+ * next turn (within a few milliseconds), with error ECANCELED and
+ * error_fd -1 in `done`'s result, which carries the bytes delivered up to
+ * then. Bytes in flight are discarded as for a cancel fd; the fds are not
+ * closed.
+ *
+ * - `e`: the engine; `id`: from zcopy_engine_add_ex.
+ *
+ * Returns 0 when the relay was running (its `done` will report
+ * ECANCELED, unless it ended another way first), ENOENT when it has
+ * already ended or the id is unknown, EINVAL for a NULL engine, ESTALE in
+ * a child after fork() on an engine made by the parent.
+ *
+ * Thread safety: safe from any thread, also from inside `done`. Never
+ * blocks (two short locks and a wake-up).
+ *
+ * # Safety
+ * `e` is NULL or a live engine.
+ */
+int32_t zcopy_engine_cancel(struct zcopy_engine *e, uint64_t id);
+
+/**
+ * Fills `*out` with the pool's counters. Each counter is read atomically;
+ * while other threads are transferring, the five are not one snapshot.
+ *
+ * - `out`: where to write; NULL does nothing.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
+ */
+void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
+
+/**
+ * Closes the pool's idle pipes: the shared list and the calling thread's
+ * own idle pipe. Pipes lent out are not touched; idle pipes kept by other
+ * live threads go back to the shared list when those threads exit.
+ *
+ * Returns how many pipes were closed.
+ *
+ * Thread safety: safe from any thread.
+ */
+uint64_t zcopy_pool_drain(void);
+
+/**
+ * Configures the global pipe pool.
+ *
+ * - `max_idle`: the most idle pipes kept (default 16); pipes returned past
+ *   it are closed. 0 keeps the current value; at most 65536.
+ * - `pipe_size`: the size new pipes are grown to with F_SETPIPE_SZ
+ *   (the kernel rounds it up to a power-of-two number of pages). 0 keeps
+ *   the current value; otherwise 4096 to 1 GiB. Changing it closes the
+ *   idle pipes of the old size. It is also the most bytes one splice
+ *   round moves. Default (never set): 1 MiB, except that a process without
+ *   CAP_SYS_RESOURCE or CAP_SYS_ADMIN sizes new pipes down (to 16 KiB at
+ *   least) once its pipes use half of /proc/sys/fs/pipe-user-pages-soft,
+ *   because past that limit the kernel makes every new pipe 8 KiB (see
+ *   docs/INTERNALS.md). A size set here is asked for every pipe, as is.
+ *   Either way a pipe the kernel refused to grow is kept and lent at its
+ *   real size, and grown again later when the kernel allows.
+ *
+ * Returns 0, or EINVAL when a value is out of range (nothing changed), or
+ * ZCOPY_EPANIC after an internal panic.
+ *
+ * Thread safety: safe from any thread; calls in flight keep the pipes
+ * they have.
+ */
+int32_t zcopy_pool_configure(uint64_t max_idle, uint64_t pipe_size);
+
+/**
+ * The library's version, e.g. "0.1.0": a static NUL-terminated string,
+ * never to be freed. Thread safety: safe from any thread.
+ */
+const char *zcopy_version(void);
+
+/**
+ * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
+ * "copy_file_range", "read_write"; "unknown" for any other value. A static
+ * NUL-terminated string, never to be freed. Thread safety: safe from any
+ * thread.
+ */
+const char *zcopy_method_name(int32_t method);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -3,19 +3,42 @@
 //! `catch_unwind`, so that no panic ever crosses into C. The exports live
 //! in one file per domain below; this file holds what they share.
 
-mod clone;
-mod disable;
-mod engine;
-mod engine_relay;
-mod held;
-mod names;
-mod options;
-mod pool;
-mod relay;
-mod sendfile_hdr;
-mod splicer;
+// cbindgen writes the header in the order it meets these modules, and
+// rustfmt sorts a run of `mod` lines: one group per step of a user's
+// reading order keeps the header in that order (transfers, their options,
+// files, the switches, the splicer, the relay, the engine, the pool, names).
+
+// The four transfers and zcopy_copy; then with options and positions.
 mod transfer;
+
 mod transfer_opts;
+
+mod options;
+
+mod held;
+
+// Files: header + file + trailer, clones.
+mod sendfile_hdr;
+
+mod clone;
+
+// The kill switch.
+mod disable;
+
+// For event loops.
+mod splicer;
+
+// Two-way relays, one call or many on the engine's threads.
+mod relay;
+
+mod engine;
+
+mod engine_relay;
+
+// The pool and the names.
+mod pool;
+
+mod names;
 
 pub use clone::*;
 pub use disable::*;
