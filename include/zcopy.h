@@ -81,13 +81,6 @@
 
 
 /**
- * The `error` of a call whose Rust side panicked, caught at the boundary:
- * an internal bug, not a kernel errno (no errno has this value). The call
- * may have moved `written` bytes; the library stays usable.
- */
-#define ZCOPY_EPANIC 7000
-
-/**
  * A signal delivered to the calling thread while a call waits (in poll(2)
  * or in a blocking system call) ends the call with EINTR and `written`
  * exact; calling again continues the stream. Without it EINTR is retried.
@@ -198,6 +191,17 @@
  * zcopy_copy_opts with ZCOPY_OPT_REFLINK_ALWAYS.
  */
 #define ZCOPY_METHOD_CLONE 5
+
+/**
+ * The `error` of a call whose Rust side panicked, caught at the boundary:
+ * an internal bug, not a kernel errno (no errno has this value). The call
+ * may have moved `written` bytes; the library stays usable.
+ *
+ * Defined here, below everything that reports it (the engine's workers
+ * catch panics of their own), so that nothing imports from the C
+ * boundary above it.
+ */
+#define ZCOPY_EPANIC 7000
 
 /**
  * A set of worker threads relaying pairs of fds.

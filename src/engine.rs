@@ -60,7 +60,7 @@ use worker::{Inbox, Shared};
 
 /// The errno a relay ends with when a panic inside the engine ended it
 /// (ZCOPY_EPANIC).
-pub const EPANIC: i32 = crate::ffi::ZCOPY_EPANIC;
+pub const EPANIC: i32 = crate::transfer::ZCOPY_EPANIC;
 
 /// Most threads an engine may have.
 pub const MAX_THREADS: u32 = 1024;

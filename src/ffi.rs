@@ -55,12 +55,8 @@ pub use transfer::*;
 pub use transfer_opts::*;
 
 use crate::transfer::Transfer;
+pub use crate::transfer::ZCOPY_EPANIC;
 pub(crate) use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// The `error` of a call whose Rust side panicked, caught at the boundary:
-/// an internal bug, not a kernel errno (no errno has this value). The call
-/// may have moved `written` bytes; the library stays usable.
-pub const ZCOPY_EPANIC: i32 = 7000;
 
 /// Runs `f`, turning a panic into a ZCOPY_EPANIC result, and leaves errno
 /// equal to the result's `error` (0 on success), for FFIs that read errno

@@ -60,6 +60,15 @@ const _: () = {
     assert!(std::mem::offset_of!(Transfer, reserved) == 17);
 };
 
+/// The `error` of a call whose Rust side panicked, caught at the boundary:
+/// an internal bug, not a kernel errno (no errno has this value). The call
+/// may have moved `written` bytes; the library stays usable.
+///
+/// Defined here, below everything that reports it (the engine's workers
+/// catch panics of their own), so that nothing imports from the C
+/// boundary above it.
+pub const ZCOPY_EPANIC: i32 = 7000;
+
 impl Transfer {
     /// A finished transfer: `written` bytes, ended by `error` (0 for success).
     pub fn done(method: i32, written: i64, error: i32) -> Transfer {

@@ -39,3 +39,22 @@ fn architecture_md_names_every_source_file_and_no_missing_one() {
         .collect();
     assert!(gone.is_empty(), "docs/ARCHITECTURE.md names files that are gone: {gone:?}");
 }
+
+/// The C boundary is the top layer: no module below it imports from it
+/// (the engine took ZCOPY_EPANIC from `crate::ffi`: a circle, issue 21).
+#[test]
+fn nothing_below_the_c_boundary_imports_from_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let upward: Vec<String> = files
+        .iter()
+        .filter(|p| {
+            let rel = p.strip_prefix(root.join("src")).unwrap();
+            !(rel.starts_with("ffi") || rel == Path::new("ffi.rs") || rel == Path::new("lib.rs"))
+        })
+        .filter(|p| std::fs::read_to_string(p).unwrap().contains("crate::ffi"))
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(upward.is_empty(), "these import from the C boundary above them: {upward:?}");
+}
