@@ -160,19 +160,31 @@ class EngineTests(unittest.TestCase):
         with self.assertRaises(ValueError):
             engine.relay(*pairs[0][:2])
 
-    def test_future_cancel_does_not_stop_the_relay_a_token_does(self):
+    def test_future_cancel_stops_the_relay_and_a_token_does_too(self):
+        # issue 23: the Future is the relay's handle; cancel() ends it (it
+        # used to answer False and leave it running).
         with zcopy.Engine(threads=1) as engine, zcopy.CancelToken() as token:
             client, pa = tcp_pair()
             pb, server = tcp_pair()
-            close_all(self, client, pa, pb, server)
+            c2, pa2 = tcp_pair()
+            pb2, s2 = tcp_pair()
+            close_all(self, client, pa, pb, server, c2, pa2, pb2, s2)
             f = engine.relay(pa, pb, cancel=token)
-            self.assertFalse(f.cancel())  # running: the engine owns the pair now
+            g = engine.relay(pa2, pb2)
             client.sendall(b"still relayed")
             self.assertEqual(server.recv(100), b"still relayed")
             token.cancel()
             e = f.exception(10)
             self.assertIsInstance(e, zcopy.Cancelled)
             self.assertEqual((e.a_to_b, e.b_to_a), (13, 0))
+            self.assertFalse(f.cancel())  # already ended
+            c2.sendall(b"x")
+            self.assertEqual(s2.recv(1), b"x")
+            self.assertTrue(g.cancel())
+            e = g.exception(10)
+            self.assertIsInstance(e, zcopy.Cancelled)
+            self.assertEqual((e.a_to_b, e.b_to_a), (1, 0))
+            self.assertFalse(g.cancelled())
 
     def test_close_racing_relay_calls(self):
         # close() while other threads are inside engine.relay: each call

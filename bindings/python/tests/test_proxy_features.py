@@ -66,7 +66,7 @@ class Handles(unittest.TestCase):
             c, a = unix_pair()
             b, s = unix_pair()
             try:
-                fut = e.relay(a, b)
+                fut = e.add(a, b)
                 self.assertIsInstance(fut, zcopy.RelayFuture)
                 self.assertGreaterEqual(fut.id, 1)
                 c.sendall(data(5000))
@@ -93,7 +93,7 @@ class Handles(unittest.TestCase):
             c, a = unix_pair()
             b, s = unix_pair()
             try:
-                fut = e.relay(a, b, rate=(rate, 0))
+                fut = e.add(a, b, rate=(rate, 0))
                 writer = Bg(c.sendall, b"x" * 2_000_000)
                 got = 0
                 s.settimeout(5)

@@ -116,13 +116,28 @@ def relay(a: Any, b: Any, *, timeout: Optional[float] = None, cancel: Optional[C
 
 
 class RelayFuture(concurrent.futures.Future):  # type: ignore[type-arg]
-    """The Future of an engine relay's ``(a_to_b, b_to_a)``, and its handle while it runs."""
+    """The Future of an engine relay's ``(a_to_b, b_to_a)``, and its handle while it runs.
+
+    :meth:`counts` reads the live byte counts and :meth:`cancel` ends the
+    relay (unlike a plain Future's cancel, which cannot stop what is
+    running: here the engine is told to end it, and the Future then holds
+    :class:`zcopy.Cancelled` with the counts; ``cancelled()`` stays False).
+    """
 
     def __init__(self, engine: "Engine") -> None:
         super().__init__()
-        self._engine = engine
+        # weak: the engine must be free to go when its last relay ends
+        # (the registry of running relays holds it while this one runs)
+        self._engine = weakref.ref(engine)
         #: The relay's id in its engine (>= 1).
         self.id = 0
+
+    def _call(self, fn: Any, *args: Any) -> int:
+        eng = self._engine()
+        if eng is None:
+            return _errno.ENOENT
+        with eng._use:
+            return int(fn(eng._ptr, self.id, *args)) if eng._ptr else _errno.ENOENT
 
     def counts(self) -> Tuple[int, int]:
         """Bytes delivered so far ``(a_to_b, b_to_a)``, live; the final counts once it is done."""
@@ -133,10 +148,7 @@ class RelayFuture(concurrent.futures.Future):  # type: ignore[type-arg]
             result: Tuple[int, int] = self.result()
             return result
         ab, ba = ctypes.c_int64(0), ctypes.c_int64(0)
-        eng = self._engine
-        with eng._use:
-            rc = (_lib.zcopy_engine_relay_counts(eng._ptr, self.id, ctypes.byref(ab), ctypes.byref(ba))
-                  if eng._ptr else _errno.ENOENT)
+        rc = self._call(_lib.zcopy_engine_relay_counts, ctypes.byref(ab), ctypes.byref(ba))
         if rc == 0:
             return ab.value, ba.value
         # it ended meanwhile: its done callback is about to resolve this future
@@ -146,16 +158,14 @@ class RelayFuture(concurrent.futures.Future):  # type: ignore[type-arg]
     def cancel(self) -> bool:
         """Ends the relay now (within milliseconds); True if it was still running.
 
-        Unlike a plain Future's cancel, this stops the transfer: the Future
-        then holds :class:`zcopy.Cancelled` with the counts reached.
-        ``cancelled()`` stays False (the relay did run).
+        The Future then holds :class:`zcopy.Cancelled` with the counts
+        reached; ``cancelled()`` stays False (the relay did run).
         """
         if self.done():
             return False
-        eng = self._engine
-        with eng._use:
-            rc = _lib.zcopy_engine_cancel(eng._ptr, self.id) if eng._ptr else _errno.ENOENT
-        return rc == 0
+        return self._call(_lib.zcopy_engine_cancel) == 0
+
+    cancel_relay = cancel
 
 
 class EngineStats(NamedTuple):
@@ -237,6 +247,13 @@ class Engine:
             zcopy.Error: the engine refused the pair (EINVAL: a and b are
                 one fd; EBADF; EPERM: a regular file), nothing started.
         """
+        return self._start(a, b, timeout=timeout, close_both=close_both, cancel=cancel,
+                           a_to_b=a_to_b, b_to_a=b_to_a, rate=rate)
+
+    def _start(self, a: Any, b: Any, *, timeout: Optional[float], close_both: bool,
+               cancel: Optional[CancelToken], a_to_b: bytes, b_to_a: bytes,
+               rate: Optional[Tuple[int, int]]) -> RelayFuture:
+        """relay(): validated, options made, handed to the C engine."""
         if self._ptr is None:
             raise ValueError("the engine is closed")
         if os.getpid() != self._pid:
@@ -279,6 +296,7 @@ class Engine:
                 del _relays[key]
             raise error_class(rc)(rc, f"zcopy_engine_add: {os.strerror(rc)}")
         return future
+
 
     add = relay  # the first name of this method, kept as an alias
 
