@@ -37,7 +37,10 @@ fn architecture_md_names_every_source_file_and_no_missing_one() {
         .filter(|w| w.starts_with("src/") && w.ends_with(".rs"))
         .filter(|w| !root.join(w).exists())
         .collect();
-    assert!(gone.is_empty(), "docs/ARCHITECTURE.md names files that are gone: {gone:?}");
+    assert!(
+        gone.is_empty(),
+        "docs/ARCHITECTURE.md names files that are gone: {gone:?}"
+    );
 }
 
 /// The C boundary is the top layer: no module below it imports from it
@@ -56,5 +59,8 @@ fn nothing_below_the_c_boundary_imports_from_it() {
         .filter(|p| std::fs::read_to_string(p).unwrap().contains("crate::ffi"))
         .map(|p| p.strip_prefix(root).unwrap().display().to_string())
         .collect();
-    assert!(upward.is_empty(), "these import from the C boundary above them: {upward:?}");
+    assert!(
+        upward.is_empty(),
+        "these import from the C boundary above them: {upward:?}"
+    );
 }
