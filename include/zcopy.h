@@ -150,10 +150,11 @@
  *     tx.send(r).unwrap();
  * })?;
  * client.write_all(b"hi")?;
- * drop(client);
+ * client.shutdown(std::net::Shutdown::Write)?; // half-close: "done sending"
  * let mut got = Vec::new();
- * server.read_to_end(&mut got)?;
+ * server.read_to_end(&mut got)?; // the EOF came through
  * drop(server);
+ * client.read_to_end(&mut Vec::new())?;
  * let counts = rx.recv_timeout(std::time::Duration::from_secs(10))?.unwrap();
  * assert_eq!((got.as_slice(), counts.a_to_b), (&b"hi"[..], 2));
  * # Ok::<(), Box<dyn std::error::Error>>(())

@@ -155,7 +155,9 @@ pub fn splice_with(
     opts: &Options,
 ) -> io::Result<u64> {
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
-    let t = with_control(opts, |ctl| crate::splice::splice_with(ctl, d, s, remain(limit)))?;
+    let t = with_control(opts, |ctl| {
+        crate::splice::splice_with(ctl, d, s, remain(limit))
+    })?;
     result(t).map(|c| c.bytes)
 }
 

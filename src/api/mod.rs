@@ -13,8 +13,7 @@ mod splicer;
 
 pub use copy::{
     copy, copy_file_range, copy_file_range_at, copy_file_range_at_with, copy_file_range_with,
-    copy_with, sendfile, sendfile_at, sendfile_at_with, sendfile_with, splice, splice_with,
-    Copied,
+    copy_with, sendfile, sendfile_at, sendfile_at_with, sendfile_with, splice, splice_with, Copied,
 };
 pub use engine::{Engine, EngineStats};
 pub use error::{NotHandled, TransferError};

@@ -260,9 +260,7 @@ impl Canceller {
         let mut buf = [0u8; 64];
         while self.is_cancelled()? {
             // SAFETY: reads into a live buffer of its length.
-            let r = unsafe {
-                libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
-            };
+            let r = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if r <= 0 {
                 let e = io::Error::last_os_error();
                 if r == 0 || e.kind() == io::ErrorKind::WouldBlock {
