@@ -1,0 +1,384 @@
+//! zcopy::tokio beyond tokio's own cases: large transfers both ways at
+//! once, a side that resets, a peer that stops reading, TCP urgent data,
+//! cancellation by drop, the options (idle timeout, cancel, close-both)
+//! and copy from a file on sendfile. Every wait is bounded.
+#![cfg(feature = "tokio")]
+
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+const T: Duration = Duration::from_secs(30);
+
+async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (c, s) = tokio::join!(TcpStream::connect(addr), l.accept());
+    (c.unwrap(), s.unwrap().0)
+}
+
+/// client <-> (a relay b) <-> server: the relay task and the two ends.
+async fn proxied(
+    opts: zcopy::Options,
+) -> (
+    tokio::task::JoinHandle<std::io::Result<(u64, u64)>>,
+    TcpStream,
+    TcpStream,
+) {
+    let (client, mut a) = tcp_pair().await;
+    let (mut b, server) = tcp_pair().await;
+    let h =
+        tokio::spawn(
+            async move { zcopy::tokio::copy_bidirectional_with(&mut a, &mut b, &opts).await },
+        );
+    (h, client, server)
+}
+
+fn pattern(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 12) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_transfers_both_ways_at_once() {
+    const N: usize = 48 << 20;
+    let (h, client, server) = proxied(zcopy::Options::default()).await;
+    let (cr, mut cw) = client.into_split();
+    let (sr, mut sw) = server.into_split();
+    let up = tokio::spawn(async move {
+        cw.write_all(&pattern(N, 1)).await.unwrap();
+        cw.shutdown().await.unwrap();
+    });
+    let down = tokio::spawn(async move {
+        sw.write_all(&pattern(N, 2)).await.unwrap();
+        sw.shutdown().await.unwrap();
+    });
+    let read_all = |mut r: tokio::net::tcp::OwnedReadHalf| async move {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v).await.unwrap();
+        v
+    };
+    let (got_s, got_c) = timeout(T, async { tokio::join!(read_all(sr), read_all(cr)) })
+        .await
+        .expect("transfer hung");
+    assert!(got_s == pattern(N, 1), "client -> server bytes differ");
+    assert!(got_c == pattern(N, 2), "server -> client bytes differ");
+    up.await.unwrap();
+    down.await.unwrap();
+    let counts = timeout(T, h)
+        .await
+        .expect("relay did not end")
+        .unwrap()
+        .unwrap();
+    assert_eq!(counts, (N as u64, N as u64));
+}
+
+#[tokio::test]
+async fn a_reset_side_ends_the_relay_with_its_error() {
+    let (h, client, mut server) = proxied(zcopy::Options::default()).await;
+    client.write_all_ref(b"x").await;
+    let mut one = [0u8; 1];
+    server.read_exact(&mut one).await.unwrap();
+    // SO_LINGER 0: close sends a reset.
+    let lg = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a live linger struct of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            client.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&lg as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    drop(client);
+    let r = timeout(T, h)
+        .await
+        .expect("a reset did not end the relay")
+        .unwrap();
+    let e = r.unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "{e:?}"
+    );
+}
+
+trait WriteRef {
+    async fn write_all_ref(&self, b: &[u8]);
+}
+impl WriteRef for TcpStream {
+    async fn write_all_ref(&self, mut b: &[u8]) {
+        while !b.is_empty() {
+            self.writable().await.unwrap();
+            match self.try_write(b) {
+                Ok(n) => b = &b[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_does_not_stop_the_other_direction() {
+    let (h, mut client, mut server) = proxied(zcopy::Options::default()).await;
+    // The server never reads: client -> server fills every buffer on the
+    // way (the relay then holds bytes in a pipe, waiting for room).
+    let stuffer = tokio::spawn(async move {
+        let chunk = vec![9u8; 64 << 10];
+        let mut sent = 0usize;
+        loop {
+            match timeout(Duration::from_millis(500), client.write(&chunk)).await {
+                Ok(Ok(n)) => sent += n,
+                Ok(Err(e)) => panic!("{e}"),
+                Err(_) => return (client, sent),
+            }
+        }
+    });
+    let (mut client, sent) = timeout(T, stuffer).await.expect("stuffing hung").unwrap();
+    assert!(sent > 0);
+    // The other way still flows, 8 MiB of it.
+    let want = pattern(8 << 20, 5);
+    let w = want.clone();
+    let writer = tokio::spawn(async move {
+        server.write_all(&w).await.unwrap();
+        server
+    });
+    let mut got = vec![0u8; want.len()];
+    timeout(T, client.read_exact(&mut got))
+        .await
+        .expect("server -> client stalled")
+        .unwrap();
+    assert!(got == want);
+    let mut server = writer.await.unwrap();
+    // Now the server drains what was stuffed: nothing was lost.
+    client.shutdown().await.unwrap();
+    let mut drained = Vec::new();
+    timeout(T, server.read_to_end(&mut drained))
+        .await
+        .expect("drain hung")
+        .unwrap();
+    assert_eq!(drained.len(), sent);
+    assert!(drained.iter().all(|&b| b == 9));
+    drop(server);
+    let counts = timeout(T, h).await.unwrap().unwrap().unwrap();
+    assert_eq!(counts, (sent as u64, want.len() as u64));
+}
+
+#[tokio::test]
+async fn urgent_data_neither_ends_nor_spins_the_stream() {
+    for bulk in [0usize, 2 << 20] {
+        let (h, client, mut server) = proxied(zcopy::Options::default()).await;
+        let mut want = pattern(bulk, 3);
+        want.extend_from_slice(b"ab");
+        client.write_all_ref(&want).await;
+        // SAFETY: send(2) of one live byte on an open socket.
+        let r = unsafe { libc::send(client.as_raw_fd(), b"U".as_ptr().cast(), 1, libc::MSG_OOB) };
+        assert_eq!(r, 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        client.write_all_ref(b"cd").await;
+        want.extend_from_slice(b"cd");
+        let mut c = client;
+        c.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        timeout(T, server.read_to_end(&mut got))
+            .await
+            .expect("stalled at the urgent mark")
+            .unwrap();
+        // read(2) semantics without SO_OOBINLINE: the urgent byte is skipped.
+        assert_eq!(got.len(), want.len(), "bulk {bulk}");
+        assert!(got == want, "bulk {bulk}");
+        drop(server);
+        let _ = timeout(T, h).await.expect("relay did not end").unwrap();
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_future_leaves_the_sockets_usable() {
+    let (client, mut a) = tcp_pair().await;
+    let (mut b, mut server) = tcp_pair().await;
+    {
+        let fut = zcopy::tokio::copy_bidirectional(&mut a, &mut b);
+        tokio::pin!(fut);
+        client.write_all_ref(b"before").await;
+        let mut got = [0u8; 6];
+        let r = tokio::select! {
+            r = &mut fut => panic!("ended early: {r:?}"),
+            r = server.read_exact(&mut got) => r,
+        };
+        r.unwrap();
+        assert_eq!(&got, b"before");
+        // The future is dropped here, mid-relay.
+    }
+    // Its registrations are gone; the streams work on their own again.
+    client.write_all_ref(b"direct").await;
+    let mut got = [0u8; 6];
+    timeout(T, a.read_exact(&mut got)).await.unwrap().unwrap();
+    assert_eq!(&got, b"direct");
+    b.write_all(b"back").await.unwrap();
+    let mut got = [0u8; 4];
+    timeout(T, server.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&got, b"back");
+}
+
+#[tokio::test]
+async fn an_aborted_relay_task_ends_at_once() {
+    let (h, _client, _server) = proxied(zcopy::Options::default()).await;
+    h.abort();
+    let e = timeout(T, h).await.expect("abort hung").unwrap_err();
+    assert!(e.is_cancelled());
+}
+
+#[tokio::test]
+async fn idle_timeout_cancel_and_close_both() {
+    // Idle: nothing moves for 100 ms.
+    let opts = zcopy::Options::default().idle_timeout(Duration::from_millis(100));
+    let t0 = std::time::Instant::now();
+    let (h, _c, _s) = proxied(opts).await;
+    let e = timeout(T, h).await.unwrap().unwrap().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    assert!(t0.elapsed() >= Duration::from_millis(100));
+
+    // Bytes keep an idle clock from running out.
+    let opts = zcopy::Options::default().idle_timeout(Duration::from_millis(300));
+    let (h, client, mut server) = proxied(opts).await;
+    for _ in 0..6 {
+        client.write_all_ref(b"tick").await;
+        let mut got = [0u8; 4];
+        server.read_exact(&mut got).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!h.is_finished(), "timed out while bytes were moving");
+    h.abort();
+
+    // Cancel from another task.
+    let c = zcopy::Canceller::new().unwrap();
+    let (h, _c2, _s2) = proxied(zcopy::Options::default().cancel(&c)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!h.is_finished());
+    c.cancel().unwrap();
+    let e = timeout(T, h)
+        .await
+        .expect("cancel ignored")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ECANCELED));
+
+    // Close-both: the client's EOF ends both directions.
+    let (h, mut client, mut server) = proxied(zcopy::Options::default().close_both(true)).await;
+    client.write_all(b"bye").await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    timeout(T, server.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"bye");
+    let counts = timeout(T, h)
+        .await
+        .expect("close-both waited")
+        .unwrap()
+        .unwrap();
+    assert_eq!(counts, (3, 0));
+    let mut rest = Vec::new();
+    timeout(T, client.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rest.is_empty());
+
+    // NOWAIT makes no sense here.
+    let (mut a, _x) = tcp_pair().await;
+    let (mut b, _y) = tcp_pair().await;
+    let o = zcopy::Options::default().nowait(true);
+    let e = zcopy::tokio::copy_bidirectional_with(&mut a, &mut b, &o)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_sends_a_file_through_a_slow_reader() {
+    let dir = std::env::temp_dir().join(format!("zcopy-tokio-copy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("src.bin");
+    let want = pattern((20 << 20) + 4321, 7);
+    std::fs::write(&path, &want).unwrap();
+    let mut file = tokio::fs::File::open(&path).await.unwrap();
+    let (mut sock, mut peer) = tcp_pair().await;
+    let reader = tokio::spawn(async move {
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            // A slow reader: the socket fills, copy must wait for room.
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            match peer.read(&mut buf).await.unwrap() {
+                0 => return got,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    let n = timeout(T, zcopy::tokio::copy(&mut file, &mut sock))
+        .await
+        .expect("copy hung")
+        .unwrap();
+    assert_eq!(n, want.len() as u64);
+    drop(sock);
+    let got = timeout(T, reader).await.unwrap().unwrap();
+    assert!(got == want);
+    // A socket is no file to send from: Unsupported, nothing taken.
+    let (mut s1, _s2) = tcp_pair().await;
+    let (mut s3, _s4) = tcp_pair().await;
+    let e = zcopy::tokio::copy(&mut s1, &mut s3).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// CPU time of the whole process so far (user + system).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills a live struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) }, 0);
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+#[tokio::test]
+async fn a_waiting_relay_costs_no_cpu() {
+    let (h, mut client, server) = proxied(zcopy::Options::default()).await;
+    // Idle both ways.
+    let c0 = cpu_time();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let idle = cpu_time() - c0;
+    // Stuck: the server does not read, the relay holds bytes for it.
+    let chunk = vec![1u8; 256 << 10];
+    while let Ok(Ok(_)) = timeout(Duration::from_millis(300), client.write(&chunk)).await {}
+    let c0 = cpu_time();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let stuck = cpu_time() - c0;
+    assert!(!h.is_finished());
+    assert!(
+        idle < Duration::from_millis(100),
+        "idle relay used {idle:?} of CPU in 400 ms"
+    );
+    assert!(
+        stuck < Duration::from_millis(100),
+        "stuck relay used {stuck:?} of CPU in 400 ms"
+    );
+    drop(server);
+    h.abort();
+}
