@@ -14,6 +14,10 @@
 // functions below shadow the internal ones of the same name.
 #[doc(hidden)]
 pub use crate::internal::pool::*;
+// Defined in a private module, so rustdoc would show it despite the
+// hidden glob: hidden by name.
+#[doc(hidden)]
+pub use crate::internal::pool::Pipe;
 
 pub use crate::internal::pool::PoolStats;
 
