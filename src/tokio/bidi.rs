@@ -115,6 +115,7 @@ where
         idle,
         sleep: idle.map(|t| Box::pin(tokio::time::sleep(t))),
         waiting: None,
+        sigpipe_ignored: crate::sigpipe::sigpipe_ignored(),
     };
     poll_fn(|cx| d.poll(cx)).await
 }
@@ -130,6 +131,9 @@ struct Driver {
     /// What the last step waited for; None before the first step and
     /// after a Busy one.
     waiting: Option<Interest>,
+    /// SIGPIPE was ignored when the call began (Rust programs ignore it
+    /// from the start).
+    sigpipe_ignored: bool,
 }
 
 impl Driver {
@@ -161,7 +165,11 @@ impl Driver {
             }
             let before = self.relay.counts();
             let progress = {
-                let _sigpipe = SigpipeGuard::new();
+                // A splice to a peer that is gone raises SIGPIPE: blocked
+                // for the step unless the process ignores it (checked once
+                // per call: one system call per step would cost small
+                // messages dearly).
+                let _sigpipe = (!self.sigpipe_ignored).then(SigpipeGuard::new);
                 let mut ctl = Control::plain();
                 match self.waiting {
                     None => self.relay.step(&mut ctl),
