@@ -107,3 +107,34 @@ fn tokio_proxy_echoes_several_mib_on_concurrent_connections() {
     );
     check_echo_relay(&relay, echo_thread, 400);
 }
+
+#[test]
+fn the_readme_rust_quick_start_builds_in_a_user_crate() {
+    // The README's ```rust block, as a user's own crate that depends on
+    // zcopy by path, with unsafe code forbidden.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```rust\n").expect("a Rust block in the README") + 8;
+    let len = readme[start..].find("```").unwrap();
+    let code = format!("#![forbid(unsafe_code)]\n{}", &readme[start..start + len]);
+    for bad in ["unsafe", "RawFd", "as_raw_fd", "from_raw_fd"] {
+        assert!(!code.contains(bad), "the quick start uses {bad}");
+    }
+    let tmp = TempDir::new("readme-crate");
+    let manifest = format!(
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nzcopy = {{ path = {:?} }}\n\n[workspace]\n",
+        repo().display().to_string()
+    );
+    std::fs::write(tmp.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::create_dir(tmp.path().join("src")).unwrap();
+    std::fs::write(tmp.path().join("src/main.rs"), code).unwrap();
+    // Its own target directory under ours (reused between runs).
+    let target = profile_dir().parent().unwrap().join("readme-user-crate");
+    run_ok(
+        Command::new(env!("CARGO"))
+            .current_dir(tmp.path())
+            .args(["build", "--quiet", "--offline", "--target-dir"])
+            .arg(&target),
+        Duration::from_secs(900),
+    );
+}
