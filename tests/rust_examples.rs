@@ -113,12 +113,16 @@ fn the_readme_rust_quick_start_builds_in_a_user_crate() {
     // The README's ```rust block, as a user's own crate that depends on
     // zcopy by path, with unsafe code forbidden.
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme.find("```rust\n").expect("a Rust block in the README") + 8;
+    let start = readme
+        .find("```rust\n")
+        .expect("a Rust block in the README")
+        + 8;
     let len = readme[start..].find("```").unwrap();
-    let code = format!("#![forbid(unsafe_code)]\n{}", &readme[start..start + len]);
+    let block = &readme[start..start + len];
     for bad in ["unsafe", "RawFd", "as_raw_fd", "from_raw_fd"] {
-        assert!(!code.contains(bad), "the quick start uses {bad}");
+        assert!(!block.contains(bad), "the quick start uses {bad}");
     }
+    let code = format!("#![forbid(unsafe_code)]\n{block}");
     let tmp = TempDir::new("readme-crate");
     let manifest = format!(
         "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
