@@ -128,66 +128,12 @@
 #define ZCOPY_METHOD_READ_WRITE 4
 
 /**
- * A set of worker threads, each an epoll loop over the relays it is
- * given: the way to relay thousands of connections without a thread
- * each. Same semantics per relay as [`relay`](crate::relay()).
- *
- * Dropping the engine ends every running relay with ECANCELED (their
- * `done` is called) and joins the workers; dropped from inside a `done`
- * callback, that worker is not joined and exits by itself.
- *
- * Thread safety: `Engine` is `Send + Sync`; `add` and `stats` may be
- * called from any thread.
- *
- * ```
- * use std::io::{Read, Write};
- * use std::os::unix::net::UnixStream;
- * let engine = zcopy::Engine::new(1)?;
- * let (a, mut client) = UnixStream::pair()?;
- * let (b, mut server) = UnixStream::pair()?;
- * let (tx, rx) = std::sync::mpsc::channel();
- * engine.add(a.into(), b.into(), &zcopy::Options::default(), move |r| {
- *     tx.send(r).unwrap();
- * })?;
- * client.write_all(b"hi")?;
- * client.shutdown(std::net::Shutdown::Write)?; // half-close: "done sending"
- * let mut got = Vec::new();
- * server.read_to_end(&mut got)?; // the EOF came through
- * drop(server);
- * client.read_to_end(&mut Vec::new())?;
- * let counts = rx.recv_timeout(std::time::Duration::from_secs(10))?.unwrap();
- * assert_eq!((got.as_slice(), counts.a_to_b), (&b"hi"[..], 2));
- * # Ok::<(), Box<dyn std::error::Error>>(())
- * ```
+ * A set of worker threads relaying pairs of fds.
  */
 typedef struct zcopy_engine zcopy_engine;
 
 /**
- * One direction of a stream moved with splice(2) without ever waiting:
- * it keeps a pooled pipe, so bytes taken from src wait there (never
- * lost) while dst is full. Make two for a two-way relay. Meant for
- * non-blocking fds driven by an event loop (epoll, mio).
- *
- * Thread safety: `Send`, not shared; different splicers are independent.
- *
- * ```
- * use std::io::{Read, Write};
- * use std::os::unix::net::UnixStream;
- * let (mut w, src) = UnixStream::pair()?;
- * let (dst, mut r) = UnixStream::pair()?;
- * src.set_nonblocking(true)?;
- * dst.set_nonblocking(true)?;
- * let mut s = zcopy::Splicer::new()?;
- * w.write_all(b"event loop")?;
- * assert_eq!(s.step(&dst, &src, None)?, 10);
- * assert_eq!(s.wants(), Some(zcopy::Want::Read)); // src is empty now
- * drop(w);
- * assert_eq!(s.step(&dst, &src, None)?, 0);
- * assert!(s.eof());
- * let mut got = [0u8; 10];
- * r.read_exact(&mut got)?;
- * # Ok::<(), std::io::Error>(())
- * ```
+ * A non-blocking splice state machine for one direction of a stream.
  */
 typedef struct zcopy_splicer zcopy_splicer;
 
@@ -275,6 +221,35 @@ typedef struct zcopy_engine_stats {
    */
   uint64_t pipes_in_use;
 } zcopy_engine_stats;
+
+/**
+ * Counters of the global pipe pool (`zcopy_pool_stats` in the header).
+ */
+typedef struct zcopy_pool_stats {
+  /**
+   * Pipes parked in the pool now (the shared list and each thread's own
+   * slot).
+   */
+  uint64_t idle;
+  /**
+   * Pipes lent to calls (and to splicers) now.
+   */
+  uint64_t in_use;
+  /**
+   * Pipes created since start.
+   */
+  uint64_t created;
+  /**
+   * Times a call got an idle pipe instead of a new one.
+   */
+  uint64_t reused;
+  /**
+   * Pipes closed because they held data, overflowed the idle cap, or
+   * were inherited across fork(). (A pipe smaller than pipe_size, one
+   * the kernel refused to grow, is kept and lent at its real size.)
+   */
+  uint64_t discarded;
+} zcopy_pool_stats;
 
 /**
  * The result of a transfer.
@@ -542,7 +517,7 @@ void zcopy_options_init(struct zcopy_options *opts);
  * # Safety
  * `out` must be NULL or point to writable memory for one zcopy_pool_stats.
  */
-void zcopy_pool_get_stats(zcopy_pool_stats *out);
+void zcopy_pool_get_stats(struct zcopy_pool_stats *out);
 
 /**
  * Closes the pool's idle pipes: the shared list and the calling thread's
