@@ -4,10 +4,21 @@
 //!     cargo run --features tokio --example tokio_proxy -- LISTEN_ADDR TARGET_ADDR
 #![forbid(unsafe_code)]
 
-use tokio::net::{TcpListener, TcpStream};
+// (Without the feature it only says so: no [[example]] table with
+// required-features, which the Python sdist's copy of Cargo.toml, carrying
+// no examples/, could not parse.)
+#[cfg(not(feature = "tokio"))]
+fn main() {
+    eprintln!(
+        "tokio_proxy needs zcopy's tokio feature: cargo run --features tokio --example tokio_proxy"
+    );
+    std::process::exit(2);
+}
 
+#[cfg(feature = "tokio")]
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    use tokio::net::{TcpListener, TcpStream};
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [listen, target] = args.as_slice() else {
         eprintln!("usage: tokio_proxy LISTEN_ADDR TARGET_ADDR");

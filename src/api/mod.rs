@@ -4,6 +4,7 @@
 //! arguments and results.
 
 mod copy;
+mod copy_at;
 mod engine;
 mod error;
 mod options;
@@ -12,9 +13,10 @@ mod relay;
 mod splicer;
 
 pub use copy::{
-    copy, copy_file_range, copy_file_range_at, copy_file_range_at_with, copy_file_range_with,
-    copy_with, sendfile, sendfile_at, sendfile_at_with, sendfile_with, splice, splice_with, Copied,
+    copy, copy_file_range, copy_file_range_with, copy_with, sendfile, sendfile_with, splice,
+    splice_with, Copied,
 };
+pub use copy_at::{copy_file_range_at, copy_file_range_at_with, sendfile_at, sendfile_at_with};
 pub use engine::{Engine, EngineStats};
 pub use error::{NotHandled, TransferError};
 pub use options::{Canceller, Options};
