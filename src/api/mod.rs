@@ -80,3 +80,13 @@ impl fmt::Display for Method {
         f.write_str(self.name())
     }
 }
+
+// What the docs promise about threads, checked at compile time.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Engine>();
+    send_sync::<Options>();
+    send_sync::<Canceller>();
+    send::<Splicer>();
+};
