@@ -38,6 +38,9 @@ fn main() {
     ));
     let bindings = cbindgen::Builder::new()
         .with_crate(&dir)
+        // The pool's counters live in `internal::pool` (lib.rs), an inline
+        // module with a #[path] that cbindgen's module walk does not follow.
+        .with_src(dir.join("src/pool/stats.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate zcopy.h");

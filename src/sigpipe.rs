@@ -62,7 +62,7 @@ fn might_be_ignored() -> bool {
 }
 
 /// True when SIGPIPE's disposition is SIG_IGN (one rt_sigaction read).
-fn sigpipe_ignored() -> bool {
+pub(crate) fn sigpipe_ignored() -> bool {
     let mut old = MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: a NULL new action only reads the current one into `old`.
     let r = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), old.as_mut_ptr()) };

@@ -11,7 +11,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use zcopy::engine::Engine;
-use zcopy::{Options, ZCOPY_OPT_CLOSE_BOTH};
+use zcopy::options::Options;
+use zcopy::ZCOPY_OPT_CLOSE_BOTH;
 
 pub fn run(g: &Global, o: &RelayArgs) -> Result<(), Fail> {
     let [listen, target] = &o.addresses[..] else {

@@ -1,7 +1,7 @@
 //! The pipe pool exports: counters, drain, configuration.
 
 use super::{catch_unwind, ZCOPY_EPANIC};
-use crate::pool::{self, PoolStats};
+use crate::internal::pool::{self, PoolStats};
 
 /// The C name of the counters (`zcopy_pool_stats` in the header).
 pub use crate::pool::PoolStats as ZcopyPoolStats;

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use zcopy::engine::{Engine, RelayResult};
-use zcopy::Options;
+use zcopy::options::Options;
 
 /// What every connection of one `zcopy relay` shares.
 pub struct Shared {
