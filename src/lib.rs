@@ -71,10 +71,11 @@
 /// cbindgen:ignore
 mod api;
 pub use api::{
-    copy, copy_file_range, copy_file_range_at, copy_file_range_at_with, copy_file_range_with,
-    copy_with, pool, relay, sendfile, sendfile_at, sendfile_at_with, sendfile_with, splice,
-    splice_with, Canceller, Copied, Engine, EngineStats, Method, NotHandled, Options, RelayCounts,
-    RelayError, Side, Splicer, TransferError, Want,
+    clone_file, copy, copy_file_range, copy_file_range_at, copy_file_range_at_with,
+    copy_file_range_with, copy_with, disable, disabled, pool, relay, relay_prefixed, sendfile,
+    sendfile_at, sendfile_at_with, sendfile_with, splice, splice_with, Canceller, Copied, Engine,
+    EngineStats, Method, NotHandled, Options, RelayCounts, RelayError, RelayId, Side, Splicer,
+    TransferError, Want,
 };
 
 #[cfg(feature = "tokio")]

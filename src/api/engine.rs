@@ -39,7 +39,7 @@ pub use crate::engine::EngineStats;
 /// ```
 #[derive(Debug)]
 pub struct Engine {
-    inner: crate::engine::Engine,
+    pub(super) inner: crate::engine::Engine,
 }
 
 impl std::fmt::Debug for crate::engine::Engine {

@@ -9,8 +9,10 @@ mod engine;
 mod error;
 mod options;
 pub mod pool;
+mod proxy;
 mod relay;
 mod splicer;
+mod switches;
 
 pub use copy::{
     copy, copy_file_range, copy_file_range_with, copy_with, sendfile, sendfile_with, splice,
@@ -20,8 +22,10 @@ pub use copy_at::{copy_file_range_at, copy_file_range_at_with, sendfile_at, send
 pub use engine::{Engine, EngineStats};
 pub use error::{NotHandled, TransferError};
 pub use options::{Canceller, Options};
+pub use proxy::{relay_prefixed, RelayId};
 pub use relay::{relay, RelayCounts, RelayError, Side};
 pub use splicer::{Splicer, Want};
+pub use switches::{clone_file, disable, disabled};
 
 use std::fmt;
 
@@ -46,6 +50,8 @@ pub enum Method {
     CopyFileRange,
     /// A read(2)/write(2) loop through a user-space buffer.
     ReadWrite,
+    /// A copy-on-write clone (FICLONE / FICLONERANGE): extents shared.
+    Clone,
 }
 
 impl Method {
@@ -61,6 +67,7 @@ impl Method {
             Method::Sendfile => "sendfile",
             Method::CopyFileRange => "copy_file_range",
             Method::ReadWrite => "read_write",
+            Method::Clone => "clone",
         }
     }
 
@@ -70,6 +77,7 @@ impl Method {
             crate::ZCOPY_METHOD_SENDFILE => Method::Sendfile,
             crate::ZCOPY_METHOD_COPY_FILE_RANGE => Method::CopyFileRange,
             crate::ZCOPY_METHOD_READ_WRITE => Method::ReadWrite,
+            crate::ZCOPY_METHOD_CLONE => Method::Clone,
             _ => Method::None,
         }
     }

@@ -31,6 +31,7 @@ pub struct Options {
     close_both: bool,
     nowait: bool,
     resume_on_eintr: bool,
+    rates: (u64, u64),
 }
 
 impl Options {
@@ -136,6 +137,30 @@ impl Options {
         self
     }
 
+    /// Limits a relay (or an engine relay) to these rates in bytes per
+    /// second, a to b and b to a; 0 is no limit in that direction. A token
+    /// bucket per direction (1/20 s of burst); the relay sleeps, without
+    /// CPU, while a direction waits for its bucket. The transfer calls
+    /// refuse a rate (`InvalidInput`): only relays limit one.
+    ///
+    /// ```
+    /// let o = zcopy::Options::default().rate(10_000_000, 0);
+    /// assert_eq!(o.get_rate(), (10_000_000, 0));
+    /// ```
+    pub fn rate(mut self, a_to_b: u64, b_to_a: u64) -> Options {
+        self.rates = (a_to_b, b_to_a);
+        self
+    }
+
+    /// The rates set by [`rate`](Self::rate): (a to b, b to a), 0 = none.
+    ///
+    /// ```
+    /// assert_eq!(zcopy::Options::default().get_rate(), (0, 0));
+    /// ```
+    pub fn get_rate(&self) -> (u64, u64) {
+        self.rates
+    }
+
     /// The C struct these options stand for; valid while `self` lives
     /// (it names the canceller's fd).
     pub(crate) fn raw(&self) -> crate::options::Options {
@@ -150,10 +175,13 @@ impl Options {
                 flags |= bit;
             }
         }
+        let rate = |r: u64| i64::try_from(r).unwrap_or(i64::MAX);
         crate::options::Options {
             flags,
             idle_timeout_ms: self.idle_timeout.map_or(0, timeout_ms),
             cancel_fd: self.cancel.as_ref().map_or(-1, |c| c.fd.as_raw_fd()),
+            rate_a_to_b: rate(self.rates.0),
+            rate_b_to_a: rate(self.rates.1),
             ..crate::options::Options::default()
         }
     }
