@@ -10,11 +10,11 @@
 # s/GB) and ping-pong (32 connections, 64 B and 4 KiB: round trips/s and
 # CPU us per round trip), variants interleaved A B C D A B C D ..., medians.
 # Run from the repository root:
-#   sh bench/tokio_bench.sh [ANCHORS_DIR] > bench/results/tokio-run.txt
+#   sh bench/tokio_bench.sh [PEERS_DIR] > bench/results/tokio-run.txt
 # Needs: apt-get install -y iperf3 gcc python3; the drivers relaybench.py
-# and pingbench.py from the anchors folder (/work/shared/anchors).
+# and pingbench.py from bench/peers (written here; PEERS_DIR overrides).
 set -e
-A=${1:-/work/shared/anchors}
+A=${1:-bench/peers}
 R=${ROUNDS:-3}
 T=${SECONDS_PER_ROUND:-4}
 cargo build --release -p zcopy-bench --bin tokio-proxy
