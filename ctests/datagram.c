@@ -9,31 +9,13 @@
  */
 #include "zc_test.h"
 
-static void udp_pair(int p[2])
-{
-    struct sockaddr_in sa[2];
-    socklen_t len = sizeof sa[0];
-    for (int i = 0; i < 2; i++) {
-        p[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        memset(&sa[i], 0, sizeof sa[i]);
-        sa[i].sin_family = AF_INET;
-        sa[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (p[i] < 0 || bind(p[i], (struct sockaddr *)&sa[i], sizeof sa[i]) != 0 ||
-            getsockname(p[i], (struct sockaddr *)&sa[i], &len) != 0)
-            DIE("udp socket");
-    }
-    if (connect(p[0], (struct sockaddr *)&sa[1], sizeof sa[1]) != 0 ||
-        connect(p[1], (struct sockaddr *)&sa[0], sizeof sa[0]) != 0)
-        DIE("udp connect");
-}
-
 static const char *const kinds[] = { "udp", "unix SOCK_DGRAM", "unix SOCK_SEQPACKET" };
 static const char *const calls[] = { "zcopy_splice", "zcopy_copy", "zcopy_copy_opts" };
 
 static void make(int kind, int d[2])
 {
     if (kind == 0)
-        udp_pair(d);
+        zt_udp_pair(d);
     else if (socketpair(AF_UNIX, kind == 1 ? SOCK_DGRAM : SOCK_SEQPACKET, 0, d) != 0)
         DIE("socketpair");
 }

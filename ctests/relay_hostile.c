@@ -176,24 +176,6 @@ static void unix_close_case(int kind)
     ends_close(&e);
 }
 
-static void udp_pair(int p[2])
-{
-    struct sockaddr_in sa[2];
-    socklen_t len = sizeof sa[0];
-    for (int i = 0; i < 2; i++) {
-        p[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        memset(&sa[i], 0, sizeof sa[i]);
-        sa[i].sin_family = AF_INET;
-        sa[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (p[i] < 0 || bind(p[i], (struct sockaddr *)&sa[i], sizeof sa[i]) != 0 ||
-            getsockname(p[i], (struct sockaddr *)&sa[i], &len) != 0)
-            DIE("udp socket");
-    }
-    if (connect(p[0], (struct sockaddr *)&sa[1], sizeof sa[1]) != 0 ||
-        connect(p[1], (struct sockaddr *)&sa[0], sizeof sa[0]) != 0)
-        DIE("udp connect");
-}
-
 static void datagram_cases(void)
 {
     static const char *const names[] = { "udp", "unix SOCK_DGRAM", "unix SOCK_SEQPACKET" };
@@ -202,7 +184,7 @@ static void datagram_cases(void)
         zcopy_relay_result r;
         zcopy_engine *e = zcopy_engine_new(1);
         if (k == 0)
-            udp_pair(d);
+            zt_udp_pair(d);
         else if (socketpair(AF_UNIX, k == 1 ? SOCK_DGRAM : SOCK_SEQPACKET, 0, d) != 0)
             DIE("socketpair");
         zt_unix_pair(s);

@@ -280,6 +280,25 @@ static inline void zt_tcp_pair_rcvbuf(int fds[2], int client_rcvbuf)
 /* A connected TCP pair with the kernel's default buffers. */
 static inline void zt_tcp_pair(int fds[2]) { zt_tcp_pair_rcvbuf(fds, 0); }
 
+/* Two UDP sockets on 127.0.0.1, connected to each other. */
+static inline void zt_udp_pair(int p[2])
+{
+    struct sockaddr_in sa[2];
+    socklen_t len = sizeof sa[0];
+    for (int i = 0; i < 2; i++) {
+        p[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        memset(&sa[i], 0, sizeof sa[i]);
+        sa[i].sin_family = AF_INET;
+        sa[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (p[i] < 0 || bind(p[i], (struct sockaddr *)&sa[i], sizeof sa[i]) != 0 ||
+            getsockname(p[i], (struct sockaddr *)&sa[i], &len) != 0)
+            DIE("udp socket");
+    }
+    if (connect(p[0], (struct sockaddr *)&sa[1], sizeof sa[1]) != 0 ||
+        connect(p[1], (struct sockaddr *)&sa[0], sizeof sa[0]) != 0)
+        DIE("udp connect");
+}
+
 static inline void zt_unix_pair(int fds[2])
 {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)

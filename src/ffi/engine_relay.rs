@@ -123,15 +123,8 @@ pub unsafe extern "C" fn zcopy_engine_add_ex(
             ctx,
         )
     };
-    let (id, err) = match r {
-        Ok(id) => (id, 0),
-        Err(e) => (0, e),
-    };
-    if !error.is_null() {
-        // SAFETY: checked non-NULL; writable as promised.
-        unsafe { error.write(err) };
-    }
-    id
+    // SAFETY: as the caller promises for `error`.
+    unsafe { id_or_error(r, error) }
 }
 
 /// zcopy_engine_add_prefixed and zcopy_engine_add_ex in one: prefix bytes
@@ -161,6 +154,16 @@ pub unsafe extern "C" fn zcopy_engine_add_prefixed_ex(
             e, a_fd, b_fd, a_to_b, a_to_b_len, b_to_a, b_to_a_len, opts, done, ctx,
         )
     };
+    // SAFETY: as the caller promises for `error`.
+    unsafe { id_or_error(r, error) }
+}
+
+/// What the `_ex` adds return: the id (0 on failure), with `*error` set
+/// to the errno (0 on success) when `error` is not NULL.
+///
+/// # Safety
+/// `error` is NULL or writable.
+unsafe fn id_or_error(r: Result<u64, i32>, error: *mut i32) -> u64 {
     let (id, err) = match r {
         Ok(id) => (id, 0),
         Err(e) => (0, e),
