@@ -16,65 +16,19 @@
  * - /dev/null is refused by zcopy_engine_add with EPERM synchronously.
  * - Timeouts at the int64 edges mean "never", not EINVAL or a wrap.
  */
-#include "engine.h"
-#include "relay_util.h"
+#include "relay_run.h"
 
 #include <sys/eventfd.h>
 
-enum { RUN_CALL, RUN_ENGINE1, RUN_ENGINE2 };
-static const char *const run_name[] = { "zcopy_relay", "engine 1 thread", "engine 2 threads" };
-
-struct run {
-    int kind, a, b;
-    pthread_t th;
-    zcopy_engine *e;
-    struct done_rec d;
+/* A relay with an idle timeout of `idle_ms` and cancel fd `cancel`, by
+ * zcopy_relay or an engine (relay_run.h). */
+static void start_relay(struct run *x, int kind, int a, int b, int64_t idle_ms, int cancel)
+{
     zcopy_options o;
-    zcopy_relay_result r;
-};
-
-static void *run_call_main(void *arg)
-{
-    struct run *x = arg;
-    x->r = zcopy_relay(x->a, x->b, &x->o);
-    return NULL;
-}
-
-/* Starts a relay with an idle timeout of `idle_ms` and cancel fd `cancel`. */
-static void run_start(struct run *x, int kind, int a, int b, int64_t idle_ms, int cancel)
-{
-    memset(x, 0, sizeof *x);
-    x->kind = kind;
-    x->a = a;
-    x->b = b;
-    zcopy_options_init(&x->o);
-    x->o.idle_timeout_ms = idle_ms;
-    x->o.cancel_fd = cancel;
-    if (kind == RUN_CALL) {
-        if (pthread_create(&x->th, NULL, run_call_main, x) != 0)
-            DIE("pthread_create relay");
-        return;
-    }
-    x->e = zcopy_engine_new(kind == RUN_ENGINE1 ? 1 : 2);
-    if (!x->e)
-        DIE("zcopy_engine_new");
-    rec_init(&x->d);
-    if (zcopy_engine_add(x->e, a, b, &x->o, rec_done, &x->d) != 0)
-        DIE("zcopy_engine_add");
-}
-
-/* Waits up to `seconds` (x8 under valgrind) for the relay to end; frees
- * the engine. Fatal if it does not end: no case may hang. */
-static zcopy_relay_result run_end(struct run *x, int seconds)
-{
-    if (x->kind == RUN_CALL) {
-        zt_join(x->th, seconds, "relay");
-        return x->r;
-    }
-    if (!rec_wait(&x->d, seconds))
-        DIE("engine relay did not end");
-    zcopy_engine_free(x->e);
-    return x->d.r;
+    zcopy_options_init(&o);
+    o.idle_timeout_ms = idle_ms;
+    o.cancel_fd = cancel;
+    run_start_opts(x, kind, a, b, &o);
 }
 
 /* Writes to non-blocking `fd` until it has taken nothing for 300 ms (the
@@ -125,7 +79,7 @@ static void reset_case(int conn, int kind, int victim_is_client)
     snprintf(tag, sizeof tag, "%s, %s, the %s resets while the %s stalls", run_name[kind],
              rl_kind_name[conn], victim_is_client ? "client" : "upstream",
              victim_is_client ? "upstream" : "client");
-    run_start(&x, kind, e.a, e.b, 10000, -1);
+    start_relay(&x, kind, e.a, e.b, 10000, -1);
     /* A few bytes reach the victim and stay unread there (a unix close
      * with unread bytes is the kernel's ECONNRESET). */
     if (zt_write_all(*other, "hello", 5) != 0)
@@ -158,7 +112,7 @@ static void unix_close_case(int kind)
 
     ends_open(&e, E_UNIX, E_UNIX);
     zt_fill(msg, sizeof msg, 7);
-    run_start(&x, kind, e.a, e.b, 10000, -1);
+    start_relay(&x, kind, e.a, e.b, 10000, -1);
     if (zt_write_all(e.c, msg, sizeof msg) != 0)
         DIE("write");
     zt_close(&e.c);
@@ -293,7 +247,7 @@ static void timeout_edge(int kind, int64_t ms)
     int cancel = eventfd(0, EFD_CLOEXEC);
 
     ends_open(&e, E_UNIX, E_UNIX);
-    run_start(&x, kind, e.a, e.b, ms, cancel);
+    start_relay(&x, kind, e.a, e.b, ms, cancel);
     if (zt_write_all(e.c, "abcde", 5) != 0)
         DIE("write");
     CHECK(zt_read_full(e.s, got, 5) == 5 && memcmp(got, "abcde", 5) == 0,

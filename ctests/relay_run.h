@@ -17,25 +17,28 @@ struct run {
     pthread_t th;
     zcopy_engine *e;
     struct done_rec d;
+    zcopy_options o;     /* the call's options; the engine's when engine_opts */
+    int engine_opts;
     zcopy_relay_result r;
 };
 
 static void *run_call_main(void *arg)
 {
     struct run *x = arg;
-    zcopy_options o;
-    zcopy_options_init(&o);
-    o.idle_timeout_ms = 20000; /* a stall ends as ETIMEDOUT, not a hang */
-    x->r = zcopy_relay(x->a, x->b, &o);
+    x->r = zcopy_relay(x->a, x->b, &x->o);
     return NULL;
 }
 
-static inline void run_start(struct run *x, int kind, int a, int b)
+/* Starts the relay: zcopy_relay with options `o`, the engine with `o` too
+ * when engine_opts, else with none. */
+static inline void run_begin(struct run *x, int kind, int a, int b, const zcopy_options *o, int engine_opts)
 {
     memset(x, 0, sizeof *x);
     x->kind = kind;
     x->a = a;
     x->b = b;
+    x->o = *o;
+    x->engine_opts = engine_opts;
     if (kind == RUN_CALL) {
         if (pthread_create(&x->th, NULL, run_call_main, x) != 0)
             DIE("pthread_create relay");
@@ -45,8 +48,24 @@ static inline void run_start(struct run *x, int kind, int a, int b)
     if (!x->e)
         DIE("zcopy_engine_new");
     rec_init(&x->d);
-    if (zcopy_engine_add(x->e, a, b, NULL, rec_done, &x->d) != 0)
+    if (zcopy_engine_add(x->e, a, b, x->engine_opts ? &x->o : NULL, rec_done, &x->d) != 0)
         DIE("zcopy_engine_add");
+}
+
+/* Starts the relay: zcopy_relay with a 20 s idle timeout (a stall ends as
+ * ETIMEDOUT, not a hang), the engine with no options. */
+static inline void run_start(struct run *x, int kind, int a, int b)
+{
+    zcopy_options o;
+    zcopy_options_init(&o);
+    o.idle_timeout_ms = 20000;
+    run_begin(x, kind, a, b, &o, 0);
+}
+
+/* Starts the relay with options `o` for both runners. */
+static inline void run_start_opts(struct run *x, int kind, int a, int b, const zcopy_options *o)
+{
+    run_begin(x, kind, a, b, o, 1);
 }
 
 /* The engine's pipes in use now (0 for zcopy_relay: nothing to ask). */
