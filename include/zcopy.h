@@ -78,7 +78,48 @@
  */
 #define ZCOPY_DISABLE_COPY_FILE_RANGE 4
 
+/**
+ * Which kernel mechanism moved the bytes (or failed). Values of
+ * `zcopy_result.method`.
+ */
+#define ZCOPY_METHOD_NONE 0
 
+/**
+ * splice(2), directly or through a pooled pipe.
+ */
+#define ZCOPY_METHOD_SPLICE 1
+
+/**
+ * sendfile(2).
+ */
+#define ZCOPY_METHOD_SENDFILE 2
+
+/**
+ * copy_file_range(2).
+ */
+#define ZCOPY_METHOD_COPY_FILE_RANGE 3
+
+/**
+ * A plain read(2)/write(2) loop through a user-space buffer.
+ */
+#define ZCOPY_METHOD_READ_WRITE 4
+
+/**
+ * A copy-on-write clone (FICLONE / FICLONERANGE): zcopy_clone, and
+ * zcopy_copy_opts with ZCOPY_OPT_REFLINK_ALWAYS.
+ */
+#define ZCOPY_METHOD_CLONE 5
+
+/**
+ * The `error` of a call whose Rust side panicked, caught at the boundary:
+ * an internal bug, not a kernel errno (no errno has this value). The call
+ * may have moved `written` bytes; the library stays usable.
+ *
+ * Defined here, below everything that reports it (the engine's workers
+ * catch panics of their own), so that nothing imports from the C
+ * boundary above it.
+ */
+#define ZCOPY_EPANIC 7000
 
 /**
  * A signal delivered to the calling thread while a call waits (in poll(2)
@@ -150,6 +191,8 @@
  */
 #define ZCOPY_OPTIONS_V2_SIZE 40
 
+
+
 /**
  * `wants`: wait until src is readable, then step again.
  */
@@ -159,49 +202,6 @@
  * `wants`: wait until dst is writable, then step again.
  */
 #define ZCOPY_WANT_WRITE 2
-
-/**
- * Which kernel mechanism moved the bytes (or failed). Values of
- * `zcopy_result.method`.
- */
-#define ZCOPY_METHOD_NONE 0
-
-/**
- * splice(2), directly or through a pooled pipe.
- */
-#define ZCOPY_METHOD_SPLICE 1
-
-/**
- * sendfile(2).
- */
-#define ZCOPY_METHOD_SENDFILE 2
-
-/**
- * copy_file_range(2).
- */
-#define ZCOPY_METHOD_COPY_FILE_RANGE 3
-
-/**
- * A plain read(2)/write(2) loop through a user-space buffer.
- */
-#define ZCOPY_METHOD_READ_WRITE 4
-
-/**
- * A copy-on-write clone (FICLONE / FICLONERANGE): zcopy_clone, and
- * zcopy_copy_opts with ZCOPY_OPT_REFLINK_ALWAYS.
- */
-#define ZCOPY_METHOD_CLONE 5
-
-/**
- * The `error` of a call whose Rust side panicked, caught at the boundary:
- * an internal bug, not a kernel errno (no errno has this value). The call
- * may have moved `written` bytes; the library stays usable.
- *
- * Defined here, below everything that reports it (the engine's workers
- * catch panics of their own), so that nothing imports from the C
- * boundary above it.
- */
-#define ZCOPY_EPANIC 7000
 
 /**
  * A set of worker threads relaying pairs of fds.

@@ -78,65 +78,45 @@ pub use api::{
     TransferError, Want,
 };
 
-#[cfg(feature = "tokio")]
-pub mod tokio;
-
-// The internal pool keeps its name inside `internal` (the public `pool`
-// module above re-exports it, hidden, so `crate::pool::...` still works).
+// The layers, lowest first: a module imports only from layers above it
+// in this list (tests/layers.rs reads every `use crate::` line).
+#[doc(hidden)]
+pub mod sys;
+// The pool keeps its name inside `internal`: the public `pool` module
+// (src/api/pool.rs) re-exports it, hidden.
 #[doc(hidden)]
 #[path = "."]
 pub mod internal {
     pub mod pool;
 }
-
 #[doc(hidden)]
-pub mod clone;
-#[doc(hidden)]
-pub mod control;
-#[doc(hidden)]
-pub mod copy_file_range;
-#[doc(hidden)]
-pub mod disable;
-#[doc(hidden)]
-pub mod dispatch;
+pub mod call;
 #[doc(hidden)]
 pub mod engine;
 #[doc(hidden)]
-pub mod ffi;
-mod inflight;
-mod kernel;
-mod nonblock;
-#[doc(hidden)]
-pub mod options;
-mod outcome;
-mod pipe;
-mod positional;
-mod probe;
-#[doc(hidden)]
-pub mod read_write;
+pub mod mech;
 #[doc(hidden)]
 pub mod relay;
 #[doc(hidden)]
-pub mod sendfile;
-mod sendfile_hdr;
+pub mod stream;
+// (mod api: above, first, for cbindgen's sake.)
 #[doc(hidden)]
-pub mod sigpipe;
-#[doc(hidden)]
-pub mod sparse;
-#[doc(hidden)]
-pub mod splice;
-#[doc(hidden)]
-pub mod splicer;
-#[doc(hidden)]
-pub mod sys;
-#[doc(hidden)]
-pub mod transfer;
-mod urgent;
-mod wait;
+pub mod ffi;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
-/// The dispatch's former name: `zcopy::dispatch::copy` is `dispatch::copy`.
+// The internal modules' former paths (`zcopy::dispatch::copy`, ...), for
+// the crate's own cli/, bench/ and tests/.
 #[doc(hidden)]
-pub use dispatch as copy;
+pub use call::options;
+#[doc(hidden)]
+pub use mech::dispatch as copy;
+#[doc(hidden)]
+pub use mech::{clone, copy_file_range, dispatch, read_write, sendfile, sparse, splice};
+#[doc(hidden)]
+pub use stream::splicer;
+#[doc(hidden)]
+pub use sys::{disable, sigpipe, transfer};
 
 #[doc(hidden)]
 pub use options::{

@@ -1,4 +1,4 @@
-//! zcopy_copy file -> file keeps holes (src/sparse.rs): du-style block
+//! zcopy_copy file -> file keeps holes (src/mech/sparse.rs): du-style block
 //! counts (st_blocks) of the copy, its bytes, its length and both file
 //! positions, from the start and from a position with a limit, into a new
 //! and into an existing file.

@@ -4,9 +4,9 @@
 
 use super::error::{NotHandled, TransferError};
 use super::{Method, Options};
-use crate::control::{now_ns, Control};
-use crate::options::Settings;
-use crate::transfer::Transfer;
+use crate::call::control::{now_ns, Control};
+use crate::call::options::Settings;
+use crate::sys::transfer::Transfer;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -115,7 +115,7 @@ pub fn copy_with(
 ) -> io::Result<Copied> {
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     result(with_control(opts, |ctl| {
-        crate::dispatch::copy_with(ctl, d, s, remain(limit))
+        crate::mech::dispatch::copy_with(ctl, d, s, remain(limit))
     })?)
 }
 
@@ -159,7 +159,7 @@ pub fn splice_with(
 ) -> io::Result<u64> {
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     let t = with_control(opts, |ctl| {
-        crate::splice::splice_with(ctl, d, s, remain(limit))
+        crate::mech::splice::splice_with(ctl, d, s, remain(limit))
     })?;
     result(t).map(|c| c.bytes)
 }
@@ -209,7 +209,7 @@ pub fn sendfile_with(
 ) -> io::Result<u64> {
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     let t = with_control(opts, |ctl| {
-        crate::sendfile::sendfile_with(ctl, d, s, None, remain(limit))
+        crate::mech::sendfile::sendfile_with(ctl, d, s, None, remain(limit))
     })?;
     result(t).map(|c| c.bytes)
 }
@@ -259,7 +259,7 @@ pub fn copy_file_range_with(
 ) -> io::Result<u64> {
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     let t = with_control(opts, |ctl| {
-        crate::copy_file_range::copy_file_range_with(ctl, d, None, s, None, remain(limit))
+        crate::mech::copy_file_range::copy_file_range_with(ctl, d, None, s, None, remain(limit))
     })?;
     result(t).map(|c| c.bytes)
 }

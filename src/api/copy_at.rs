@@ -6,7 +6,7 @@ use super::Options;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
-/// [`sendfile`](crate::sendfile()) from `*offset` in `src` (pread semantics: the file
+/// [`sendfile`](crate::mech::sendfile()) from `*offset` in `src` (pread semantics: the file
 /// position is neither used nor changed, so many connections can send
 /// ranges of one shared file at once). `*offset` advances by exactly the
 /// bytes moved, also when an error ends the call.
@@ -58,13 +58,13 @@ pub fn sendfile_at_with(
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     let mut off = to_offset(offset)?;
     let t = with_control(opts, |ctl| {
-        crate::sendfile::sendfile_with(ctl, d, s, Some(&mut off), remain(limit))
+        crate::mech::sendfile::sendfile_with(ctl, d, s, Some(&mut off), remain(limit))
     });
     *offset = u64::try_from(off).unwrap_or(*offset);
     result(t?).map(|c| c.bytes)
 }
 
-/// [`copy_file_range`](crate::copy_file_range()) at explicit offsets (the file positions are neither
+/// [`copy_file_range`](crate::mech::copy_file_range()) at explicit offsets (the file positions are neither
 /// used nor changed); both advance by exactly the bytes moved.
 ///
 /// ```
@@ -116,7 +116,7 @@ pub fn copy_file_range_at_with(
     let (d, s) = (dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     let (mut doff, mut soff) = (to_offset(dst_offset)?, to_offset(src_offset)?);
     let t = with_control(opts, |ctl| {
-        crate::copy_file_range::copy_file_range_with(
+        crate::mech::copy_file_range::copy_file_range_with(
             ctl,
             d,
             Some(&mut doff),

@@ -163,8 +163,8 @@ impl Options {
 
     /// The C struct these options stand for; valid while `self` lives
     /// (it names the canceller's fd).
-    pub(crate) fn raw(&self) -> crate::options::Options {
-        use crate::options::{ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR, ZCOPY_OPT_NOWAIT};
+    pub(crate) fn raw(&self) -> crate::call::options::Options {
+        use crate::call::options::{ZCOPY_OPT_CLOSE_BOTH, ZCOPY_OPT_EINTR, ZCOPY_OPT_NOWAIT};
         let mut flags = 0;
         for (on, bit) in [
             (self.close_both, ZCOPY_OPT_CLOSE_BOTH),
@@ -176,20 +176,20 @@ impl Options {
             }
         }
         let rate = |r: u64| i64::try_from(r).unwrap_or(i64::MAX);
-        crate::options::Options {
+        crate::call::options::Options {
             flags,
             idle_timeout_ms: self.idle_timeout.map_or(0, timeout_ms),
             cancel_fd: self.cancel.as_ref().map_or(-1, |c| c.fd.as_raw_fd()),
             rate_a_to_b: rate(self.rates.0),
             rate_b_to_a: rate(self.rates.1),
-            ..crate::options::Options::default()
+            ..crate::call::options::Options::default()
         }
     }
 
     /// The validated settings (for the tokio driver).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn settings(&self) -> io::Result<crate::options::Settings> {
-        crate::options::Settings::from_options(Some(&self.raw()))
+    pub(crate) fn settings(&self) -> io::Result<crate::call::options::Settings> {
+        crate::call::options::Settings::from_options(Some(&self.raw()))
             .map_err(io::Error::from_raw_os_error)
     }
 

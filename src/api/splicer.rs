@@ -45,7 +45,7 @@ pub enum Want {
 /// ```
 #[derive(Debug)]
 pub struct Splicer {
-    inner: crate::splicer::Splicer,
+    inner: crate::stream::splicer::Splicer,
 }
 
 impl Splicer {
@@ -57,7 +57,7 @@ impl Splicer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Splicer> {
-        let inner = crate::splicer::Splicer::new().map_err(io::Error::from_raw_os_error)?;
+        let inner = crate::stream::splicer::Splicer::new().map_err(io::Error::from_raw_os_error)?;
         Ok(Splicer { inner })
     }
 
@@ -104,8 +104,8 @@ impl Splicer {
     /// ```
     pub fn wants(&self) -> Option<Want> {
         match self.inner.wants() {
-            crate::splicer::ZCOPY_WANT_READ => Some(Want::Read),
-            crate::splicer::ZCOPY_WANT_WRITE => Some(Want::Write),
+            crate::stream::splicer::ZCOPY_WANT_READ => Some(Want::Read),
+            crate::stream::splicer::ZCOPY_WANT_WRITE => Some(Want::Write),
             _ => None,
         }
     }

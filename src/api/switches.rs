@@ -1,7 +1,9 @@
 //! The kill switch and reflink control (issue 23) in the Rust API.
 
 use super::Method;
-use crate::disable::{ZCOPY_DISABLE_COPY_FILE_RANGE, ZCOPY_DISABLE_SENDFILE, ZCOPY_DISABLE_SPLICE};
+use crate::sys::disable::{
+    ZCOPY_DISABLE_COPY_FILE_RANGE, ZCOPY_DISABLE_SENDFILE, ZCOPY_DISABLE_SPLICE,
+};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -37,7 +39,7 @@ pub fn disable(methods: &[Method]) -> io::Result<()> {
         };
         mask |= bit;
     }
-    crate::disable::set(mask);
+    crate::sys::disable::set(mask);
     Ok(())
 }
 
@@ -48,7 +50,7 @@ pub fn disable(methods: &[Method]) -> io::Result<()> {
 /// # let _ = off;
 /// ```
 pub fn disabled() -> Vec<Method> {
-    let mask = crate::disable::disabled();
+    let mask = crate::sys::disable::disabled();
     SWITCHES
         .iter()
         .filter(|(_, bit)| mask & bit != 0)
@@ -75,7 +77,7 @@ pub fn disabled() -> Vec<Method> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn clone_file(dst: impl AsFd, src: impl AsFd) -> io::Result<u64> {
-    let t = crate::clone::clone_file(dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
+    let t = crate::mech::clone::clone_file(dst.as_fd().as_raw_fd(), src.as_fd().as_raw_fd());
     if t.error != 0 {
         return Err(io::Error::from_raw_os_error(t.error));
     }

@@ -5,7 +5,7 @@
 use super::registry::{Claim, Handle};
 use super::worker::NewRelay;
 use super::{relay_job, Done, Engine};
-use crate::options::{Options, Settings};
+use crate::call::options::{Options, Settings};
 use crate::relay::check_pair;
 use crate::sys::errno;
 use std::sync::atomic::Ordering::Relaxed;

@@ -15,8 +15,8 @@ use super::add::Prefixes;
 use super::job::{
     Job, Ready, RelayResult, Step, A_ERR, A_HUP, A_IN, A_OUT, B_ERR, B_HUP, B_IN, B_OUT,
 };
-use crate::control::Control;
-use crate::options::Settings;
+use crate::call::control::Control;
+use crate::call::options::Settings;
 use crate::relay::{Interest, NonBlocking, Progress, Relay};
 
 /// One relay with its control and the O_NONBLOCK guard of its fds.

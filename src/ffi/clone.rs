@@ -44,8 +44,8 @@ use std::ffi::c_int;
 /// (a clone of a large, fragmented file takes time proportional to its
 /// extents, not its bytes). Kill switch: not concerned (no byte moves).
 #[no_mangle]
-pub extern "C" fn zcopy_clone(dst_fd: c_int, src_fd: c_int) -> crate::transfer::Transfer {
+pub extern "C" fn zcopy_clone(dst_fd: c_int, src_fd: c_int) -> crate::sys::transfer::Transfer {
     guarded(crate::ZCOPY_METHOD_CLONE, || {
-        crate::clone::clone_file(dst_fd, src_fd)
+        crate::mech::clone::clone_file(dst_fd, src_fd)
     })
 }

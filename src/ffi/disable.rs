@@ -38,7 +38,7 @@ use super::catch_unwind;
 /// Never blocks.
 #[no_mangle]
 pub extern "C" fn zcopy_disable(mask: u32) -> u32 {
-    catch_unwind(|| crate::disable::set(mask)).unwrap_or(0)
+    catch_unwind(|| crate::sys::disable::set(mask)).unwrap_or(0)
 }
 
 /// The mask of mechanisms turned off now (ZCOPY_DISABLE_* bits): from
@@ -47,5 +47,5 @@ pub extern "C" fn zcopy_disable(mask: u32) -> u32 {
 /// Thread safety: safe from any thread. Never blocks.
 #[no_mangle]
 pub extern "C" fn zcopy_disabled() -> u32 {
-    catch_unwind(crate::disable::disabled).unwrap_or(0)
+    catch_unwind(crate::sys::disable::disabled).unwrap_or(0)
 }

@@ -1,8 +1,8 @@
-//! The C boundary of the relay engine (src/engine.rs).
+//! The C boundary of the relay engine (src/engine/mod.rs).
 
 use super::set_errno;
+use crate::call::options::Options;
 use crate::engine::{Engine, EngineStats, RelayResult, EPANIC};
-use crate::options::Options;
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

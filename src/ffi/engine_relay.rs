@@ -3,8 +3,8 @@
 
 use super::engine::{callback, RelayDoneFn};
 use super::relay::prefix;
+use crate::call::options::Options;
 use crate::engine::{Engine, EPANIC};
-use crate::options::Options;
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

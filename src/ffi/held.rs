@@ -44,7 +44,7 @@ pub extern "C" fn zcopy_held(dst_fd: c_int, src_fd: c_int) -> i64 {
         if dst_fd < 0 || src_fd < 0 {
             return Err(libc::EBADF);
         }
-        Ok(crate::inflight::held(dst_fd, src_fd))
+        Ok(crate::call::inflight::held(dst_fd, src_fd))
     })
 }
 
@@ -72,6 +72,7 @@ pub extern "C" fn zcopy_held_discard(dst_fd: c_int, src_fd: c_int) -> i64 {
         if dst_fd < 0 || src_fd < 0 {
             return Err(libc::EBADF);
         }
-        Ok(crate::inflight::discard(dst_fd, src_fd) + crate::relay::discard_kept(dst_fd, src_fd))
+        Ok(crate::call::inflight::discard(dst_fd, src_fd)
+            + crate::relay::discard_kept(dst_fd, src_fd))
     })
 }

@@ -1,6 +1,6 @@
 //! Names and versions: static strings, nothing allocated.
 
-use crate::transfer::method_name;
+use crate::sys::transfer::method_name;
 use std::ffi::c_char;
 
 /// The library's version, e.g. "0.1.0": a static NUL-terminated string,

@@ -1,6 +1,6 @@
 //! The C boundary for `zcopy_options`.
 
-use crate::options::{Options, ZCOPY_OPTIONS_V1_SIZE, ZCOPY_OPTIONS_V2_SIZE};
+use crate::call::options::{Options, ZCOPY_OPTIONS_V1_SIZE, ZCOPY_OPTIONS_V2_SIZE};
 
 /// Fills `opts` with the defaults: size 40 (sizeof(zcopy_options), version
 /// 2), flags 0, no idle timeout, cancel_fd -1, reserved 0, both rates 0

@@ -4,7 +4,7 @@ use super::{catch_unwind, ZCOPY_EPANIC};
 use crate::internal::pool::{self, PoolStats};
 
 /// The C name of the counters (`zcopy_pool_stats` in the header).
-pub use crate::pool::PoolStats as ZcopyPoolStats;
+pub use crate::internal::pool::PoolStats as ZcopyPoolStats;
 
 /// Fills `*out` with the pool's counters. Each counter is read atomically;
 /// while other threads are transferring, the five are not one snapshot.

@@ -1,7 +1,7 @@
 //! The C boundary for zcopy_relay.
 
 use super::{catch_unwind, AssertUnwindSafe, ZCOPY_EPANIC};
-use crate::options::Options;
+use crate::call::options::Options;
 use crate::relay::RelayResult;
 use std::ffi::c_int;
 

@@ -2,9 +2,9 @@
 
 use super::guarded;
 use super::transfer_opts::with_options;
-use crate::options::Options;
-use crate::sendfile_hdr::Part;
-use crate::transfer::{Transfer, ZCOPY_METHOD_SENDFILE};
+use crate::call::options::Options;
+use crate::mech::sendfile_hdr::Part;
+use crate::sys::transfer::{Transfer, ZCOPY_METHOD_SENDFILE};
 use std::ffi::c_int;
 
 /// Most iovecs a header or trailer may have (IOV_MAX).
@@ -128,7 +128,7 @@ pub unsafe extern "C" fn zcopy_sendfile_hdr(
     // SAFETY: the caller's promise about opts.
     let t = unsafe {
         with_options(m, opts, |ctl| {
-            crate::sendfile_hdr::send(ctl, dst_fd, h, src_fd, off.as_mut(), count, t)
+            crate::mech::sendfile_hdr::send(ctl, dst_fd, h, src_fd, off.as_mut(), count, t)
         })
     };
     if let Some(o) = off {

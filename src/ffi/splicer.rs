@@ -1,8 +1,8 @@
 //! The non-blocking splicer exports, for event loops.
 
 use super::{catch_unwind, guarded, AssertUnwindSafe};
-use crate::splicer::Splicer;
-use crate::transfer::Transfer;
+use crate::stream::splicer::Splicer;
+use crate::sys::transfer::Transfer;
 use std::ffi::c_int;
 
 /// Makes a non-blocking splicer for one direction of a stream (make two for

@@ -1,7 +1,7 @@
 //! The transfer exports: one per mechanism, and zcopy_copy's dispatch.
 
 use super::guarded;
-use crate::transfer::Transfer;
+use crate::sys::transfer::Transfer;
 use std::ffi::c_int;
 
 /// Moves up to `remain` bytes from `src_fd` to `dst_fd` with splice(2).
@@ -83,7 +83,7 @@ use std::ffi::c_int;
 #[no_mangle]
 pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_SPLICE, || {
-        crate::splice::splice(dst_fd, src_fd, remain)
+        crate::mech::splice::splice(dst_fd, src_fd, remain)
     })
 }
 
@@ -114,7 +114,7 @@ pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Tra
 #[no_mangle]
 pub extern "C" fn zcopy_sendfile(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_SENDFILE, || {
-        crate::sendfile::sendfile(dst_fd, src_fd, None, remain)
+        crate::mech::sendfile::sendfile(dst_fd, src_fd, None, remain)
     })
 }
 
@@ -147,7 +147,7 @@ pub extern "C" fn zcopy_sendfile(dst_fd: c_int, src_fd: c_int, remain: i64) -> T
 #[no_mangle]
 pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_COPY_FILE_RANGE, || {
-        crate::copy_file_range::copy_file_range(dst_fd, None, src_fd, None, remain)
+        crate::mech::copy_file_range::copy_file_range(dst_fd, None, src_fd, None, remain)
     })
 }
 
@@ -204,7 +204,7 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 #[no_mangle]
 pub extern "C" fn zcopy_copy(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
     guarded(crate::ZCOPY_METHOD_NONE, || {
-        crate::copy::copy(dst_fd, src_fd, remain)
+        crate::mech::dispatch::copy(dst_fd, src_fd, remain)
     })
 }
 
@@ -258,7 +258,7 @@ pub unsafe extern "C" fn zcopy_sendfile_at(
     guarded(crate::ZCOPY_METHOD_SENDFILE, || {
         let mut off = 0;
         // SAFETY: the caller's promise about src_offset.
-        let t = crate::sendfile::sendfile(
+        let t = crate::mech::sendfile::sendfile(
             dst_fd,
             src_fd,
             unsafe { offset_arg(src_offset, &mut off) },
@@ -296,7 +296,7 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at(
         let (mut d, mut s) = (0, 0);
         // SAFETY: the caller's promise about both offsets.
         let t = unsafe {
-            crate::copy_file_range::copy_file_range(
+            crate::mech::copy_file_range::copy_file_range(
                 dst_fd,
                 offset_arg(dst_offset, &mut d),
                 src_fd,

@@ -3,9 +3,9 @@
 //! transfer call, the positional ones (`_at_opts`) included.
 
 use super::guarded;
-use crate::control::{now_ns, Control};
-use crate::options::{Options, Reflink, Settings};
-use crate::transfer::Transfer;
+use crate::call::control::{now_ns, Control};
+use crate::call::options::{Options, Reflink, Settings};
+use crate::sys::transfer::Transfer;
 use std::ffi::c_int;
 
 /// Validates `opts` (NULL: no options) and runs `f` under the Control they
@@ -134,7 +134,7 @@ pub unsafe extern "C" fn zcopy_copy_opts(
     // SAFETY: the caller's promise about opts.
     unsafe {
         with_options(crate::ZCOPY_METHOD_NONE, opts, |ctl| {
-            crate::dispatch::copy_with(ctl, dst_fd, src_fd, remain)
+            crate::mech::dispatch::copy_with(ctl, dst_fd, src_fd, remain)
         })
     }
 }
@@ -159,7 +159,7 @@ pub unsafe extern "C" fn zcopy_splice_opts(
     // SAFETY: the caller's promise about opts.
     unsafe {
         with_options(crate::ZCOPY_METHOD_SPLICE, opts, |ctl| {
-            crate::splice::splice_with(ctl, dst_fd, src_fd, remain)
+            crate::mech::splice::splice_with(ctl, dst_fd, src_fd, remain)
         })
     }
 }
@@ -183,7 +183,7 @@ pub unsafe extern "C" fn zcopy_sendfile_opts(
     // SAFETY: the caller's promise about opts.
     unsafe {
         with_options(crate::ZCOPY_METHOD_SENDFILE, opts, |ctl| {
-            crate::sendfile::sendfile_with(ctl, dst_fd, src_fd, None, remain)
+            crate::mech::sendfile::sendfile_with(ctl, dst_fd, src_fd, None, remain)
         })
     }
 }
@@ -209,7 +209,9 @@ pub unsafe extern "C" fn zcopy_copy_file_range_opts(
     // SAFETY: the caller's promise about opts.
     unsafe {
         with_options(crate::ZCOPY_METHOD_COPY_FILE_RANGE, opts, |ctl| {
-            crate::copy_file_range::copy_file_range_with(ctl, dst_fd, None, src_fd, None, remain)
+            crate::mech::copy_file_range::copy_file_range_with(
+                ctl, dst_fd, None, src_fd, None, remain,
+            )
         })
     }
 }
@@ -306,7 +308,7 @@ pub unsafe extern "C" fn zcopy_sendfile_at_opts(
     // SAFETY: the caller's promise about opts.
     let t = unsafe {
         with_options(m, opts, |ctl| {
-            crate::sendfile::sendfile_with(ctl, dst_fd, src_fd, off.as_mut(), remain)
+            crate::mech::sendfile::sendfile_with(ctl, dst_fd, src_fd, off.as_mut(), remain)
         })
     };
     // SAFETY: the caller promises a non-NULL offset writable.
@@ -371,7 +373,7 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at_opts(
     // SAFETY: the caller's promise about opts.
     let t = unsafe {
         with_options(m, opts, |ctl| {
-            crate::copy_file_range::copy_file_range_with(
+            crate::mech::copy_file_range::copy_file_range_with(
                 ctl,
                 dst_fd,
                 d.as_mut(),

@@ -34,7 +34,7 @@
 //!   `RETRY_NS` (one clock read per release of a small pipe, no syscall),
 //!   so a process stuck past the limit pays one failed fcntl per interval,
 //!   and one that got back under it regrows its pipes within one.
-use crate::pipe::{pages_alive, Grow};
+use super::pipe::{pages_alive, Grow};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 
 const PAGE: u64 = 4096;

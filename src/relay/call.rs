@@ -9,10 +9,10 @@
 use super::pair::check_pair;
 use super::resume;
 use super::{Interest, Progress, Relay, RelayResult};
-use crate::control::Control;
-use crate::options::{Options, Settings};
-use crate::sigpipe::SigpipeGuard;
+use crate::call::control::Control;
+use crate::call::options::{Options, Settings};
 use crate::sys::fd_flags;
+use crate::sys::sigpipe::SigpipeGuard;
 
 /// Relays between `a` and `b` until both directions are done, an error
 /// ends it, or the caller's options do; see zcopy_relay in the header.

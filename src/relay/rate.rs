@@ -81,7 +81,7 @@ impl Relay {
     /// Limits each direction to a rate in bytes per second (0: no limit),
     /// from now on (a token bucket each: relay/rate.rs).
     pub fn set_rates(&mut self, a_to_b: i64, b_to_a: i64) {
-        let now = crate::control::now_ns();
+        let now = crate::call::control::now_ns();
         for (i, rate) in [a_to_b, b_to_a].into_iter().enumerate() {
             self.buckets[i] = (rate > 0).then(|| Bucket::new(rate, now));
         }
@@ -186,8 +186,8 @@ mod tests {
 
 #[cfg(test)]
 mod relay_rate_tests {
-    use crate::control::Control;
-    use crate::options::Settings;
+    use crate::call::control::Control;
+    use crate::call::options::Settings;
     use crate::relay::{Progress, Relay};
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;
@@ -216,7 +216,7 @@ mod relay_rate_tests {
         };
         assert_eq!(i.a, 0);
         let until = relay.throttled_until().expect("throttled");
-        let left = until - crate::control::now_ns();
+        let left = until - crate::call::control::now_ns();
         assert!(left > 400_000_000 && left <= 500_000_000, "{left}");
         drop(s);
     }

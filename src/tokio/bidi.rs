@@ -1,9 +1,9 @@
 //! copy_bidirectional on the relay's state machine, woken by tokio.
 
 use super::ready::{clear, events, Watched};
-use crate::control::Control;
+use crate::call::control::Control;
 use crate::relay::{Interest, Progress, Relay};
-use crate::sigpipe::SigpipeGuard;
+use crate::sys::sigpipe::SigpipeGuard;
 use crate::Options;
 use std::future::{poll_fn, Future};
 use std::io;
@@ -115,7 +115,7 @@ where
         idle,
         sleep: idle.map(|t| Box::pin(tokio::time::sleep(t))),
         waiting: None,
-        sigpipe_ignored: crate::sigpipe::sigpipe_ignored(),
+        sigpipe_ignored: crate::sys::sigpipe::sigpipe_ignored(),
     };
     poll_fn(|cx| d.poll(cx)).await
 }

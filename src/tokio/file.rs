@@ -2,8 +2,8 @@
 
 use super::ready::Watched;
 use crate::api::{NotHandled, TransferError};
-use crate::control::Control;
-use crate::options::Settings;
+use crate::call::control::Control;
+use crate::call::options::Settings;
 use crate::Method;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
@@ -63,7 +63,7 @@ where
         let mut guard = dst.fd_writable().await?;
         let t = {
             let mut ctl = Control::new(nowait);
-            crate::sendfile::sendfile_with(&mut ctl, dst.raw(), src, None, crate::ZCOPY_ALL)
+            crate::mech::sendfile::sendfile_with(&mut ctl, dst.raw(), src, None, crate::ZCOPY_ALL)
         };
         total += u64::try_from(t.written).unwrap_or(0);
         match (t.handled, t.error) {

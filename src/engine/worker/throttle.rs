@@ -3,7 +3,7 @@
 //! times and steps such a relay when its time comes.
 
 use super::Worker;
-use crate::control::now_ns;
+use crate::call::control::now_ns;
 use crate::engine::slots::Token;
 
 impl Worker {
