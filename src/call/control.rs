@@ -23,16 +23,7 @@ pub const MAX_WAIT_FDS: usize = 4;
 /// deadline are still looked at every this many nanoseconds.
 const CHECK_EVERY_NS: i64 = 5_000_000;
 
-/// The monotonic clock in nanoseconds.
-pub fn now_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is valid for clock_gettime to write.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
+pub use crate::sys::clock::now_ns;
 
 /// The control state of one call.
 #[derive(Debug, Clone)]

@@ -3,10 +3,10 @@
 //! and the resume of parked bytes share.
 
 use super::control::{now_ns, Control};
-use super::inflight;
 use super::wait::{kernel_timed_out, wait_ready, wait_ready_since, Wait};
 use crate::internal::pool::Pipe;
-use crate::sys::io::{read_once, with_buffer, write_some};
+use crate::stream::Held;
+use crate::sys::io::{read_once, write_some};
 
 /// One read(2), EINTR retried and EAGAIN waited out. Ok(0) is EOF.
 pub(crate) fn read_some(ctl: &mut Control, fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
@@ -67,44 +67,42 @@ pub(crate) fn pump_some(ctl: &mut Control, pipe: &mut Pipe, dst: i32, max: usize
     (moved, 0)
 }
 
-/// Delivers the bytes a pipe holds to dst with read/write: the rescue for
-/// a splice whose dst turned out not to accept splice after src had
-/// already been drained, so nothing taken from src is lost. Returns the
-/// bytes delivered, the error that stopped it (0), and the bytes read out
-/// of the pipe but not written when it stopped.
-pub(crate) fn deliver_from_pipe(
+/// Delivers at most `max` of what `held` holds to dst, waiting while dst
+/// is full: the pipe's bytes with splice(2), a buffer's with write(2).
+/// Returns the bytes delivered and the error that stopped it early (0);
+/// what is left stays in `held` (Nothing once all of it went out).
+pub(crate) fn deliver_held(
     ctl: &mut Control,
-    pipe: &mut Pipe,
+    held: &mut Held,
     dst: i32,
-) -> (usize, i32, Vec<u8>) {
-    with_buffer(|buf| {
-        let mut moved = 0;
-        // Invariant: `moved` bytes left the pipe and reached dst.
-        while pipe.held() > 0 {
-            let n = match pipe.read_into(buf) {
-                Ok(0) | Err(libc::EAGAIN) => return (moved, libc::EIO, Vec::new()),
-                Ok(n) => n,
-                Err(e) => return (moved, e, Vec::new()),
+    max: usize,
+) -> (usize, i32) {
+    let (moved, e) = match held {
+        Held::Nothing => (0, 0),
+        Held::Pipe(pipe) => pump_some(ctl, pipe, dst, max.min(pipe.held())),
+        Held::Buffer { bytes, at } => {
+            let n = (bytes.len() - *at).min(max);
+            let (w, e) = match write_all(ctl, dst, &bytes[*at..*at + n]) {
+                Ok(()) => (n, 0),
+                Err(we) => we,
             };
-            if let Err((w, e)) = write_all(ctl, dst, &buf[..n]) {
-                return (moved + w, e, buf[w..n].to_vec());
-            }
-            moved += n;
+            *at += w;
+            (w, e)
         }
-        (moved, 0, Vec::new())
-    })
+    };
+    if held.is_empty() {
+        // An emptied pipe goes back to the pool.
+        held.take().discard();
+    }
+    (moved, e)
 }
 
-/// Writes the byte taken past an urgent mark to dst; kept for the next call
-/// when a signal interrupts the wait (EINTR) or dst is full under
-/// ZCOPY_OPT_NOWAIT.
-pub(crate) fn deliver_byte(ctl: &mut Control, dst: i32, src: i32, b: u8) -> Result<(), i32> {
-    match write_all(ctl, dst, &[b]) {
-        Ok(()) => Ok(()),
-        Err((_, e)) if ctl.resumable(e) => {
-            inflight::park(dst, src, &[b], None);
-            Err(e)
-        }
-        Err((_, e)) => Err(e),
-    }
+/// Writes the byte taken past an urgent mark to dst; on an error the byte
+/// is left in `held` for the call runner (kept for the next call when a
+/// signal interrupted the wait, or dst was full under ZCOPY_OPT_NOWAIT).
+pub(crate) fn deliver_byte(ctl: &mut Control, dst: i32, b: u8, held: &mut Held) -> Result<(), i32> {
+    write_all(ctl, dst, &[b]).map_err(|(_, e)| {
+        *held = Held::copy_of(&[b]);
+        e
+    })
 }

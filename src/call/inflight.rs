@@ -27,11 +27,10 @@
 //!
 //! A thread with nothing parked pays one thread-local look per call.
 
-use super::deliver::{pump_some, write_all};
-use crate::call::control::Control;
-use crate::internal::pool;
-use crate::internal::pool::Pipe;
-use crate::sys::fstat;
+use super::control::Control;
+use super::deliver::deliver_held;
+use crate::stream::Held;
+use crate::sys::identity;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -44,36 +43,32 @@ use std::collections::HashMap;
 /// robbed.
 pub(crate) const MAX_PARKED: usize = 1024;
 
-/// One interrupted pair's undelivered bytes: `bytes` first, then what the
-/// pipe holds.
+/// One interrupted pair's undelivered bytes.
 struct Parked {
     ids: [(u64, u64); 2],
     /// The process that parked them (a forked child sees the entry too).
     pid: u32,
-    bytes: Vec<u8>,
-    pipe: Option<Pipe>,
+    held: Held,
 }
 
 impl Parked {
     fn held(&self) -> usize {
-        self.bytes.len() + self.pipe.as_ref().map_or(0, |p| p.held())
+        self.held.len()
     }
 
     /// The same files are still behind both fds, and the entry (with its
     /// pipe, if any) is this process's, not inherited over fork.
     fn still_ours(&self, dst: i32, src: i32) -> bool {
-        let same = matches!((identity(dst), identity(src)),
+        let same = matches!((identity(dst).ok(), identity(src).ok()),
             (Some(d), Some(s)) if self.ids == [d, s]);
-        same && self.pid == std::process::id()
-            && self.pipe.as_ref().map_or(true, pool::owned_by_this_process)
+        same && self.pid == std::process::id() && self.held.owned_by_this_process()
     }
 }
 
 impl Drop for Parked {
     fn drop(&mut self) {
-        if let Some(p) = self.pipe.take() {
-            pool::release(p); // holds bytes: closed, counted as discarded
-        }
+        // A pipe holding bytes: closed, counted as discarded.
+        self.held.take().discard();
     }
 }
 
@@ -86,10 +81,6 @@ thread_local! {
 /// Runs `f` on this thread's table; None once the thread is exiting.
 fn with_table<R>(f: impl FnOnce(&mut Table) -> R) -> Option<R> {
     PARKED.try_with(|t| f(&mut t.borrow_mut())).ok()
-}
-
-fn identity(fd: i32) -> Option<(u64, u64)> {
-    fstat(fd).ok().map(|st| (st.st_dev, st.st_ino))
 }
 
 /// A call on a pair with nothing held, with the table full: Ok when the
@@ -141,36 +132,25 @@ pub(crate) fn discard(dst: i32, src: i32) -> i64 {
     .unwrap_or(0)
 }
 
-/// Keeps `bytes`, then the pipe's bytes, for the next call on (dst, src).
-/// Nothing to keep (empty bytes, empty or no pipe) releases the pipe.
-/// Never drops another pair's bytes: the call began with `resume`, which
-/// took this pair's entry out or admitted the pair, so the pair has no
-/// entry here and the table has room.
-pub(crate) fn park(dst: i32, src: i32, bytes: &[u8], pipe: Option<Pipe>) {
-    let pipe = match pipe {
-        Some(p) if p.held() > 0 => Some(p),
-        Some(p) => {
-            pool::release(p);
-            None
-        }
-        None => None,
-    };
-    if bytes.is_empty() && pipe.is_none() {
+/// Keeps `held` for the next call on (dst, src); only the call runner
+/// (`runner::settle`) calls this. Never drops another pair's bytes: the
+/// call began with `resume`, which took this pair's entry out or admitted
+/// the pair, so the pair has no entry here and the table has room.
+pub(crate) fn park(dst: i32, src: i32, held: Held) {
+    if held.is_empty() {
+        held.discard();
         return;
     }
     // An fd closed under the call (by another thread): nothing can be
     // delivered to or from it any more.
-    let (Some(d), Some(s)) = (identity(dst), identity(src)) else {
-        if let Some(p) = pipe {
-            pool::release(p);
-        }
+    let (Some(d), Some(s)) = (identity(dst).ok(), identity(src).ok()) else {
+        held.discard();
         return;
     };
     let entry = Parked {
         ids: [d, s],
         pid: std::process::id(),
-        bytes: bytes.to_vec(),
-        pipe,
+        held,
     };
     with_table(|t| {
         let old = t.insert((dst, src), entry);
@@ -211,8 +191,8 @@ fn take(dst: i32, src: i32) -> Found {
 /// Delivers what an interrupted call on (dst, src) left, at most `remain`
 /// bytes, before the call goes on with src. Ok(bytes delivered); Err with
 /// the bytes delivered and the errno that stopped it (EINTR again, or
-/// EAGAIN under NOWAIT: the rest stays parked; or ENOBUFS with 0: see
-/// below).
+/// EAGAIN under NOWAIT; or ENOBUFS with 0: see below). What is left is in
+/// `rest`, for the call runner to keep or drop.
 ///
 /// Also the admission of every call that may park: with nothing held for
 /// the pair and MAX_PARKED other pairs held, a call that `may_hold` bytes
@@ -225,6 +205,7 @@ pub(crate) fn resume(
     src: i32,
     remain: i64,
     may_hold: impl FnOnce() -> bool,
+    rest: &mut Held,
 ) -> Result<i64, (i64, i32)> {
     let mut p = match take(dst, src) {
         Found::Held(p) => p,
@@ -233,58 +214,12 @@ pub(crate) fn resume(
             return admit(ctl, may_hold).map(|()| 0).map_err(|e| (0, e))
         }
     };
-    let mut moved: i64 = 0;
-    // Invariant: `moved` bytes of the parked ones reached dst, in order;
-    // what is left is p.bytes, then p.pipe's bytes.
-    let result = loop {
-        let left = remain - moved;
-        if left <= 0 {
-            break Ok(moved);
-        }
-        if !p.bytes.is_empty() {
-            let n = p.bytes.len().min(left as usize);
-            let r = write_all(ctl, dst, &p.bytes[..n]);
-            let w = match r {
-                Ok(()) => n,
-                Err((w, _)) => w,
-            };
-            p.bytes.drain(..w);
-            moved += w as i64;
-            if let Err((_, e)) = r {
-                break Err((moved, e));
-            }
-            continue;
-        }
-        let Some(pipe) = p.pipe.as_mut() else {
-            break Ok(moved);
-        };
-        if pipe.held() == 0 {
-            break Ok(moved);
-        }
-        let want = pipe.held().min(left as usize);
-        match pump_some(ctl, pipe, dst, want) {
-            (n, 0) => moved += n as i64,
-            (n, e) => {
-                moved += n as i64;
-                break Err((moved, e));
-            }
-        }
-    };
-    let rest = !p.bytes.is_empty() || p.pipe.as_ref().is_some_and(|q| q.held() > 0);
-    let keep = match result {
-        Ok(_) => true,
-        Err((_, e)) => ctl.resumable(e),
-    };
-    match result {
-        // Interrupted again (or dst full again under NOWAIT), or `remain`
-        // reached first: keep the rest.
-        _ if rest && keep => {
-            let bytes = std::mem::take(&mut p.bytes);
-            park(dst, src, &bytes, p.pipe.take());
-        }
-        _ => {}
+    *rest = p.held.take();
+    let max = usize::try_from(remain).unwrap_or(usize::MAX);
+    match deliver_held(ctl, rest, dst, max) {
+        (n, 0) => Ok(n as i64),
+        (n, e) => Err((n as i64, e)),
     }
-    result
 }
 
 #[cfg(test)]
@@ -307,15 +242,24 @@ mod tests {
         let fds: Vec<i32> = (0..33).map(|_| dev_null()).collect();
         for &d in &fds[..32] {
             for &s in &fds[..32] {
-                park(d, s, b"xy", None);
+                park(d, s, Held::copy_of(b"xy"));
             }
         }
         assert_eq!(held(fds[3], fds[4]), 2);
         let (d, s) = (fds[32], fds[0]);
-        assert_eq!(resume(&mut ctl, d, s, 10, || true), Err((0, libc::ENOBUFS)));
+        assert_eq!(
+            resume(&mut ctl, d, s, 10, || true, &mut Held::Nothing),
+            Err((0, libc::ENOBUFS))
+        );
         // A call that can hold nothing, or a plain one, is not refused.
-        assert_eq!(resume(&mut ctl, d, s, 10, || false), Ok(0));
-        assert_eq!(resume(&mut Control::plain(), d, s, 10, || true), Ok(0));
+        assert_eq!(
+            resume(&mut ctl, d, s, 10, || false, &mut Held::Nothing),
+            Ok(0)
+        );
+        assert_eq!(
+            resume(&mut Control::plain(), d, s, 10, || true, &mut Held::Nothing),
+            Ok(0)
+        );
         // fds[0]'s number reused by another file: its 63 pairs are dead.
         let (mut p, t) = ([0; 2], fds[0]);
         // SAFETY: room for two fds; t is ours.
@@ -323,7 +267,10 @@ mod tests {
             assert_eq!(libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC), 0);
             assert_eq!(libc::dup2(p[0], t), t);
         }
-        assert_eq!(resume(&mut ctl, d, s, 10, || true), Ok(0));
+        assert_eq!(
+            resume(&mut ctl, d, s, 10, || true, &mut Held::Nothing),
+            Ok(0)
+        );
         assert_eq!(with_table(|t| t.len()), Some(MAX_PARKED - 63));
         assert_eq!(held(fds[0], fds[1]), 0);
         assert_eq!(held(fds[5], fds[6]), 2, "live pairs keep their bytes");

@@ -9,6 +9,7 @@
 //! | wait.rs | one poll(2) per wait, bounded |
 //! | nonblock.rs | a blocking fd made non-blocking for one call |
 //! | outcome.rs | `Outcome { Ended, Error, Fallback }` |
+//! | runner.rs | the one call runner: checks, SIGPIPE guard, resume, body, keep or drop what it held |
 //! | deliver.rs | reading and writing while waiting: the write loop, a pipe's bytes to dst, the byte past an urgent mark |
 //! | inflight.rs | bytes kept per thread for the next call on the pair |
 
@@ -18,4 +19,5 @@ pub mod inflight;
 pub mod nonblock;
 pub mod options;
 pub mod outcome;
+pub mod runner;
 pub mod wait;

@@ -74,6 +74,25 @@ impl NonBlocking {
         }
     }
 
+    /// Both fds non-blocking for the call, whatever they are: a relay
+    /// steps both without ever waiting in the kernel. Err((errno, fd))
+    /// when an fd's flags cannot be read or set (what was set is undone).
+    pub(crate) fn required(a: i32, b: i32) -> Result<NonBlocking, (i32, i32)> {
+        let mut g = NonBlocking::none();
+        for fd in [a, b] {
+            let fl = fd_flags(fd).map_err(|e| (e, fd))?;
+            if fl & libc::O_NONBLOCK == 0 {
+                // SAFETY: F_SETFL takes an int.
+                if unsafe { libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) } < 0 {
+                    return Err((crate::sys::errno(), fd));
+                }
+                g.fds[g.n] = fd;
+                g.n += 1;
+            }
+        }
+        Ok(g)
+    }
+
     /// The guard for a transfer from `src` to `dst` (F_GETFL values when
     /// already known).
     pub(crate) fn for_pair(

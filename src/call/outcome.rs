@@ -45,15 +45,6 @@ impl Outcome {
         }
     }
 
-    /// Ended when `e` is 0, else Error.
-    pub(crate) fn from_errno(written: i64, e: i32) -> Outcome {
-        if e == 0 {
-            Outcome::Ended(written)
-        } else {
-            Outcome::Error(written, e)
-        }
-    }
-
     /// The head of a mechanism's round: Ended when nothing is left to move,
     /// Error when the call's Control (cancel fd, idle clock) stops it, None
     /// to go on with the round.

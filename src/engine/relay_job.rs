@@ -16,8 +16,9 @@ use super::job::{
     Job, Ready, RelayResult, Step, A_ERR, A_HUP, A_IN, A_OUT, B_ERR, B_HUP, B_IN, B_OUT,
 };
 use crate::call::control::Control;
+use crate::call::nonblock::NonBlocking;
 use crate::call::options::Settings;
-use crate::relay::{Interest, NonBlocking, Progress, Relay};
+use crate::relay::{Interest, Progress, Relay};
 
 /// One relay with its control and the O_NONBLOCK guard of its fds.
 pub struct RelayJob {
@@ -39,7 +40,7 @@ impl RelayJob {
         (a_to_b, b_to_a): Prefixes,
         settings: Settings,
     ) -> Result<RelayJob, i32> {
-        let flags = NonBlocking::set(a, b).map_err(|(e, _)| e)?;
+        let flags = NonBlocking::required(a, b).map_err(|(e, _)| e)?;
         let control = Control::new(Settings {
             close_both: settings.close_both,
             ..Settings::default()

@@ -5,8 +5,8 @@
 
 use crate::call::control::Control;
 use crate::call::deliver::{read_some, write_all};
-use crate::call::inflight;
 use crate::call::outcome::Outcome;
+use crate::stream::Held;
 use crate::sys::io::with_buffer;
 use crate::sys::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE};
 
@@ -15,14 +15,23 @@ use crate::sys::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE};
 /// Bytes read but not written when dst fails are lost with the error (as
 /// with any read/write loop); `written` says how far dst got.
 pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
-    copy_loop(&mut Control::plain(), dst, src, remain).into_transfer(ZCOPY_METHOD_READ_WRITE)
+    let mut held = Held::Nothing;
+    let o = copy_loop(&mut Control::plain(), dst, src, remain, &mut held);
+    held.discard(); // (a plain call is never resumed)
+    o.into_transfer(ZCOPY_METHOD_READ_WRITE)
 }
 
 /// The loop behind [`copy`]. It serves any pair, so it never falls back.
-/// Bytes read but not written when a signal interrupts the write's wait
-/// (EINTR), or dst is full under ZCOPY_OPT_NOWAIT, are kept for the next
-/// call on the pair (see `inflight`).
-pub(crate) fn copy_loop(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
+/// Bytes read but not written when it stops on dst are left in `held`
+/// for the caller (the call runner keeps them when the call may be
+/// resumed: EINTR, or EAGAIN under ZCOPY_OPT_NOWAIT).
+pub(crate) fn copy_loop(
+    ctl: &mut Control,
+    dst: i32,
+    src: i32,
+    mut remain: i64,
+    held: &mut Held,
+) -> Outcome {
     let mut written: i64 = 0;
     with_buffer(|buf| {
         // Invariant: `written` bytes were read from src and reached dst.
@@ -38,9 +47,7 @@ pub(crate) fn copy_loop(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) 
             };
             ctl.progress();
             if let Err((w, e)) = write_all(ctl, dst, &buf[..n]) {
-                if ctl.resumable(e) {
-                    inflight::park(dst, src, &buf[w..n], None);
-                }
+                *held = Held::copy_of(&buf[w..n]);
                 return Outcome::Error(written + w as i64, e);
             }
             written += n as i64;

@@ -4,14 +4,14 @@
 use crate::call::control::now_ns;
 use crate::call::control::Control;
 use crate::call::deliver::deliver_byte;
-use crate::call::inflight;
 use crate::call::nonblock::NonBlocking;
 use crate::call::outcome::Outcome;
+use crate::call::runner::Call;
 use crate::call::wait::{wait_ready, wait_ready_since, Wait};
 use crate::mech::{positional, read_write};
+use crate::stream::Held;
 use crate::sys::errno;
-use crate::sys::sigpipe::without_sigpipe;
-use crate::sys::transfer::{check_args, Transfer, ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE};
+use crate::sys::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE};
 use crate::sys::urgent::{self, Mark};
 
 /// The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per call; ask
@@ -33,17 +33,14 @@ pub(crate) fn sendfile_with(
     offset: Option<&mut i64>,
     remain: i64,
 ) -> Transfer {
-    if let Some(t) = check_args(ZCOPY_METHOD_SENDFILE, dst, src, remain) {
-        return t;
-    }
-    if let Some(off) = offset.as_deref() {
-        if *off < 0 {
-            return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, libc::EINVAL);
+    let bad_offset = offset.as_deref().is_some_and(|off| *off < 0);
+    let call = match Call::new(ZCOPY_METHOD_SENDFILE, dst, src, remain) {
+        Ok(_) | Err(Transfer { error: 0, .. }) if bad_offset => {
+            return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, libc::EINVAL)
         }
-    }
-    if remain == 0 {
-        return Transfer::done(ZCOPY_METHOD_SENDFILE, 0, 0);
-    }
+        Ok(call) => call,
+        Err(t) => return t,
+    };
     // A blocking socket's timeout, bounded once (see nonblock.rs). A plain
     // call guards dst only: src is a file, which never waits; or (dst a
     // pipe, Linux 5.12+) a socket, on which the kernel waits SO_RCVTIMEO
@@ -57,34 +54,25 @@ pub(crate) fn sendfile_with(
     } else {
         options_guard(dst, src)
     };
-    without_sigpipe(|| {
-        // Only a socket src (sendfile into a pipe, since 5.12) can leave a
-        // byte in flight, the one past an urgent mark; a file or block
-        // device never does (asked with one fstat, only when the thread
-        // holds too many pairs to take another).
-        let may_hold = || {
-            let kind = crate::sys::fstat(src).map(|st| st.st_mode & libc::S_IFMT);
-            !matches!(kind, Ok(libc::S_IFREG | libc::S_IFBLK))
-        };
-        let first = match inflight::resume(ctl, dst, src, remain, may_hold) {
-            Ok(n) => n,
-            Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SENDFILE, n, e),
-        };
-        if first == remain {
-            return Transfer::done(ZCOPY_METHOD_SENDFILE, first, 0);
-        }
+    // Only a socket src (sendfile into a pipe, since 5.12) can leave a
+    // byte in flight, the one past an urgent mark; a file or block device
+    // never does (asked with one fstat, only when the thread holds too
+    // many pairs to take another).
+    let may_hold = || {
+        let kind = crate::sys::fstat(src).map(|st| st.st_mode & libc::S_IFMT);
+        !matches!(kind, Ok(libc::S_IFREG | libc::S_IFBLK))
+    };
+    call.run(ctl, may_hold, |ctl, left, held| {
         if crate::sys::disable::sendfile_off() {
             // The kill switch: the next path of the row, read/write, with
             // the offset's pread semantics when one is given.
             let o = match offset {
-                Some(off) => positional::copy_at(ctl, dst, None, src, Some(off), remain - first),
-                None => read_write::copy_loop(ctl, dst, src, remain - first),
+                Some(off) => positional::copy_at(ctl, dst, None, src, Some(off), left),
+                None => read_write::copy_loop(ctl, dst, src, left, held),
             };
-            return o.after(first).into_transfer(ZCOPY_METHOD_READ_WRITE);
+            return o.into_transfer(ZCOPY_METHOD_READ_WRITE);
         }
-        send_loop(ctl, dst, src, offset, remain - first)
-            .after(first)
-            .into_transfer(ZCOPY_METHOD_SENDFILE)
+        send_loop(ctl, dst, src, offset, left, held).into_transfer(ZCOPY_METHOD_SENDFILE)
     })
 }
 
@@ -105,13 +93,16 @@ fn options_guard(dst: i32, src: i32) -> NonBlocking {
     g
 }
 
-/// The loop itself, for callers that already hold the SIGPIPE guard.
+/// The loop itself, for callers that already hold the SIGPIPE guard. The
+/// byte past an urgent mark (a socket src), when dst stops it, is left in
+/// `held`.
 pub(crate) fn send_loop(
     ctl: &mut Control,
     dst: i32,
     src: i32,
     offset: Option<&mut i64>,
     mut remain: i64,
+    held: &mut Held,
 ) -> Outcome {
     let mut written: i64 = 0;
     let start: i64 = offset.as_deref().copied().unwrap_or(0);
@@ -152,7 +143,7 @@ pub(crate) fn send_loop(
             match urgent::step_over(src) {
                 Mark::NotThere if n != 0 => {}
                 Mark::NotThere | Mark::Eof => break Outcome::Ended(written),
-                Mark::Byte(b) => match deliver_byte(ctl, dst, src, b) {
+                Mark::Byte(b) => match deliver_byte(ctl, dst, b, held) {
                     Ok(()) => {
                         written += 1;
                         remain -= 1;

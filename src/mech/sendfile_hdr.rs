@@ -19,6 +19,7 @@ use crate::call::outcome::Outcome;
 use crate::call::wait::{wait_ready, Wait};
 use crate::mech::sendfile::send_loop;
 use crate::mech::{positional, read_write};
+use crate::stream::Held;
 use crate::sys::errno;
 use crate::sys::sigpipe::without_sigpipe;
 use crate::sys::transfer::{Transfer, ZCOPY_METHOD_READ_WRITE, ZCOPY_METHOD_SENDFILE};
@@ -106,8 +107,15 @@ fn send_body(
         return (Outcome::Ended(0), ZCOPY_METHOD_SENDFILE);
     }
     let mut first = 0;
+    // Nothing is held back between calls (the header's contract): the
+    // caller resumes from `written` alone.
+    let mut held = Held::Nothing;
     if !crate::sys::disable::sendfile_off() {
-        match send_loop(ctl, dst, src, offset.as_deref_mut(), count) {
+        let o = send_loop(ctl, dst, src, offset.as_deref_mut(), count, &mut held);
+        // (Only a socket src leaves a byte, past an urgent mark: a file
+        // range never does.)
+        held.take().discard();
+        match o {
             Outcome::Fallback(n, _) if n < count => first = n,
             Outcome::Fallback(n, _) => return (Outcome::Ended(n), ZCOPY_METHOD_SENDFILE),
             o => return (o, ZCOPY_METHOD_SENDFILE),
@@ -116,9 +124,25 @@ fn send_body(
     // The next path: read/write from where sendfile stopped.
     let rest = match offset {
         Some(off) => positional::copy_at(ctl, dst, None, src, Some(off), count - first),
-        None => read_write::copy_loop(ctl, dst, src, count - first),
+        None => {
+            let o = read_write::copy_loop(ctl, dst, src, count - first, &mut held);
+            unread(src, held);
+            o
+        }
     };
     (rest.after(first), ZCOPY_METHOD_READ_WRITE)
+}
+
+/// Bytes read from the file and not written: the file's position goes
+/// back by that much, so that it has moved by exactly the body bytes that
+/// reached dst (what a caller resumes from).
+fn unread(src: i32, held: Held) {
+    let n = held.len() as i64;
+    if n > 0 {
+        // SAFETY: lseek takes no pointer.
+        unsafe { libc::lseek(src, -n, libc::SEEK_CUR) };
+    }
+    held.discard();
 }
 
 /// Bytes a part holds.

@@ -174,16 +174,7 @@ fn pipe_max_size() -> u64 {
     }
 }
 
-/// CLOCK_MONOTONIC_COARSE: answered by the vDSO, no system call.
-pub(super) fn coarse_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is valid for clock_gettime to write.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
+pub(super) use crate::sys::clock::coarse_ns;
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,8 @@ use super::pair::check_pair;
 use super::resume;
 use super::{Interest, Progress, Relay, RelayResult};
 use crate::call::control::Control;
+use crate::call::nonblock::NonBlocking;
 use crate::call::options::{Options, Settings};
-use crate::sys::fd_flags;
 use crate::sys::sigpipe::SigpipeGuard;
 
 /// Relays between `a` and `b` until both directions are done, an error
@@ -47,7 +47,7 @@ pub fn relay_prefixed(
         Ok(ids) => ids,
         Err((e, fd)) => return RelayResult::failed(e, fd),
     };
-    let _flags = match NonBlocking::set(a, b) {
+    let _flags = match NonBlocking::required(a, b) {
         Ok(g) => g,
         Err((e, fd)) => return RelayResult::failed(e, fd),
     };
@@ -154,43 +154,6 @@ fn drive(relay: &mut Relay, control: &mut Control) -> (i32, i32) {
                 return (libc::EBADF, fd);
             }
             Err(e) => return (e, -1),
-        }
-    }
-}
-
-/// Sets O_NONBLOCK on the fds that lacked it and clears it again on drop.
-/// The flag lives in the open file description, so dup'ed fds (and other
-/// processes sharing it) see it too while the call runs.
-pub(crate) struct NonBlocking {
-    changed: [i32; 2],
-}
-
-impl NonBlocking {
-    pub(crate) fn set(a: i32, b: i32) -> Result<NonBlocking, (i32, i32)> {
-        let mut g = NonBlocking { changed: [-1, -1] };
-        for (i, fd) in [a, b].into_iter().enumerate() {
-            let fl = fd_flags(fd).map_err(|e| (e, fd))?;
-            if fl & libc::O_NONBLOCK == 0 {
-                // SAFETY: F_SETFL takes an int.
-                if unsafe { libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) } < 0 {
-                    return Err((crate::sys::errno(), fd));
-                }
-                g.changed[i] = fd;
-            }
-        }
-        Ok(g)
-    }
-}
-
-impl Drop for NonBlocking {
-    fn drop(&mut self) {
-        // Reverse order, and re-read the flags: only O_NONBLOCK is undone,
-        // whatever else changed meanwhile stays.
-        for fd in self.changed.into_iter().rev().filter(|&fd| fd >= 0) {
-            if let Ok(fl) = fd_flags(fd) {
-                // SAFETY: F_SETFL takes an int.
-                unsafe { libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK) };
-            }
         }
     }
 }

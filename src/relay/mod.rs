@@ -48,7 +48,6 @@ mod rate;
 mod resume;
 
 pub use crate::stream::{Direction, Flow, Want};
-pub(crate) use call::NonBlocking;
 pub use call::{relay, relay_prefixed};
 pub(crate) use pair::{check_pair, Identity};
 pub use progress::{Interest, Progress, RelayResult};

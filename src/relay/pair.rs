@@ -11,10 +11,8 @@
 //!   message discards the rest of it: refused with EINVAL rather than
 //!   losing bytes.
 
-use crate::sys::fstat;
-
-/// What an fd is: (st_dev, st_ino).
-pub(crate) type Identity = (u64, u64);
+pub(crate) use crate::sys::Identity;
+use crate::sys::{fstat, identity_of};
 
 /// Both fds' identities, or (errno, fd): fstat's errno for an fd that is
 /// not open, EINVAL with fd -1 when both name one file, EINVAL with the
@@ -22,7 +20,7 @@ pub(crate) type Identity = (u64, u64);
 pub(crate) fn check_pair(a: i32, b: i32) -> Result<(Identity, Identity), (i32, i32)> {
     let sa = fstat(a).map_err(|e| (e, a))?;
     let sb = fstat(b).map_err(|e| (e, b))?;
-    let ids = ((sa.st_dev, sa.st_ino), (sb.st_dev, sb.st_ino));
+    let ids = (identity_of(&sa), identity_of(&sb));
     if ids.0 == ids.1 {
         return Err((libc::EINVAL, -1));
     }

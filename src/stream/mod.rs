@@ -11,6 +11,8 @@
 //! | splicer.rs | the splicer for event loops (a pooled pipe kept across steps) |
 
 pub mod direction;
+pub mod held;
 pub mod splicer;
 
 pub use direction::{Direction, Flow, Want};
+pub use held::Held;

@@ -8,6 +8,7 @@
 //! "src has no data", never "pipe full"; mixing the two up is the classic
 //! splice hang), and repeats until something would block.
 
+use super::Held;
 use crate::internal::pool::{self, Pipe};
 use crate::sys::io::write_some;
 use crate::sys::sigpipe::without_sigpipe;
@@ -27,11 +28,13 @@ pub const STEP_BUDGET: i64 = 16 << 20;
 /// A non-blocking splice state machine for one direction of a stream.
 #[derive(Debug)]
 pub struct Splicer {
-    /// Its bytes (pipe.held()) were taken from src and not yet delivered.
-    pipe: Option<Pipe>,
-    /// One byte taken past a TCP urgent mark with recv(2) (splice cannot
-    /// cross the mark), delivered after the pipe's bytes.
-    urgent: Option<u8>,
+    /// Taken from src and not yet delivered: the pipe's bytes, or the one
+    /// byte taken past a TCP urgent mark with recv(2) (splice cannot cross
+    /// the mark). Never both: a take starts only once nothing is held.
+    held: Held,
+    /// The splicer's pipe while it is empty; while it holds bytes it is
+    /// `held`'s. Exactly one of the two has it between steps.
+    spare: Option<Pipe>,
     wants: i32,
     eof: bool,
 }
@@ -45,8 +48,8 @@ impl Splicer {
     /// when no pipe can be made.
     pub fn new() -> Result<Splicer, i32> {
         Ok(Splicer {
-            pipe: Some(pool::acquire()?),
-            urgent: None,
+            held: Held::Nothing,
+            spare: Some(pool::acquire()?),
             wants: 0,
             eof: false,
         })
@@ -54,12 +57,7 @@ impl Splicer {
 
     /// Bytes taken from src and not yet delivered to dst.
     pub fn pending(&self) -> i64 {
-        self.in_pipe() as i64 + self.urgent.is_some() as i64
-    }
-
-    /// Bytes held in the pipe.
-    fn in_pipe(&self) -> usize {
-        self.pipe.as_ref().map_or(0, Pipe::held)
+        self.held.len() as i64
     }
 
     /// What the last step is waiting for: ZCOPY_WANT_READ, ZCOPY_WANT_WRITE,
@@ -117,7 +115,10 @@ impl Splicer {
     /// when bytes taken from src could never be delivered. One syscall, and
     /// no cached answer (fd numbers are reused).
     fn check_dst(&mut self, dst: i32) -> Result<(), Transfer> {
-        let pipe = self.pipe.as_mut().expect("own_pipe gave a pipe");
+        let pipe = self
+            .spare
+            .as_mut()
+            .expect("nothing held: the pipe is spare");
         match pipe.empty_into(dst, 1) {
             Ok(_) | Err(libc::EAGAIN) => Ok(()),
             // ENOSYS / EPERM: no splice in this kernel, or a seccomp filter
@@ -132,68 +133,97 @@ impl Splicer {
     /// After fork() in the child: swap an inherited empty pipe for a new
     /// one; refuse to touch one that holds bytes (the parent shares it).
     fn own_pipe(&mut self) -> Result<(), i32> {
-        match &self.pipe {
-            Some(p) if pool::owned_by_this_process(p) => Ok(()),
-            Some(p) if p.held() > 0 => Err(INHERITED_WITH_DATA),
-            _ => {
-                if let Some(old) = self.pipe.take() {
-                    pool::release(old);
+        if !self.held.owned_by_this_process() {
+            return Err(INHERITED_WITH_DATA);
+        }
+        match &self.spare {
+            Some(p) if pool::owned_by_this_process(p) => return Ok(()),
+            None if matches!(self.held, Held::Pipe(_)) => return Ok(()),
+            _ => {}
+        }
+        if let Some(old) = self.spare.take() {
+            pool::release(old);
+        }
+        self.spare = Some(pool::acquire()?);
+        Ok(())
+    }
+
+    /// Delivers what is held: Ok once nothing is, Err(errno) when dst
+    /// stopped it (EAGAIN: full), the rest still held. An emptied pipe
+    /// becomes the spare again.
+    fn push(&mut self, dst: i32, written: &mut i64) -> Result<(), i32> {
+        // Invariant: `written` counts every byte that left `held` for dst.
+        loop {
+            match &mut self.held {
+                Held::Nothing => return Ok(()),
+                Held::Pipe(pipe) => {
+                    match pipe.empty_into(dst, pipe.held()) {
+                        // The pipe holds bytes, so 0 cannot happen.
+                        Ok(0) => return Err(libc::EIO),
+                        Ok(n) => *written += n as i64,
+                        Err(e) => return Err(e),
+                    }
+                    if pipe.held() == 0 {
+                        if let Held::Pipe(p) = self.held.take() {
+                            self.spare = Some(p);
+                        }
+                    }
                 }
-                self.pipe = Some(pool::acquire()?);
-                Ok(())
+                Held::Buffer { bytes, at } => {
+                    let (n, r) = match write_some(dst, &bytes[*at..]) {
+                        Ok(n) if *at + n == bytes.len() => (n, Ok(())),
+                        Ok(n) => (n, Err(libc::EAGAIN)),
+                        Err((n, e)) => (n, Err(e)),
+                    };
+                    *at += n;
+                    *written += n as i64;
+                    r?;
+                    self.held = Held::Nothing;
+                }
             }
         }
     }
 
     fn step_inner(&mut self, dst: i32, src: i32, remain: i64, mut read_waited: bool) -> Transfer {
-        let pipe = self.pipe.as_mut().expect("own_pipe gave a pipe");
-        let chunk = pipe.capacity().max(4096) as i64;
+        let chunk = match (&self.spare, &self.held) {
+            (Some(p), _) | (None, Held::Pipe(p)) => p.capacity().max(4096) as i64,
+            _ => 4096,
+        };
         let budget = remain.min(STEP_BUDGET);
         let mut written: i64 = 0;
         let mut taken: i64 = 0;
         let done = |written, e| Transfer::done(ZCOPY_METHOD_SPLICE, written, e);
         // Invariant at the head of each round: everything taken from src in
-        // this step and before is either delivered (`written`) or pending
-        // (pipe, then the urgent byte), in stream order.
+        // this step and before is either delivered (`written`) or `held`,
+        // in stream order.
         loop {
-            // Bytes already held go out first.
-            while pipe.held() > 0 {
-                match pipe.empty_into(dst, pipe.held()) {
-                    Ok(0) => return done(written, libc::EIO),
-                    Ok(n) => written += n as i64,
-                    Err(libc::EAGAIN) => {
-                        self.wants = ZCOPY_WANT_WRITE;
-                        return done(written, libc::EAGAIN);
-                    }
-                    // A hard error: the bytes stay pending; the caller
-                    // decides (free closes the pipe with them).
-                    Err(e) => return done(written, e),
+            // Bytes already held go out first. A hard error leaves them
+            // pending; the caller decides (free closes the pipe with them).
+            match self.push(dst, &mut written) {
+                Ok(()) => {}
+                Err(libc::EAGAIN) => {
+                    self.wants = ZCOPY_WANT_WRITE;
+                    return done(written, libc::EAGAIN);
                 }
-            }
-            if let Some(b) = self.urgent {
-                match write_some(dst, &[b]) {
-                    Ok(1) => {
-                        self.urgent = None;
-                        written += 1;
-                    }
-                    Ok(_) => {
-                        self.wants = ZCOPY_WANT_WRITE;
-                        return done(written, libc::EAGAIN);
-                    }
-                    Err((_, e)) => return done(written, e),
-                }
+                Err(e) => return done(written, e),
             }
             if taken >= budget {
                 return done(written, 0);
             }
-            // The pipe is empty here: EAGAIN can only mean src has no data,
-            // or (when poll said readable) the urgent mark.
+            // Nothing is held, so the pipe is the spare and empty: EAGAIN
+            // can only mean src has no data, or (when poll said readable)
+            // the urgent mark.
+            let pipe = self
+                .spare
+                .as_mut()
+                .expect("nothing held: the pipe is spare");
             let max = (budget - taken).min(chunk) as usize;
             let mark = match pipe.fill_from(src, max) {
                 Ok(0) => urgent::step_over(src),
                 Ok(n) => {
                     taken += n as i64;
                     read_waited = false;
+                    self.held = Held::Pipe(self.spare.take().expect("just filled"));
                     continue;
                 }
                 Err(libc::EAGAIN) if read_waited && urgent::at_mark(src) => urgent::step_over(src),
@@ -215,7 +245,7 @@ impl Splicer {
                     return done(written, 0);
                 }
                 Mark::Byte(b) => {
-                    self.urgent = Some(b);
+                    self.held = Held::copy_of(&[b]);
                     taken += 1;
                 }
                 // Past the urgent byte, nothing after it yet: the next
@@ -230,8 +260,9 @@ impl Splicer {
 impl Drop for Splicer {
     /// The pipe goes back to the pool, which closes it if it holds bytes.
     fn drop(&mut self) {
-        if let Some(p) = self.pipe.take() {
+        if let Some(p) = self.spare.take() {
             pool::release(p);
         }
+        self.held.take().discard();
     }
 }

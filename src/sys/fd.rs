@@ -86,3 +86,17 @@ pub(crate) unsafe fn copy_file_range(
         flags,
     ) as isize
 }
+
+/// What an fd is, whatever its number: (st_dev, st_ino). Two fds with one
+/// identity name one file (a dup, a FIFO opened twice, /proc/self/fd).
+pub type Identity = (u64, u64);
+
+/// The identity of the file a stat describes.
+pub fn identity_of(st: &libc::stat) -> Identity {
+    (st.st_dev, st.st_ino)
+}
+
+/// The identity of the file behind `fd` (fstat's errno if it has none).
+pub fn identity(fd: i32) -> Result<Identity, i32> {
+    fstat(fd).map(|st| identity_of(&st))
+}

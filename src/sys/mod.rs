@@ -10,8 +10,10 @@
 //! | transfer.rs | `Transfer` (the C `zcopy_result`), the method ids, the argument checks |
 //! | disable.rs | the kill switch |
 //! | probe.rs, kernel.rs | which mechanisms this process may use; the kernel's version |
+//! | clock.rs | the two monotonic clocks |
 //! | sigpipe.rs | SIGPIPE blocked in the calling thread for one call |
 
+pub mod clock;
 pub mod disable;
 mod fd;
 pub mod io;

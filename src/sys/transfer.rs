@@ -93,6 +93,15 @@ impl Transfer {
         }
     }
 
+    /// The same result with `earlier` bytes, moved before it in the same
+    /// call, added: a mechanism that could not serve the pair after those
+    /// bytes is an error with them counted (handled), as the header says.
+    pub(crate) fn after(mut self, earlier: i64) -> Transfer {
+        self.written += earlier;
+        self.handled |= earlier > 0;
+        self
+    }
+
     /// True when the transfer ended without an error.
     pub fn ok(&self) -> bool {
         self.handled && self.error == 0

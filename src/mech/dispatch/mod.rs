@@ -18,15 +18,15 @@
 //! if the probe agrees, it is not tried again in this process.
 
 use crate::call::control::Control;
-use crate::call::inflight;
 use crate::call::nonblock::NonBlocking;
 use crate::call::options::Reflink;
 use crate::call::outcome::Outcome;
+use crate::call::runner::Call;
+use crate::stream::Held;
 use crate::sys::disable::{
     self, ZCOPY_DISABLE_COPY_FILE_RANGE, ZCOPY_DISABLE_SENDFILE, ZCOPY_DISABLE_SPLICE,
 };
 use crate::sys::probe::{self, Availability};
-use crate::sys::sigpipe::without_sigpipe;
 mod fdinfo;
 
 pub use fdinfo::{FdInfo, Kind};
@@ -82,12 +82,10 @@ pub fn copy(dst: i32, src: i32, remain: i64) -> Transfer {
 /// zcopy_copy under a call's Control (zcopy_copy_opts): the same table and
 /// fallbacks, every wait bounded by the caller's options.
 pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> Transfer {
-    if let Some(t) = check_args(ZCOPY_METHOD_NONE, dst, src, remain) {
-        return t;
-    }
-    if remain == 0 {
-        return Transfer::done(ZCOPY_METHOD_NONE, 0, 0);
-    }
+    let call = match Call::new(ZCOPY_METHOD_NONE, dst, src, remain) {
+        Ok(call) => call,
+        Err(t) => return t,
+    };
     let (d, s) = match (FdInfo::of_dst(dst), FdInfo::of_src(src)) {
         (Ok(d), Ok(s)) => (d, s),
         (Err(e), _) | (_, Err(e)) => return Transfer::done(ZCOPY_METHOD_NONE, 0, e),
@@ -123,30 +121,24 @@ pub(crate) fn copy_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> T
     if always || (plan != Plan::PooledSplice && s.kind == Kind::Socket) {
         nb.add(src, s.known_flags(), Wait::Read, always);
     }
-    without_sigpipe(|| {
-        // Bytes an interrupted call on this pair left in flight go first.
-        // Every row but file to file may stop holding some (a pooled pipe,
-        // the read/write buffer).
-        let files = d.kind == Kind::File && s.kind == Kind::File;
-        let first = match inflight::resume(ctl, dst, src, remain, || !files) {
-            Ok(n) => n,
-            Err((n, e)) => return Transfer::done(ZCOPY_METHOD_NONE, n, e),
-        };
-        if first == remain {
-            return Transfer::done(ZCOPY_METHOD_NONE, first, 0);
-        }
-        let mut t = if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
-            // Holes stay holes; each data extent goes through the row as
-            // usual.
-            sparse::copy(dst, src, remain - first, s.size, d.size, |n| {
-                run(ctl, plan, dst, src, n, &s)
-            })
-        } else {
-            run(ctl, plan, dst, src, remain - first, &s)
-        };
-        t.written += first;
-        t
-    })
+    // Every row but file to file may stop holding bytes (a pooled pipe,
+    // the read/write buffer).
+    let files = d.kind == Kind::File && s.kind == Kind::File;
+    call.run(
+        ctl,
+        || !files,
+        |ctl, left, held| {
+            if plan == Plan::FileToFile && sparse::has_holes(s.size, s.blocks) {
+                // Holes stay holes; each data extent goes through the row as
+                // usual.
+                sparse::copy(dst, src, left, s.size, d.size, |n| {
+                    run(ctl, plan, dst, src, n, &s, held)
+                })
+            } else {
+                run(ctl, plan, dst, src, left, &s, held)
+            }
+        },
+    )
 }
 
 /// One mechanism of a plan's row.
@@ -174,12 +166,14 @@ impl Plan {
 }
 
 /// Runs one mechanism (None: switched off for this process).
+/// What it took and could not deliver is left in `held`.
 fn attempt(
     ctl: &mut Control,
     m: Mechanism,
     dst: i32,
     src: i32,
     left: i64,
+    held: &mut Held,
 ) -> Option<(Outcome, i32)> {
     // The kill switch (disable.rs) and REFLINK_NEVER (copy_file_range may
     // share extents) skip a mechanism as if the process could not use it.
@@ -216,7 +210,7 @@ fn attempt(
         }
         Mechanism::ReadWrite => {
             return Some((
-                read_write::copy_loop(ctl, dst, src, left),
+                read_write::copy_loop(ctl, dst, src, left, held),
                 ZCOPY_METHOD_READ_WRITE,
             ))
         }
@@ -226,9 +220,9 @@ fn attempt(
     }
     let o = match m {
         Mechanism::CopyFileRange => copy_file_range::round_loop(ctl, dst, None, src, None, left),
-        Mechanism::SendFile => sendfile::send_loop(ctl, dst, src, None, left),
-        Mechanism::DirectSplice => splice::direct(ctl, dst, src, left),
-        _ => splice::through_pool(ctl, dst, src, left),
+        Mechanism::SendFile => sendfile::send_loop(ctl, dst, src, None, left, held),
+        Mechanism::DirectSplice => splice::direct(ctl, dst, src, left, held),
+        _ => splice::through_pool(ctl, dst, src, left, held),
     };
     avail.learn(o.errno(), probe);
     Some((o, method))
@@ -237,7 +231,15 @@ fn attempt(
 /// Carries out a plan. The total adds up every mechanism's bytes; the
 /// method is the one that moved the last bytes (none moved: the last one
 /// tried).
-fn run(ctl: &mut Control, plan: Plan, dst: i32, src: i32, mut remain: i64, s: &FdInfo) -> Transfer {
+fn run(
+    ctl: &mut Control,
+    plan: Plan,
+    dst: i32,
+    src: i32,
+    mut remain: i64,
+    s: &FdInfo,
+    held: &mut Held,
+) -> Transfer {
     if plan == Plan::SameFile {
         // Reading and writing one file: stop at the size it had when the
         // call began, or every byte written would be read again.
@@ -249,7 +251,7 @@ fn run(ctl: &mut Control, plan: Plan, dst: i32, src: i32, mut remain: i64, s: &F
     // Invariant: total.written bytes reached dst, and both positions
     // advanced by exactly that much, whichever mechanisms moved them.
     for &m in plan.mechanisms() {
-        let Some((o, method)) = attempt(ctl, m, dst, src, remain - total.written) else {
+        let Some((o, method)) = attempt(ctl, m, dst, src, remain - total.written, held) else {
             continue;
         };
         total.written += o.written();

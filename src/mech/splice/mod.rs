@@ -6,12 +6,13 @@
 mod pooled;
 
 use crate::call::control::Control;
-use crate::call::inflight;
+use crate::call::deliver::deliver_byte;
 use crate::call::nonblock::NonBlocking;
 use crate::call::outcome::Outcome;
+use crate::call::runner::Call;
 use crate::call::wait::{socket_timeout, wait_ready, Wait};
-use crate::sys::sigpipe::without_sigpipe;
-use crate::sys::transfer::{check_args, Transfer, ZCOPY_METHOD_SPLICE};
+use crate::stream::Held;
+use crate::sys::transfer::{Transfer, ZCOPY_METHOD_SPLICE};
 use crate::sys::urgent::{self, Mark};
 use crate::sys::{fd_flags, fstat, raw_splice};
 pub(crate) use pooled::through_pool;
@@ -27,12 +28,10 @@ pub fn splice(dst: i32, src: i32, remain: i64) -> Transfer {
 
 /// zcopy_splice under a call's Control (zcopy_splice_opts).
 pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) -> Transfer {
-    if let Some(t) = check_args(ZCOPY_METHOD_SPLICE, dst, src, remain) {
-        return t;
-    }
-    if remain == 0 {
-        return Transfer::done(ZCOPY_METHOD_SPLICE, 0, 0);
-    }
+    let call = match Call::new(ZCOPY_METHOD_SPLICE, dst, src, remain) {
+        Ok(call) => call,
+        Err(t) => return t,
+    };
     if crate::sys::disable::splice_off() {
         // The kill switch: zcopy_copy's row for the pair, without splice
         // (read/write, or sendfile from a file); `method` says which.
@@ -42,7 +41,7 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
     // SO_SNDTIMEO, which also says that it is a socket (ENOTSOCK else).
     if ctl.is_plain() {
         if let Ok(timeout) = socket_timeout(dst, Wait::Write) {
-            return to_socket(ctl, dst, timeout, src, remain);
+            return to_socket(ctl, call, timeout);
         }
     }
     // splice(2) refuses an O_APPEND dst with EINVAL, but only after the
@@ -72,7 +71,7 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
     }
     let direct_path = dst_pipe || src_pipe;
     let _nb = pair_guard(ctl, direct_path, dst, dst_flags, src);
-    run(ctl, dst, dst_pipe, src, direct_path, remain)
+    run(ctl, call, dst_pipe, direct_path)
 }
 
 /// The plain call into a socket: getsockopt(SO_SNDTIMEO) on dst (made
@@ -91,7 +90,8 @@ pub(crate) fn splice_with(ctl: &mut Control, dst: i32, src: i32, remain: i64) ->
 ///
 /// Nothing is remembered across calls: every answer comes from this call's
 /// own system calls (fd numbers are reused).
-fn to_socket(ctl: &mut Control, dst: i32, timeout: i32, src: i32, remain: i64) -> Transfer {
+fn to_socket(ctl: &mut Control, call: Call, timeout: i32) -> Transfer {
+    let (dst, src) = (call.dst, call.src);
     // F_GETPIPE_SZ answers EBADF for anything but a pipe (also for a bad
     // src: the first splice then reports EBADF, with nothing moved).
     // SAFETY: F_GETPIPE_SZ takes no argument.
@@ -100,51 +100,41 @@ fn to_socket(ctl: &mut Control, dst: i32, timeout: i32, src: i32, remain: i64) -
     if timeout >= 0 {
         nb.set_for_call(dst, None);
     }
-    run(ctl, dst, false, src, src_pipe, remain)
+    run(ctl, call, false, src_pipe)
 }
 
 /// The transfer itself, once the path is chosen and the fds guarded: the
-/// bytes an interrupted call left first, then the direct or pooled loop,
-/// under the SIGPIPE guard.
-fn run(
-    ctl: &mut Control,
-    dst: i32,
-    dst_pipe: bool,
-    src: i32,
-    direct_path: bool,
-    remain: i64,
-) -> Transfer {
-    without_sigpipe(|| {
-        // Any path may be left holding bytes (a pooled pipe; the byte past
-        // an urgent mark of a direct splice).
-        let first = match inflight::resume(ctl, dst, src, remain, || true) {
-            Ok(n) => n,
-            Err((n, e)) => return Transfer::done(ZCOPY_METHOD_SPLICE, n, e),
-        };
-        let left = remain - first;
-        if left == 0 {
-            return Transfer::done(ZCOPY_METHOD_SPLICE, first, 0);
-        }
-        let o = if !direct_path {
-            through_pool(ctl, dst, src, left)
-        } else {
-            match direct(ctl, dst, src, left) {
-                // src is a pipe and dst refuses splice (no splice_write):
-                // the pooled loop delivers what it drained with write(2),
-                // when write(2) can serve dst at all. One that it cannot
-                // either (an eventfd, epoll, timerfd, signalfd, pidfd) is
-                // refused now, as splice(2) refuses it, before the pooled
-                // loop would wait for an empty src. (dst a pipe: the kernel
-                // refused src, nothing else can.)
-                Outcome::Fallback(0, libc::EINVAL) if !dst_pipe => match takes_write(dst) {
-                    true => through_pool(ctl, dst, src, left),
-                    false => Outcome::Fallback(0, libc::EINVAL),
-                },
-                o => o,
-            }
-        };
-        o.after(first).into_transfer(ZCOPY_METHOD_SPLICE)
-    })
+/// direct or pooled loop, run by the call runner (which delivers what an
+/// interrupted call left first, and keeps or drops what this one leaves).
+fn run(ctl: &mut Control, call: Call, dst_pipe: bool, direct_path: bool) -> Transfer {
+    let (dst, src) = (call.dst, call.src);
+    // Any path may be left holding bytes (a pooled pipe; the byte past an
+    // urgent mark of a direct splice).
+    call.run(
+        ctl,
+        || true,
+        |ctl, left, held| {
+            let o = if !direct_path {
+                through_pool(ctl, dst, src, left, held)
+            } else {
+                match direct(ctl, dst, src, left, held) {
+                    // src is a pipe and dst refuses splice (no splice_write):
+                    // the pooled loop delivers what it drained with write(2),
+                    // when write(2) can serve dst at all. One that it cannot
+                    // either (an eventfd, epoll, timerfd, signalfd, pidfd) is
+                    // refused now, as splice(2) refuses it, before the pooled
+                    // loop would wait for an empty src. (dst a pipe: the kernel
+                    // refused src, nothing else can.)
+                    Outcome::Fallback(0, libc::EINVAL) if !dst_pipe => match takes_write(dst) {
+                        true => through_pool(ctl, dst, src, left, held),
+                        false => Outcome::Fallback(0, libc::EINVAL),
+                    },
+                    o => o,
+                }
+            };
+            o.into_transfer(ZCOPY_METHOD_SPLICE)
+        },
+    )
 }
 
 /// Whether write(2) can serve `dst`, asked without moving a byte: a socket
@@ -188,7 +178,14 @@ pub(crate) fn pair_guard(
 /// Splices directly between `src` and `dst`, one of which is a pipe.
 /// EINVAL before any progress is a fallback with nothing consumed (neither
 /// fd is a pipe, or the other one does not support splice).
-pub(crate) fn direct(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
+/// The byte past an urgent mark, when dst stops it, is left in `held`.
+pub(crate) fn direct(
+    ctl: &mut Control,
+    dst: i32,
+    src: i32,
+    mut remain: i64,
+    held: &mut Held,
+) -> Outcome {
     let mut written: i64 = 0;
     // True once we waited for readiness since the last progress: another
     // EAGAIN then may be the urgent mark (poll says readable, splice won't).
@@ -244,7 +241,7 @@ pub(crate) fn direct(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> 
         };
         match mark {
             Mark::Byte(b) => {
-                if let Err(e) = crate::call::deliver::deliver_byte(ctl, dst, src, b) {
+                if let Err(e) = deliver_byte(ctl, dst, b, held) {
                     return Outcome::Error(written, e);
                 }
                 written += 1;

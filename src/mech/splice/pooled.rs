@@ -1,11 +1,11 @@
 //! The pooled loop between two non-pipes (Go's Splice): drain src into a
 //! pipe from the pool, pump the pipe into dst, chunk by chunk.
 use crate::call::control::{now_ns, Control};
-use crate::call::deliver::{deliver_byte, deliver_from_pipe, pump_some};
-use crate::call::inflight;
+use crate::call::deliver::{deliver_byte, deliver_held, pump_some};
 use crate::call::outcome::Outcome;
 use crate::call::wait::{wait_ready_since, Wait};
 use crate::internal::pool::{self, Pipe};
+use crate::stream::Held;
 use crate::sys::urgent::{self, Mark};
 
 /// What one drain gave.
@@ -54,8 +54,15 @@ fn drain(ctl: &mut Control, pipe: &mut Pipe, src: i32, max: usize) -> Result<Dra
 
 /// Go's Splice: src -> pooled pipe -> dst, chunk by chunk. No pipe to be
 /// had, or EINVAL on the first drain (the kernel cannot splice from src), is
-/// a fallback with nothing consumed.
-pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i64) -> Outcome {
+/// a fallback with nothing consumed. Bytes taken and not delivered when
+/// it stops are left in `held` for the caller.
+pub(crate) fn through_pool(
+    ctl: &mut Control,
+    dst: i32,
+    src: i32,
+    mut remain: i64,
+    held: &mut Held,
+) -> Outcome {
     let mut pipe = match pool::acquire() {
         Ok(p) => p,
         Err(e) => return Outcome::Fallback(0, e),
@@ -73,7 +80,7 @@ pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i6
             Ok(Drained::Filled) => ctl.progress(),
             Ok(Drained::Urgent(b)) => {
                 // The pipe is empty, so this byte's turn is now.
-                if let Err(e) = deliver_byte(ctl, dst, src, b) {
+                if let Err(e) = deliver_byte(ctl, dst, b, held) {
                     break Outcome::Error(written, e);
                 }
                 written += 1;
@@ -89,39 +96,43 @@ pub(crate) fn through_pool(ctl: &mut Control, dst: i32, src: i32, mut remain: i6
             Err(libc::EPERM) if written == 0 => break Outcome::Fallback(0, libc::EPERM),
             Err(e) => break Outcome::Error(written, e),
         }
-        let held = pipe.held();
-        let (moved, e) = pump_some(ctl, &mut pipe, dst, held);
+        let in_pipe = pipe.held();
+        let (moved, e) = pump_some(ctl, &mut pipe, dst, in_pipe);
         written += moved as i64;
         remain -= moved as i64;
         if e == libc::EINVAL {
             // dst does not take splice (no splice_write, an O_APPEND file
             // opened since the check): the drained bytes must still arrive,
             // so that a caller falling back to read/write leaves no hole.
-            let (moved, e2, unwritten) = deliver_from_pipe(ctl, &mut pipe, dst);
-            written += moved as i64;
-            if ctl.resumable(e2) {
-                inflight::park(dst, src, &unwritten, Some(pipe));
-                return Outcome::Error(written, e2);
-            }
-            break if e2 != 0 {
-                Outcome::Error(written, e2)
-            } else {
-                Outcome::Fallback(written, libc::EINVAL)
-            };
-        }
-        if ctl.resumable(e) {
-            // A signal while dst was full (ZCOPY_OPT_EINTR), or dst full
-            // under ZCOPY_OPT_NOWAIT: the bytes in the pipe go first on
-            // the next call on this pair.
-            inflight::park(dst, src, &[], Some(pipe));
-            return Outcome::Error(written, e);
+            return rescue(ctl, pipe, dst, written, held);
         }
         if e != 0 {
-            break Outcome::from_errno(written, e);
+            // The bytes still in the pipe go to the caller, who keeps them
+            // for the next call when this one may be resumed (a signal
+            // while dst was full, dst full under ZCOPY_OPT_NOWAIT).
+            *held = Held::pipe(pipe);
+            return Outcome::Error(written, e);
         }
     };
-    // A pipe that still holds bytes is closed, never pooled (the pool
-    // looks).
+    // Every round ends with the pipe empty: back to the pool.
     pool::release(pipe);
     outcome
+}
+
+/// dst refused splice after src was drained into `pipe`: its bytes read
+/// back out and written with write(2). Delivered: a fallback (the next
+/// mechanism continues); stopped by an error: what is left goes to the
+/// caller in `held`.
+fn rescue(ctl: &mut Control, pipe: Pipe, dst: i32, written: i64, held: &mut Held) -> Outcome {
+    let mut rest = match Held::pipe(pipe).into_buffer() {
+        Ok(h) => h,
+        Err(e) => return Outcome::Error(written, e),
+    };
+    let (moved, e) = deliver_held(ctl, &mut rest, dst, usize::MAX);
+    let written = written + moved as i64;
+    *held = rest;
+    match e {
+        0 => Outcome::Fallback(written, libc::EINVAL),
+        e => Outcome::Error(written, e),
+    }
 }

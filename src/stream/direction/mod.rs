@@ -35,6 +35,7 @@
 //! | the take (copy or splice), the urgent mark | take.rs |
 //! | the read/write path, the half-close | buffered.rs |
 
+use super::held::Held;
 use crate::internal::pool::{self, Pipe};
 use crate::stream::splicer::INHERITED_WITH_DATA;
 use buffered::shutdown_wr;
@@ -79,19 +80,6 @@ pub enum Flow {
         error: i32,
         /// The fd the failing call was made on (src or dst).
         fd: i32,
-    },
-}
-
-/// Bytes taken from src and not yet delivered.
-#[derive(Debug)]
-enum Held {
-    Nothing,
-    /// Bytes in a pooled pipe (it counts them: `pipe.held()`).
-    Pipe(Pipe),
-    /// bytes[at..] still to write (the fallback path).
-    Buffer {
-        bytes: Vec<u8>,
-        at: usize,
     },
 }
 

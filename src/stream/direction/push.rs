@@ -31,7 +31,13 @@ impl Direction {
                             // dst takes no splice: read the bytes back out
                             // of the pipe and write them.
                             self.splice = false;
-                            self.held = rescue(pipe, self.dst)?;
+                            self.held =
+                                Held::Pipe(pipe)
+                                    .into_buffer()
+                                    .map_err(|error| Flow::Failed {
+                                        error,
+                                        fd: self.dst,
+                                    })?;
                         }
                         // The pipe holds len > 0 bytes, so 0 cannot happen.
                         Ok(_) => return Err(self.fail(libc::EIO, self.dst, pipe)),
@@ -67,28 +73,6 @@ impl Direction {
     }
 }
 
-/// dst refused splice: moves the bytes held in `pipe` into a buffer (the
-/// pipe is ours and non-blocking, so one read loop drains it), and gives
-/// the empty pipe back.
-fn rescue(mut pipe: Pipe, dst: i32) -> Result<Held, Flow> {
-    let mut bytes = vec![0u8; pipe.held()];
-    let mut got = 0;
-    while got < bytes.len() {
-        match pipe.read_into(&mut bytes[got..]) {
-            Ok(n) if n > 0 => got += n,
-            // Cannot happen for our own pipe holding these bytes; what is
-            // left in it is closed with it.
-            r => {
-                pool::release(pipe);
-                let error = r.err().unwrap_or(libc::EIO);
-                return Err(Flow::Failed { error, fd: dst });
-            }
-        }
-    }
-    pool::release(pipe);
-    Ok(Held::Buffer { bytes, at: 0 })
-}
-
 impl Drop for Direction {
     /// An empty pipe goes back to the pool; one holding bytes is closed
     /// with them.
@@ -96,9 +80,7 @@ impl Drop for Direction {
         if let Some(p) = self.spare.take() {
             pool::release(p);
         }
-        if let Held::Pipe(pipe) = std::mem::replace(&mut self.held, Held::Nothing) {
-            // Still holding bytes: the pool closes it (never lends it).
-            pool::release(pipe);
-        }
+        // Still holding bytes: the pool closes the pipe (never lends it).
+        self.held.take().discard();
     }
 }
