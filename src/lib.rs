@@ -79,7 +79,7 @@ pub use api::{
 };
 
 // The layers, lowest first: a module imports only from layers above it
-// in this list (tests/layers.rs reads every `use crate::` line).
+// in this list (tests/architecture.rs reads every `use crate::` line).
 #[doc(hidden)]
 pub mod sys;
 // The pool keeps its name inside `internal`: the public `pool` module
