@@ -6,7 +6,7 @@ use super::Options;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
-/// [`sendfile`](crate::mech::sendfile()) from `*offset` in `src` (pread semantics: the file
+/// [`sendfile`](crate::sendfile()) from `*offset` in `src` (pread semantics: the file
 /// position is neither used nor changed, so many connections can send
 /// ranges of one shared file at once). `*offset` advances by exactly the
 /// bytes moved, also when an error ends the call.
@@ -64,7 +64,7 @@ pub fn sendfile_at_with(
     result(t?).map(|c| c.bytes)
 }
 
-/// [`copy_file_range`](crate::mech::copy_file_range()) at explicit offsets (the file positions are neither
+/// [`copy_file_range`](crate::copy_file_range()) at explicit offsets (the file positions are neither
 /// used nor changed); both advance by exactly the bytes moved.
 ///
 /// ```

@@ -88,8 +88,8 @@ impl std::error::Error for TransferError {
 }
 
 /// The payload of an [`io::ErrorKind::Unsupported`] error from
-/// [`splice`](crate::mech::splice()), [`sendfile`](crate::mech::sendfile()) or
-/// [`copy_file_range`](crate::mech::copy_file_range()): this mechanism cannot
+/// [`splice`](crate::splice()), [`sendfile`](crate::sendfile()) or
+/// [`copy_file_range`](crate::copy_file_range()): this mechanism cannot
 /// serve these two files and took nothing from src. Fall back to another
 /// one ([`copy`](crate::copy()) does so by itself).
 ///
