@@ -88,7 +88,7 @@ pub fn scenario_contention(quick: bool, rounds: usize) -> Section {
     });
     if s2 < 1.7 {
         sec.notes.push(format!(
-            "Diagnosis (2 threads {}): the raw floor, which shares nothing between threads, scales {} on this machine at the same time, so most of the gap is the 2-core machine (other processes, the socket work of both threads). The pool's own part: an acquire+release pair costs {:.0} ns alone and {:.0} ns with 2 threads, because every acquire and release updates the global atomic counters (IDLE, IN_USE, REUSED, claim_idle_place's CAS on IDLE), which sit on shared cache lines that bounce between the cores. That is {:.1}% of a 4 KiB transfer. Proposed fix in src/pool.rs: count thread-slot hits in thread-local counters (folded into the totals by stats() and at thread exit) and skip claim_idle_place for the thread slot, so the fast path touches no shared cache line.",
+            "Diagnosis (2 threads {}): the raw floor, which shares nothing between threads, scales {} on this machine at the same time, so most of the gap is the 2-core machine (other processes, the socket work of both threads). The pool's own part: an acquire+release pair costs {:.0} ns alone and {:.0} ns with 2 threads, because every acquire and release updates the global atomic counters (IDLE, IN_USE, REUSED, claim_idle_place's CAS on IDLE), which sit on shared cache lines that bounce between the cores. That is {:.1}% of a 4 KiB transfer. Proposed fix in src/pool/mod.rs: count thread-slot hits in thread-local counters (folded into the totals by stats() and at thread exit) and skip claim_idle_place for the thread slot, so the fast path touches no shared cache line.",
             ratio(s2),
             ratio(med[1][1] / med[1][0]),
             per_t[0],
