@@ -1573,7 +1573,7 @@ const char *zcopy_version(void);
 
 /**
  * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
- * "copy_file_range", "read_write"; "unknown" for any other value. A static
+ * "copy_file_range", "read_write", "clone"; "unknown" for any other value. A static
  * NUL-terminated string, never to be freed. Thread safety: safe from any
  * thread.
  */
