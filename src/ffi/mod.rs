@@ -115,6 +115,9 @@ pub use transfer_opts::*;
 // What every export shares: the boundary, its kinds, the offset rule.
 mod kind;
 
+#[cfg(test)]
+mod tests;
+
 pub(crate) use kind::{Count, Handle, IdOrError, Relays, Status, Transfers, Value, Void};
 
 pub use crate::sys::transfer::ZCOPY_EPANIC;

@@ -37,7 +37,8 @@ use std::ffi::c_int;
 /// Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
 /// delivered by this call (also when it ends with an error); `error` 0 or
 /// the errno that ended it; `error_fd` the fd that errno came from (a_fd
-/// or b_fd), or -1.
+/// or b_fd), or -1. errno on return equals `error` (0 when both
+/// directions are done).
 ///
 /// Errors:
 /// - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
