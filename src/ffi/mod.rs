@@ -66,6 +66,7 @@
 // rustfmt sorts a run of `mod` lines: one group per step of a user's
 // reading order keeps the header in that order (transfers, their options,
 // files, the switches, the splicer, the relay, the engine, the pool, names).
+
 // The four transfers and zcopy_copy; then with options and positions.
 mod transfer;
 
