@@ -25,6 +25,33 @@
  * - An internal panic is caught at the boundary and reported as error
  *   ZCOPY_EPANIC (7000, not a kernel errno); it never crosses into C.
  *
+ * What each kind of function returns (a failure always sets errno to the
+ * reason; ZCOPY_EPANIC is an internal panic caught at the boundary):
+ * - Transfers (zcopy_copy, _splice, _sendfile, _copy_file_range and their
+ *   _at, _opts, _at_opts forms, zcopy_sendfile_hdr, zcopy_clone,
+ *   zcopy_splicer_step): a zcopy_result; errno equals `error` (0 on
+ *   success).
+ * - Relays (zcopy_relay, zcopy_relay_prefixed): a zcopy_relay_result;
+ *   errno equals `error` (0 on success).
+ * - Constructors (zcopy_splicer_new, zcopy_engine_new): the handle, or
+ *   NULL with errno set.
+ * - Statuses (zcopy_engine_add, _add_prefixed, _relay_counts, _cancel,
+ *   zcopy_pool_configure): 0, or the errno value itself (also in errno);
+ *   errno is left alone on success.
+ * - Counts (zcopy_held, zcopy_held_discard): the count >= 0 (errno left
+ *   alone), or -1 with errno set.
+ * - Ids (zcopy_engine_add_ex, _add_prefixed_ex): the id >= 1, or 0 with
+ *   the errno in *error (also in errno); *error is 0 on success.
+ * - Values that cannot fail (zcopy_disable, zcopy_disabled,
+ *   zcopy_pool_drain, zcopy_splicer_pending, _wants, _eof, zcopy_version,
+ *   zcopy_method_name) and void functions (zcopy_options_init,
+ *   zcopy_pool_get_stats, zcopy_engine_get_stats, zcopy_splicer_free,
+ *   zcopy_engine_free): errno left alone; a NULL pointer is no error
+ *   (0 / false, or nothing done).
+ * - Offsets (the _at forms, zcopy_sendfile_hdr): NULL uses and advances
+ *   the fd's own file position; a given one is advanced by the bytes
+ *   moved; a negative one is EINVAL.
+ *
  * For FFI authors (ctypes, cffi, JNA, Node, cgo, ...):
  * - zcopy_result is 24 bytes, alignment 8: int64 written @0, int32 error
  *   @8, int32 method @12, bool handled @16 (one byte, 0 or 1), uint8
@@ -1210,7 +1237,8 @@ bool zcopy_splicer_eof(const struct zcopy_splicer *s);
  * Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
  * delivered by this call (also when it ends with an error); `error` 0 or
  * the errno that ended it; `error_fd` the fd that errno came from (a_fd
- * or b_fd), or -1.
+ * or b_fd), or -1. errno on return equals `error` (0 when both
+ * directions are done).
  *
  * Errors:
  * - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
@@ -1573,7 +1601,7 @@ const char *zcopy_version(void);
 
 /**
  * The name of a ZCOPY_METHOD_* value: "none", "splice", "sendfile",
- * "copy_file_range", "read_write"; "unknown" for any other value. A static
+ * "copy_file_range", "read_write", "clone"; "unknown" for any other value. A static
  * NUL-terminated string, never to be freed. Thread safety: safe from any
  * thread.
  */

@@ -1,6 +1,6 @@
 //! The C boundary for copy-on-write clones (clone.rs).
 
-use super::guarded;
+use super::{boundary, Transfers};
 use std::ffi::c_int;
 
 /// Makes the regular file `dst_fd` a copy-on-write clone of the whole of
@@ -45,7 +45,7 @@ use std::ffi::c_int;
 /// extents, not its bytes). Kill switch: not concerned (no byte moves).
 #[no_mangle]
 pub extern "C" fn zcopy_clone(dst_fd: c_int, src_fd: c_int) -> crate::sys::transfer::Transfer {
-    guarded(crate::ZCOPY_METHOD_CLONE, || {
+    boundary(Transfers(crate::ZCOPY_METHOD_CLONE), || {
         crate::mech::clone::clone_file(dst_fd, src_fd)
     })
 }

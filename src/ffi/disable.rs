@@ -1,6 +1,6 @@
 //! The C boundary for the kill switch (disable.rs).
 
-use super::catch_unwind;
+use super::{boundary, Value};
 
 /// Turns mechanisms off (or back on) for the whole process: `mask` replaces
 /// the mask in force. Bits: ZCOPY_DISABLE_SPLICE (1), ZCOPY_DISABLE_SENDFILE
@@ -38,7 +38,7 @@ use super::catch_unwind;
 /// Never blocks.
 #[no_mangle]
 pub extern "C" fn zcopy_disable(mask: u32) -> u32 {
-    catch_unwind(|| crate::sys::disable::set(mask)).unwrap_or(0)
+    boundary(Value(0), || crate::sys::disable::set(mask))
 }
 
 /// The mask of mechanisms turned off now (ZCOPY_DISABLE_* bits): from
@@ -47,5 +47,5 @@ pub extern "C" fn zcopy_disable(mask: u32) -> u32 {
 /// Thread safety: safe from any thread. Never blocks.
 #[no_mangle]
 pub extern "C" fn zcopy_disabled() -> u32 {
-    catch_unwind(crate::sys::disable::disabled).unwrap_or(0)
+    boundary(Value(0), crate::sys::disable::disabled)
 }

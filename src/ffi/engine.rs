@@ -1,10 +1,9 @@
 //! The C boundary of the relay engine (src/engine/mod.rs).
 
-use super::set_errno;
+use super::{boundary, Handle, Status, Void};
 use crate::call::options::Options;
-use crate::engine::{Engine, EngineStats, RelayResult, EPANIC};
+use crate::engine::{Engine, EngineStats, RelayResult};
 use std::ffi::{c_int, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The callback of zcopy_engine_add: called exactly once per relay, from
 /// an engine thread, when the relay ends, with the caller's `ctx` and the
@@ -36,13 +35,7 @@ unsafe impl Send for Ctx {}
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub extern "C" fn zcopy_engine_new(threads: u32) -> *mut Engine {
-    let e = match catch_unwind(|| Engine::new(threads)) {
-        Ok(Ok(e)) => return Box::into_raw(Box::new(e)),
-        Ok(Err(e)) => e,
-        Err(_) => EPANIC,
-    };
-    set_errno(e);
-    std::ptr::null_mut()
+    boundary(Handle::new(), || Engine::new(threads))
 }
 
 /// Hands a pair of connected fds to the engine, which relays between them
@@ -108,21 +101,15 @@ pub unsafe extern "C" fn zcopy_engine_add(
     done: RelayDoneFn,
     ctx: *mut c_void,
 ) -> i32 {
-    if e.is_null() {
-        return libc::EINVAL;
-    }
-    // SAFETY: checked non-NULL; the caller promises a live engine (shared
-    // use: add takes &self, safe from many threads).
-    let engine = unsafe { &*e };
-    // SAFETY: NULL or a readable zcopy_options (version 1 or 2), as promised.
-    let opts = unsafe { super::read_options(opts) };
-    let opts = opts.as_ref();
-    let cb = callback(done, ctx);
-    match catch_unwind(AssertUnwindSafe(|| engine.add(a_fd, b_fd, opts, cb))) {
-        Ok(Ok(())) => 0,
-        Ok(Err(e)) => e,
-        Err(_) => EPANIC,
-    }
+    boundary(Status, || {
+        // SAFETY: the caller promises NULL or a live engine (shared use:
+        // add takes &self, safe from many threads).
+        let engine = unsafe { e.as_ref() }.ok_or(libc::EINVAL)?;
+        // SAFETY: NULL or a readable zcopy_options (version 1 or 2), as
+        // promised.
+        let opts = unsafe { super::read_options(opts) };
+        engine.add(a_fd, b_fd, opts.as_ref(), callback(done, ctx))
+    })
 }
 
 /// The caller's callback and context as the engine's `Done`.
@@ -155,15 +142,16 @@ pub(super) fn callback(done: RelayDoneFn, ctx: *mut c_void) -> Option<crate::eng
 /// zcopy_engine_stats.
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_engine_get_stats(e: *const Engine, out: *mut EngineStats) {
-    if e.is_null() || out.is_null() {
-        return;
-    }
-    // SAFETY: checked non-NULL; live as promised.
-    let engine = unsafe { &*e };
-    if let Ok(s) = catch_unwind(AssertUnwindSafe(|| engine.stats())) {
-        // SAFETY: checked non-NULL; writable as promised.
-        unsafe { out.write(s) };
-    }
+    boundary(Void, || {
+        // SAFETY: the caller promises NULL or a live engine.
+        let Some(engine) = (unsafe { e.as_ref() }) else {
+            return;
+        };
+        if !out.is_null() {
+            // SAFETY: checked non-NULL; writable as promised.
+            unsafe { out.write(engine.stats()) };
+        }
+    })
 }
 
 /// Stops the engine: every relay still running ends with error ECANCELED
@@ -189,10 +177,11 @@ pub unsafe extern "C" fn zcopy_engine_get_stats(e: *const Engine, out: *mut Engi
 /// `e` is NULL or a live engine from zcopy_engine_new, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_engine_free(e: *mut Engine) {
-    if e.is_null() {
-        return;
-    }
-    // SAFETY: the caller hands back ownership of a Box made by _new.
-    let b = unsafe { Box::from_raw(e) };
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+    boundary(Void, || {
+        if e.is_null() {
+            return;
+        }
+        // SAFETY: the caller hands back ownership of a Box made by _new.
+        drop(unsafe { Box::from_raw(e) });
+    })
 }

@@ -3,12 +3,13 @@
 
 use super::engine::{callback, RelayDoneFn};
 use super::relay::prefix;
+use super::{boundary, IdOrError, Status};
 use crate::call::options::Options;
-use crate::engine::{Engine, EPANIC};
+use crate::engine::Engine;
 use std::ffi::{c_int, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The shared body of the adds: Ok(id) or the errno.
+/// The shared body of the adds: Ok(id) or the errno. Runs inside the
+/// exports' `boundary`.
 ///
 /// # Safety
 /// As the exports below promise for each pointer.
@@ -25,22 +26,15 @@ unsafe fn add(
     done: RelayDoneFn,
     ctx: *mut c_void,
 ) -> Result<u64, i32> {
-    if e.is_null() {
-        return Err(libc::EINVAL);
-    }
-    // SAFETY: checked non-NULL; a live engine as promised (add takes &self).
-    let engine = unsafe { &*e };
+    // SAFETY: NULL or a live engine as promised (add takes &self).
+    let engine = unsafe { e.as_ref() }.ok_or(libc::EINVAL)?;
     // SAFETY: each pointer as promised; copied before the call returns.
     let ab = unsafe { prefix(a_to_b, a_to_b_len) }?.to_vec();
     // SAFETY: as above.
     let ba = unsafe { prefix(b_to_a, b_to_a_len) }?.to_vec();
     // SAFETY: NULL or a readable zcopy_options, told by its `size`.
     let opts = unsafe { super::read_options(opts) };
-    let cb = callback(done, ctx);
-    catch_unwind(AssertUnwindSafe(|| {
-        engine.add_relay(a_fd, b_fd, (ab, ba), opts.as_ref(), cb)
-    }))
-    .unwrap_or(Err(EPANIC))
+    engine.add_relay(a_fd, b_fd, (ab, ba), opts.as_ref(), callback(done, ctx))
 }
 
 /// zcopy_engine_add, with bytes the caller already read delivered first
@@ -71,15 +65,15 @@ pub unsafe extern "C" fn zcopy_engine_add_prefixed(
     done: RelayDoneFn,
     ctx: *mut c_void,
 ) -> i32 {
-    // SAFETY: the caller's promises, passed on.
-    match unsafe {
-        add(
-            e, a_fd, b_fd, a_to_b, a_to_b_len, b_to_a, b_to_a_len, opts, done, ctx,
-        )
-    } {
-        Ok(_) => 0,
-        Err(e) => e,
-    }
+    boundary(Status, || {
+        // SAFETY: the caller's promises, passed on.
+        unsafe {
+            add(
+                e, a_fd, b_fd, a_to_b, a_to_b_len, b_to_a, b_to_a_len, opts, done, ctx,
+            )
+        }
+        .map(drop)
+    })
 }
 
 /// zcopy_engine_add that returns the relay's id, by which
@@ -108,23 +102,24 @@ pub unsafe extern "C" fn zcopy_engine_add_ex(
     ctx: *mut c_void,
     error: *mut i32,
 ) -> u64 {
-    // SAFETY: the caller's promises, passed on (no prefix).
-    let r = unsafe {
-        add(
-            e,
-            a_fd,
-            b_fd,
-            std::ptr::null(),
-            0,
-            std::ptr::null(),
-            0,
-            opts,
-            done,
-            ctx,
-        )
-    };
-    // SAFETY: as the caller promises for `error`.
-    unsafe { id_or_error(r, error) }
+    // SAFETY: `error` is NULL or writable, as the caller promises.
+    boundary(unsafe { IdOrError::new(error) }, || {
+        // SAFETY: the caller's promises, passed on (no prefix).
+        unsafe {
+            add(
+                e,
+                a_fd,
+                b_fd,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                0,
+                opts,
+                done,
+                ctx,
+            )
+        }
+    })
 }
 
 /// zcopy_engine_add_prefixed and zcopy_engine_add_ex in one: prefix bytes
@@ -148,31 +143,15 @@ pub unsafe extern "C" fn zcopy_engine_add_prefixed_ex(
     ctx: *mut c_void,
     error: *mut i32,
 ) -> u64 {
-    // SAFETY: the caller's promises, passed on.
-    let r = unsafe {
-        add(
-            e, a_fd, b_fd, a_to_b, a_to_b_len, b_to_a, b_to_a_len, opts, done, ctx,
-        )
-    };
-    // SAFETY: as the caller promises for `error`.
-    unsafe { id_or_error(r, error) }
-}
-
-/// What the `_ex` adds return: the id (0 on failure), with `*error` set
-/// to the errno (0 on success) when `error` is not NULL.
-///
-/// # Safety
-/// `error` is NULL or writable.
-unsafe fn id_or_error(r: Result<u64, i32>, error: *mut i32) -> u64 {
-    let (id, err) = match r {
-        Ok(id) => (id, 0),
-        Err(e) => (0, e),
-    };
-    if !error.is_null() {
-        // SAFETY: checked non-NULL; writable as promised.
-        unsafe { error.write(err) };
-    }
-    id
+    // SAFETY: `error` is NULL or writable, as the caller promises.
+    boundary(unsafe { IdOrError::new(error) }, || {
+        // SAFETY: the caller's promises, passed on.
+        unsafe {
+            add(
+                e, a_fd, b_fd, a_to_b, a_to_b_len, b_to_a, b_to_a_len, opts, done, ctx,
+            )
+        }
+    })
 }
 
 /// The bytes a running relay has delivered so far, read while it runs:
@@ -202,24 +181,18 @@ pub unsafe extern "C" fn zcopy_engine_relay_counts(
     a_to_b: *mut i64,
     b_to_a: *mut i64,
 ) -> i32 {
-    if e.is_null() {
-        return libc::EINVAL;
-    }
-    // SAFETY: checked non-NULL; live as promised.
-    let engine = unsafe { &*e };
-    match catch_unwind(AssertUnwindSafe(|| engine.counts(id))) {
-        Ok(Ok((ab, ba))) => {
-            for (p, v) in [(a_to_b, ab), (b_to_a, ba)] {
-                if !p.is_null() {
-                    // SAFETY: checked non-NULL; writable as promised.
-                    unsafe { p.write(v) };
-                }
+    boundary(Status, || {
+        // SAFETY: NULL or a live engine, as promised.
+        let engine = unsafe { e.as_ref() }.ok_or(libc::EINVAL)?;
+        let (ab, ba) = engine.counts(id)?;
+        for (p, v) in [(a_to_b, ab), (b_to_a, ba)] {
+            if !p.is_null() {
+                // SAFETY: checked non-NULL; writable as promised.
+                unsafe { p.write(v) };
             }
-            0
         }
-        Ok(Err(e)) => e,
-        Err(_) => EPANIC,
-    }
+        Ok(())
+    })
 }
 
 /// Ends one running relay: its engine thread is woken and ends it on its
@@ -242,14 +215,8 @@ pub unsafe extern "C" fn zcopy_engine_relay_counts(
 /// `e` is NULL or a live engine.
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_engine_cancel(e: *mut Engine, id: u64) -> i32 {
-    if e.is_null() {
-        return libc::EINVAL;
-    }
-    // SAFETY: checked non-NULL; live as promised.
-    let engine = unsafe { &*e };
-    match catch_unwind(AssertUnwindSafe(|| engine.cancel(id))) {
-        Ok(Ok(())) => 0,
-        Ok(Err(e)) => e,
-        Err(_) => EPANIC,
-    }
+    boundary(Status, || {
+        // SAFETY: NULL or a live engine, as promised.
+        unsafe { e.as_ref() }.ok_or(libc::EINVAL)?.cancel(id)
+    })
 }

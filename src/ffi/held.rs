@@ -1,7 +1,7 @@
 //! What the calling thread keeps in flight for a pair after a NOWAIT or
 //! EINTR return: the event loop's "which fd do I wait for".
 
-use super::guarded_value;
+use super::{boundary, Count};
 use std::ffi::c_int;
 
 /// The bytes the calling thread holds for the pair (`dst_fd`, `src_fd`):
@@ -40,7 +40,7 @@ use std::ffi::c_int;
 /// held for the pair).
 #[no_mangle]
 pub extern "C" fn zcopy_held(dst_fd: c_int, src_fd: c_int) -> i64 {
-    guarded_value(-1, || {
+    boundary(Count, || {
         if dst_fd < 0 || src_fd < 0 {
             return Err(libc::EBADF);
         }
@@ -68,7 +68,7 @@ pub extern "C" fn zcopy_held(dst_fd: c_int, src_fd: c_int) -> i64 {
 /// kept bytes only. Blocking: never.
 #[no_mangle]
 pub extern "C" fn zcopy_held_discard(dst_fd: c_int, src_fd: c_int) -> i64 {
-    guarded_value(-1, || {
+    boundary(Count, || {
         if dst_fd < 0 || src_fd < 0 {
             return Err(libc::EBADF);
         }

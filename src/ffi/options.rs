@@ -1,5 +1,6 @@
 //! The C boundary for `zcopy_options`.
 
+use super::{boundary, Void};
 use crate::call::options::{Options, ZCOPY_OPTIONS_V1_SIZE, ZCOPY_OPTIONS_V2_SIZE};
 
 /// Fills `opts` with the defaults: size 40 (sizeof(zcopy_options), version
@@ -17,12 +18,14 @@ use crate::call::options::{Options, ZCOPY_OPTIONS_V1_SIZE, ZCOPY_OPTIONS_V2_SIZE
 /// `opts` is NULL or points to writable memory for one zcopy_options.
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_options_init(opts: *mut Options) {
-    if opts.is_null() {
-        return;
-    }
-    // SAFETY: checked non-NULL; the caller promises room for the struct.
-    // write() does not read or drop the uninitialised old value.
-    unsafe { opts.write(Options::default()) };
+    boundary(Void, || {
+        if opts.is_null() {
+            return;
+        }
+        // SAFETY: checked non-NULL; the caller promises room for the struct.
+        // write() does not read or drop the uninitialised old value.
+        unsafe { opts.write(Options::default()) };
+    })
 }
 
 /// Reads a caller's zcopy_options by its version: NULL is None; `size` 24

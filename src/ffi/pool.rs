@@ -1,6 +1,6 @@
 //! The pipe pool exports: counters, drain, configuration.
 
-use super::{catch_unwind, ZCOPY_EPANIC};
+use super::{boundary, Status, Value, Void};
 use crate::internal::pool::{self, PoolStats};
 
 /// The C name of the counters (`zcopy_pool_stats` in the header).
@@ -17,12 +17,14 @@ pub use crate::internal::pool::PoolStats as ZcopyPoolStats;
 /// `out` must be NULL or point to writable memory for one zcopy_pool_stats.
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_pool_get_stats(out: *mut PoolStats) {
-    if out.is_null() {
-        return;
-    }
-    let s = catch_unwind(pool::stats).unwrap_or_default();
-    // SAFETY: checked non-null; the caller promises it is writable.
-    unsafe { out.write(s) };
+    boundary(Void, || {
+        if out.is_null() {
+            return;
+        }
+        let s = pool::stats();
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { out.write(s) };
+    })
 }
 
 /// Closes the pool's idle pipes: the shared list and the calling thread's
@@ -34,7 +36,7 @@ pub unsafe extern "C" fn zcopy_pool_get_stats(out: *mut PoolStats) {
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub extern "C" fn zcopy_pool_drain() -> u64 {
-    catch_unwind(pool::drain).unwrap_or(0)
+    boundary(Value(0), pool::drain)
 }
 
 /// Configures the global pipe pool.
@@ -60,9 +62,5 @@ pub extern "C" fn zcopy_pool_drain() -> u64 {
 /// they have.
 #[no_mangle]
 pub extern "C" fn zcopy_pool_configure(max_idle: u64, pipe_size: u64) -> i32 {
-    match catch_unwind(|| pool::configure(max_idle, pipe_size)) {
-        Ok(Ok(())) => 0,
-        Ok(Err(e)) => e,
-        Err(_) => ZCOPY_EPANIC,
-    }
+    boundary(Status, || pool::configure(max_idle, pipe_size))
 }

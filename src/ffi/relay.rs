@@ -1,6 +1,6 @@
 //! The C boundary for zcopy_relay.
 
-use super::{catch_unwind, AssertUnwindSafe, ZCOPY_EPANIC};
+use super::{boundary, Relays};
 use crate::call::options::Options;
 use crate::relay::RelayResult;
 use std::ffi::c_int;
@@ -37,7 +37,8 @@ use std::ffi::c_int;
 /// Returns a zcopy_relay_result: `a_to_b` and `b_to_a` count the bytes
 /// delivered by this call (also when it ends with an error); `error` 0 or
 /// the errno that ended it; `error_fd` the fd that errno came from (a_fd
-/// or b_fd), or -1.
+/// or b_fd), or -1. errno on return equals `error` (0 when both
+/// directions are done).
 ///
 /// Errors:
 /// - EBADF, error_fd -1: a negative fd. EBADF with error_fd set: that fd
@@ -96,16 +97,12 @@ pub unsafe extern "C" fn zcopy_relay(
     b_fd: c_int,
     opts: *const Options,
 ) -> RelayResult {
-    // SAFETY: the caller promises opts is NULL or readable (version 1 or
-    // 2, told by `size`); read_options copies it.
-    let opts = unsafe { super::read_options(opts) };
-    // The shared guard speaks Transfer; this result has its own shape, so
-    // its own catch_unwind. The guards inside restore the fds' flags and
-    // the signal mask while unwinding.
-    catch_unwind(AssertUnwindSafe(|| {
+    boundary(Relays, || {
+        // SAFETY: the caller promises opts is NULL or readable (version 1
+        // or 2, told by `size`); read_options copies it.
+        let opts = unsafe { super::read_options(opts) };
         crate::relay::relay(a_fd, b_fd, opts.as_ref())
-    }))
-    .unwrap_or(RelayResult::failed(ZCOPY_EPANIC, -1))
+    })
 }
 
 /// The bytes of a prefix argument: (NULL or any pointer, 0) is empty;
@@ -163,15 +160,14 @@ pub unsafe extern "C" fn zcopy_relay_prefixed(
     b_to_a_len: usize,
     opts: *const Options,
 ) -> RelayResult {
-    // SAFETY: as the caller promises for each pointer.
-    let (ab, ba) = match unsafe { (prefix(a_to_b, a_to_b_len), prefix(b_to_a, b_to_a_len)) } {
-        (Ok(x), Ok(y)) => (x, y),
-        _ => return RelayResult::failed(libc::EINVAL, -1),
-    };
-    // SAFETY: NULL or a readable zcopy_options, told by its `size`.
-    let opts = unsafe { super::read_options(opts) };
-    catch_unwind(AssertUnwindSafe(|| {
+    boundary(Relays, || {
+        // SAFETY: as the caller promises for each pointer.
+        let (ab, ba) = match unsafe { (prefix(a_to_b, a_to_b_len), prefix(b_to_a, b_to_a_len)) } {
+            (Ok(x), Ok(y)) => (x, y),
+            _ => return RelayResult::failed(libc::EINVAL, -1),
+        };
+        // SAFETY: NULL or a readable zcopy_options, told by its `size`.
+        let opts = unsafe { super::read_options(opts) };
         crate::relay::relay_prefixed(a_fd, b_fd, ab, ba, opts.as_ref())
-    }))
-    .unwrap_or(RelayResult::failed(ZCOPY_EPANIC, -1))
+    })
 }

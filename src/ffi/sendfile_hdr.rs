@@ -1,10 +1,10 @@
 //! The C boundary for zcopy_sendfile_hdr (sendfile_hdr.rs).
 
-use super::guarded;
 use super::transfer_opts::with_options;
+use super::{boundary, offset_in, offset_out, Transfers};
 use crate::call::options::Options;
 use crate::mech::sendfile_hdr::Part;
-use crate::sys::transfer::{Transfer, ZCOPY_METHOD_SENDFILE};
+use crate::sys::transfer::{Transfer, ZCOPY_METHOD_SENDFILE as M};
 use std::ffi::c_int;
 
 /// Most iovecs a header or trailer may have (IOV_MAX).
@@ -104,36 +104,28 @@ pub unsafe extern "C" fn zcopy_sendfile_hdr(
     trl_cnt: c_int,
     opts: *const Options,
 ) -> Transfer {
-    let m = ZCOPY_METHOD_SENDFILE;
-    let fail = |e| guarded(m, || Transfer::done(m, 0, e));
-    if dst_fd < 0 || src_fd < 0 {
-        return fail(libc::EBADF);
-    }
-    // SAFETY: the caller's promises about the arrays.
-    let (h, t) = match unsafe { (part(hdr, hdr_cnt), part(trl, trl_cnt)) } {
-        (Ok(h), Ok(t)) => (h, t),
-        (Err(e), _) | (_, Err(e)) => return fail(e),
-    };
-    if count < 0 {
-        return fail(libc::EINVAL);
-    }
-    let mut off = match offset.is_null() {
-        true => None,
-        // SAFETY: non-NULL and readable, as promised; unaligned is fine.
-        false => Some(unsafe { offset.read_unaligned() }),
-    };
-    if off.is_some_and(|o| o < 0) {
-        return fail(libc::EINVAL);
-    }
-    // SAFETY: the caller's promise about opts.
-    let t = unsafe {
-        with_options(m, opts, |ctl| {
-            crate::mech::sendfile_hdr::send(ctl, dst_fd, h, src_fd, off.as_mut(), count, t)
-        })
-    };
-    if let Some(o) = off {
-        // SAFETY: checked non-NULL; writable as promised.
-        unsafe { offset.write_unaligned(o) };
-    }
-    t
+    boundary(Transfers(M), || {
+        if dst_fd < 0 || src_fd < 0 {
+            return Transfer::done(M, 0, libc::EBADF);
+        }
+        // SAFETY: the caller's promises about the arrays.
+        let (h, t) = match unsafe { (part(hdr, hdr_cnt), part(trl, trl_cnt)) } {
+            (Ok(h), Ok(t)) => (h, t),
+            (Err(e), _) | (_, Err(e)) => return Transfer::done(M, 0, e),
+        };
+        // SAFETY: the caller's promise about offset.
+        let mut off = unsafe { offset_in(offset) };
+        if count < 0 || off.is_some_and(|o| o < 0) {
+            return Transfer::done(M, 0, libc::EINVAL);
+        }
+        // SAFETY: the caller's promise about opts.
+        let r = unsafe {
+            with_options(M, opts, |ctl| {
+                crate::mech::sendfile_hdr::send(ctl, dst_fd, h, src_fd, off.as_mut(), count, t)
+            })
+        };
+        // SAFETY: as above.
+        unsafe { offset_out(offset, off) };
+        r
+    })
 }

@@ -1,8 +1,8 @@
 //! The non-blocking splicer exports, for event loops.
 
-use super::{catch_unwind, guarded, AssertUnwindSafe};
+use super::{boundary, Handle, Transfers, Value, Void};
 use crate::stream::splicer::Splicer;
-use crate::sys::transfer::Transfer;
+use crate::sys::transfer::{Transfer, ZCOPY_METHOD_SPLICE as M};
 use std::ffi::c_int;
 
 /// Makes a non-blocking splicer for one direction of a stream (make two for
@@ -18,13 +18,7 @@ use std::ffi::c_int;
 /// by two threads at once; different splicers are independent.
 #[no_mangle]
 pub extern "C" fn zcopy_splicer_new() -> *mut Splicer {
-    let e = match catch_unwind(Splicer::new) {
-        Ok(Ok(s)) => return Box::into_raw(Box::new(s)),
-        Ok(Err(e)) => e,
-        Err(_) => super::ZCOPY_EPANIC,
-    };
-    super::set_errno(e);
-    std::ptr::null_mut()
+    boundary(Handle::new(), Splicer::new)
 }
 
 /// Frees a splicer. An empty pipe goes back to the pool; a pipe that still
@@ -39,12 +33,13 @@ pub extern "C" fn zcopy_splicer_new() -> *mut Splicer {
 /// by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_splicer_free(s: *mut Splicer) {
-    if s.is_null() {
-        return;
-    }
-    // SAFETY: the caller hands back ownership of a Box made by _new.
-    let b = unsafe { Box::from_raw(s) };
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+    boundary(Void, || {
+        if s.is_null() {
+            return;
+        }
+        // SAFETY: the caller hands back ownership of a Box made by _new.
+        drop(unsafe { Box::from_raw(s) });
+    })
 }
 
 /// Moves what it can from `src_fd` to `dst_fd` without waiting, and
@@ -102,14 +97,12 @@ pub unsafe extern "C" fn zcopy_splicer_step(
     src_fd: c_int,
     remain: i64,
 ) -> Transfer {
-    // SAFETY: the caller promises s is NULL or a live splicer.
-    let Some(sp) = (unsafe { s.as_mut() }) else {
-        return guarded(crate::ZCOPY_METHOD_SPLICE, || {
-            Transfer::done(crate::ZCOPY_METHOD_SPLICE, 0, libc::EINVAL)
-        });
-    };
-    guarded(crate::ZCOPY_METHOD_SPLICE, || {
-        sp.step(dst_fd, src_fd, remain)
+    boundary(Transfers(M), || {
+        // SAFETY: the caller promises s is NULL or a live splicer.
+        match unsafe { s.as_mut() } {
+            Some(sp) => sp.step(dst_fd, src_fd, remain),
+            None => Transfer::done(M, 0, libc::EINVAL),
+        }
     })
 }
 
@@ -121,7 +114,9 @@ pub unsafe extern "C" fn zcopy_splicer_step(
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_splicer_pending(s: *const Splicer) -> i64 {
     // SAFETY: the caller promises s is NULL or a live splicer.
-    unsafe { s.as_ref() }.map_or(0, Splicer::pending)
+    boundary(Value(0), || {
+        unsafe { s.as_ref() }.map_or(0, Splicer::pending)
+    })
 }
 
 /// What the last step waits for: ZCOPY_WANT_READ (src readable),
@@ -133,7 +128,7 @@ pub unsafe extern "C" fn zcopy_splicer_pending(s: *const Splicer) -> i64 {
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_splicer_wants(s: *const Splicer) -> i32 {
     // SAFETY: the caller promises s is NULL or a live splicer.
-    unsafe { s.as_ref() }.map_or(0, Splicer::wants)
+    boundary(Value(0), || unsafe { s.as_ref() }.map_or(0, Splicer::wants))
 }
 
 /// True when the last step found src at end of stream and nothing is
@@ -145,5 +140,7 @@ pub unsafe extern "C" fn zcopy_splicer_wants(s: *const Splicer) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn zcopy_splicer_eof(s: *const Splicer) -> bool {
     // SAFETY: the caller promises s is NULL or a live splicer.
-    unsafe { s.as_ref() }.is_some_and(Splicer::eof)
+    boundary(Value(false), || {
+        unsafe { s.as_ref() }.is_some_and(Splicer::eof)
+    })
 }

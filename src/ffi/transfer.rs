@@ -1,6 +1,6 @@
 //! The transfer exports: one per mechanism, and zcopy_copy's dispatch.
 
-use super::guarded;
+use super::{boundary, offset_in, offset_out, Transfers};
 use crate::sys::transfer::Transfer;
 use std::ffi::c_int;
 
@@ -82,7 +82,7 @@ use std::ffi::c_int;
 /// which.
 #[no_mangle]
 pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
-    guarded(crate::ZCOPY_METHOD_SPLICE, || {
+    boundary(Transfers(crate::ZCOPY_METHOD_SPLICE), || {
         crate::mech::splice::splice(dst_fd, src_fd, remain)
     })
 }
@@ -113,7 +113,7 @@ pub extern "C" fn zcopy_splice(dst_fd: c_int, src_fd: c_int, remain: i64) -> Tra
 /// read/write, `method` ZCOPY_METHOD_READ_WRITE.
 #[no_mangle]
 pub extern "C" fn zcopy_sendfile(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
-    guarded(crate::ZCOPY_METHOD_SENDFILE, || {
+    boundary(Transfers(crate::ZCOPY_METHOD_SENDFILE), || {
         crate::mech::sendfile::sendfile(dst_fd, src_fd, None, remain)
     })
 }
@@ -146,7 +146,7 @@ pub extern "C" fn zcopy_sendfile(dst_fd: c_int, src_fd: c_int, remain: i64) -> T
 /// saying which.
 #[no_mangle]
 pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
-    guarded(crate::ZCOPY_METHOD_COPY_FILE_RANGE, || {
+    boundary(Transfers(crate::ZCOPY_METHOD_COPY_FILE_RANGE), || {
         crate::mech::copy_file_range::copy_file_range(dst_fd, None, src_fd, None, remain)
     })
 }
@@ -203,34 +203,9 @@ pub extern "C" fn zcopy_copy_file_range(dst_fd: c_int, src_fd: c_int, remain: i6
 /// Blocking, signals and thread safety as for zcopy_splice.
 #[no_mangle]
 pub extern "C" fn zcopy_copy(dst_fd: c_int, src_fd: c_int, remain: i64) -> Transfer {
-    guarded(crate::ZCOPY_METHOD_NONE, || {
+    boundary(Transfers(crate::ZCOPY_METHOD_NONE), || {
         crate::mech::dispatch::copy(dst_fd, src_fd, remain)
     })
-}
-
-/// Reads an optional offset argument.
-///
-/// # Safety
-/// `p` must be NULL or valid for reads and writes of an int64_t.
-unsafe fn offset_arg(p: *mut i64, slot: &mut i64) -> Option<&mut i64> {
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: the caller promises p is valid; unaligned reads are fine.
-        *slot = unsafe { p.read_unaligned() };
-        Some(slot)
-    }
-}
-
-/// Writes an offset back after the call.
-///
-/// # Safety
-/// As for [`offset_arg`].
-unsafe fn offset_back(p: *mut i64, value: i64) {
-    if !p.is_null() {
-        // SAFETY: the caller promises p is valid.
-        unsafe { p.write_unaligned(value) };
-    }
 }
 
 /// zcopy_sendfile with pread semantics: sends from `*src_offset` instead of
@@ -255,17 +230,12 @@ pub unsafe extern "C" fn zcopy_sendfile_at(
     src_offset: *mut i64,
     remain: i64,
 ) -> Transfer {
-    guarded(crate::ZCOPY_METHOD_SENDFILE, || {
-        let mut off = 0;
+    boundary(Transfers(crate::ZCOPY_METHOD_SENDFILE), || {
         // SAFETY: the caller's promise about src_offset.
-        let t = crate::mech::sendfile::sendfile(
-            dst_fd,
-            src_fd,
-            unsafe { offset_arg(src_offset, &mut off) },
-            remain,
-        );
+        let mut off = unsafe { offset_in(src_offset) };
+        let t = crate::mech::sendfile::sendfile(dst_fd, src_fd, off.as_mut(), remain);
         // SAFETY: as above.
-        unsafe { offset_back(src_offset, off) };
+        unsafe { offset_out(src_offset, off) };
         t
     })
 }
@@ -292,22 +262,20 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at(
     src_offset: *mut i64,
     remain: i64,
 ) -> Transfer {
-    guarded(crate::ZCOPY_METHOD_COPY_FILE_RANGE, || {
-        let (mut d, mut s) = (0, 0);
+    boundary(Transfers(crate::ZCOPY_METHOD_COPY_FILE_RANGE), || {
         // SAFETY: the caller's promise about both offsets.
-        let t = unsafe {
-            crate::mech::copy_file_range::copy_file_range(
-                dst_fd,
-                offset_arg(dst_offset, &mut d),
-                src_fd,
-                offset_arg(src_offset, &mut s),
-                remain,
-            )
-        };
+        let (mut d, mut s) = unsafe { (offset_in(dst_offset), offset_in(src_offset)) };
+        let t = crate::mech::copy_file_range::copy_file_range(
+            dst_fd,
+            d.as_mut(),
+            src_fd,
+            s.as_mut(),
+            remain,
+        );
         // SAFETY: as above.
         unsafe {
-            offset_back(dst_offset, d);
-            offset_back(src_offset, s);
+            offset_out(dst_offset, d);
+            offset_out(src_offset, s);
         }
         t
     })

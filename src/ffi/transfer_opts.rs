@@ -2,7 +2,7 @@
 //! cancel fd, interruption by signals and the no-wait mode, for every
 //! transfer call, the positional ones (`_at_opts`) included.
 
-use super::guarded;
+use super::{boundary, offset_in, offset_out, Transfers};
 use crate::call::control::{now_ns, Control};
 use crate::call::options::{Options, Reflink, Settings};
 use crate::sys::transfer::Transfer;
@@ -11,7 +11,7 @@ use std::ffi::c_int;
 /// Validates `opts` (NULL: no options) and runs `f` under the Control they
 /// ask for. Bad options: `error` EINVAL (or EBADF for a cancel fd that is
 /// not open), nothing moved. A cancel fd already readable: ECANCELED at
-/// once, nothing moved.
+/// once, nothing moved. Called inside an export's `boundary`.
 ///
 /// # Safety
 /// `opts` must be NULL or point to a readable zcopy_options.
@@ -20,22 +20,20 @@ pub(super) unsafe fn with_options(
     opts: *const Options,
     f: impl FnOnce(&mut Control) -> Transfer,
 ) -> Transfer {
-    guarded(method, || {
-        // SAFETY: the caller's promise (version 1 or 2, told by `size`).
-        let o = unsafe { super::read_options(opts) };
-        let settings = match Settings::from_options(o.as_ref()) {
-            Ok(s) => s,
-            Err(e) => return Transfer::done(method, 0, e),
-        };
-        if settings.is_plain() && settings.reflink == Reflink::Auto {
-            return f(&mut Control::plain());
-        }
-        let mut ctl = Control::new(settings);
-        if let Err(e) = ctl.check_now(now_ns()) {
-            return Transfer::done(method, 0, e);
-        }
-        f(&mut ctl)
-    })
+    // SAFETY: the caller's promise (version 1 or 2, told by `size`).
+    let o = unsafe { super::read_options(opts) };
+    let settings = match Settings::from_options(o.as_ref()) {
+        Ok(s) => s,
+        Err(e) => return Transfer::done(method, 0, e),
+    };
+    if settings.is_plain() && settings.reflink == Reflink::Auto {
+        return f(&mut Control::plain());
+    }
+    let mut ctl = Control::new(settings);
+    if let Err(e) = ctl.check_now(now_ns()) {
+        return Transfer::done(method, 0, e);
+    }
+    f(&mut ctl)
 }
 
 /// zcopy_copy with options: the same dispatch and fallbacks, with an idle
@@ -132,11 +130,11 @@ pub unsafe extern "C" fn zcopy_copy_opts(
     opts: *const Options,
 ) -> Transfer {
     // SAFETY: the caller's promise about opts.
-    unsafe {
+    boundary(Transfers(crate::ZCOPY_METHOD_NONE), || unsafe {
         with_options(crate::ZCOPY_METHOD_NONE, opts, |ctl| {
             crate::mech::dispatch::copy_with(ctl, dst_fd, src_fd, remain)
         })
-    }
+    })
 }
 
 /// zcopy_splice with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR and
@@ -157,11 +155,11 @@ pub unsafe extern "C" fn zcopy_splice_opts(
     opts: *const Options,
 ) -> Transfer {
     // SAFETY: the caller's promise about opts.
-    unsafe {
+    boundary(Transfers(crate::ZCOPY_METHOD_SPLICE), || unsafe {
         with_options(crate::ZCOPY_METHOD_SPLICE, opts, |ctl| {
             crate::mech::splice::splice_with(ctl, dst_fd, src_fd, remain)
         })
-    }
+    })
 }
 
 /// zcopy_sendfile with options: idle timeout, cancel fd, ZCOPY_OPT_EINTR
@@ -181,11 +179,11 @@ pub unsafe extern "C" fn zcopy_sendfile_opts(
     opts: *const Options,
 ) -> Transfer {
     // SAFETY: the caller's promise about opts.
-    unsafe {
+    boundary(Transfers(crate::ZCOPY_METHOD_SENDFILE), || unsafe {
         with_options(crate::ZCOPY_METHOD_SENDFILE, opts, |ctl| {
             crate::mech::sendfile::sendfile_with(ctl, dst_fd, src_fd, None, remain)
         })
-    }
+    })
 }
 
 /// zcopy_copy_file_range with options (NULL `opts`: exactly
@@ -207,41 +205,13 @@ pub unsafe extern "C" fn zcopy_copy_file_range_opts(
     opts: *const Options,
 ) -> Transfer {
     // SAFETY: the caller's promise about opts.
-    unsafe {
+    boundary(Transfers(crate::ZCOPY_METHOD_COPY_FILE_RANGE), || unsafe {
         with_options(crate::ZCOPY_METHOD_COPY_FILE_RANGE, opts, |ctl| {
             crate::mech::copy_file_range::copy_file_range_with(
                 ctl, dst_fd, None, src_fd, None, remain,
             )
         })
-    }
-}
-
-/// Reads an offset argument, with the one rule every positional call
-/// follows (as sendfile(2) and copy_file_range(2) do): NULL means "use and
-/// advance the fd's file position" (None); a negative offset is EINVAL.
-///
-/// # Safety
-/// `p` must be NULL or valid for reads of an int64_t.
-unsafe fn offset_arg(p: *const i64) -> Result<Option<i64>, i32> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller's promise; unaligned reads are fine.
-    match unsafe { p.read_unaligned() } {
-        o if o < 0 => Err(libc::EINVAL),
-        o => Ok(Some(o)),
-    }
-}
-
-/// Writes an advanced offset back, where the caller gave one.
-///
-/// # Safety
-/// `p` must be NULL or valid for writes of an int64_t.
-unsafe fn put_offset(p: *mut i64, v: Option<i64>) {
-    if let (false, Some(v)) = (p.is_null(), v) {
-        // SAFETY: non-NULL, and writable as the caller promises.
-        unsafe { p.write_unaligned(v) };
-    }
+    })
 }
 
 /// zcopy_sendfile_at with options: sends from `*src_offset` (pread
@@ -299,21 +269,22 @@ pub unsafe extern "C" fn zcopy_sendfile_at_opts(
     remain: i64,
     opts: *const Options,
 ) -> Transfer {
-    let m = crate::ZCOPY_METHOD_SENDFILE;
-    // SAFETY: the caller's promise about src_offset.
-    let mut off = match unsafe { offset_arg(src_offset) } {
-        Ok(o) => o,
-        Err(e) => return guarded(m, || Transfer::done(m, 0, e)),
-    };
-    // SAFETY: the caller's promise about opts.
-    let t = unsafe {
-        with_options(m, opts, |ctl| {
-            crate::mech::sendfile::sendfile_with(ctl, dst_fd, src_fd, off.as_mut(), remain)
-        })
-    };
-    // SAFETY: the caller promises a non-NULL offset writable.
-    unsafe { put_offset(src_offset, off) };
-    t
+    boundary(Transfers(crate::ZCOPY_METHOD_SENDFILE), || {
+        // SAFETY: the caller's promise about src_offset.
+        let mut off = unsafe { offset_in(src_offset) };
+        if off.is_some_and(|o| o < 0) {
+            return Transfer::done(crate::ZCOPY_METHOD_SENDFILE, 0, libc::EINVAL);
+        }
+        // SAFETY: the caller's promise about opts.
+        let t = unsafe {
+            with_options(crate::ZCOPY_METHOD_SENDFILE, opts, |ctl| {
+                crate::mech::sendfile::sendfile_with(ctl, dst_fd, src_fd, off.as_mut(), remain)
+            })
+        };
+        // SAFETY: as above.
+        unsafe { offset_out(src_offset, off) };
+        t
+    })
 }
 
 /// zcopy_copy_file_range_at with options: copies from `*src_offset` in
@@ -364,29 +335,30 @@ pub unsafe extern "C" fn zcopy_copy_file_range_at_opts(
     remain: i64,
     opts: *const Options,
 ) -> Transfer {
-    let m = crate::ZCOPY_METHOD_COPY_FILE_RANGE;
-    // SAFETY: the caller's promise about both offsets.
-    let (mut d, mut s) = match unsafe { (offset_arg(dst_offset), offset_arg(src_offset)) } {
-        (Ok(d), Ok(s)) => (d, s),
-        (Err(e), _) | (_, Err(e)) => return guarded(m, || Transfer::done(m, 0, e)),
-    };
-    // SAFETY: the caller's promise about opts.
-    let t = unsafe {
-        with_options(m, opts, |ctl| {
-            crate::mech::copy_file_range::copy_file_range_with(
-                ctl,
-                dst_fd,
-                d.as_mut(),
-                src_fd,
-                s.as_mut(),
-                remain,
-            )
-        })
-    };
-    // SAFETY: the caller promises non-NULL offsets writable.
-    unsafe {
-        put_offset(dst_offset, d);
-        put_offset(src_offset, s);
-    }
-    t
+    boundary(Transfers(crate::ZCOPY_METHOD_COPY_FILE_RANGE), || {
+        // SAFETY: the caller's promise about both offsets.
+        let (mut d, mut s) = unsafe { (offset_in(dst_offset), offset_in(src_offset)) };
+        if d.is_some_and(|o| o < 0) || s.is_some_and(|o| o < 0) {
+            return Transfer::done(crate::ZCOPY_METHOD_COPY_FILE_RANGE, 0, libc::EINVAL);
+        }
+        // SAFETY: the caller's promise about opts.
+        let t = unsafe {
+            with_options(crate::ZCOPY_METHOD_COPY_FILE_RANGE, opts, |ctl| {
+                crate::mech::copy_file_range::copy_file_range_with(
+                    ctl,
+                    dst_fd,
+                    d.as_mut(),
+                    src_fd,
+                    s.as_mut(),
+                    remain,
+                )
+            })
+        };
+        // SAFETY: as above.
+        unsafe {
+            offset_out(dst_offset, d);
+            offset_out(src_offset, s);
+        }
+        t
+    })
 }
