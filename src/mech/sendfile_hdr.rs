@@ -184,7 +184,7 @@ fn send_part(
             if *how != Dst::Other {
                 let mut m: libc::msghdr = std::mem::zeroed();
                 m.msg_iov = iov.as_ptr() as *mut libc::iovec;
-                m.msg_iovlen = iov.len();
+                m.msg_iovlen = iov.len() as _; // size_t on glibc, int on musl
                 libc::sendmsg(dst, &m, libc::MSG_NOSIGNAL | more)
             } else {
                 libc::writev(dst, iov.as_ptr(), iov.len() as i32)
