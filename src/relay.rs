@@ -50,7 +50,7 @@ mod resume;
 
 pub(crate) use call::NonBlocking;
 pub use call::{relay, relay_prefixed};
-pub use direction::{Direction, Flow, Want};
+pub use direction::{Direction, Flow, ReadHints, Want};
 pub(crate) use pair::{check_pair, Identity};
 pub use progress::{Interest, Progress, RelayResult};
 pub(crate) use resume::discard as discard_kept;
@@ -162,6 +162,14 @@ impl Relay {
     pub fn set_level_triggered(&mut self, on: bool) {
         self.ab.set_level(on);
         self.ba.set_level(on);
+    }
+
+    /// What the driver knows about each source for the next steps (see
+    /// `ReadHints`): `a` for the direction reading a, `b` for the one
+    /// reading b.
+    pub fn set_read_hints(&mut self, a: ReadHints, b: ReadHints) {
+        self.ab.set_hints(a);
+        self.ba.set_hints(b);
     }
 
     /// Moves what it can in both directions without waiting, and says what
@@ -320,3 +328,5 @@ impl Relay {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hints;

@@ -3,6 +3,7 @@
 //! it after an EAGAIN, with tokio's tick check) without disturbing the
 //! registration the stream itself holds.
 
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
@@ -40,6 +41,18 @@ impl Watched {
         match self.fd.poll_read_ready(cx) {
             Poll::Ready(g) => g.map(Some),
             Poll::Pending => Ok(None),
+        }
+    }
+
+    /// Whether the reactor reported urgent data (POLLPRI) pending too; ask
+    /// only after `read` gave a guard. The probe answers at once while the
+    /// fd is readable, so it leaves no waker behind; not knowing means yes.
+    pub(super) fn urgent(&self, cx: &mut Context<'_>) -> bool {
+        let probe = self.fd.ready(Interest::READABLE | Interest::PRIORITY);
+        let mut probe = std::pin::pin!(probe);
+        match probe.as_mut().poll(cx) {
+            Poll::Ready(Ok(g)) => g.ready().is_priority(),
+            _ => true,
         }
     }
 

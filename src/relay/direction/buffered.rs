@@ -8,13 +8,16 @@ use crate::sys::errno;
 impl Direction {
     /// read(2) at most `chunk` bytes into the thread's copy buffer,
     /// write(2) what dst takes at once, keep the rest (bounded by `chunk`).
-    /// Ok(bytes read; 0 is EOF). In level mode a read shorter than `chunk`
-    /// ends the step once its bytes are out (see `set_level`).
+    /// Ok(bytes read; 0 is EOF). In level mode, or when the driver says a
+    /// short read(2) is final (`ReadHints`), a read shorter than asked ends
+    /// the step once its bytes are out.
     pub(super) fn take_buffered(&mut self, chunk: usize) -> Result<usize, Flow> {
         let (src, dst) = (self.src, self.dst);
         let chunk = chunk.min(self.cap);
+        let mut asked = chunk;
         let (n, w, r) = with_buffer(|buf| {
             let len = chunk.min(buf.len());
+            asked = len;
             let buf = &mut buf[..len];
             let n = loop {
                 // SAFETY: buf is valid for buf.len() bytes.
@@ -46,7 +49,7 @@ impl Direction {
         });
         self.delivered += w as i64;
         self.held = r?;
-        self.drained = self.level && n > 0 && n < chunk;
+        self.drained = (self.level || self.hints.short_is_final) && n > 0 && n < asked;
         Ok(n)
     }
 

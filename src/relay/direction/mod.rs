@@ -82,6 +82,27 @@ pub enum Flow {
     },
 }
 
+/// What an edge-triggered driver that tracks readiness itself (tokio)
+/// knows about src before a step; both false (the default) asks nothing
+/// of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadHints {
+    /// A read(2) from src shorter than asked means src was empty at that
+    /// moment, so the step ends there (Blocked(Read), once the bytes are
+    /// out) instead of reading again only to meet EAGAIN; the driver
+    /// clears src's readiness as for an EAGAIN, and an edge for bytes that
+    /// came after the read wakes it again. Only for a src where that holds:
+    /// a plain TCP socket with no urgent data pending (a read stops short
+    /// at the urgent mark with bytes behind it). A splice take is never
+    /// trusted this way: a pipe whose slots fill cuts a splice short with
+    /// bytes still queued.
+    pub short_is_final: bool,
+    /// src may have urgent data pending (the reactor saw POLLPRI): a splice
+    /// that answers EAGAIN asks SIOCATMARK even when no readiness woke
+    /// this step (take.rs), where it may sit at the mark.
+    pub maybe_urgent: bool,
+}
+
 /// Bytes taken from src and not yet delivered.
 #[derive(Debug)]
 enum Held {
@@ -120,8 +141,11 @@ pub struct Direction {
     woken: bool,
     /// The driver waits with level-triggered poll(2): see `set_level`.
     level: bool,
-    /// The last take was short (level mode): src is likely empty.
+    /// The last take was short (level mode), or was a read(2) shorter
+    /// than asked (`ReadHints::short_is_final`): src is likely empty.
     drained: bool,
+    /// What the driver says about src for the next steps (`set_hints`).
+    hints: ReadHints,
     /// Copy or splice for the next take (mode.rs).
     mode: Mode,
     /// Most bytes one take may move (the relay's rate limit); usize::MAX
@@ -145,6 +169,7 @@ impl Direction {
             woken: false,
             level: false,
             drained: false,
+            hints: ReadHints::default(),
             mode: Mode::Copy,
             cap: usize::MAX,
         }
@@ -227,6 +252,12 @@ impl Direction {
         self.level = on;
     }
 
+    /// What the driver knows about src for the next steps (see
+    /// `ReadHints`); stays until set again.
+    pub fn set_hints(&mut self, hints: ReadHints) {
+        self.hints = hints;
+    }
+
     /// The destination fd.
     pub fn dst(&self) -> i32 {
         self.dst
@@ -272,7 +303,14 @@ impl Direction {
                 return f;
             }
         }
-        self.woken = self.blocked == Some(Want::Read) && ready.is_some();
+        self.woken =
+            (self.blocked == Some(Want::Read) && ready.is_some()) || self.hints.maybe_urgent;
+        if !self.level {
+            // A short read ends only the step it happened in: bytes held
+            // from it (dst was full) may go out steps later, after new
+            // data came and its readiness was seen, so a later step reads.
+            self.drained = false;
+        }
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
@@ -295,7 +333,9 @@ impl Direction {
                 return flow;
             }
             if std::mem::take(&mut self.drained) {
-                // Level-triggered: poll will say so if src has more.
+                // Level-triggered: poll will say so if src has more; or a
+                // short read(2) the driver trusts (ReadHints): an edge
+                // will say so.
                 return Flow::Blocked(Want::Read);
             }
             if self.delivered >= limit {
