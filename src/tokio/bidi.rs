@@ -32,12 +32,7 @@ const STEPS_PER_POLL: u32 = 32;
 ///
 /// Cost: as in tokio's own streams, a short read from a TCP socket is
 /// taken to mean "nothing more for now" (no second read only to hear
-/// EAGAIN), except while urgent data is pending. This call registers the
-/// fds with the reactor itself, so a tokio stream (registered too) has
-/// every readiness event delivered twice; a caller that owns the streams
-/// and does nothing else with them saves that by passing
-/// `stream.into_std()?` instead (still non-blocking): measured, about one
-/// microsecond of CPU less per small-message round trip.
+/// EAGAIN), except while urgent data is pending.
 ///
 /// Errors: the first hard error on either side (reset, broken pipe) ends
 /// both directions and is returned; `InvalidInput` for a datagram socket.
@@ -178,8 +173,8 @@ impl Driver {
                     return idle_check(&mut self.sleep, cx);
                 }
             }
-            let urgent_a = ar.is_some() && self.a.urgent(cx);
-            let urgent_b = br.is_some() && self.b.urgent(cx);
+            let urgent_a = ar.is_some() && self.a.urgent();
+            let urgent_b = br.is_some() && self.b.urgent();
             self.relay.set_read_hints(
                 hints(self.tcp[0], ar.is_some(), urgent_a),
                 hints(self.tcp[1], br.is_some(), urgent_b),

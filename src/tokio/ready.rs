@@ -6,9 +6,11 @@
 //! The price: while the stream's own registration stays in the reactor,
 //! every readiness change of the socket is delivered twice (two epoll
 //! items to wake and poll, two readiness updates), once to a registration
-//! nobody waits on. Measured with 32 connections ping-ponging 64 B
-//! (bench/results/tokio.md, `zcopy-std`): about 1 us of proxy CPU per
-//! round trip of 7-8. Kept because nothing else is safe here:
+//! nobody waits on. Measured with 32 connections ping-ponging 64 B and
+//! 4 KiB (bench/results/tokio.md, `zcopy-std`: the streams taken out of
+//! the reactor first): no difference beyond this machine's noise (perf
+//! puts the second tcp_poll and list work at a few hundred ns of 9 us per
+//! round trip). Kept because nothing else is safe here:
 //! - the call takes any `AsFd`, which gives no access to a stream's
 //!   registration;
 //! - that registration asks for readable and writable only, never POLLPRI,
@@ -20,11 +22,10 @@
 //!   ways, so it would have to run inside four nested `try_io`s, each
 //!   able to skip its closure.
 //!
-//! A caller that owns the streams avoids the second delivery by taking
+//! A caller that owns the streams can avoid the second delivery by taking
 //! them out of the reactor first (`TcpStream::into_std`, still
 //! non-blocking), which `copy_bidirectional` accepts as it is.
 
-use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
@@ -65,16 +66,13 @@ impl Watched {
         }
     }
 
-    /// Whether the reactor reported urgent data (POLLPRI) pending too; ask
-    /// only after `read` gave a guard. The probe answers at once while the
-    /// fd is readable, so it leaves no waker behind; not knowing means yes.
-    pub(super) fn urgent(&self, cx: &mut Context<'_>) -> bool {
-        let probe = self.fd.ready(Interest::READABLE | Interest::PRIORITY);
-        let mut probe = std::pin::pin!(probe);
-        match probe.as_mut().poll(cx) {
-            Poll::Ready(Ok(g)) => g.ready().is_priority(),
-            _ => true,
-        }
+    /// Whether the reactor reported urgent data (POLLPRI) pending, or the
+    /// peer's end of stream (then a read soon says so anyway): ask after
+    /// `read` gave a guard, so that what the guard's tick clears was seen
+    /// here. try_io runs its closure only while one of those is set, and a
+    /// closure that succeeds clears nothing: one atomic load, no waker.
+    pub(super) fn urgent(&self) -> bool {
+        self.fd.try_io(Interest::PRIORITY, |_| Ok(())).is_ok()
     }
 
     /// Writable now, or Pending with the task's waker registered.
