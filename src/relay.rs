@@ -172,6 +172,13 @@ impl Relay {
         self.ba.set_hints(b);
     }
 
+    /// Both fds are sockets: recv/send in place of read/write (see
+    /// `Direction::set_socket_io`).
+    pub fn set_socket_io(&mut self, on: bool) {
+        self.ab.set_socket_io(on);
+        self.ba.set_socket_io(on);
+    }
+
     /// Moves what it can in both directions without waiting, and says what
     /// next. Calls `control.progress()` when any byte moved (the idle clock
     /// counts both directions); never looks at the cancel fd or deadline:

@@ -125,6 +125,8 @@ where
         waiting: None,
         sigpipe_ignored: crate::sigpipe::sigpipe_ignored(),
     };
+    // Both plain TCP sockets (what short.rs checked): recv/send.
+    d.relay.set_socket_io(d.tcp[0] && d.tcp[1]);
     poll_fn(|cx| d.poll(cx)).await
 }
 

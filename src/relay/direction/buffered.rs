@@ -12,7 +12,7 @@ impl Direction {
     /// short read(2) is final (`ReadHints`), a read shorter than asked ends
     /// the step once its bytes are out.
     pub(super) fn take_buffered(&mut self, chunk: usize) -> Result<usize, Flow> {
-        let (src, dst) = (self.src, self.dst);
+        let (src, dst, socket) = (self.src, self.dst, self.socket_io);
         let chunk = chunk.min(self.cap);
         let mut asked = chunk;
         let (n, w, r) = with_buffer(|buf| {
@@ -21,7 +21,12 @@ impl Direction {
             let buf = &mut buf[..len];
             let n = loop {
                 // SAFETY: buf is valid for buf.len() bytes.
-                let n = unsafe { libc::read(src, buf.as_mut_ptr().cast(), buf.len()) };
+                let n = unsafe {
+                    match socket {
+                        true => libc::recv(src, buf.as_mut_ptr().cast(), buf.len(), 0),
+                        false => libc::read(src, buf.as_mut_ptr().cast(), buf.len()),
+                    }
+                };
                 if n >= 0 {
                     break n as usize;
                 }
@@ -34,7 +39,7 @@ impl Direction {
             if n == 0 {
                 return (0, 0, Ok(Held::Nothing));
             }
-            match write_some(dst, &buf[..n]) {
+            match write_some(dst, &buf[..n], socket) {
                 Ok(w) if w == n => (n, w, Ok(Held::Nothing)),
                 Ok(w) => (
                     n,
@@ -80,13 +85,19 @@ pub(super) fn shutdown_wr(fd: i32) -> Result<(), i32> {
 }
 
 /// write(2) until `buf` is written or dst is full: Ok(bytes written), or
-/// Err((bytes written before it, errno)). EINTR is retried.
-pub(super) fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
+/// Err((bytes written before it, errno)). EINTR is retried. `socket`:
+/// send(2) instead, for a socket (`Direction::set_socket_io`).
+pub(super) fn write_some(fd: i32, buf: &[u8], socket: bool) -> Result<usize, (usize, i32)> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &buf[done..];
         // SAFETY: rest is valid for rest.len() bytes.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        let n = unsafe {
+            match socket {
+                true => libc::send(fd, rest.as_ptr().cast(), rest.len(), 0),
+                false => libc::write(fd, rest.as_ptr().cast(), rest.len()),
+            }
+        };
         if n > 0 {
             done += n as usize;
             continue;
