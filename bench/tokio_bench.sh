@@ -6,6 +6,8 @@
 #   tokio::io::copy_bidirectional_with_sizes 64K  (tokio64k)
 #   zcopy::tokio::copy_bidirectional              (zcopy)
 #   tokio_splice::zero_copy_bidirectional 0.2.1   (tokio-splice, crates.io)
+#   zcopy on the streams taken out of the reactor (zcopy-std: what the
+#   second registration of each fd costs, src/tokio/ready.rs)
 # measured with iperf3 (1 stream, then -P 8: Gbit/s and the proxy's CPU
 # s/GB) and ping-pong (32 connections, 64 B and 4 KiB: round trips/s and
 # CPU us per round trip), variants interleaved A B C D A B C D ..., medians.
@@ -23,7 +25,8 @@ echo "# $(date -u) $(uname -r) $(nproc) CPUs; load: $(cat /proc/loadavg)"
 set -- "tokio=$P tokio {listen} {target}" \
   "tokio64k=$P tokio64k {listen} {target}" \
   "zcopy=$P zcopy {listen} {target}" \
-  "tokio-splice=$P tokio-splice {listen} {target}"
+  "tokio-splice=$P tokio-splice {listen} {target}" \
+  "zcopy-std=$P zcopy-std {listen} {target}"
 echo "## iperf3, 1 stream"
 python3 "$A/relaybench.py" -t "$T" -r "$R" -P 1 "$@"
 echo "## iperf3 -P 8"

@@ -15,18 +15,28 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 
 def iperf3(port, seconds, streams):
-    out = subprocess.run(
-        ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-P", str(streams), "-J"],
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
-    ).stdout
-    end = json.loads(out)["end"]["sum_received"]
-    return end["bits_per_second"] / 1e9, end["bytes"]
+    # A run can fail at the start ("the server is busy" while iperf3's
+    # server still ends the previous test): tried again, at most twice.
+    for attempt in range(3):
+        out = subprocess.run(
+            ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-P", str(streams), "-J"],
+            capture_output=True, text=True, timeout=seconds + 60,
+        ).stdout
+        try:
+            end = json.loads(out)["end"]["sum_received"]
+            return end["bits_per_second"] / 1e9, end["bytes"]
+        except (ValueError, KeyError):
+            err = json.loads(out).get("error", out[-300:]) if out.startswith("{") else out[-300:]
+            print(f"iperf3 failed ({err!r}), attempt {attempt + 1} of 3", file=sys.stderr)
+            time.sleep(1)
+    raise SystemExit("iperf3 failed three times")
 
 
 def main():

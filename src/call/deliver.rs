@@ -11,7 +11,7 @@ use crate::sys::io::{read_once, write_some};
 /// One read(2), EINTR retried and EAGAIN waited out. Ok(0) is EOF.
 pub(crate) fn read_some(ctl: &mut Control, fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
     loop {
-        match read_once(fd, buf) {
+        match read_once(fd, buf, false) {
             Err(libc::EAGAIN) => wait_ready(ctl, fd, Wait::Read)?,
             r => return r,
         }
@@ -24,7 +24,7 @@ pub(crate) fn write_all(ctl: &mut Control, fd: i32, buf: &[u8]) -> Result<(), (u
     let mut done = 0;
     // Invariant: buf[..done] reached fd.
     loop {
-        let w = write_some(fd, &buf[done..]).map_err(|(w, e)| (done + w, e))?;
+        let w = write_some(fd, &buf[done..], false).map_err(|(w, e)| (done + w, e))?;
         done += w;
         if w > 0 {
             ctl.progress();

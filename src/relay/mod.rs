@@ -47,7 +47,7 @@ mod progress;
 mod rate;
 mod resume;
 
-pub use crate::stream::{Direction, Flow, Want};
+pub use crate::stream::{Direction, Flow, ReadHints, Want};
 pub use call::{relay, relay_prefixed};
 pub(crate) use pair::{check_pair, Identity};
 pub use progress::{Interest, Progress, RelayResult};
@@ -160,6 +160,21 @@ impl Relay {
     pub fn set_level_triggered(&mut self, on: bool) {
         self.ab.set_level(on);
         self.ba.set_level(on);
+    }
+
+    /// What the driver knows about each source for the next steps (see
+    /// `ReadHints`): `a` for the direction reading a, `b` for the one
+    /// reading b.
+    pub fn set_read_hints(&mut self, a: ReadHints, b: ReadHints) {
+        self.ab.set_hints(a);
+        self.ba.set_hints(b);
+    }
+
+    /// Both fds are sockets: recv/send in place of read/write (see
+    /// `Direction::set_socket_io`).
+    pub fn set_socket_io(&mut self, on: bool) {
+        self.ab.set_socket_io(on);
+        self.ba.set_socket_io(on);
     }
 
     /// Moves what it can in both directions without waiting, and says what
@@ -318,3 +333,5 @@ impl Relay {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hints;

@@ -4,7 +4,7 @@
 use super::*;
 
 /// A connected non-blocking unix stream pair: (relay's end, peer's end).
-fn pair() -> (i32, i32) {
+pub(super) fn pair() -> (i32, i32) {
     let mut fds = [0; 2];
     // SAFETY: room for two fds.
     let r = unsafe {
@@ -19,13 +19,13 @@ fn pair() -> (i32, i32) {
     (fds[0], fds[1])
 }
 
-fn write(fd: i32, data: &[u8]) -> isize {
+pub(super) fn write(fd: i32, data: &[u8]) -> isize {
     // SAFETY: data is valid for its length.
     unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) }
 }
 
 /// Reads what is there now (non-blocking): the bytes, and whether EOF was seen.
-fn read_now(fd: i32) -> (Vec<u8>, bool) {
+pub(super) fn read_now(fd: i32) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -39,7 +39,7 @@ fn read_now(fd: i32) -> (Vec<u8>, bool) {
     }
 }
 
-fn close(fds: &[i32]) {
+pub(super) fn close(fds: &[i32]) {
     for &fd in fds {
         // SAFETY: the test owns fd.
         unsafe { libc::close(fd) };

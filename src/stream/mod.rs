@@ -14,5 +14,5 @@ pub mod direction;
 pub mod held;
 pub mod splicer;
 
-pub use direction::{Direction, Flow, Want};
+pub use direction::{Direction, Flow, ReadHints, Want};
 pub use held::Held;

@@ -170,7 +170,7 @@ impl Splicer {
                     }
                 }
                 Held::Buffer { bytes, at } => {
-                    let (n, r) = match write_some(dst, &bytes[*at..]) {
+                    let (n, r) = match write_some(dst, &bytes[*at..], false) {
                         Ok(n) if *at + n == bytes.len() => (n, Ok(())),
                         Ok(n) => (n, Err(libc::EAGAIN)),
                         Err((n, e)) => (n, Err(e)),

@@ -35,11 +35,17 @@ pub(crate) fn with_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
 }
 
 /// One read(2), EINTR retried: Ok(bytes; 0 is EOF) or Err(errno), EAGAIN
-/// included.
-pub(crate) fn read_once(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
+/// included. `socket`: recv(2) instead, the same on a socket without the
+/// VFS layer's per-call work (the caller knows the fd is one).
+pub(crate) fn read_once(fd: i32, buf: &mut [u8], socket: bool) -> Result<usize, i32> {
     loop {
         // SAFETY: buf is valid for buf.len() bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe {
+            match socket {
+                true => libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0),
+                false => libc::read(fd, buf.as_mut_ptr().cast(), buf.len()),
+            }
+        };
         if n >= 0 {
             return Ok(n as usize);
         }
@@ -52,16 +58,21 @@ pub(crate) fn read_once(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
 
 /// write(2) until `buf` is written or dst is full: Ok(bytes written; fewer
 /// than `buf.len()` only when dst answered EAGAIN), or Err((bytes written
-/// before it, errno)). EINTR is retried. The only write loop in the crate:
-/// the waiting one (`call::deliver::write_all`) calls it again once dst is
-/// writable.
-pub(crate) fn write_some(fd: i32, buf: &[u8]) -> Result<usize, (usize, i32)> {
+/// before it, errno)). EINTR is retried. `socket`: send(2) instead (see
+/// `read_once`). The only write loop in the crate: the waiting one
+/// (`call::deliver::write_all`) calls it again once dst is writable.
+pub(crate) fn write_some(fd: i32, buf: &[u8], socket: bool) -> Result<usize, (usize, i32)> {
     let mut done = 0;
     // Invariant: buf[..done] reached fd, in order.
     while done < buf.len() {
         let rest = &buf[done..];
         // SAFETY: rest is valid for rest.len() bytes.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        let n = unsafe {
+            match socket {
+                true => libc::send(fd, rest.as_ptr().cast(), rest.len(), 0),
+                false => libc::write(fd, rest.as_ptr().cast(), rest.len()),
+            }
+        };
         if n > 0 {
             done += n as usize;
             continue;

@@ -1,6 +1,7 @@
 //! copy_bidirectional on the relay's state machine, woken by tokio.
 
 use super::ready::{clear, events, Watched};
+use super::short::{hints, short_read_is_final};
 use crate::call::control::Control;
 use crate::relay::{Interest, Progress, Relay};
 use crate::sys::sigpipe::SigpipeGuard;
@@ -28,6 +29,10 @@ const STEPS_PER_POLL: u32 = 32;
 /// `a` and `b`: any two connected stream fds tokio drives (`TcpStream`,
 /// `UnixStream`, or anything `AsFd` that is non-blocking). Do not read
 /// or write them elsewhere while the future runs.
+///
+/// Cost: as in tokio's own streams, a short read from a TCP socket is
+/// taken to mean "nothing more for now" (no second read only to hear
+/// EAGAIN), except while urgent data is pending.
 ///
 /// Errors: the first hard error on either side (reset, broken pipe) ends
 /// both directions and is returned; `InvalidInput` for a datagram socket.
@@ -97,7 +102,9 @@ where
     if settings.nowait {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    let both = TokioInterest::READABLE | TokioInterest::WRITABLE;
+    // PRIORITY: urgent data pending, when a short read must not end a
+    // step (short.rs).
+    let both = TokioInterest::READABLE | TokioInterest::WRITABLE | TokioInterest::PRIORITY;
     let wa = Watched::new(a.as_fd(), both)?;
     let wb = Watched::new(b.as_fd(), both)?;
     crate::relay::check_pair(wa.raw(), wb.raw())
@@ -109,6 +116,7 @@ where
     let idle = opts.get_idle_timeout();
     let mut d = Driver {
         relay: Relay::new(wa.raw(), wb.raw(), settings.close_both),
+        tcp: [short_read_is_final(wa.raw()), short_read_is_final(wb.raw())],
         a: wa,
         b: wb,
         cancel,
@@ -117,6 +125,8 @@ where
         waiting: None,
         sigpipe_ignored: crate::sys::sigpipe::sigpipe_ignored(),
     };
+    // Both plain TCP sockets (what short.rs checked): recv/send.
+    d.relay.set_socket_io(d.tcp[0] && d.tcp[1]);
     poll_fn(|cx| d.poll(cx)).await
 }
 
@@ -126,6 +136,8 @@ struct Driver {
     a: Watched,
     b: Watched,
     cancel: Option<Watched>,
+    /// A short read(2) from a (0) or b (1) means it was drained (short.rs).
+    tcp: [bool; 2],
     idle: Option<std::time::Duration>,
     sleep: Option<Pin<Box<Sleep>>>,
     /// What the last step waited for; None before the first step and
@@ -163,6 +175,12 @@ impl Driver {
                     return idle_check(&mut self.sleep, cx);
                 }
             }
+            let urgent_a = ar.is_some() && self.a.urgent();
+            let urgent_b = br.is_some() && self.b.urgent();
+            self.relay.set_read_hints(
+                hints(self.tcp[0], ar.is_some(), urgent_a),
+                hints(self.tcp[1], br.is_some(), urgent_b),
+            );
             let before = self.relay.counts();
             let progress = {
                 // A splice to a peer that is gone raises SIGPIPE: blocked
@@ -188,9 +206,12 @@ impl Driver {
                 }
                 Progress::Busy => self.waiting = None,
                 Progress::Wait(w) => {
-                    clear(&mut ar, w.a & libc::POLLIN != 0, Ready::READABLE);
+                    // A read that met EAGAIN, or a short read(2) the hints
+                    // trusted; either way past any urgent mark.
+                    let read = Ready::READABLE | Ready::PRIORITY;
+                    clear(&mut ar, w.a & libc::POLLIN != 0, read);
                     clear(&mut aw, w.a & libc::POLLOUT != 0, Ready::WRITABLE);
-                    clear(&mut br, w.b & libc::POLLIN != 0, Ready::READABLE);
+                    clear(&mut br, w.b & libc::POLLIN != 0, read);
                     clear(&mut bw, w.b & libc::POLLOUT != 0, Ready::WRITABLE);
                     self.waiting = Some(w);
                 }

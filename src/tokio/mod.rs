@@ -26,6 +26,7 @@
 mod bidi;
 mod file;
 mod ready;
+mod short;
 
 pub use bidi::{copy_bidirectional, copy_bidirectional_with};
 pub use file::copy;

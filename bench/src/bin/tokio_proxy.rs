@@ -7,7 +7,9 @@
 //! MODE: `tokio` (tokio::io::copy_bidirectional, its 8 KiB buffers),
 //! `tokio64k` (tokio::io::copy_bidirectional_with_sizes, 64 KiB each way),
 //! `zcopy` (zcopy::tokio::copy_bidirectional), `tokio-splice` (the
-//! published crate tokio-splice 0.2.1, zero_copy_bidirectional).
+//! published crate tokio-splice 0.2.1, zero_copy_bidirectional),
+//! `zcopy-std` (zcopy on the streams after `into_std`: only zcopy's own
+//! registration of each fd is left in the reactor).
 
 use tokio::net::{TcpListener, TcpStream};
 
@@ -16,6 +18,12 @@ async fn relay(mode: &str, mut c: TcpStream, mut u: TcpStream) -> std::io::Resul
         "tokio" => tokio::io::copy_bidirectional(&mut c, &mut u).await,
         "tokio64k" => tokio::io::copy_bidirectional_with_sizes(&mut c, &mut u, 65536, 65536).await,
         "zcopy" => zcopy::tokio::copy_bidirectional(&mut c, &mut u).await,
+        // The same with the streams taken out of the reactor first
+        // (into_std), so that only zcopy's own registration gets events.
+        "zcopy-std" => {
+            let (mut c, mut u) = (c.into_std()?, u.into_std()?);
+            zcopy::tokio::copy_bidirectional(&mut c, &mut u).await
+        }
         "tokio-splice" => tokio_splice::zero_copy_bidirectional(&mut c, &mut u).await,
         m => panic!("unknown mode {m}"),
     }
@@ -25,7 +33,9 @@ async fn relay(mode: &str, mut c: TcpStream, mut u: TcpStream) -> std::io::Resul
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [mode, listen, target] = args.as_slice() else {
-        eprintln!("usage: tokio-proxy tokio|tokio64k|zcopy|tokio-splice LISTEN_ADDR TARGET_ADDR");
+        eprintln!(
+            "usage: tokio-proxy tokio|tokio64k|zcopy|tokio-splice|zcopy-std LISTEN_ADDR TARGET_ADDR"
+        );
         std::process::exit(2);
     };
     let listener = TcpListener::bind(listen).await?;

@@ -8,15 +8,18 @@ use crate::sys::io::{read_once, with_buffer, write_some};
 impl Direction {
     /// read(2) at most `chunk` bytes into the thread's copy buffer,
     /// write(2) what dst takes at once, keep the rest (bounded by `chunk`).
-    /// Ok(bytes read; 0 is EOF). In level mode a read shorter than `chunk`
-    /// ends the step once its bytes are out (see `set_level`).
+    /// Ok(bytes read; 0 is EOF). In level mode, or when the driver says a
+    /// short read(2) is final (`ReadHints`), a read shorter than asked ends
+    /// the step once its bytes are out.
     pub(super) fn take_buffered(&mut self, chunk: usize) -> Result<usize, Flow> {
-        let (src, dst) = (self.src, self.dst);
+        let (src, dst, socket) = (self.src, self.dst, self.socket_io);
         let chunk = chunk.min(self.cap);
+        let mut asked = chunk;
         let (n, w, r) = with_buffer(|buf| {
             let len = chunk.min(buf.len());
+            asked = len;
             let buf = &mut buf[..len];
-            let n = match read_once(src, buf) {
+            let n = match read_once(src, buf, socket) {
                 Ok(n) => n,
                 Err(libc::EAGAIN) => return (0, 0, Err(Flow::Blocked(Want::Read))),
                 Err(e) => return (0, 0, Err(Flow::Failed { error: e, fd: src })),
@@ -24,7 +27,7 @@ impl Direction {
             if n == 0 {
                 return (0, 0, Ok(Held::Nothing));
             }
-            match write_some(dst, &buf[..n]) {
+            match write_some(dst, &buf[..n], socket) {
                 Ok(w) if w == n => (n, w, Ok(Held::Nothing)),
                 Ok(w) => (
                     n,
@@ -39,7 +42,7 @@ impl Direction {
         });
         self.delivered += w as i64;
         self.held = r?;
-        self.drained = self.level && n > 0 && n < chunk;
+        self.drained = (self.level || self.hints.short_is_final) && n > 0 && n < asked;
         Ok(n)
     }
 

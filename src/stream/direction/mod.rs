@@ -34,14 +34,17 @@
 //! | when to copy and when to splice | mode.rs |
 //! | the take (copy or splice), the urgent mark | take.rs |
 //! | the read/write path, the half-close | buffered.rs |
+//! | what a driver tells a step about its fds (ReadHints, socket I/O) | hints.rs |
 
 use super::held::Held;
 use crate::internal::pool::{self, Pipe};
 use crate::stream::splicer::INHERITED_WITH_DATA;
 use buffered::shutdown_wr;
+pub use hints::ReadHints;
 use mode::Mode;
 
 mod buffered;
+mod hints;
 mod mode;
 mod push;
 mod take;
@@ -108,8 +111,13 @@ pub struct Direction {
     woken: bool,
     /// The driver waits with level-triggered poll(2): see `set_level`.
     level: bool,
-    /// The last take was short (level mode): src is likely empty.
+    /// The last take was short (level mode), or was a read(2) shorter
+    /// than asked (`ReadHints::short_is_final`): src is likely empty.
     drained: bool,
+    /// What the driver says about src for the next steps (`set_hints`).
+    hints: ReadHints,
+    /// src and dst are sockets: recv(2)/send(2) in place of read/write.
+    socket_io: bool,
     /// Copy or splice for the next take (mode.rs).
     mode: Mode,
     /// Most bytes one take may move (the relay's rate limit); usize::MAX
@@ -133,6 +141,8 @@ impl Direction {
             woken: false,
             level: false,
             drained: false,
+            hints: ReadHints::default(),
+            socket_io: false,
             mode: Mode::Copy,
             cap: usize::MAX,
         }
@@ -260,7 +270,14 @@ impl Direction {
                 return f;
             }
         }
-        self.woken = self.blocked == Some(Want::Read) && ready.is_some();
+        self.woken =
+            (self.blocked == Some(Want::Read) && ready.is_some()) || self.hints.maybe_urgent;
+        if !self.level {
+            // A short read ends only the step it happened in: bytes held
+            // from it (dst was full) may go out steps later, after new
+            // data came and its readiness was seen, so a later step reads.
+            self.drained = false;
+        }
         let flow = self.run(self.delivered.saturating_add(budget));
         // An idle direction holds no pipe: the empty one goes back now.
         if let Some(p) = self.spare.take() {
@@ -283,7 +300,9 @@ impl Direction {
                 return flow;
             }
             if std::mem::take(&mut self.drained) {
-                // Level-triggered: poll will say so if src has more.
+                // Level-triggered: poll will say so if src has more; or a
+                // short read(2) the driver trusts (ReadHints): an edge
+                // will say so.
                 return Flow::Blocked(Want::Read);
             }
             if self.delivered >= limit {

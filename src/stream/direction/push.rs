@@ -44,23 +44,25 @@ impl Direction {
                         Err(e) => return Err(self.fail(e, self.dst, pipe)),
                     }
                 }
-                Held::Buffer { bytes, mut at } => match write_some(self.dst, &bytes[at..]) {
-                    Ok(n) => {
-                        at += n;
-                        self.delivered += n as i64;
-                        if at < bytes.len() {
-                            self.held = Held::Buffer { bytes, at };
-                            return Err(Flow::Blocked(Want::Write));
+                Held::Buffer { bytes, mut at } => {
+                    match write_some(self.dst, &bytes[at..], self.socket_io) {
+                        Ok(n) => {
+                            at += n;
+                            self.delivered += n as i64;
+                            if at < bytes.len() {
+                                self.held = Held::Buffer { bytes, at };
+                                return Err(Flow::Blocked(Want::Write));
+                            }
+                        }
+                        Err((n, e)) => {
+                            self.delivered += n as i64;
+                            return Err(Flow::Failed {
+                                error: e,
+                                fd: self.dst,
+                            });
                         }
                     }
-                    Err((n, e)) => {
-                        self.delivered += n as i64;
-                        return Err(Flow::Failed {
-                            error: e,
-                            fd: self.dst,
-                        });
-                    }
-                },
+                }
             }
         }
     }
