@@ -17,7 +17,7 @@ B=$(cd "$1" && pwd)
 O=$2
 R=${ROUNDS:-3}
 T=${SECONDS_PER_ROUND:-5}
-MODES=${MODES:-tokio tokio64k zcopy tokio-splice}
+MODES=${MODES:-tokio tokio64k zcopy tokio-splice}   # PS: the stream counts (default "1 8")
 mkdir -p "$O"
 res="$O/results.txt"
 # CPUs of their own for iperf3's server, its client and the proxy, with
@@ -34,7 +34,7 @@ $(on 0-1) "${IPERF[@]}" -s -p 5301 >/dev/null 2>&1 &
 server=$!
 sleep 0.5
 port=5400
-for P in 1 8; do
+for P in ${PS:-1 8}; do
   for r in $(seq 1 "$R"); do
     for m in $MODES; do
       port=$((port + 1))

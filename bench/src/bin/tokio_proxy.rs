@@ -38,6 +38,14 @@ async fn main() -> std::io::Result<()> {
         );
         std::process::exit(2);
     };
+    // TOKIO_PROXY_PIPE_SIZE: the zcopy pool's pipe size, for experiments
+    // (bench/tokio_bulk_manycore.sh passes the environment through).
+    if let Some(size) = std::env::var("TOKIO_PROXY_PIPE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        zcopy::pool::configure(0, size)?;
+    }
     let listener = TcpListener::bind(listen).await?;
     eprintln!(
         "tokio-proxy {mode}: listening on {}",
