@@ -104,16 +104,9 @@ impl Engine {
         opts: &Options,
         done: impl FnOnce(Result<RelayCounts, RelayError>) + Send + 'static,
     ) -> io::Result<()> {
-        let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
-        let raw = opts.raw();
-        // The fds live in the callback: closed when the relay ends (or
-        // when add fails and drops the callback).
-        let cb: crate::engine::Done = Box::new(move |r| {
-            drop((a, b));
-            done(RelayError::from_raw(r, ra, rb));
-        });
+        let (ra, rb, cb) = owning_done(a, b, done);
         self.inner
-            .add(ra, rb, Some(&raw), Some(cb))
+            .add(ra, rb, Some(&opts.raw()), Some(cb))
             .map_err(io::Error::from_raw_os_error)
     }
 
@@ -127,4 +120,21 @@ impl Engine {
     pub fn stats(&self) -> EngineStats {
         self.inner.stats()
     }
+}
+
+/// The raw numbers of `a` and `b` and the engine's callback for `done`,
+/// which owns both fds: they are closed when the relay ends (or when the
+/// add fails and drops the callback), and `done` gets the result with the
+/// fds' numbers for a `RelayError`.
+pub(super) fn owning_done(
+    a: OwnedFd,
+    b: OwnedFd,
+    done: impl FnOnce(Result<RelayCounts, RelayError>) + Send + 'static,
+) -> (i32, i32, crate::engine::Done) {
+    let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+    let cb: crate::engine::Done = Box::new(move |r| {
+        drop((a, b));
+        done(RelayError::from_raw(r, ra, rb));
+    });
+    (ra, rb, cb)
 }

@@ -96,18 +96,13 @@ impl Engine {
         opts: &Options,
         done: impl FnOnce(Result<RelayCounts, RelayError>) + Send + 'static,
     ) -> io::Result<RelayId> {
-        let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
-        let raw = opts.raw();
-        let cb: crate::engine::Done = Box::new(move |r| {
-            drop((a, b));
-            done(RelayError::from_raw(r, ra, rb));
-        });
+        let (ra, rb, cb) = super::engine::owning_done(a, b, done);
         self.inner
             .add_relay(
                 ra,
                 rb,
                 (a_to_b.to_vec(), b_to_a.to_vec()),
-                Some(&raw),
+                Some(&opts.raw()),
                 Some(cb),
             )
             .map(RelayId)

@@ -79,7 +79,7 @@ pub(crate) fn deliver_held(
 ) -> (usize, i32) {
     let (moved, e) = match held {
         Held::Nothing => (0, 0),
-        Held::Pipe(pipe) => pump_some(ctl, pipe, dst, max.min(pipe.held())),
+        Held::Pipe(pipe) => pump_some(ctl, pipe, dst, max),
         Held::Buffer { bytes, at } => {
             let n = (bytes.len() - *at).min(max);
             let (w, e) = match write_all(ctl, dst, &bytes[*at..*at + n]) {
